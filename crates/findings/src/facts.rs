@@ -1,0 +1,262 @@
+//! The facts snapshot: everything the gatherers observed about a site, serialisable so an audit can be saved
+//! (`--save-facts`), shared, and judged again offline (`--from-facts`). Rules read only this.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Version of the facts file format. Bump on any breaking change; `--from-facts` refuses other versions.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub schema_version: u32,
+    /// The audited domain (the apex), without a trailing dot.
+    pub domain: String,
+    /// The URL every entry point should end on, e.g. `https://www.example.com/`.
+    pub canonical_url: String,
+    /// When gathering started (RFC 3339, UTC). Certificate validity is judged against this instant, so a saved
+    /// snapshot judges the same way tomorrow.
+    pub gathered_at: String,
+    /// The same instant as Unix seconds.
+    pub gathered_at_unix: i64,
+    /// The nameservers asked, or empty for the system's.
+    pub resolvers: Vec<String>,
+    pub hosts: Vec<HostFacts>,
+    pub chains: Vec<ChainFacts>,
+    /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
+    pub critical_path_round_trips: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostRole {
+    Apex,
+    Www,
+    Subdomain,
+}
+
+impl HostRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostRole::Apex => "apex",
+            HostRole::Www => "www",
+            HostRole::Subdomain => "subdomain",
+        }
+    }
+}
+
+/// What DNS said about one host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// Fully qualified, without a trailing dot.
+    pub name: String,
+    pub role: HostRole,
+    /// The destination the manifest says this host must reach, if any.
+    pub expected_destination: Option<String>,
+    pub dns: DnsFacts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsFacts {
+    pub outcome: DnsOutcome,
+    /// CNAME targets in the order followed, without trailing dots.
+    pub cname_chain: Vec<String>,
+    pub addresses: Vec<IpAddr>,
+    /// The smallest TTL seen in the answer, seconds.
+    pub ttl: Option<u32>,
+    pub elapsed_ms: u64,
+}
+
+/// How a lookup ended. Only `Resolved` carries addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum DnsOutcome {
+    Resolved,
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists but has no address records.
+    NoData,
+    ServFail,
+    Timeout,
+    Error(String),
+}
+
+/// Why a redirect chain was followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainPurpose {
+    /// `http://` or `https://` on the apex or www.
+    EntryPoint,
+    /// A configured subdomain.
+    Subdomain,
+    /// A `[[route]]` from the manifest.
+    Route,
+    /// A `[[legacy_link]]` or `--links` entry.
+    LegacyLink,
+}
+
+/// A redirect chain followed hop by hop from one starting URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainFacts {
+    pub start: String,
+    pub purpose: ChainPurpose,
+    /// The route or legacy-link name this chain checks, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub hops: Vec<HopFacts>,
+    pub end: ChainEnd,
+}
+
+impl ChainFacts {
+    /// The last hop, whose response (or failure) ended the chain.
+    pub fn last(&self) -> Option<&HopFacts> {
+        self.hops.last()
+    }
+
+    /// The final status, if the last hop got a response.
+    pub fn final_status(&self) -> Option<u16> {
+        self.last().and_then(|hop| hop.status)
+    }
+
+    /// `start → 301 → next → 200`, for evidence.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (i, hop) in self.hops.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" → ");
+            }
+            out.push_str(&hop.url);
+            match (&hop.status, &hop.error) {
+                (Some(status), _) => out.push_str(&format!(" [{status}]")),
+                (None, Some(error)) => out.push_str(&format!(" [{}]", error.kind.as_str())),
+                (None, None) => {}
+            }
+        }
+        out
+    }
+}
+
+/// Why following stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainEnd {
+    /// A response that is not a redirect.
+    Final,
+    /// A redirect back to a URL already visited.
+    Loop,
+    /// The hop budget ran out.
+    TooManyHops,
+    /// A redirect without a usable Location.
+    BadRedirect,
+    /// The request failed (DNS, connect, TLS handshake, timeout).
+    Failed,
+}
+
+/// One request and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HopFacts {
+    pub url: String,
+    /// The address actually connected to (after `--connect-to`).
+    pub connected_to: Option<String>,
+    pub status: Option<u16>,
+    /// The Location header resolved against the request URL.
+    pub location: Option<String>,
+    /// Response headers, names lower-cased, in order received.
+    pub headers: Vec<(String, String)>,
+    pub timings: Timings,
+    pub tls: Option<TlsFacts>,
+    pub error: Option<NetError>,
+    /// The start of a text body (at most 64 KiB), for content checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+impl HopFacts {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Milliseconds from the start of the request to each milestone's end, measured per phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Name resolution; `None` when no lookup was needed (an address or `--connect-to` to an address).
+    pub dns_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    /// From sending the request to the response head.
+    pub first_byte_ms: Option<f64>,
+    pub total_ms: f64,
+}
+
+/// A network failure recorded as a fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetError {
+    pub kind: NetErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetErrorKind {
+    Dns,
+    Refused,
+    Timeout,
+    Tls,
+    Protocol,
+    Io,
+}
+
+impl NetErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetErrorKind::Dns => "dns error",
+            NetErrorKind::Refused => "connection refused",
+            NetErrorKind::Timeout => "timeout",
+            NetErrorKind::Tls => "tls handshake failed",
+            NetErrorKind::Protocol => "http protocol error",
+            NetErrorKind::Io => "i/o error",
+        }
+    }
+}
+
+/// What the TLS handshake showed. Verification failures are recorded here; the connection still went ahead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsFacts {
+    /// e.g. `TLSv1.3`.
+    pub version: String,
+    pub alpn: Option<String>,
+    /// The certificates the server sent, leaf first.
+    pub chain: Vec<CertFacts>,
+    pub verification: Verification,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", content = "detail", rename_all = "snake_case")]
+pub enum Verification {
+    Valid,
+    Expired,
+    NotYetValid,
+    HostnameMismatch,
+    /// Self-signed, unknown CA, or an intermediate the server did not send.
+    UnknownIssuer,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertFacts {
+    pub subject: String,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub not_before_unix: i64,
+    pub not_after_unix: i64,
+    /// e.g. `RSA 2048`, `EC P-256`, `Ed25519`.
+    pub key: String,
+    pub signature_algorithm: String,
+    pub self_signed: bool,
+}
