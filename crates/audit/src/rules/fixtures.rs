@@ -1,0 +1,173 @@
+//! Hand-built facts for rule tests: a healthy demo.test that each test breaks in one place.
+
+use launchready_findings::facts::*;
+
+pub const NOW: i64 = 1_800_000_000;
+pub const DAY: i64 = 86_400;
+
+pub fn cert(names: &[&str], not_after_days: i64) -> CertFacts {
+    CertFacts {
+        subject: format!("CN={}", names[0]),
+        issuer: "CN=Lab Intermediate".to_string(),
+        sans: names.iter().map(|n| n.to_string()).collect(),
+        not_before: "2026-01-01T00:00:00Z".to_string(),
+        not_after: "2027-01-01T00:00:00Z".to_string(),
+        not_before_unix: NOW - 30 * DAY,
+        not_after_unix: NOW + not_after_days * DAY,
+        key: "EC 256".to_string(),
+        signature_algorithm: "ecdsa-with-SHA256".to_string(),
+        self_signed: false,
+    }
+}
+
+pub fn hop(url: &str, status: u16, location: Option<&str>) -> HopFacts {
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    HopFacts {
+        url: url.to_string(),
+        connected_to: Some("127.0.0.1:443".to_string()),
+        status: Some(status),
+        location: location.map(str::to_string),
+        headers: Vec::new(),
+        timings: Timings::default(),
+        tls: url.starts_with("https://").then(|| TlsFacts {
+            version: "TLSv1.3".to_string(),
+            alpn: Some("h2".to_string()),
+            chain: vec![cert(&[&host], 80)],
+            verification: Verification::Valid,
+        }),
+        error: None,
+        body: None,
+    }
+}
+
+pub fn failed(url: &str, kind: NetErrorKind, message: &str) -> HopFacts {
+    let mut hop = hop(url, 0, None);
+    hop.status = None;
+    hop.tls = None;
+    hop.error = Some(NetError {
+        kind,
+        message: message.to_string(),
+    });
+    hop
+}
+
+fn chain(start: &str, purpose: ChainPurpose, hops: Vec<HopFacts>) -> ChainFacts {
+    let end = match hops.last() {
+        Some(h) if h.status.is_none() => ChainEnd::Failed,
+        _ => ChainEnd::Final,
+    };
+    ChainFacts {
+        start: start.to_string(),
+        purpose,
+        label: None,
+        hops,
+        end,
+    }
+}
+
+fn host(name: &str, role: HostRole) -> HostFacts {
+    HostFacts {
+        name: name.to_string(),
+        role,
+        expected_destination: None,
+        dns: DnsFacts {
+            outcome: DnsOutcome::Resolved,
+            cname_chain: Vec::new(),
+            addresses: vec!["127.0.0.1".parse().expect("ip")],
+            ttl: Some(300),
+            elapsed_ms: 1,
+        },
+    }
+}
+
+/// A healthy site: every host resolves, every entry point reaches https://www.demo.test/ in one hop.
+pub fn site() -> Facts {
+    let www = "https://www.demo.test/";
+    let mut chains = vec![
+        chain(www, ChainPurpose::EntryPoint, vec![hop(www, 200, None)]),
+        chain(
+            "http://demo.test/",
+            ChainPurpose::EntryPoint,
+            vec![
+                hop("http://demo.test/", 301, Some(www)),
+                hop(www, 200, None),
+            ],
+        ),
+        chain(
+            "https://demo.test/",
+            ChainPurpose::EntryPoint,
+            vec![
+                hop("https://demo.test/", 301, Some(www)),
+                hop(www, 200, None),
+            ],
+        ),
+        chain(
+            "http://www.demo.test/",
+            ChainPurpose::EntryPoint,
+            vec![
+                hop("http://www.demo.test/", 301, Some(www)),
+                hop(www, 200, None),
+            ],
+        ),
+    ];
+    let mut hosts = vec![
+        host("demo.test", HostRole::Apex),
+        host("www.demo.test", HostRole::Www),
+    ];
+    for sub in ["app", "members", "api", "admin"] {
+        let name = format!("{sub}.demo.test");
+        let https = format!("https://{name}/");
+        let http = format!("http://{name}/");
+        chains.push(chain(
+            &https,
+            ChainPurpose::Subdomain,
+            vec![hop(&https, 200, None)],
+        ));
+        chains.push(chain(
+            &http,
+            ChainPurpose::Subdomain,
+            vec![hop(&http, 301, Some(&https)), hop(&https, 200, None)],
+        ));
+        hosts.push(host(&name, HostRole::Subdomain));
+    }
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        domain: "demo.test".to_string(),
+        canonical_url: www.to_string(),
+        gathered_at: "2027-01-15T08:00:00Z".to_string(),
+        gathered_at_unix: NOW,
+        resolvers: vec!["127.0.0.1:53".to_string()],
+        hosts,
+        chains,
+        critical_path_round_trips: 2,
+    }
+}
+
+pub fn host_mut<'a>(facts: &'a mut Facts, name: &str) -> &'a mut HostFacts {
+    facts
+        .hosts
+        .iter_mut()
+        .find(|h| h.name == name)
+        .expect("fixture host")
+}
+
+/// Replaces the hops of the chain that starts at `start`.
+pub fn set_chain(facts: &mut Facts, start: &str, hops: Vec<HopFacts>) {
+    let purpose = facts
+        .chains
+        .iter()
+        .find(|c| c.start == start)
+        .map(|c| c.purpose)
+        .expect("fixture chain");
+    facts.chains.retain(|c| c.start != start);
+    facts.chains.push(chain(start, purpose, hops));
+}
+
+pub fn manifest() -> launchready_manifest::Manifest {
+    launchready_manifest::Manifest::for_domain("demo.test").expect("demo.test is valid")
+}

@@ -1,0 +1,40 @@
+//! Rules: pure functions from the facts snapshot (and the manifest's intent) to findings. Nothing here touches
+//! the network or the disk, so every rule is unit-tested with hand-built facts.
+
+mod dns;
+mod http;
+mod tls;
+
+use launchready_findings::Finding;
+use launchready_findings::facts::{DnsOutcome, Facts};
+use launchready_manifest::Manifest;
+
+/// Every rule, in roadmap order.
+pub fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    findings.extend(dns::judge(facts));
+    findings.extend(http::judge(facts, manifest));
+    findings.extend(tls::judge(facts));
+    findings
+}
+
+/// Whether DNS said the host exists. HTTP and TLS findings about a host DNS could not resolve would only repeat
+/// the DNS finding (and with `--connect-to` they would describe the override's target, not the site).
+pub(crate) fn resolvable(facts: &Facts, host: &str) -> bool {
+    facts
+        .hosts
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(host))
+        .is_none_or(|h| h.dns.outcome == DnsOutcome::Resolved)
+}
+
+/// The host part of a URL string.
+pub(crate) fn host_of(url: &str) -> Option<String> {
+    url::Url::parse(url).ok().and_then(|u| {
+        u.host_str()
+            .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;

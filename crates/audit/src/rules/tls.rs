@@ -1,0 +1,256 @@
+//! TLS rules: every host that serves https must present a certificate a browser accepts, for the right name,
+//! valid now and not about to expire.
+
+use super::{host_of, resolvable};
+use launchready_findings::facts::{ChainFacts, Facts, NetErrorKind, TlsFacts, Verification};
+use launchready_findings::{Finding, Severity, Stage};
+use launchready_net::tls::name_covers;
+
+const RFC5280_VALIDITY: &str = "https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5";
+const RFC6125: &str = "https://www.rfc-editor.org/rfc/rfc6125";
+const DAY: i64 = 86_400;
+
+/// The first TLS handshake seen for each host, in the order hosts appear in the chains.
+fn handshakes(facts: &Facts) -> Vec<(String, &TlsFacts)> {
+    let mut seen: Vec<(String, &TlsFacts)> = Vec::new();
+    for hop in facts.chains.iter().flat_map(|c| c.hops.iter()) {
+        let (Some(tls), Some(host)) = (&hop.tls, host_of(&hop.url)) else {
+            continue;
+        };
+        if !seen.iter().any(|(h, _)| *h == host) {
+            seen.push((host, tls));
+        }
+    }
+    seen
+}
+
+/// https chains whose very first request could not complete a handshake (or was refused on 443).
+fn no_https(chain: &ChainFacts) -> Option<String> {
+    if !chain.start.starts_with("https://") || chain.hops.len() != 1 {
+        return None;
+    }
+    let error = chain.last()?.error.as_ref()?;
+    matches!(error.kind, NetErrorKind::Tls | NetErrorKind::Refused)
+        .then(|| format!("{}: {}", error.kind.as_str(), error.message))
+}
+
+pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for chain in &facts.chains {
+        let Some(host) = host_of(&chain.start) else {
+            continue;
+        };
+        if !resolvable(facts, &host) {
+            continue;
+        }
+        if let Some(evidence) = no_https(chain) {
+            findings.push(
+                Finding::new("tls.no_https", Stage::QuickAudit, Severity::Blocker, &host, format!("{host} does not serve HTTPS"))
+                    .evidence(evidence)
+                    .remediation("Enable HTTPS for this host (a free certificate from your host, CDN or Let's Encrypt) and make sure port 443 answers.")
+                    .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Transport_Layer_Security"),
+            );
+        }
+    }
+    for (host, tls) in handshakes(facts) {
+        if !resolvable(facts, &host) {
+            continue;
+        }
+        findings.extend(judge_certificate(facts.gathered_at_unix, &host, tls));
+    }
+    findings
+}
+
+fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let Some(leaf) = tls.chain.first() else {
+        return findings;
+    };
+    let facts_line = format!(
+        "served certificate: subject {}, issuer {}, valid {} to {}, names [{}], {} via {}",
+        leaf.subject,
+        leaf.issuer,
+        leaf.not_before,
+        leaf.not_after,
+        leaf.sans.join(", "),
+        tls.version,
+        tls.alpn.as_deref().unwrap_or("no ALPN")
+    );
+    let blocker = |id: &str, title: String, fix: &str, reference: &str| {
+        Finding::new(id, Stage::QuickAudit, Severity::Blocker, host, title)
+            .evidence(facts_line.clone())
+            .remediation(fix)
+            .reference(reference)
+    };
+    if leaf.not_after_unix < now {
+        findings.push(blocker(
+            "tls.cert.expired",
+            format!("the certificate for {host} expired on {}", leaf.not_after),
+            "Renew the certificate now and automate renewal (ACME); browsers show a full-page warning until then.",
+            RFC5280_VALIDITY,
+        ));
+    } else if leaf.not_before_unix > now {
+        findings.push(blocker(
+            "tls.cert.not_yet_valid",
+            format!("the certificate for {host} is not valid until {}", leaf.not_before),
+            "Check the server's clock and the certificate's start date; reissue it if it was post-dated.",
+            RFC5280_VALIDITY,
+        ));
+    } else {
+        let days_left = (leaf.not_after_unix - now) / DAY;
+        let severity = match days_left {
+            d if d < 14 => Some(Severity::High),
+            d if d < 30 => Some(Severity::Medium),
+            _ => None,
+        };
+        if let Some(severity) = severity {
+            findings.push(
+                Finding::new(
+                    "tls.cert.expiring",
+                    Stage::QuickAudit,
+                    severity,
+                    host,
+                    format!("the certificate for {host} expires in {days_left} days"),
+                )
+                .evidence(facts_line.clone())
+                .remediation("Renew before launch and confirm automatic renewal works; an expiry during launch week takes the site down.")
+                .reference(RFC5280_VALIDITY),
+            );
+        }
+    }
+    if !leaf.sans.iter().any(|name| name_covers(name, host)) {
+        findings.push(blocker(
+            "tls.cert.hostname_mismatch",
+            format!("the certificate served for {host} does not name it"),
+            "Issue a certificate whose subject alternative names include this host (a wildcard covers one label only).",
+            RFC6125,
+        ));
+    }
+    let untrusted = match &tls.verification {
+        Verification::UnknownIssuer => Some(
+            "issued by an unknown CA, self-signed, or sent without its intermediate".to_string(),
+        ),
+        Verification::Other(reason) => Some(reason.clone()),
+        _ => None,
+    };
+    if let Some(reason) = untrusted {
+        findings.push(
+            blocker(
+                "tls.cert.untrusted",
+                format!("browsers do not trust the certificate for {host}"),
+                "Serve a certificate from a public CA together with its full intermediate chain.",
+                "https://www.rfc-editor.org/rfc/rfc5280#section-6",
+            )
+            .evidence(format!("verification: {reason}")),
+        );
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixtures::{NOW, failed, set_chain, site};
+
+    fn with_cert(facts: &mut Facts, host: &str, f: impl Fn(&mut TlsFacts)) {
+        for hop in facts.chains.iter_mut().flat_map(|c| c.hops.iter_mut()) {
+            if hop.url.starts_with(&format!("https://{host}/"))
+                && let Some(tls) = hop.tls.as_mut()
+            {
+                f(tls);
+            }
+        }
+    }
+
+    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
+        findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn healthy_certificates_have_no_findings() {
+        assert!(judge(&site()).is_empty());
+    }
+
+    #[test]
+    fn expired_and_expiring_certificates() {
+        let mut facts = site();
+        with_cert(&mut facts, "members.demo.test", |tls| {
+            tls.chain[0].not_after_unix = NOW - DAY;
+            tls.verification = Verification::Expired;
+        });
+        with_cert(&mut facts, "app.demo.test", |tls| {
+            tls.chain[0].not_after_unix = NOW + 9 * DAY + 60
+        });
+        with_cert(&mut facts, "api.demo.test", |tls| {
+            tls.chain[0].not_after_unix = NOW + 20 * DAY + 60
+        });
+        let findings = judge(&facts);
+        assert_eq!(
+            ids(&findings),
+            [
+                ("tls.cert.expiring", "app.demo.test", Severity::High),
+                ("tls.cert.expired", "members.demo.test", Severity::Blocker),
+                ("tls.cert.expiring", "api.demo.test", Severity::Medium),
+            ]
+        );
+        assert!(findings[0].title.contains("9 days"));
+    }
+
+    #[test]
+    fn wrong_name_and_unknown_issuer() {
+        let mut facts = site();
+        with_cert(&mut facts, "api.demo.test", |tls| {
+            tls.chain[0].sans = vec!["*.other.test".to_string()];
+            tls.verification = Verification::HostnameMismatch;
+        });
+        with_cert(&mut facts, "admin.demo.test", |tls| {
+            tls.verification = Verification::UnknownIssuer
+        });
+        let findings = judge(&facts);
+        assert_eq!(
+            ids(&findings),
+            [
+                (
+                    "tls.cert.hostname_mismatch",
+                    "api.demo.test",
+                    Severity::Blocker
+                ),
+                ("tls.cert.untrusted", "admin.demo.test", Severity::Blocker),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_yet_valid() {
+        let mut facts = site();
+        with_cert(&mut facts, "www.demo.test", |tls| {
+            tls.chain[0].not_before_unix = NOW + DAY
+        });
+        assert_eq!(
+            ids(&judge(&facts)),
+            [("tls.cert.not_yet_valid", "www.demo.test", Severity::Blocker)]
+        );
+    }
+
+    #[test]
+    fn a_failed_handshake_means_no_https() {
+        let mut facts = site();
+        set_chain(
+            &mut facts,
+            "https://app.demo.test/",
+            vec![failed(
+                "https://app.demo.test/",
+                NetErrorKind::Tls,
+                "received corrupt message",
+            )],
+        );
+        let findings = judge(&facts);
+        assert_eq!(
+            ids(&findings),
+            [("tls.no_https", "app.demo.test", Severity::Blocker)]
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The manifest exactly as written: serde targets that keep every value's span so validation can point at it.
+//!
+//! Values that need checking beyond their TOML type (numbers with ranges, kinds, URLs) are read loosely (`i64`,
+//! `String`) and judged in `validate`, so the error messages are ours and located at the value.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_spanned::Spanned;
+use std::fmt;
+
+pub(crate) type S<T> = Spanned<T>;
+
+/// Each table's keys, in declaration order, with the words used to name the table in messages. Unknown-key errors
+/// are attributed to a table by matching serde's "expected one of" list against these, so they must mirror the
+/// structs below (the integration tests trigger an unknown key in every table).
+pub(crate) const TABLES: &[(&str, &[&str])] = &[
+    ("at the top level", TOP_KEYS),
+    ("in [site]", SITE_KEYS),
+    ("in a subdomain table", SUBDOMAIN_KEYS),
+    ("in [audit]", AUDIT_KEYS),
+    ("in [[route]]", ROUTE_KEYS),
+    ("in [[legacy_link]]", LEGACY_LINK_KEYS),
+    ("in [email]", EMAIL_KEYS),
+    ("in [[ignore]]", IGNORE_KEYS),
+];
+
+pub(crate) const TOP_KEYS: &[&str] = &["site", "audit", "route", "legacy_link", "email", "ignore"];
+pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
+pub(crate) const SUBDOMAIN_KEYS: &[&str] = &["name", "destination"];
+pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrency"];
+pub(crate) const ROUTE_KEYS: &[&str] =
+    &["name", "host", "path", "kind", "critical", "expect_status"];
+pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
+pub(crate) const EMAIL_KEYS: &[&str] = &["senders", "dkim_selectors", "provider", "non_sending"];
+pub(crate) const IGNORE_KEYS: &[&str] = &["id", "subject", "reason"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a launchready manifest")]
+pub(crate) struct RawManifest {
+    pub site: RawSite,
+    pub audit: Option<RawAudit>,
+    #[serde(default)]
+    pub route: Vec<RawRoute>,
+    #[serde(default)]
+    pub legacy_link: Vec<RawLegacyLink>,
+    pub email: Option<RawEmail>,
+    #[serde(default)]
+    pub ignore: Vec<RawIgnore>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [site] table")]
+pub(crate) struct RawSite {
+    pub domain: S<String>,
+    pub canonical: Option<S<String>>,
+    pub subdomains: Option<Vec<S<RawSubdomain>>>,
+}
+
+#[derive(Debug)]
+pub(crate) enum RawSubdomain {
+    Label(String),
+    Table(RawSubdomainTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a subdomain table")]
+pub(crate) struct RawSubdomainTable {
+    pub name: S<String>,
+    pub destination: Option<S<String>>,
+}
+
+/// Hand-written rather than `#[serde(untagged)]`: untagged enums swallow the inner error and its span, and a typo
+/// inside `{ name = "api", destnation = "…" }` deserves the same pointed message as anywhere else.
+impl<'de> Deserialize<'de> for RawSubdomain {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawSubdomain;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a label such as \"app\" or a table { name = \"app\", destination = \"https://…\" }")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawSubdomain, E> {
+                Ok(RawSubdomain::Label(value.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawSubdomain, A::Error> {
+                RawSubdomainTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSubdomain::Table)
+            }
+        }
+
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [audit] table")]
+pub(crate) struct RawAudit {
+    pub max_hops: Option<S<i64>>,
+    pub timeout_secs: Option<S<i64>>,
+    pub concurrency: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[route]] table")]
+pub(crate) struct RawRoute {
+    pub name: S<String>,
+    pub host: Option<S<String>>,
+    pub path: S<String>,
+    pub kind: S<String>,
+    pub critical: Option<bool>,
+    pub expect_status: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[legacy_link]] table")]
+pub(crate) struct RawLegacyLink {
+    pub from: S<String>,
+    pub to: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [email] table")]
+pub(crate) struct RawEmail {
+    pub senders: Option<Vec<S<String>>>,
+    pub dkim_selectors: Option<Vec<S<String>>>,
+    pub provider: Option<S<String>>,
+    pub non_sending: Option<Vec<S<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [[ignore]] table")]
+pub(crate) struct RawIgnore {
+    pub id: S<String>,
+    pub subject: Option<S<String>>,
+    pub reason: S<String>,
+}

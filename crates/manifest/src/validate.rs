@@ -1,0 +1,694 @@
+//! Semantic checks that turn the raw, spanned manifest into a [`Manifest`]: ranges, names, URLs and hosts, each
+//! problem located at the offending value. All problems are collected so one run shows them all.
+
+use crate::domain::{Rejection, check_domain, is_within, parse_http_url, resolve_host};
+use crate::error::{Diagnostic, Location};
+use crate::raw::{
+    RawAudit, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute, RawSubdomain, S,
+};
+use crate::translate::did_you_mean;
+use crate::{
+    AuditOptions, DEFAULT_SUBDOMAINS, Email, Ignore, LegacyLink, Manifest, Route, RouteKind, Site,
+    Subdomain,
+};
+use std::collections::HashMap;
+use std::ops::{Range, RangeInclusive};
+use url::Url;
+
+struct Checker<'a> {
+    source: &'a str,
+    file: &'a str,
+    diagnostics: Vec<(usize, Diagnostic)>,
+}
+
+impl Checker<'_> {
+    fn location(&self, span: Range<usize>) -> Location {
+        Location::from_span(self.source, self.file, span)
+    }
+
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>, help: Option<String>) {
+        let diagnostic = Diagnostic::new(message)
+            .at(self.location(span.clone()))
+            .maybe_help(help);
+        self.diagnostics.push((span.start, diagnostic));
+    }
+
+    fn reject(&mut self, span: Range<usize>, rejection: Rejection) {
+        self.error(span, rejection.message, rejection.help);
+    }
+
+    /// Reports a repeated value at its second occurrence, with a note pointing back at the first.
+    fn duplicate(&mut self, span: Range<usize>, first: Range<usize>, message: String) {
+        let first = self.location(first);
+        let diagnostic = Diagnostic::new(message)
+            .at(self.location(span.clone()))
+            .note(format!(
+                "first given at {}:{}:{}",
+                first.file, first.line, first.column
+            ));
+        self.diagnostics.push((span.start, diagnostic));
+    }
+
+    fn in_range(
+        &mut self,
+        value: Option<&S<i64>>,
+        key: &str,
+        range: RangeInclusive<i64>,
+        default: i64,
+    ) -> i64 {
+        let Some(value) = value else { return default };
+        let number = *value.get_ref();
+        if !range.contains(&number) {
+            self.error(
+                value.span(),
+                format!(
+                    "`{key}` is {number}, outside the allowed {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+                Some(format!(
+                    "use a value from {} to {}; the default is {default}",
+                    range.start(),
+                    range.end()
+                )),
+            );
+        }
+        number
+    }
+}
+
+/// Remembers where each value was first seen so repeats can point back at it.
+struct Seen(HashMap<String, Range<usize>>);
+
+impl Seen {
+    fn new() -> Seen {
+        Seen(HashMap::new())
+    }
+
+    /// The first occurrence's span if `key` was already seen.
+    fn check(&mut self, key: &str, span: Range<usize>) -> Option<Range<usize>> {
+        match self.0.get(key) {
+            Some(first) => Some(first.clone()),
+            None => {
+                self.0.insert(key.to_string(), span);
+                None
+            }
+        }
+    }
+}
+
+pub(crate) fn validate(
+    raw: RawManifest,
+    source: &str,
+    file: &str,
+) -> Result<Manifest, Vec<Diagnostic>> {
+    let mut checker = Checker {
+        source,
+        file,
+        diagnostics: Vec::new(),
+    };
+    // Checks that depend on the domain (hosts, canonical, default senders) are skipped when it is invalid: its
+    // own error says everything useful, and errors derived from a bad domain would only be noise.
+    let domain = match check_domain(raw.site.domain.get_ref()) {
+        Ok(domain) => Some(domain),
+        Err(rejection) => {
+            checker.reject(raw.site.domain.span(), rejection);
+            None
+        }
+    };
+    let domain = domain.as_deref();
+    let canonical_url =
+        domain.and_then(|d| canonical(&mut checker, raw.site.canonical.as_ref(), d));
+    let subdomains = domain.and_then(|d| subdomains(&mut checker, raw.site.subdomains, d));
+    let audit = audit(&mut checker, raw.audit);
+    let canonical_host = canonical_url.as_ref().and_then(Url::host_str);
+    let routes = routes(&mut checker, raw.route, domain, canonical_host);
+    let legacy_links = legacy_links(&mut checker, raw.legacy_link);
+    let email = email(&mut checker, raw.email, domain);
+    let ignores = ignores(&mut checker, raw.ignore);
+
+    if !checker.diagnostics.is_empty() {
+        let mut diagnostics = checker.diagnostics;
+        diagnostics.sort_by_key(|(start, _)| *start);
+        return Err(diagnostics.into_iter().map(|(_, d)| d).collect());
+    }
+    match (domain, canonical_url, subdomains) {
+        (Some(domain), Some(canonical_url), Some(subdomains)) => Ok(Manifest {
+            site: Site {
+                domain: domain.to_string(),
+                canonical_url,
+                subdomains,
+            },
+            audit,
+            routes,
+            legacy_links,
+            email,
+            ignores,
+            source: None,
+        }),
+        // Unreachable in practice: each `None` above left a diagnostic behind.
+        _ => Err(vec![Diagnostic::new("the [site] table is invalid")]),
+    }
+}
+
+pub(crate) fn default_canonical(domain: &str) -> Option<Url> {
+    Url::parse(&format!("https://www.{domain}/")).ok()
+}
+
+fn canonical(checker: &mut Checker<'_>, raw: Option<&S<String>>, domain: &str) -> Option<Url> {
+    let www = format!("www.{domain}");
+    let Some(raw) = raw else {
+        return default_canonical(domain);
+    };
+    let value = raw.get_ref().as_str();
+    let shorthand_help = || {
+        Some(format!(
+            "write a URL such as `https://{www}/`, or the shorthand \"www\" or \"apex\""
+        ))
+    };
+    match value {
+        "www" => return Url::parse(&format!("https://{www}/")).ok(),
+        "apex" => return Url::parse(&format!("https://{domain}/")).ok(),
+        _ => {}
+    }
+    let url = match parse_http_url(value) {
+        Ok(url) => url,
+        Err(rejection) if !value.contains("://") => {
+            let bare = value.trim_end_matches('/').to_ascii_lowercase();
+            let help = if bare == www || bare == domain {
+                Some(format!(
+                    "write `https://{bare}/`, or the shorthand \"{}\"",
+                    if bare == www { "www" } else { "apex" }
+                ))
+            } else {
+                shorthand_help()
+            };
+            checker.error(raw.span(), rejection.message, help);
+            return None;
+        }
+        Err(rejection) => {
+            checker.reject(raw.span(), rejection);
+            return None;
+        }
+    };
+    let host = url.host_str().unwrap_or_default();
+    let problem = if host != domain && host != www {
+        Some(format!(
+            "the canonical URL's host `{host}` is neither `{domain}` nor `{www}`"
+        ))
+    } else if let Some(port) = url.port() {
+        Some(format!(
+            "the canonical URL has a port ({port}); a launched site is served on the default port"
+        ))
+    } else if !url.username().is_empty() || url.password().is_some() {
+        Some("the canonical URL contains a user name or password".to_string())
+    } else if url.query().is_some() || url.fragment().is_some() {
+        Some(
+            "the canonical URL has a query or fragment; it should be the site's origin".to_string(),
+        )
+    } else {
+        None
+    };
+    match problem {
+        Some(message) => {
+            checker.error(raw.span(), message, shorthand_help());
+            None
+        }
+        None => Some(url),
+    }
+}
+
+fn subdomains(
+    checker: &mut Checker<'_>,
+    raw: Option<Vec<S<RawSubdomain>>>,
+    domain: &str,
+) -> Option<Vec<Subdomain>> {
+    let Some(raw) = raw else {
+        return Some(
+            DEFAULT_SUBDOMAINS
+                .iter()
+                .map(|label| Subdomain {
+                    host: format!("{label}.{domain}"),
+                    destination: None,
+                })
+                .collect(),
+        );
+    };
+    let www = format!("www.{domain}");
+    let mut seen = Seen::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for entry in raw {
+        let entry_span = entry.span();
+        let (name, name_span, destination) = match entry.into_inner() {
+            RawSubdomain::Label(label) => (label, entry_span, None),
+            RawSubdomain::Table(table) => {
+                let span = table.name.span();
+                (table.name.into_inner(), span, table.destination)
+            }
+        };
+        let host = match resolve_host(&name, domain) {
+            Ok(host) => host,
+            Err(rejection) => {
+                checker.reject(name_span, rejection);
+                ok = false;
+                continue;
+            }
+        };
+        if host == domain || host == www {
+            checker.error(
+                name_span,
+                format!(
+                    "`{host}` is the site's own {} host, not a subdomain",
+                    if host == www { "www" } else { "apex" }
+                ),
+                Some(
+                    "remove it: the apex and www hosts are always checked against `canonical`"
+                        .to_string(),
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        if let Some(first) = seen.check(&host, name_span.clone()) {
+            checker.duplicate(
+                name_span,
+                first,
+                format!("subdomain `{host}` is listed twice"),
+            );
+            ok = false;
+            continue;
+        }
+        let destination = match destination {
+            None => None,
+            Some(raw) => match parse_http_url(raw.get_ref()) {
+                Ok(url) if url.host_str().is_some_and(|h| is_within(h, domain)) => Some(url),
+                Ok(url) => {
+                    checker.error(
+                        raw.span(),
+                        format!(
+                            "destination host `{}` is outside `{domain}`",
+                            url.host_str().unwrap_or_default()
+                        ),
+                        Some(format!(
+                            "a destination must be on `{domain}` or one of its subdomains"
+                        )),
+                    );
+                    ok = false;
+                    None
+                }
+                Err(rejection) => {
+                    checker.reject(raw.span(), rejection);
+                    ok = false;
+                    None
+                }
+            },
+        };
+        out.push(Subdomain { host, destination });
+    }
+    ok.then_some(out)
+}
+
+fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
+    let defaults = AuditOptions::default();
+    let Some(raw) = raw else { return defaults };
+    let max_hops = checker.in_range(
+        raw.max_hops.as_ref(),
+        "max_hops",
+        1..=50,
+        i64::from(defaults.max_hops),
+    );
+    let timeout_default = i64::try_from(defaults.timeout_secs).unwrap_or(10);
+    let timeout_secs = checker.in_range(
+        raw.timeout_secs.as_ref(),
+        "timeout_secs",
+        1..=300,
+        timeout_default,
+    );
+    let concurrency_default = i64::try_from(defaults.concurrency).unwrap_or(32);
+    let concurrency = checker.in_range(
+        raw.concurrency.as_ref(),
+        "concurrency",
+        1..=1024,
+        concurrency_default,
+    );
+    // Out-of-range values were reported above, so the fallbacks below only ever stand in for an error.
+    AuditOptions {
+        max_hops: u32::try_from(max_hops).unwrap_or(defaults.max_hops),
+        timeout_secs: u64::try_from(timeout_secs).unwrap_or(defaults.timeout_secs),
+        concurrency: usize::try_from(concurrency).unwrap_or(defaults.concurrency),
+    }
+}
+
+fn routes(
+    checker: &mut Checker<'_>,
+    raw: Vec<RawRoute>,
+    domain: Option<&str>,
+    canonical_host: Option<&str>,
+) -> Vec<Route> {
+    let mut names = Seen::new();
+    let mut out = Vec::new();
+    for route in raw {
+        let name = route.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            checker.error(
+                route.name.span(),
+                "the route name is empty",
+                Some("give each route a short, unique name such as \"login\"".to_string()),
+            );
+        } else if let Some(first) = names.check(&name, route.name.span()) {
+            checker.duplicate(
+                route.name.span(),
+                first,
+                format!("duplicate route name `{name}`"),
+            );
+        }
+
+        let host = match (&route.host, domain) {
+            (Some(raw), Some(domain)) => match resolve_host(raw.get_ref(), domain) {
+                Ok(host) => host,
+                Err(rejection) => {
+                    checker.reject(raw.span(), rejection);
+                    String::new()
+                }
+            },
+            (None, _) => canonical_host.unwrap_or_default().to_string(),
+            (Some(_), None) => String::new(),
+        };
+
+        let path = route.path.get_ref();
+        if let Some((message, help)) = path_problem(path) {
+            checker.error(route.path.span(), message, Some(help));
+        }
+
+        let kind = match route.kind.get_ref().parse::<RouteKind>() {
+            Ok(kind) => kind,
+            Err(()) => {
+                let value = route.kind.get_ref();
+                checker.error(
+                    route.kind.span(),
+                    format!("unknown route kind `{value}`"),
+                    Some(kind_help(value)),
+                );
+                RouteKind::Other
+            }
+        };
+
+        let expect_status = checker.in_range(
+            route.expect_status.as_ref(),
+            "expect_status",
+            100..=599,
+            200,
+        );
+        out.push(Route {
+            name,
+            host,
+            path: path.clone(),
+            kind,
+            critical: route.critical.unwrap_or(false),
+            expect_status: u16::try_from(expect_status).unwrap_or(200),
+        });
+    }
+    out
+}
+
+fn path_problem(path: &str) -> Option<(String, String)> {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return Some((
+            format!("route path `{path}` is a URL"),
+            "put the host in `host` and only the path here, e.g. \"/login\"".to_string(),
+        ));
+    }
+    if !path.starts_with('/') {
+        return Some((
+            format!("route path `{path}` does not start with `/`"),
+            format!("write \"/{path}\""),
+        ));
+    }
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some((
+            format!("route path `{path}` contains whitespace"),
+            "percent-encode it, e.g. `%20` for a space".to_string(),
+        ));
+    }
+    if path.contains('#') {
+        return Some((
+            format!("route path `{path}` has a fragment"),
+            "browsers never send the `#…` part to the server; remove it".to_string(),
+        ));
+    }
+    None
+}
+
+fn kind_help(value: &str) -> String {
+    let names: Vec<&str> = RouteKind::ALL.iter().map(|kind| kind.as_str()).collect();
+    let lowered = value.to_lowercase().replace(['-', '_', ' '], "");
+    // Words people reach for that are far from the kind's spelling, so edit distance alone would miss them.
+    let synonym = match lowered.as_str() {
+        "signin" | "auth" | "logon" => Some("login"),
+        "register" | "registration" | "join" => Some("signup"),
+        "home" | "homepage" | "index" | "root" => Some("landing"),
+        "cart" | "pay" | "payment" | "billing" => Some("checkout"),
+        "account" | "dashboard" | "members" | "portal" => Some("member"),
+        "hook" | "callback" | "api" => Some("webhook"),
+        "asset" | "assets" | "file" | "cdn" => Some("static"),
+        _ => None,
+    };
+    match synonym.or_else(|| did_you_mean(value, &names)) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("expected one of: {}", names.join(", ")),
+    }
+}
+
+fn legacy_links(checker: &mut Checker<'_>, raw: Vec<RawLegacyLink>) -> Vec<LegacyLink> {
+    let mut seen = Seen::new();
+    let mut out = Vec::new();
+    for link in raw {
+        let from =
+            parse_http_url(link.from.get_ref()).map_err(|r| checker.reject(link.from.span(), r));
+        let to = parse_http_url(link.to.get_ref()).map_err(|r| checker.reject(link.to.span(), r));
+        if let (Ok(from), Ok(to)) = (from, to) {
+            if let Some(first) = seen.check(from.as_str(), link.from.span()) {
+                checker.duplicate(
+                    link.from.span(),
+                    first,
+                    format!("legacy link from `{from}` is listed twice"),
+                );
+            }
+            out.push(LegacyLink { from, to });
+        }
+    }
+    out
+}
+
+fn domain_list(
+    checker: &mut Checker<'_>,
+    raw: Vec<S<String>>,
+    what: &str,
+    seen: &mut Seen,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in raw {
+        match check_domain(item.get_ref()) {
+            Ok(name) => match seen.check(&name, item.span()) {
+                Some(first) => checker.duplicate(
+                    item.span(),
+                    first,
+                    format!("`{name}` is listed twice {what}"),
+                ),
+                None => out.push(name),
+            },
+            Err(rejection) => checker.reject(item.span(), rejection),
+        }
+    }
+    out
+}
+
+fn email(checker: &mut Checker<'_>, raw: Option<RawEmail>, domain: Option<&str>) -> Email {
+    let default_senders = || domain.map(|d| vec![d.to_string()]).unwrap_or_default();
+    let Some(raw) = raw else {
+        return Email {
+            senders: default_senders(),
+            ..Email::default()
+        };
+    };
+    let mut seen = Seen::new();
+    let senders = match raw.senders {
+        Some(list) => domain_list(checker, list, "in `senders`", &mut seen),
+        None => default_senders(),
+    };
+    let mut non_sending_seen = Seen::new();
+    let mut non_sending = Vec::new();
+    for item in raw.non_sending.unwrap_or_default() {
+        let span = item.span();
+        let mut one = domain_list(
+            checker,
+            vec![item],
+            "in `non_sending`",
+            &mut non_sending_seen,
+        );
+        if let Some(name) = one.pop() {
+            if senders.contains(&name) {
+                checker.error(
+                    span,
+                    format!("`{name}` is listed both in `senders` and in `non_sending`"),
+                    Some(
+                        "a domain either sends mail or does not; remove it from one list"
+                            .to_string(),
+                    ),
+                );
+            } else {
+                non_sending.push(name);
+            }
+        }
+    }
+
+    let mut selectors_seen = Seen::new();
+    let mut dkim_selectors = Vec::new();
+    for item in raw.dkim_selectors.unwrap_or_default() {
+        let selector = item.get_ref().to_ascii_lowercase();
+        if let Some((message, help)) = selector_problem(&selector) {
+            checker.error(item.span(), message, help);
+        } else if let Some(first) = selectors_seen.check(&selector, item.span()) {
+            checker.duplicate(
+                item.span(),
+                first,
+                format!("DKIM selector `{selector}` is listed twice"),
+            );
+        } else {
+            dkim_selectors.push(selector);
+        }
+    }
+
+    let provider = match raw.provider {
+        Some(provider) if provider.get_ref().trim().is_empty() => {
+            checker.error(
+                provider.span(),
+                "`provider` is empty",
+                Some("name the sending provider, e.g. \"postmark\", or remove the key".to_string()),
+            );
+            None
+        }
+        Some(provider) => Some(provider.get_ref().trim().to_string()),
+        None => None,
+    };
+    Email {
+        senders,
+        dkim_selectors,
+        provider,
+        non_sending,
+    }
+}
+
+fn selector_problem(selector: &str) -> Option<(String, Option<String>)> {
+    if selector.is_empty() {
+        return Some(("a DKIM selector is empty".to_string(), None));
+    }
+    if let Some(bare) = selector
+        .split("._domainkey")
+        .next()
+        .filter(|_| selector.contains("._domainkey"))
+    {
+        return Some((
+            format!("`{selector}` is a DKIM record name, not a selector"),
+            Some(format!(
+                "give only the selector, \"{bare}\"; launchready adds `._domainkey.<sender>`"
+            )),
+        ));
+    }
+    let valid_label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !selector.split('.').all(valid_label) {
+        return Some((
+            format!("`{selector}` is not a valid DKIM selector"),
+            Some(
+                "a selector is one or more DNS labels of letters, digits and hyphens, e.g. \"s1\""
+                    .to_string(),
+            ),
+        ));
+    }
+    None
+}
+
+fn ignores(checker: &mut Checker<'_>, raw: Vec<RawIgnore>) -> Vec<Ignore> {
+    let mut out = Vec::new();
+    for ignore in raw {
+        let id = ignore.id.get_ref();
+        if let Some((message, help)) = id_problem(id) {
+            checker.error(ignore.id.span(), message, Some(help));
+        }
+        let subject = match ignore.subject {
+            Some(subject) if subject.get_ref().trim().is_empty() => {
+                checker.error(
+                    subject.span(),
+                    "`subject` is empty",
+                    Some("give the exact host, URL or record the finding is about, or remove the key".to_string()),
+                );
+                None
+            }
+            Some(subject) => Some(subject.into_inner()),
+            None => None,
+        };
+        let reason = ignore.reason.get_ref().trim();
+        if reason.is_empty() {
+            checker.error(
+                ignore.reason.span(),
+                "the ignore reason is empty",
+                Some("say why this finding is accepted; the reason is shown next to the suppressed finding".to_string()),
+            );
+        }
+        out.push(Ignore {
+            id: id.clone(),
+            subject,
+            reason: reason.to_string(),
+        });
+    }
+    out
+}
+
+fn id_problem(id: &str) -> Option<(String, String)> {
+    let example = "e.g. \"dns.caa.missing\", or \"email.*\" for a whole family".to_string();
+    if id.is_empty() {
+        return Some(("the ignore id is empty".to_string(), example));
+    }
+    if id == "*" || id == ".*" {
+        return Some((
+            "`*` would suppress every finding".to_string(),
+            format!("name a finding or a family, {example}"),
+        ));
+    }
+    let stem = id.strip_suffix(".*").unwrap_or(id);
+    if stem.contains('*') {
+        return Some((
+            format!("`{id}` has a wildcard that is not a trailing `.*`"),
+            format!("only a whole family can be matched, {example}"),
+        ));
+    }
+    if id != id.to_ascii_lowercase() {
+        return Some((
+            format!("finding id `{id}` is not lower-case"),
+            format!(
+                "finding ids are lower-case: \"{}\"",
+                id.to_ascii_lowercase()
+            ),
+        ));
+    }
+    let valid_segment = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    };
+    if !stem.split('.').all(valid_segment) {
+        return Some((
+            format!("`{id}` is not a finding id"),
+            format!("finding ids are dot-separated lower-case words, {example}"),
+        ));
+    }
+    None
+}

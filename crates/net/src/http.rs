@@ -1,0 +1,445 @@
+//! The probing HTTP(S) client: one request per hop over a fresh connection, timed phase by phase (DNS, connect,
+//! TLS, first byte, total), redirects followed by hand so every hop is a fact. A fresh connection per hop is
+//! deliberate: it is what a first-time visitor pays, and it keeps each hop's timings honest.
+
+use crate::Net;
+use crate::connect_to::resolve_target;
+use crate::tls::{RecordingVerifier, cert_facts};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use launchready_findings::facts::{ChainEnd, HopFacts, NetError, NetErrorKind, Timings, TlsFacts};
+use rustls::pki_types::ServerName;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use url::{Position, Url};
+
+/// How much of a text body is kept for content checks.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+fn net_error(kind: NetErrorKind, message: impl Into<String>) -> NetError {
+    NetError {
+        kind,
+        message: message.into(),
+    }
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+fn is_text(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.starts_with("text/")
+            || ct.contains("html")
+            || ct.contains("json")
+            || ct.contains("xml")
+            || ct.contains("javascript")
+    })
+}
+
+/// What a hop knows before the request goes out, and the failure that ends it early.
+struct Attempt {
+    hop: HopFacts,
+    started: Instant,
+}
+
+impl Attempt {
+    fn fail(mut self, kind: NetErrorKind, message: impl Into<String>) -> HopFacts {
+        self.hop.error = Some(net_error(kind, message));
+        self.hop.timings.total_ms = ms(self.started);
+        self.hop
+    }
+}
+
+impl Net {
+    /// Follows redirects from `start` by hand, at most `max_hops` requests, stopping at a loop.
+    pub async fn follow(&self, start: &Url, max_hops: u32) -> (Vec<HopFacts>, ChainEnd) {
+        let mut hops = Vec::new();
+        let mut seen = HashSet::new();
+        let mut current = start.clone();
+        loop {
+            if hops.len() >= max_hops.max(1) as usize {
+                return (hops, ChainEnd::TooManyHops);
+            }
+            seen.insert(current.to_string());
+            let hop = self.fetch(&current).await;
+            let next = match (hop.status, &hop.location) {
+                (None, _) => {
+                    hops.push(hop);
+                    return (hops, ChainEnd::Failed);
+                }
+                (Some(status), location) if is_redirect(status) => location.clone(),
+                (Some(_), _) => {
+                    hops.push(hop);
+                    return (hops, ChainEnd::Final);
+                }
+            };
+            hops.push(hop);
+            let Some(next) = next.and_then(|l| Url::parse(&l).ok()) else {
+                return (hops, ChainEnd::BadRedirect);
+            };
+            if seen.contains(next.as_str()) {
+                return (hops, ChainEnd::Loop);
+            }
+            current = next;
+        }
+    }
+
+    /// One GET, no redirect following. Never fails: problems are recorded in `HopFacts::error`.
+    pub async fn fetch(&self, url: &Url) -> HopFacts {
+        let _permit = self.limit.acquire().await;
+        let attempt = Attempt {
+            hop: HopFacts {
+                url: url.to_string(),
+                connected_to: None,
+                status: None,
+                location: None,
+                headers: Vec::new(),
+                timings: Timings::default(),
+                tls: None,
+                error: None,
+                body: None,
+            },
+            started: Instant::now(),
+        };
+        if self.past_deadline() {
+            return attempt.fail(
+                NetErrorKind::Timeout,
+                "the audit deadline was reached first",
+            );
+        }
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => {
+                return attempt.fail(
+                    NetErrorKind::Protocol,
+                    format!("unsupported scheme `{other}` (only http and https)"),
+                );
+            }
+        };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return attempt.fail(NetErrorKind::Protocol, "the URL has no host");
+        };
+        let host = host.trim_matches(['[', ']']).to_string();
+        let (target, target_port) = resolve_target(&self.config.connect_to, &host, port);
+        self.fetch_via(attempt, url, &host, https, &target, target_port)
+            .await
+    }
+
+    async fn fetch_via(
+        &self,
+        mut attempt: Attempt,
+        url: &Url,
+        host: &str,
+        https: bool,
+        target: &str,
+        target_port: u16,
+    ) -> HopFacts {
+        let ips = match target.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => {
+                let dns_started = Instant::now();
+                let resolved = self.resolve_ips(target).await;
+                attempt.hop.timings.dns_ms = Some(ms(dns_started));
+                match resolved {
+                    Ok(ips) if !ips.is_empty() => ips,
+                    Ok(_) => {
+                        return attempt
+                            .fail(NetErrorKind::Dns, format!("{target} has no addresses"));
+                    }
+                    Err(message) => return attempt.fail(NetErrorKind::Dns, message),
+                }
+            }
+        };
+
+        let connect_started = Instant::now();
+        let mut last_error = None;
+        let mut stream = None;
+        for ip in ips {
+            let addr = SocketAddr::new(ip, target_port);
+            match tokio::time::timeout(self.op_timeout(), TcpStream::connect(addr)).await {
+                Ok(Ok(tcp)) => {
+                    attempt.hop.connected_to = Some(addr.to_string());
+                    stream = Some(tcp);
+                    break;
+                }
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    last_error = Some((
+                        NetErrorKind::Refused,
+                        format!("{addr} refused the connection"),
+                    ));
+                }
+                Ok(Err(e)) => {
+                    last_error = Some((NetErrorKind::Io, format!("connecting to {addr}: {e}")))
+                }
+                Err(_) => {
+                    last_error = Some((
+                        NetErrorKind::Timeout,
+                        format!(
+                            "connecting to {addr} timed out after {:.1}s",
+                            self.op_timeout().as_secs_f64()
+                        ),
+                    ))
+                }
+            }
+        }
+        attempt.hop.timings.connect_ms = Some(ms(connect_started));
+        let Some(tcp) = stream else {
+            let (kind, message) =
+                last_error.unwrap_or((NetErrorKind::Io, "no address to connect to".to_string()));
+            return attempt.fail(kind, message);
+        };
+        // Head-of-line latency matters more than throughput for single small requests.
+        let _ = tcp.set_nodelay(true);
+
+        if !https {
+            return self.exchange(attempt, url, host, tcp, false).await;
+        }
+
+        let tls_started = Instant::now();
+        let verifier = Arc::new(RecordingVerifier::new(self.webpki.clone()));
+        let mut tls_config = match rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        {
+            Ok(builder) => builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier.clone())
+                .with_no_client_auth(),
+            Err(e) => return attempt.fail(NetErrorKind::Tls, e.to_string()),
+        };
+        tls_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let server_name = match ServerName::try_from(host.to_string()) {
+            Ok(name) => name,
+            Err(e) => {
+                return attempt.fail(
+                    NetErrorKind::Tls,
+                    format!("`{host}` cannot be a TLS server name: {e}"),
+                );
+            }
+        };
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config));
+        let tls = match tokio::time::timeout(self.op_timeout(), connector.connect(server_name, tcp))
+            .await
+        {
+            Err(_) => {
+                attempt.hop.timings.tls_ms = Some(ms(tls_started));
+                return attempt.fail(
+                    NetErrorKind::Timeout,
+                    format!(
+                        "TLS handshake with {host} timed out after {:.1}s",
+                        self.op_timeout().as_secs_f64()
+                    ),
+                );
+            }
+            Ok(Err(e)) => {
+                attempt.hop.timings.tls_ms = Some(ms(tls_started));
+                return attempt.fail(
+                    NetErrorKind::Tls,
+                    format!("TLS handshake with {host} failed: {e}"),
+                );
+            }
+            Ok(Ok(tls)) => tls,
+        };
+        attempt.hop.timings.tls_ms = Some(ms(tls_started));
+        let (_, session) = tls.get_ref();
+        let alpn = session
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        let h2 = alpn.as_deref() == Some("h2");
+        attempt.hop.tls = Some(TlsFacts {
+            version: session
+                .protocol_version()
+                .and_then(|v| v.as_str())
+                .map(|v| v.replace("TLSv1_", "TLSv1."))
+                .unwrap_or_else(|| "unknown".to_string()),
+            alpn,
+            chain: session
+                .peer_certificates()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|der| cert_facts(der))
+                .collect(),
+            verification: verifier.verdict(),
+        });
+        self.exchange(attempt, url, host, tls, h2).await
+    }
+
+    /// Sends the request over an established stream and records the response.
+    async fn exchange<S>(
+        &self,
+        mut attempt: Attempt,
+        url: &Url,
+        host: &str,
+        stream: S,
+        h2: bool,
+    ) -> HopFacts
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let target = if h2 {
+            url[..Position::AfterQuery].to_string()
+        } else {
+            url[Position::BeforePath..Position::AfterQuery].to_string()
+        };
+        let request = match http::Request::get(target)
+            .header(http::header::HOST, authority)
+            .header(http::header::USER_AGENT, &self.config.user_agent)
+            .header(
+                http::header::ACCEPT,
+                "text/html,application/xhtml+xml,*/*;q=0.8",
+            )
+            .body(Empty::<Bytes>::new())
+        {
+            Ok(request) => request,
+            Err(e) => {
+                return attempt.fail(
+                    NetErrorKind::Protocol,
+                    format!("cannot build a request for {url}: {e}"),
+                );
+            }
+        };
+        let io = TokioIo::new(stream);
+        let sent = Instant::now();
+        let timeout = self.op_timeout();
+        let response = if h2 {
+            let handshake = hyper::client::conn::http2::handshake(TokioExecutor::new(), io);
+            match tokio::time::timeout(timeout, handshake).await {
+                Ok(Ok((mut sender, conn))) => {
+                    let driver = AbortOnDrop(tokio::spawn(conn));
+                    let result = tokio::time::timeout(timeout, sender.send_request(request)).await;
+                    (result, driver)
+                }
+                Ok(Err(e)) => {
+                    return attempt.fail(
+                        NetErrorKind::Protocol,
+                        format!("HTTP/2 setup with {host} failed: {e}"),
+                    );
+                }
+                Err(_) => {
+                    return attempt.fail(
+                        NetErrorKind::Timeout,
+                        format!("HTTP/2 setup with {host} timed out"),
+                    );
+                }
+            }
+        } else {
+            match hyper::client::conn::http1::handshake(io).await {
+                Ok((mut sender, conn)) => {
+                    let driver = AbortOnDrop(tokio::spawn(conn));
+                    let result = tokio::time::timeout(timeout, sender.send_request(request)).await;
+                    (result, driver)
+                }
+                Err(e) => {
+                    return attempt.fail(
+                        NetErrorKind::Protocol,
+                        format!("HTTP setup with {host} failed: {e}"),
+                    );
+                }
+            }
+        };
+        let (result, _driver) = response;
+        let response = match result {
+            Err(_) => {
+                return attempt.fail(
+                    NetErrorKind::Timeout,
+                    format!(
+                        "{host} accepted the connection but sent no response within {:.1}s",
+                        timeout.as_secs_f64()
+                    ),
+                );
+            }
+            Ok(Err(e)) => {
+                let kind = if e.is_incomplete_message() || e.is_canceled() {
+                    NetErrorKind::Io
+                } else {
+                    NetErrorKind::Protocol
+                };
+                return attempt.fail(kind, format!("{host} did not answer properly: {e}"));
+            }
+            Ok(Ok(response)) => response,
+        };
+        attempt.hop.timings.first_byte_ms = Some(ms(sent));
+        let status = response.status().as_u16();
+        attempt.hop.status = Some(status);
+        attempt.hop.headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        attempt.hop.location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|location| {
+                url.join(location)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|_| location.to_string())
+            });
+        let keep_body = !is_redirect(status) && is_text(attempt.hop.header("content-type"));
+        let mut body = response.into_body();
+        let mut kept = Vec::new();
+        let read_body = async {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| e.to_string())?;
+                if let Ok(data) = frame.into_data() {
+                    if keep_body && kept.len() < MAX_BODY_BYTES {
+                        let room = MAX_BODY_BYTES - kept.len();
+                        kept.extend_from_slice(&data[..data.len().min(room)]);
+                    }
+                    if kept.len() >= MAX_BODY_BYTES {
+                        break;
+                    }
+                }
+            }
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout(self.op_timeout(), read_body).await {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                attempt.hop.error = Some(net_error(
+                    NetErrorKind::Io,
+                    format!("reading the body: {message}"),
+                ));
+            }
+            Err(_) => {
+                attempt.hop.error = Some(net_error(
+                    NetErrorKind::Timeout,
+                    "the body did not finish in time",
+                ));
+            }
+        }
+        if keep_body {
+            attempt.hop.body = Some(String::from_utf8_lossy(&kept).into_owned());
+        }
+        attempt.hop.timings.total_ms = ms(attempt.started);
+        attempt.hop
+    }
+}
+
+/// Stops a connection driver when the hop is done, so no task outlives its probe.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

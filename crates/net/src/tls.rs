@@ -1,0 +1,257 @@
+//! TLS for probing: a certificate verifier that records the verdict instead of aborting the handshake (so an
+//! expired certificate becomes a finding and the page behind it is still examined), trust-anchor loading, and
+//! turning DER certificates into `CertFacts`.
+
+use launchready_findings::facts::{CertFacts, Verification};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+use x509_parser::public_key::PublicKey;
+
+use crate::NetError;
+
+/// The Mozilla roots (webpki-roots) plus every certificate in the given PEM files.
+pub fn root_store(ca_files: &[impl AsRef<Path>]) -> Result<RootCertStore, NetError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for path in ca_files {
+        let path = path.as_ref();
+        let pem = std::fs::read(path).map_err(|e| NetError::CaFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| NetError::CaFile {
+                path: path.display().to_string(),
+                reason: format!("not valid PEM: {e}"),
+            })?;
+            roots.add(cert).map_err(|e| NetError::CaFile {
+                path: path.display().to_string(),
+                reason: format!("not a usable CA certificate: {e}"),
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(NetError::CaFile {
+                path: path.display().to_string(),
+                reason: "contains no PEM certificate (-----BEGIN CERTIFICATE-----)".to_string(),
+            });
+        }
+    }
+    Ok(roots)
+}
+
+/// Verifies like a browser would, remembers the verdict, and lets the handshake continue either way.
+/// Handshake signatures are still checked for real: only the trust decision is deferred to the rules.
+#[derive(Debug)]
+pub(crate) struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    verdict: Mutex<Option<Verification>>,
+}
+
+impl RecordingVerifier {
+    pub(crate) fn new(inner: Arc<WebPkiServerVerifier>) -> Self {
+        RecordingVerifier {
+            inner,
+            verdict: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn verdict(&self) -> Verification {
+        self.verdict
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or(None)
+            .unwrap_or_else(|| Verification::Other("no certificate was verified".to_string()))
+    }
+}
+
+fn classify(error: &rustls::Error) -> Verification {
+    match error {
+        rustls::Error::InvalidCertificate(cert_error) => match cert_error {
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                Verification::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                Verification::NotYetValid
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                Verification::HostnameMismatch
+            }
+            CertificateError::UnknownIssuer => Verification::UnknownIssuer,
+            other => Verification::Other(format!("{other:?}")),
+        },
+        other => Verification::Other(other.to_string()),
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(_) => Verification::Valid,
+            Err(error) => classify(&error),
+        };
+        if let Ok(mut slot) = self.verdict.lock() {
+            *slot = Some(verdict);
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Reads what a report needs from one DER certificate; `None` if it does not parse.
+pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let sans = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(|name| match name {
+                    GeneralName::DNSName(dns) => Some(dns.to_string()),
+                    GeneralName::IPAddress(bytes) => ip_from_bytes(bytes),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = match cert.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(PublicKey::EC(point)) => format!("EC {}", point.key_size()),
+        Ok(PublicKey::DSA(_)) => "DSA".to_string(),
+        _ => algorithm_name(&cert.public_key().algorithm.algorithm),
+    };
+    let validity = cert.validity();
+    Some(CertFacts {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        sans,
+        not_before: rfc3339(validity.not_before.timestamp()),
+        not_after: rfc3339(validity.not_after.timestamp()),
+        not_before_unix: validity.not_before.timestamp(),
+        not_after_unix: validity.not_after.timestamp(),
+        key,
+        signature_algorithm: algorithm_name(&cert.signature_algorithm.algorithm),
+        self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
+    })
+}
+
+fn algorithm_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
+        .map(str::to_string)
+        .unwrap_or_else(|_| oid.to_id_string())
+}
+
+fn ip_from_bytes(bytes: &[u8]) -> Option<String> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv4Addr::from(b).to_string()),
+        16 => <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|b| std::net::Ipv6Addr::from(b).to_string()),
+        _ => None,
+    }
+}
+
+/// Unix seconds as RFC 3339 UTC; out-of-range values (which no real certificate has) print as the number.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// Whether a certificate name (possibly a `*.` wildcard, which covers exactly one label) covers `host`.
+pub fn name_covers(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .split_once('.')
+            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        None => pattern == host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_one_label_only() {
+        assert!(name_covers("*.demo.test", "app.demo.test"));
+        assert!(!name_covers("*.demo.test", "demo.test"));
+        assert!(!name_covers("*.demo.test", "a.b.demo.test"));
+        assert!(name_covers("WWW.demo.test.", "www.demo.test"));
+        assert!(!name_covers("www.demo.test", "demo.test"));
+    }
+
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn a_missing_ca_file_names_the_path() {
+        let err = root_store(&["/nonexistent/ca.pem"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_rejected() {
+        let dir = std::env::temp_dir().join(format!("lr-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let err = root_store(&[&path]).unwrap_err().to_string();
+        assert!(err.contains("no PEM certificate"), "{err}");
+    }
+}

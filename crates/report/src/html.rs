@@ -1,0 +1,252 @@
+//! The HTML risk list: the Markdown format's content as one self-contained page (inline CSS, no scripts, no external
+//! assets) that can be mailed or archived and still open years later.
+
+use crate::RenderOptions;
+use crate::text;
+use launchready_findings::{Finding, FixWindow, Report, Verdict};
+use std::fmt::Write as _;
+
+/// Kept small and print-friendly; severity colours match the terminal's.
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1f2328;background:#fff}
+main{max-width:72rem;margin:0 auto;padding:1.5rem}
+h1{font-size:1.5rem;margin:0 0 .5rem}
+h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de;padding-bottom:.25rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border:1px solid #d0d7de;padding:.4rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85em}
+ul.evidence{margin:0;padding-left:1rem}
+.meta{color:#59636e}
+.verdict-not-ready{color:#b42318}
+.verdict-ready-with-risks{color:#9a6700}
+.verdict-ready{color:#1a7f37}
+.sev{display:inline-block;padding:0 .4rem;border-radius:.25rem;font-weight:600;font-size:.8rem}
+.sev-blocker{background:#b42318;color:#fff}
+.sev-high{background:#fde2e1;color:#b42318}
+.sev-medium{background:#fff1c2;color:#7a5200}
+.sev-low{background:#ddf4ff;color:#0550ae}
+.sev-info{background:#eaeef2;color:#424a53}
+";
+
+pub fn render(report: &Report, options: &RenderOptions) -> String {
+    let headline = escape(&text::headline(report));
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    // Belt and braces for a page full of text copied from a remote site: even if escaping ever missed something, the
+    // browser would refuse to run scripts or fetch anything.
+    out.push_str(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n",
+    );
+    let _ = writeln!(out, "<title>{headline}</title>");
+    let _ = writeln!(out, "<style>\n{STYLE}</style>");
+    out.push_str("</head>\n<body>\n<main>\n");
+
+    let _ = writeln!(
+        out,
+        "<h1 class=\"{}\">{headline}</h1>",
+        verdict_class(report.verdict)
+    );
+    let _ = writeln!(
+        out,
+        "<p>{}. {}.</p>",
+        escape(&text::counts(&report.counts)),
+        escape(&text::fail_on(report, options.fail_on))
+    );
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">Audited {} by {} {}.</p>",
+        escape(&report.generated_at),
+        escape(&report.tool.name),
+        escape(&report.tool.version)
+    );
+
+    for window in [FixWindow::Now, FixWindow::AfterLaunch] {
+        let _ = writeln!(out, "<h2>{}</h2>", escape(window.title()));
+        let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
+        findings_table(&mut out, &findings);
+    }
+
+    out.push_str("<h2>Suppressed</h2>\n");
+    suppressed_table(&mut out, report);
+
+    out.push_str("<h2>DNS map</h2>\n");
+    dns_table(&mut out, report);
+
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+fn verdict_class(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::NotReady => "verdict-not-ready",
+        Verdict::ReadyWithRisks => "verdict-ready-with-risks",
+        Verdict::Ready => "verdict-ready",
+    }
+}
+
+fn severity_badge(finding: &Finding) -> String {
+    let severity = finding.severity.as_str();
+    format!("<span class=\"sev sev-{severity}\">{severity}</span>")
+}
+
+fn findings_table(out: &mut String, findings: &[&Finding]) {
+    if findings.is_empty() {
+        out.push_str("<p class=\"meta\">None.</p>\n");
+        return;
+    }
+    out.push_str("<table>\n<thead><tr><th>Severity</th><th>ID</th><th>Subject</th><th>Title</th>");
+    out.push_str("<th>Evidence</th><th>Fix</th></tr></thead>\n<tbody>\n");
+    for finding in findings {
+        let evidence = if finding.evidence.is_empty() {
+            String::new()
+        } else {
+            let items: String = finding
+                .evidence
+                .iter()
+                .map(|line| format!("<li>{}</li>", multiline(line)))
+                .collect();
+            format!("<ul class=\"evidence\">{items}</ul>")
+        };
+        let mut fix = multiline(&finding.remediation);
+        if !finding.reference.is_empty() {
+            if !fix.is_empty() {
+                fix.push_str("<br>");
+            }
+            fix.push_str("See: ");
+            fix.push_str(&link(&finding.reference));
+        }
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            severity_badge(finding),
+            escape(&finding.id),
+            multiline(&finding.subject),
+            multiline(&finding.title),
+            evidence,
+            fix
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn suppressed_table(out: &mut String, report: &Report) {
+    let suppressed: Vec<&Finding> = report.suppressed().collect();
+    if suppressed.is_empty() {
+        out.push_str("<p class=\"meta\">None.</p>\n");
+        return;
+    }
+    out.push_str("<table>\n<thead><tr><th>Severity</th><th>ID</th><th>Subject</th><th>Title</th>");
+    out.push_str("<th>Reason</th></tr></thead>\n<tbody>\n");
+    for finding in suppressed {
+        let reason = finding
+            .suppressed
+            .as_ref()
+            .map(|s| s.reason.as_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            severity_badge(finding),
+            escape(&finding.id),
+            multiline(&finding.subject),
+            multiline(&finding.title),
+            multiline(reason)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn dns_table(out: &mut String, report: &Report) {
+    if report.dns_map.is_empty() {
+        out.push_str("<p class=\"meta\">No hosts were mapped.</p>\n");
+        return;
+    }
+    out.push_str(
+        "<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th><th>Final URL</th>",
+    );
+    out.push_str("<th>Status</th></tr></thead>\n<tbody>\n");
+    for entry in &report.dns_map {
+        let records = text::records(entry)
+            .iter()
+            .map(|r| multiline(r))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let url = entry
+            .final_url
+            .as_deref()
+            .map_or_else(|| "not probed".to_string(), multiline);
+        let status = match (entry.final_status, &entry.final_url) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(_)) => "no response".to_string(),
+            (None, None) => "—".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            multiline(&entry.host),
+            escape(&entry.role),
+            records,
+            url,
+            status
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Escapes text for element content and double- or single-quoted attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Escaped text whose line breaks stay visible.
+fn multiline(text: &str) -> String {
+    escape(text)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', "<br>")
+}
+
+/// An http(s) reference as a link; any other scheme (`javascript:`) stays inert text.
+fn link(url: &str) -> String {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        let url = escape(url);
+        format!("<a href=\"{url}\" rel=\"noopener noreferrer\">{url}</a>")
+    } else {
+        escape(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_content_and_attributes() {
+        assert_eq!(
+            escape(r#"<a href="x" title='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn only_http_references_become_links() {
+        assert_eq!(
+            link("https://e.test/?a=1&b=\"2\""),
+            "<a href=\"https://e.test/?a=1&amp;b=&quot;2&quot;\" rel=\"noopener noreferrer\">https://e.test/?a=1&amp;b=&quot;2&quot;</a>"
+        );
+        assert_eq!(link("javascript:alert(1)"), "javascript:alert(1)");
+    }
+}

@@ -1,0 +1,222 @@
+//! The Markdown risk list: what must be fixed before launch, what can wait, what was knowingly suppressed, and the
+//! DNS map, as GitHub-flavoured Markdown tables for a PR comment or a handover document.
+
+use crate::RenderOptions;
+use crate::text;
+use launchready_findings::{Finding, FixWindow, Report};
+use std::fmt::Write as _;
+
+pub fn render(report: &Report, options: &RenderOptions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}", inline(&text::headline(report)));
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{}. {}.",
+        text::counts(&report.counts),
+        text::fail_on(report, options.fail_on)
+    );
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Audited {} by {} {}.",
+        inline(&report.generated_at),
+        inline(&report.tool.name),
+        inline(&report.tool.version)
+    );
+
+    for window in [FixWindow::Now, FixWindow::AfterLaunch] {
+        out.push('\n');
+        let _ = writeln!(out, "## {}", window.title());
+        out.push('\n');
+        let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
+        findings_table(&mut out, &findings);
+    }
+
+    out.push('\n');
+    out.push_str("## Suppressed\n\n");
+    suppressed_table(&mut out, report);
+
+    out.push('\n');
+    out.push_str("## DNS map\n\n");
+    dns_table(&mut out, report);
+    out
+}
+
+fn findings_table(out: &mut String, findings: &[&Finding]) {
+    if findings.is_empty() {
+        out.push_str("_None._\n");
+        return;
+    }
+    out.push_str("| Severity | ID | Subject | Title | Evidence | Fix |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- |\n");
+    for finding in findings {
+        let evidence = finding
+            .evidence
+            .iter()
+            .map(|line| cell(line))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let mut fix = cell(&finding.remediation);
+        if !finding.reference.is_empty() {
+            if !fix.is_empty() {
+                fix.push_str("<br>");
+            }
+            fix.push_str("See: ");
+            fix.push_str(&link(&finding.reference));
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            finding.severity,
+            code(&finding.id),
+            cell(&finding.subject),
+            cell(&finding.title),
+            evidence,
+            fix
+        );
+    }
+}
+
+fn suppressed_table(out: &mut String, report: &Report) {
+    let suppressed: Vec<&Finding> = report.suppressed().collect();
+    if suppressed.is_empty() {
+        out.push_str("_None._\n");
+        return;
+    }
+    out.push_str("| Severity | ID | Subject | Title | Reason |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
+    for finding in suppressed {
+        let reason = finding
+            .suppressed
+            .as_ref()
+            .map(|s| s.reason.as_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            finding.severity,
+            code(&finding.id),
+            cell(&finding.subject),
+            cell(&finding.title),
+            cell(reason)
+        );
+    }
+}
+
+fn dns_table(out: &mut String, report: &Report) {
+    if report.dns_map.is_empty() {
+        out.push_str("_No hosts were mapped._\n");
+        return;
+    }
+    out.push_str("| Host | Role | Records | Final URL | Status |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
+    for entry in &report.dns_map {
+        let records = text::records(entry)
+            .iter()
+            .map(|r| cell(r))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let url = entry
+            .final_url
+            .as_deref()
+            .map_or_else(|| "not probed".to_string(), cell);
+        let status = match (entry.final_status, &entry.final_url) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(_)) => "no response".to_string(),
+            (None, None) => "—".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&entry.host),
+            cell(&entry.role),
+            records,
+            url,
+            status
+        );
+    }
+}
+
+/// Escapes text for a table cell: line breaks become `<br>` so the row stays one line, and pipes and Markdown
+/// punctuation are backslash-escaped. Evidence is copied from the audited site, so a stray `|`, `<` or `[` must
+/// neither break the table nor inject HTML or links.
+pub(crate) fn cell(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                escaped.push_str("<br>");
+            }
+            '\n' => escaped.push_str("<br>"),
+            // `>` is left alone: it only quotes at the start of a line, which a cell or heading never is.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '|' | '&' => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// Escapes text outside tables (headings, paragraphs), where a line break would end the block.
+fn inline(text: &str) -> String {
+    cell(&text.replace(['\r', '\n'], " "))
+}
+
+/// Finding ids are stable dotted names and read best as code; anything odd enough to need escaping falls back to
+/// plain escaped text, because backslash escapes do not work inside code spans.
+fn code(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/'));
+    if plain && !text.is_empty() {
+        format!("`{text}`")
+    } else {
+        cell(text)
+    }
+}
+
+/// An http(s) URL as an autolink; anything else as escaped text so no other scheme becomes clickable.
+fn link(url: &str) -> String {
+    let safe = (url.starts_with("https://") || url.starts_with("http://"))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'));
+    if safe {
+        // GFM splits table cells before parsing autolinks and drops the backslash from `\|` when it does.
+        format!("<{}>", url.replace('|', "\\|"))
+    } else {
+        cell(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_keeps_a_row_on_one_line_and_pipes_inside_it() {
+        assert_eq!(cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
+        assert_eq!(cell("<script>"), "\\<script>");
+        assert_eq!(cell("back\\slash"), "back\\\\slash");
+    }
+
+    #[test]
+    fn only_plain_ids_become_code_spans() {
+        assert_eq!(code("tls.cert.expired"), "`tls.cert.expired`");
+        assert_eq!(code("odd`id|x"), "odd\\`id\\|x");
+    }
+
+    #[test]
+    fn only_http_references_become_links() {
+        assert_eq!(link("https://example.com/a"), "<https://example.com/a>");
+        assert_eq!(link("javascript:alert(1)"), "javascript:alert(1)");
+        assert_eq!(link("https://x/<y>"), "https://x/\\<y>");
+    }
+}

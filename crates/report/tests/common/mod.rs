@@ -1,0 +1,125 @@
+//! The fixed demo.test report every integration test renders: one finding per interesting shape (a blocker, a
+//! high, a medium that can wait, an info, a suppressed one) and a DNS map with a probed, an unreachable and an
+//! unresolvable host.
+
+#![allow(dead_code)]
+
+use launchready_findings::{DnsMapEntry, Finding, Report, Severity, Stage, Suppression};
+use launchready_report::RenderOptions;
+
+pub fn demo_report() -> Report {
+    let expired = Finding::new(
+        "tls.cert.expired",
+        Stage::QuickAudit,
+        Severity::Blocker,
+        "members.demo.test",
+        "The TLS certificate has expired",
+    )
+    .evidence("notAfter 2025-12-01T00:00:00Z, 31 days before the audit")
+    .evidence("issuer CN=Demo Issuing CA 1, O=Demo Trust")
+    .remediation("Renew the certificate and deploy it to every endpoint serving members.demo.test, then enable auto-renewal.")
+    .reference("https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5");
+
+    let missing = Finding::new(
+        "dns.host.missing",
+        Stage::DnsRouting,
+        Severity::High,
+        "admin.demo.test",
+        "A host listed in the manifest does not resolve",
+    )
+    .evidence("A admin.demo.test: NXDOMAIN")
+    .evidence("AAAA admin.demo.test: NXDOMAIN")
+    .remediation("Add an A/AAAA or CNAME record for admin.demo.test, or remove the host from launchready.toml.")
+    .reference("https://www.rfc-editor.org/rfc/rfc1034#section-3.6");
+
+    let hops = Finding::new(
+        "redirect.too_many_hops",
+        Stage::DnsRouting,
+        Severity::Medium,
+        "http://demo.test/",
+        "The entry point takes 3 redirects to reach the canonical URL",
+    )
+    .evidence("301 http://demo.test/ -> https://demo.test/")
+    .evidence("301 https://demo.test/ -> http://www.demo.test/")
+    .evidence("301 http://www.demo.test/ -> https://www.demo.test/")
+    .remediation("Redirect http://demo.test/ straight to https://www.demo.test/ in a single hop.")
+    .reference("https://developer.mozilla.org/en-US/docs/Web/HTTP/Redirections");
+
+    let ttl = Finding::new(
+        "dns.ttl.long",
+        Stage::DnsRouting,
+        Severity::Info,
+        "demo.test",
+        "The apex A record has a one-day TTL",
+    )
+    .evidence("A demo.test 192.0.2.10 TTL 86400")
+    .remediation("Lower the TTL to 300 seconds a day before launch so a bad record can be corrected quickly.")
+    .reference("https://www.rfc-editor.org/rfc/rfc1035#section-3.2.1");
+
+    let mut dmarc = Finding::new(
+        "email.dmarc.missing",
+        Stage::Email,
+        Severity::Medium,
+        "_dmarc.demo.test",
+        "No DMARC policy is published",
+    )
+    .evidence("TXT _dmarc.demo.test: NXDOMAIN")
+    .remediation(
+        "Publish a DMARC record, starting with p=none and a rua address to collect reports.",
+    )
+    .reference("https://www.rfc-editor.org/rfc/rfc7489#section-6.1");
+    dmarc.suppressed = Some(Suppression {
+        reason: "Mail is sent from the agency's domain until March; tracked in OPS-42".to_string(),
+    });
+
+    let dns_map = vec![
+        DnsMapEntry {
+            host: "demo.test".to_string(),
+            role: "apex".to_string(),
+            records: vec!["A 192.0.2.10".to_string()],
+            final_url: Some("https://www.demo.test/".to_string()),
+            final_status: Some(200),
+        },
+        DnsMapEntry {
+            host: "www.demo.test".to_string(),
+            role: "www".to_string(),
+            records: vec![
+                "CNAME demo-site.edge.example.".to_string(),
+                "A 192.0.2.20".to_string(),
+            ],
+            final_url: Some("https://www.demo.test/".to_string()),
+            final_status: Some(200),
+        },
+        DnsMapEntry {
+            host: "members.demo.test".to_string(),
+            role: "subdomain".to_string(),
+            records: vec!["A 192.0.2.30".to_string()],
+            final_url: Some("https://members.demo.test/".to_string()),
+            final_status: None,
+        },
+        DnsMapEntry {
+            host: "admin.demo.test".to_string(),
+            role: "subdomain".to_string(),
+            records: vec![],
+            final_url: None,
+            final_status: None,
+        },
+    ];
+
+    let mut report = Report::new(
+        "demo.test",
+        "2026-01-01T00:00:00Z",
+        vec![ttl, dmarc, hops, missing, expired],
+        dns_map,
+    );
+    // Pinned so that a release bump does not churn every snapshot.
+    report.tool.version = "0.0.0-test".to_string();
+    report
+}
+
+pub fn plain() -> RenderOptions {
+    RenderOptions {
+        color: false,
+        fail_on: Severity::High,
+    }
+}

@@ -1,0 +1,237 @@
+//! Behaviour every format must keep whatever its layout: format names, colour only on request, the fix-window split,
+//! suppressed findings never dropped, and text from the audited site escaped wherever it lands.
+
+#![allow(clippy::unwrap_used)] // Test helpers, not only #[test] functions, may unwrap.
+
+mod common;
+
+use common::{demo_report, plain};
+use launchready_findings::{Report, Severity};
+use launchready_report::{Format, RenderOptions, render};
+
+/// The text between `start` and the next `## ` heading (or the end).
+fn section<'a>(markdown: &'a str, start: &str) -> &'a str {
+    let from = markdown.find(start).unwrap() + start.len();
+    let rest = &markdown[from..];
+    &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn format_parses_names_and_aliases_case_insensitively() {
+    let cases = [
+        ("text", Format::Terminal),
+        ("terminal", Format::Terminal),
+        ("json", Format::Json),
+        ("markdown", Format::Markdown),
+        ("md", Format::Markdown),
+        ("HTML", Format::Html),
+        ("Sarif", Format::Sarif),
+    ];
+    for (name, format) in cases {
+        assert_eq!(name.parse::<Format>(), Ok(format), "{name}");
+    }
+}
+
+#[test]
+fn format_display_round_trips_through_from_str() {
+    for format in Format::ALL {
+        assert_eq!(format.to_string().parse::<Format>(), Ok(format));
+    }
+    assert_eq!(Format::Terminal.to_string(), "text");
+}
+
+#[test]
+fn unknown_format_error_lists_the_choices() {
+    let err = "xml".parse::<Format>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown format `xml` (expected one of: text (or terminal), json, markdown (or md), html, sarif)"
+    );
+}
+
+#[test]
+fn terminal_without_color_has_no_escape_sequences() {
+    let mut report = demo_report();
+    // Evidence is copied from the audited site; an escape sequence in it must not reach the terminal either.
+    report.findings[0]
+        .evidence
+        .push("Server: \u{1b}[2Jevil".to_string());
+    let out = render(&report, Format::Terminal, &plain());
+    assert!(!out.contains('\x1b'), "{out}");
+    assert!(out.contains("Server: \\u{1b}[2Jevil"));
+}
+
+#[test]
+fn terminal_with_color_has_escape_sequences() {
+    let options = RenderOptions {
+        color: true,
+        ..plain()
+    };
+    let out = render(&demo_report(), Format::Terminal, &options);
+    assert!(out.contains('\x1b'));
+}
+
+#[test]
+fn terminal_groups_active_findings_by_stage_and_ends_with_the_summary() {
+    let out = render(&demo_report(), Format::Terminal, &plain());
+    let stage1 = out.find("Stage 1: Quick audit").unwrap();
+    let stage2 = out.find("Stage 2: DNS and routing").unwrap();
+    assert!(stage1 < out.find("tls.cert.expired").unwrap());
+    assert!(stage1 < stage2 && stage2 < out.find("dns.host.missing").unwrap());
+    // The only email finding is suppressed, so its stage has no active group.
+    assert!(!out.contains("Stage 5: Email deliverability"));
+    assert!(out.trim_end().ends_with(
+        "demo.test: not ready to launch — score 40/100 — 1 blocker, 1 high, 1 medium, 0 low, 1 info (1 suppressed)"
+    ));
+    assert!(out.contains("CI fails on: high and above (2 findings qualify)"));
+}
+
+#[test]
+fn fail_on_wording_follows_the_threshold() {
+    let options = RenderOptions {
+        fail_on: Severity::Blocker,
+        ..plain()
+    };
+    let out = render(&demo_report(), Format::Markdown, &options);
+    assert!(out.contains("CI fails on: blocker only (1 finding qualifies)"));
+}
+
+#[test]
+fn markdown_puts_now_findings_under_must_fix_and_the_rest_under_can_wait() {
+    let out = render(&demo_report(), Format::Markdown, &plain());
+    let now = section(&out, "## Must fix now");
+    let later = section(&out, "## Can wait until after launch");
+    let suppressed = section(&out, "## Suppressed");
+    for id in ["tls.cert.expired", "dns.host.missing"] {
+        assert!(now.contains(id) && !later.contains(id), "{id}");
+    }
+    for id in ["redirect.too_many_hops", "dns.ttl.long"] {
+        assert!(later.contains(id) && !now.contains(id), "{id}");
+    }
+    // Suppressed findings are listed only in their own section, whatever their window.
+    assert!(suppressed.contains("email.dmarc.missing"));
+    assert!(!now.contains("email.dmarc.missing") && !later.contains("email.dmarc.missing"));
+}
+
+#[test]
+fn markdown_escapes_pipes_and_line_breaks_inside_cells() {
+    let mut report = demo_report();
+    report.findings[0].evidence = vec!["Server: a|b\nsecond line".to_string()];
+    let out = render(&report, Format::Markdown, &plain());
+    let row = out
+        .lines()
+        .find(|line| line.contains("tls.cert.expired"))
+        .unwrap();
+    assert!(row.contains("Server: a\\|b<br>second line"), "{row}");
+    // Seven unescaped pipes: the row still has exactly six cells.
+    let unescaped = row.replace("\\|", "");
+    assert_eq!(unescaped.matches('|').count(), 7, "{row}");
+}
+
+#[test]
+fn suppressed_findings_appear_in_every_format_with_their_reason() {
+    let reason_html = "Mail is sent from the agency&#39;s domain until March; tracked in OPS-42";
+    let reason = "Mail is sent from the agency's domain until March; tracked in OPS-42";
+    for format in Format::ALL {
+        let out = render(&demo_report(), format, &plain());
+        assert!(out.contains("email.dmarc.missing"), "{format}");
+        let expected = if format == Format::Html {
+            reason_html
+        } else {
+            reason
+        };
+        assert!(out.contains(expected), "{format}: reason missing");
+    }
+    let terminal = render(&demo_report(), Format::Terminal, &plain());
+    assert!(terminal.contains("Suppressed (1)"));
+}
+
+#[test]
+fn html_escapes_text_from_the_audited_site() {
+    let mut report = demo_report();
+    report.findings[0]
+        .evidence
+        .push("<script>alert('x')</script> & more".to_string());
+    report.findings[0].reference = "javascript:alert(1)".to_string();
+    let out = render(&report, Format::Html, &plain());
+    assert!(!out.contains("<script"), "raw script tag in the HTML");
+    assert!(out.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"));
+    assert!(!out.contains("href=\"javascript:"));
+}
+
+#[test]
+fn html_is_one_self_contained_page() {
+    let out = render(&demo_report(), Format::Html, &plain());
+    assert!(out.starts_with("<!DOCTYPE html>"));
+    assert!(out.contains("<style>"));
+    for external in ["<script", "<link", "<img", "src=", "@import", "url("] {
+        assert!(!out.contains(external), "found {external}");
+    }
+}
+
+#[test]
+fn json_is_the_report_serde_form_and_round_trips() {
+    let report = demo_report();
+    let out = render(&report, Format::Json, &plain());
+    assert!(out.ends_with('\n'));
+    let back: Report = serde_json::from_str(&out).unwrap();
+    assert_eq!(back, report);
+}
+
+#[test]
+fn sarif_maps_severities_to_levels_and_marks_suppressions() {
+    let out = render(&demo_report(), Format::Sarif, &plain());
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let level_of = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == id)
+            .map(|r| r["level"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(level_of("tls.cert.expired"), "error");
+    assert_eq!(level_of("dns.host.missing"), "error");
+    assert_eq!(level_of("redirect.too_many_hops"), "warning");
+    assert_eq!(level_of("dns.ttl.long"), "note");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for result in results {
+        let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        let suppressed = result.get("suppressions").is_some();
+        assert_eq!(suppressed, result["ruleId"] == "email.dmarc.missing");
+    }
+}
+
+#[test]
+fn sarif_has_one_rule_per_distinct_finding_id() {
+    let mut report = demo_report();
+    let mut twin = report.findings[1].clone();
+    twin.subject = "staff.demo.test".to_string();
+    report.findings.insert(2, twin);
+    let out = render(&report, Format::Sarif, &plain());
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!((rules.len(), results.len()), (5, 6));
+    assert_eq!(results[1]["ruleIndex"], results[2]["ruleIndex"]);
+}
+
+#[test]
+fn an_empty_report_renders_in_every_format() {
+    let report = Report::new("quiet.test", "2026-01-01T00:00:00Z", vec![], vec![]);
+    for format in Format::ALL {
+        let out = render(&report, format, &plain());
+        assert!(out.ends_with('\n'), "{format}");
+        assert!(!out.contains("Suppressed (0)"), "{format}");
+    }
+    let terminal = render(&report, Format::Terminal, &plain());
+    assert!(terminal.contains("No active findings."));
+    assert!(terminal.contains("quiet.test: ready to launch — score 100/100"));
+    let markdown = render(&report, Format::Markdown, &plain());
+    assert!(section(&markdown, "## Must fix now").contains("_None._"));
+}
