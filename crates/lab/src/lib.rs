@@ -1,1 +1,230 @@
-//! placeholder
+//! A hermetic test lab: an authoritative DNS server, HTTP and HTTPS virtual-host servers and a
+//! private CA, all started in-process on loopback and torn down when the [`Lab`] is dropped.
+//!
+//! Clients reach it like a curl user would reach a staging box: `--resolver` points at
+//! [`Lab::resolver_arg`], `--connect-to` at [`Lab::connect_to_args`] and `--ca-file` at
+//! [`Lab::ca_file`]. Nothing touches the internet and nothing needs root.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), launchready_lab::LabError> {
+//! let lab = launchready_lab::Lab::start(launchready_lab::scenarios::demo()).await?;
+//! println!("dns {} http {} https {}", lab.dns_addr(), lab.http_addr(), lab.https_addr());
+//! # Ok(()) }
+//! ```
+
+mod dns;
+mod http;
+mod pki;
+mod scenario;
+pub mod scenarios;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rustls_pki_types::CertificateDer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use pki::DEFAULT_HOST;
+pub use scenario::{
+    CertSpec, DEFAULT_TTL, Handler, Page, Record, RecordData, Scenario, Site, Zone,
+};
+
+/// File name of the root CA certificate inside [`Lab::dir`].
+pub const CA_FILE_NAME: &str = "lab-root-ca.pem";
+
+/// Why a lab could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("{context}: {source}")]
+    Io {
+        context: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid DNS name {name:?}: {reason}")]
+    InvalidName { name: String, reason: String },
+    #[error("invalid scenario: {0}")]
+    InvalidScenario(String),
+    #[error("generating lab certificates: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("configuring TLS: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+impl LabError {
+    pub(crate) fn io(context: &'static str, source: std::io::Error) -> Self {
+        Self::Io { context, source }
+    }
+}
+
+/// A running lab. All servers stop (and their ports are released) when it is dropped.
+pub struct Lab {
+    dns: dns::DnsServer,
+    http_addr: SocketAddr,
+    https_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+    shared: Arc<http::Shared>,
+    // Dropping the sender is the signal that releases hanging requests; see `http::Shared`.
+    _shutdown: watch::Sender<()>,
+    ca_pem: String,
+    ca_der: CertificateDer<'static>,
+    ca_file: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab")
+            .field("dns_addr", &self.dns.addr)
+            .field("http_addr", &self.http_addr)
+            .field("https_addr", &self.https_addr)
+            .field("dir", &self.dir.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lab {
+    /// Builds the PKI, zones and sites and starts the servers. Must be called inside a tokio
+    /// runtime; the servers run as tasks on it.
+    pub async fn start(scenario: Scenario) -> Result<Lab, LabError> {
+        let (shutdown_tx, shutdown_rx) = watch::channel(());
+        let shared = Arc::new(http::Shared::new(
+            &scenario.sites,
+            scenario.http_latency,
+            shutdown_rx,
+        )?);
+
+        let ca = pki::LabCa::new()?;
+        let mut certs = HashMap::new();
+        for site in &scenario.sites {
+            certs.insert(
+                scenario::normalize_name(&site.host),
+                ca.certified_key(&site.host, &site.cert)?,
+            );
+        }
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(ca.server_config(certs)?));
+
+        let dir = tempfile::Builder::new()
+            .prefix("launchready-lab-")
+            .tempdir()
+            .map_err(|e| LabError::io("creating lab directory", e))?;
+        let ca_file = dir.path().join(CA_FILE_NAME);
+        std::fs::write(&ca_file, &ca.root_pem)
+            .map_err(|e| LabError::io("writing lab CA file", e))?;
+
+        let dns = dns::start(&scenario.zones, scenario.dns_latency).await?;
+
+        let http_listener = bind_loopback("binding HTTP listener").await?;
+        let https_listener = bind_loopback("binding HTTPS listener").await?;
+        let http_addr = local_addr(&http_listener)?;
+        let https_addr = local_addr(&https_listener)?;
+
+        let tasks = vec![
+            tokio::spawn(http::serve_http(http_listener, shared.clone())),
+            tokio::spawn(http::serve_https(https_listener, shared.clone(), acceptor)),
+        ];
+
+        Ok(Lab {
+            dns,
+            http_addr,
+            https_addr,
+            tasks,
+            shared,
+            _shutdown: shutdown_tx,
+            ca_pem: ca.root_pem.clone(),
+            ca_der: ca.root_der.clone(),
+            ca_file,
+            dir,
+        })
+    }
+
+    /// The DNS server; UDP and TCP share this port.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns.addr
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn https_addr(&self) -> SocketAddr {
+        self.https_addr
+    }
+
+    /// The root CA certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The root CA certificate, DER, for clients that build a root store directly.
+    pub fn ca_der(&self) -> &CertificateDer<'static> {
+        &self.ca_der
+    }
+
+    /// The root CA PEM as a file inside [`Lab::dir`].
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
+    /// A temporary directory owned by the lab (removed on drop) for test artefacts.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `127.0.0.1:PORT` of the DNS server, the form `--resolver` takes.
+    pub fn resolver_arg(&self) -> String {
+        self.dns.addr.to_string()
+    }
+
+    /// curl-style overrides sending ports 80 and 443 of any host to the lab.
+    pub fn connect_to_args(&self) -> Vec<String> {
+        vec![
+            format!(":80:{}:{}", self.http_addr.ip(), self.http_addr.port()),
+            format!(":443:{}:{}", self.https_addr.ip(), self.https_addr.port()),
+        ]
+    }
+
+    /// HTTP(S) responses sent so far (hung and closed requests are not counted).
+    pub fn requests_served(&self) -> u64 {
+        self.shared.served.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // The DNS server aborts its own tasks when its field is dropped right after this.
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn bind_loopback(context: &'static str) -> Result<TcpListener, LabError> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|e| LabError::io(context, e))
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, LabError> {
+    listener
+        .local_addr()
+        .map_err(|e| LabError::io("reading listener address", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_can_be_shared_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Lab>();
+        assert_send_sync::<LabError>();
+        assert_send_sync::<Scenario>();
+    }
+}

@@ -45,7 +45,7 @@ pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
         }
         if let Some(evidence) = no_https(chain) {
             findings.push(
-                Finding::new("tls.no_https", Stage::QuickAudit, Severity::Blocker, &host, format!("{host} does not serve HTTPS"))
+                Finding::new("tls.no_https", Stage::EdgeCaching, Severity::Blocker, &host, format!("{host} does not serve HTTPS"))
                     .evidence(evidence)
                     .remediation("Enable HTTPS for this host (a free certificate from your host, CDN or Let's Encrypt) and make sure port 443 answers.")
                     .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Transport_Layer_Security"),
@@ -77,7 +77,7 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
         tls.alpn.as_deref().unwrap_or("no ALPN")
     );
     let blocker = |id: &str, title: String, fix: &str, reference: &str| {
-        Finding::new(id, Stage::QuickAudit, Severity::Blocker, host, title)
+        Finding::new(id, Stage::EdgeCaching, Severity::Blocker, host, title)
             .evidence(facts_line.clone())
             .remediation(fix)
             .reference(reference)
@@ -107,7 +107,7 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
             findings.push(
                 Finding::new(
                     "tls.cert.expiring",
-                    Stage::QuickAudit,
+                    Stage::EdgeCaching,
                     severity,
                     host,
                     format!("the certificate for {host} expires in {days_left} days"),

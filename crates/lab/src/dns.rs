@@ -1,0 +1,252 @@
+//! The lab's authoritative DNS server: scenario zones loaded into hickory's in-memory zone
+//! handlers behind a catalog, served on one loopback port over UDP and TCP.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::Server;
+use hickory_server::net::runtime::Time;
+use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, SOA, TXT};
+use hickory_server::proto::rr::{LowerName, Name, RData, Record as DnsRecord};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::store::in_memory::InMemoryZoneHandler;
+use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::LabError;
+use crate::scenario::{DEFAULT_TTL, Record, RecordData, Zone, normalize_name};
+
+/// How long an idle DNS-over-TCP connection is kept; generous because tests may inject latency.
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Outgoing responses buffered per TCP connection (the value hickory's own tests use).
+const TCP_RESPONSE_BUFFER: usize = 32;
+/// Attempts at finding a port that is free for both UDP and TCP.
+const BIND_ATTEMPTS: usize = 20;
+const SERIAL: u32 = 1;
+
+/// The running DNS server; dropping it aborts all of its tasks (hickory keeps them in a JoinSet).
+pub(crate) struct DnsServer {
+    pub(crate) addr: SocketAddr,
+    _server: Server<DelayedCatalog>,
+}
+
+pub(crate) async fn start(zones: &[Zone], latency: Duration) -> Result<DnsServer, LabError> {
+    let catalog = build_catalog(zones)?;
+    let (udp, tcp) = bind_pair().await?;
+    let addr = udp
+        .local_addr()
+        .map_err(|e| LabError::io("reading DNS socket address", e))?;
+    let mut server = Server::new(DelayedCatalog { catalog, latency });
+    server.register_socket(udp);
+    server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+    Ok(DnsServer {
+        addr,
+        _server: server,
+    })
+}
+
+/// UDP gets an ephemeral port first because TCP listeners can then claim the same number; if a
+/// stranger already holds it on TCP we simply try another.
+async fn bind_pair() -> Result<(UdpSocket, TcpListener), LabError> {
+    let mut last_error = None;
+    for _ in 0..BIND_ATTEMPTS {
+        let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| LabError::io("binding DNS UDP socket", e))?;
+        let addr = udp
+            .local_addr()
+            .map_err(|e| LabError::io("reading DNS UDP address", e))?;
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(LabError::io(
+        "binding DNS TCP listener on the UDP port",
+        last_error.unwrap_or_else(|| std::io::Error::other("no attempt made")),
+    ))
+}
+
+fn build_catalog(zones: &[Zone]) -> Result<Catalog, LabError> {
+    let mut catalog = Catalog::new();
+    let mut seen = HashSet::new();
+    for zone in zones {
+        let origin = normalize_name(&zone.origin);
+        if !seen.insert(origin.clone()) {
+            return Err(LabError::InvalidScenario(format!(
+                "zone {origin} defined twice"
+            )));
+        }
+        let handler = build_zone(zone)?;
+        let name = LowerName::from(parse_name(&origin)?);
+        catalog.upsert(name, vec![Arc::new(handler) as Arc<dyn ZoneHandler>]);
+    }
+    Ok(catalog)
+}
+
+fn build_zone(zone: &Zone) -> Result<InMemoryZoneHandler, LabError> {
+    let origin = normalize_name(&zone.origin);
+    let mut handler =
+        InMemoryZoneHandler::empty(parse_name(&origin)?, ZoneType::Primary, AxfrPolicy::Deny);
+
+    if !handler.upsert_mut(soa_record(&origin)?, SERIAL) {
+        return Err(LabError::InvalidScenario(format!(
+            "cannot add SOA to zone {origin}"
+        )));
+    }
+    let records = with_generated_records(zone, &origin);
+    let mut cname_owners = HashSet::new();
+    for (i, record) in records.iter().enumerate() {
+        // hickory reports an exact duplicate as a failed insert; a repeated line in a scenario
+        // is harmless, so it is skipped rather than treated as a conflict.
+        if records[..i].contains(record) {
+            continue;
+        }
+        let name = normalize_name(&record.name);
+        // hickory silently keeps only the last CNAME at a name; a scenario with two is a bug.
+        if matches!(record.data, RecordData::Cname(_)) && !cname_owners.insert(name.clone()) {
+            return Err(LabError::InvalidScenario(format!(
+                "more than one CNAME at {name}"
+            )));
+        }
+        if name != origin && !name.ends_with(&format!(".{origin}")) {
+            return Err(LabError::InvalidScenario(format!(
+                "record {name} is outside zone {origin}"
+            )));
+        }
+        let dns_record =
+            DnsRecord::from_rdata(parse_name(&name)?, record.ttl, to_rdata(&record.data)?);
+        if !handler.upsert_mut(dns_record, SERIAL) {
+            // hickory refuses a CNAME next to other data at the same name; surfacing it beats
+            // silently serving a zone that differs from the scenario.
+            return Err(LabError::InvalidScenario(format!(
+                "record {name} {:?} conflicts with other records at that name (CNAME must stand alone)",
+                record.data
+            )));
+        }
+    }
+    Ok(handler)
+}
+
+/// The scenario's records plus the NS set a real zone needs (NS records are only generated when
+/// the scenario has none at the apex, so scenarios can model broken delegations).
+fn with_generated_records(zone: &Zone, origin: &str) -> Vec<Record> {
+    let has_ns = zone
+        .records
+        .iter()
+        .any(|r| normalize_name(&r.name) == origin && matches!(r.data, RecordData::Ns(_)));
+
+    let mut out = Vec::new();
+    if !has_ns {
+        for ns in ["ns1", "ns2"] {
+            let host = format!("{ns}.{origin}");
+            out.push(Record::new(
+                origin,
+                DEFAULT_TTL,
+                RecordData::Ns(host.clone()),
+            ));
+            let host_has_data = zone.records.iter().any(|r| normalize_name(&r.name) == host);
+            if !host_has_data {
+                out.push(Record::new(
+                    host,
+                    DEFAULT_TTL,
+                    RecordData::A(Ipv4Addr::LOCALHOST),
+                ));
+            }
+        }
+    }
+    out.extend(zone.records.iter().cloned());
+    out
+}
+
+/// `RecordData` has no SOA variant, so every zone gets this one; its minimum (the negative
+/// caching TTL) is kept short so clients re-ask quickly between test steps.
+fn soa_record(origin: &str) -> Result<DnsRecord, LabError> {
+    let mname = parse_name(&format!("ns1.{origin}"))?;
+    let rname = parse_name(&format!("hostmaster.{origin}"))?;
+    let soa = SOA::new(mname, rname, SERIAL, 3600, 600, 86400, 60);
+    Ok(DnsRecord::from_rdata(
+        parse_name(origin)?,
+        DEFAULT_TTL,
+        RData::SOA(soa),
+    ))
+}
+
+fn to_rdata(data: &RecordData) -> Result<RData, LabError> {
+    Ok(match data {
+        RecordData::A(ip) => RData::A(A(*ip)),
+        RecordData::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
+        RecordData::Cname(target) => RData::CNAME(CNAME(parse_name(target)?)),
+        RecordData::Ns(target) => RData::NS(NS(parse_name(target)?)),
+        RecordData::Mx {
+            preference,
+            exchange,
+        } => RData::MX(MX::new(*preference, parse_name(exchange)?)),
+        RecordData::Txt(text) => {
+            let chunks: Vec<&[u8]> = if text.is_empty() {
+                vec![&[][..]]
+            } else {
+                text.as_bytes().chunks(255).collect()
+            };
+            RData::TXT(TXT::from_bytes(chunks))
+        }
+        RecordData::Caa {
+            critical,
+            tag,
+            value,
+        } => {
+            // hickory only offers typed constructors for the well-known tags; starting from one
+            // and overwriting the public fields lets scenarios carry any tag/value, including
+            // malformed ones an auditor should flag.
+            let mut caa = CAA::new_issue(*critical, None, Vec::new());
+            caa.tag = tag.clone();
+            caa.value = value.as_bytes().to_vec();
+            RData::CAA(caa)
+        }
+    })
+}
+
+fn parse_name(name: &str) -> Result<Name, LabError> {
+    let fqdn = format!("{}.", normalize_name(name));
+    Name::from_str(&fqdn).map_err(|e| LabError::InvalidName {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Delays every answer by the scenario's DNS latency, then lets the catalog answer.
+pub(crate) struct DelayedCatalog {
+    catalog: Catalog,
+    latency: Duration,
+}
+
+// `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro expands
+// to, written by hand to avoid a dependency on the macro crate.
+impl RequestHandler for DelayedCatalog {
+    fn handle_request<'life0, 'life1, 'async_trait, R, T>(
+        &'life0 self,
+        request: &'life1 Request,
+        response_handle: R,
+    ) -> Pin<Box<dyn Future<Output = ResponseInfo> + Send + 'async_trait>>
+    where
+        R: 'async_trait + ResponseHandler,
+        T: 'async_trait + Time,
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            if !self.latency.is_zero() {
+                tokio::time::sleep(self.latency).await;
+            }
+            self.catalog
+                .handle_request::<R, T>(request, response_handle)
+                .await
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! Real clients (DNS resolver, raw DNS, HTTP/1.1, HTTP/2, TLS) pointed at a running lab.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_server::proto::op::{Message, Query};
+use hickory_server::proto::rr::{Name, RecordType};
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use launchready_lab::Lab;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+/// Generous bound so a loaded 2-core CI box does not produce false failures.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A stub resolver that only knows the lab's DNS server (UDP with TCP fallback, no hosts file,
+/// no cache, so every lookup reaches the lab).
+pub fn resolver(lab: &Lab) -> TokioResolver {
+    let port = lab.dns_addr().port();
+    let mut udp = ConnectionConfig::udp();
+    udp.port = port;
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = port;
+    let ns = NameServerConfig::new(lab.dns_addr().ip(), true, vec![udp, tcp]);
+    let config = ResolverConfig::from_name_servers(vec![ns]);
+    let mut builder = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+    let opts = builder.options_mut();
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.cache_size = 0;
+    opts.attempts = 1;
+    opts.timeout = IO_TIMEOUT;
+    builder.build().unwrap()
+}
+
+fn query_bytes(name: &str, rtype: RecordType) -> Vec<u8> {
+    let mut msg = Message::query();
+    msg.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    msg.to_vec().unwrap()
+}
+
+/// One raw query over UDP, returning the full response message (flags, rcode, sections).
+pub async fn raw_udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket
+        .send_to(&query_bytes(name, rtype), addr)
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (len, _) = tokio::time::timeout(IO_TIMEOUT, socket.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    Message::from_vec(&buf[..len]).unwrap()
+}
+
+/// One raw query over TCP (2-byte length framing) on the same port as UDP.
+pub async fn raw_tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let q = query_bytes(name, rtype);
+    stream
+        .write_all(&(q.len() as u16).to_be_bytes())
+        .await
+        .unwrap();
+    stream.write_all(&q).await.unwrap();
+    let mut len = [0u8; 2];
+    tokio::time::timeout(IO_TIMEOUT, stream.read_exact(&mut len))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    stream.read_exact(&mut buf).await.unwrap();
+    Message::from_vec(&buf).unwrap()
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// HTTP/1.1 GET over an already connected stream (plain or TLS), via hyper's client.
+pub async fn get_over<S>(stream: S, host: &str, path: &str) -> Reply
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(path)
+        .header(http::header::HOST, host)
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+/// `GET http://host/path` through the lab's HTTP port (what `--connect-to :80:...` does).
+pub async fn http_get(lab: &Lab, host: &str, path: &str) -> Reply {
+    let stream = TcpStream::connect(lab.http_addr()).await.unwrap();
+    tokio::time::timeout(IO_TIMEOUT, get_over(stream, host, path))
+        .await
+        .unwrap()
+}
+
+/// `GET https://host/path` through the lab's HTTPS port, verifying against the lab root.
+pub async fn https_get(lab: &Lab, host: &str, path: &str) -> Reply {
+    let tls = tls_connect(lab, host, verifying_config(lab)).await.unwrap();
+    tokio::time::timeout(IO_TIMEOUT, get_over(tls, host, path))
+        .await
+        .unwrap()
+}
+
+/// Root store holding the lab root, parsed from the PEM text clients are given.
+pub fn lab_roots(lab: &Lab) -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    let der = CertificateDer::from_pem_slice(lab.ca_pem().as_bytes()).unwrap();
+    roots.add(der).unwrap();
+    roots
+}
+
+pub fn verifying_config(lab: &Lab) -> ClientConfig {
+    ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(lab_roots(lab))
+        .with_no_client_auth()
+}
+
+/// TLS handshake with SNI = `server_name`; the error is the rustls error when there is one.
+pub async fn tls_connect(
+    lab: &Lab,
+    server_name: &str,
+    config: ClientConfig,
+) -> Result<TlsStream<TcpStream>, std::io::Error> {
+    let stream = TcpStream::connect(lab.https_addr()).await?;
+    let name = ServerName::try_from(server_name.to_owned()).unwrap();
+    tokio::time::timeout(
+        IO_TIMEOUT,
+        TlsConnector::from(Arc::new(config)).connect(name, stream),
+    )
+    .await
+    .unwrap()
+}
+
+pub fn rustls_error(err: &std::io::Error) -> Option<&rustls::Error> {
+    err.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// Accepts any certificate but remembers the chain the server sent, to inspect what the lab
+/// puts on the wire independently of whether it verifies.
+#[derive(Debug)]
+pub struct RecordingVerifier {
+    pub chains: Mutex<Vec<Vec<CertificateDer<'static>>>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl RecordingVerifier {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            chains: Mutex::new(Vec::new()),
+            provider: provider(),
+        })
+    }
+
+    pub fn config(self: &Arc<Self>) -> ClientConfig {
+        ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(self.clone())
+            .with_no_client_auth()
+    }
+
+    pub fn last_chain(&self) -> Vec<CertificateDer<'static>> {
+        self.chains.lock().unwrap().last().cloned().unwrap()
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        self.chains.lock().unwrap().push(chain);
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Sends raw bytes to the HTTP port and returns everything read until the server closes.
+pub async fn raw_http(lab: &Lab, request: &str) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(lab.http_addr()).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut out = Vec::new();
+    tokio::time::timeout(IO_TIMEOUT, stream.read_to_end(&mut out))
+        .await
+        .map_err(std::io::Error::other)??;
+    Ok(out)
+}
+
+pub fn h2_executor() -> TokioExecutor {
+    TokioExecutor::new()
+}

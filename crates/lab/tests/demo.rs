@@ -1,0 +1,148 @@
+//! The demo scenario end to end: every deliberate flaw is observable through real clients.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hickory_server::proto::rr::RecordType;
+use launchready_lab::{Lab, scenarios};
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
+use rustls_pki_types::{ServerName, UnixTime};
+
+#[tokio::test]
+async fn http_apex_reaches_canonical_www_in_two_hops() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+
+    let mut url = "http://demo.test/pricing".to_owned();
+    let mut hops = Vec::new();
+    for _ in 0..5 {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = if path.is_empty() { "/" } else { path };
+        let reply = match scheme {
+            "http" => common::http_get(&lab, host, path).await,
+            _ => common::https_get(&lab, host, path).await,
+        };
+        if !reply.status.is_redirection() {
+            assert_eq!(reply.status, 200);
+            assert!(reply.body.contains("Pricing"));
+            break;
+        }
+        let next = reply.header("location").unwrap().to_owned();
+        hops.push((reply.status.as_u16(), next.clone()));
+        url = next;
+    }
+    assert_eq!(
+        hops,
+        vec![
+            (301, "https://demo.test/pricing".to_owned()),
+            (301, "https://www.demo.test/pricing".to_owned()),
+        ]
+    );
+
+    let www = common::http_get(&lab, "www.demo.test", "/pricing").await;
+    assert_eq!(
+        www.header("location"),
+        Some("https://www.demo.test/pricing")
+    );
+}
+
+#[tokio::test]
+async fn app_members_and_api_sites() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+
+    for host in ["app.demo.test", "members.demo.test", "api.demo.test"] {
+        let r = common::http_get(&lab, host, "/x").await;
+        assert_eq!(r.status, 301, "{host}");
+        assert_eq!(
+            r.header("location"),
+            Some(format!("https://{host}/x").as_str())
+        );
+    }
+
+    let root = common::https_get(&lab, "app.demo.test", "/").await;
+    assert_eq!(root.status, 302);
+    assert_eq!(root.header("location"), Some("https://app.demo.test/login"));
+    let login = common::https_get(&lab, "app.demo.test", "/login").await;
+    assert!(login.body.contains("<form") && login.body.contains("type=\"password\""));
+    let signup = common::https_get(&lab, "app.demo.test", "/signup").await;
+    assert!(signup.body.contains("<form"));
+
+    let members = common::https_get(&lab, "members.demo.test", "/").await;
+    assert_eq!(members.status, 200);
+
+    let health = common::https_get(&lab, "api.demo.test", "/health").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test]
+async fn members_certificate_expires_within_ten_days() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let recorder = common::RecordingVerifier::new();
+    common::tls_connect(&lab, "members.demo.test", recorder.config())
+        .await
+        .unwrap();
+    let chain = recorder.last_chain();
+    let verifier = WebPkiServerVerifier::builder_with_provider(
+        Arc::new(common::lab_roots(&lab)),
+        common::provider(),
+    )
+    .build()
+    .unwrap();
+    let name = ServerName::try_from("members.demo.test").unwrap();
+    let in_days = |days: u64| {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        UnixTime::since_unix_epoch(now + Duration::from_secs(days * 86_400))
+    };
+    assert!(
+        verifier
+            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(8))
+            .is_ok()
+    );
+    assert!(
+        verifier
+            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(10))
+            .is_err()
+    );
+
+    // The other demo hosts have the normal 90-day validity.
+    let recorder = common::RecordingVerifier::new();
+    common::tls_connect(&lab, "app.demo.test", recorder.config())
+        .await
+        .unwrap();
+    let chain = recorder.last_chain();
+    let name = ServerName::try_from("app.demo.test").unwrap();
+    assert!(
+        verifier
+            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(60))
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn every_demo_site_name_resolves_except_admin() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let resolver = common::resolver(&lab);
+    for host in [
+        "demo.test.",
+        "www.demo.test.",
+        "app.demo.test.",
+        "members.demo.test.",
+        "api.demo.test.",
+    ] {
+        let ips = resolver.lookup_ip(host).await.unwrap();
+        assert!(ips.iter().any(|ip| ip.is_loopback()), "{host}");
+    }
+    let err = resolver
+        .lookup("admin.demo.test.", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(err.is_nx_domain());
+}

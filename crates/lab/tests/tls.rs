@@ -1,0 +1,250 @@
+//! The lab PKI as seen by a real rustls client: valid chains verify against the lab root and each
+//! deliberately broken certificate fails the way a browser would report it.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use launchready_lab::{CertSpec, DEFAULT_HOST, Lab, Scenario, Site};
+use rustls::CertificateError;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
+use rustls_pki_types::{ServerName, UnixTime};
+
+fn pki_scenario() -> Scenario {
+    Scenario::new()
+        .site(Site::new("valid.test"))
+        .site(Site::new("expired.test").cert(CertSpec::Expired))
+        .site(Site::new("future.test").cert(CertSpec::NotYetValid))
+        .site(Site::new("wrong.test").cert(CertSpec::WrongHost("other.test".into())))
+        .site(Site::new("self.test").cert(CertSpec::SelfSigned))
+        .site(Site::new("nochain.test").cert(CertSpec::NoIntermediate))
+        .site(Site::new("soon.test").cert(CertSpec::ExpiresInDays(9)))
+}
+
+async fn handshake_error(lab: &Lab, host: &str) -> rustls::Error {
+    let err = common::tls_connect(lab, host, common::verifying_config(lab))
+        .await
+        .expect_err("handshake should fail");
+    common::rustls_error(&err)
+        .cloned()
+        .unwrap_or_else(|| panic!("not a rustls error: {err}"))
+}
+
+#[tokio::test]
+async fn valid_site_verifies_with_leaf_and_intermediate() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    let tls = common::tls_connect(&lab, "valid.test", common::verifying_config(&lab))
+        .await
+        .unwrap();
+    let chain = tls.get_ref().1.peer_certificates().unwrap();
+    assert_eq!(chain.len(), 2, "leaf + intermediate");
+    assert_ne!(&chain[1], lab.ca_der(), "the root is not sent");
+
+    let reply = common::get_over(tls, "valid.test", "/").await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn expired_certificate_fails_as_expired() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    let err = handshake_error(&lab, "expired.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                CertificateError::Expired | CertificateError::ExpiredContext { .. }
+            )
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn not_yet_valid_wrong_host_and_self_signed_fail_distinctly() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+
+    let err = handshake_error(&lab, "future.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. }
+            )
+        ),
+        "{err:?}"
+    );
+
+    let err = handshake_error(&lab, "wrong.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+            )
+        ),
+        "{err:?}"
+    );
+    // The wrong-host certificate is otherwise fine: it verifies for the name it was issued to.
+    let recorder = common::RecordingVerifier::new();
+    common::tls_connect(&lab, "wrong.test", recorder.config())
+        .await
+        .unwrap();
+    let chain = recorder.last_chain();
+    let verifier = WebPkiServerVerifier::builder_with_provider(
+        Arc::new(common::lab_roots(&lab)),
+        common::provider(),
+    )
+    .build()
+    .unwrap();
+    verifier
+        .verify_server_cert(
+            &chain[0],
+            &chain[1..],
+            &ServerName::try_from("other.test").unwrap(),
+            &[],
+            UnixTime::now(),
+        )
+        .unwrap();
+
+    let err = handshake_error(&lab, "self.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_intermediate_sends_a_one_certificate_chain() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+
+    let recorder = common::RecordingVerifier::new();
+    common::tls_connect(&lab, "nochain.test", recorder.config())
+        .await
+        .unwrap();
+    assert_eq!(recorder.last_chain().len(), 1);
+
+    let err = handshake_error(&lab, "nochain.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn expiring_soon_is_valid_now_and_expired_after_the_window() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    let recorder = common::RecordingVerifier::new();
+    common::tls_connect(&lab, "soon.test", recorder.config())
+        .await
+        .unwrap();
+    let chain = recorder.last_chain();
+    let verifier = WebPkiServerVerifier::builder_with_provider(
+        Arc::new(common::lab_roots(&lab)),
+        common::provider(),
+    )
+    .build()
+    .unwrap();
+    let name = ServerName::try_from("soon.test").unwrap();
+    let at = |days: u64| {
+        UnixTime::since_unix_epoch(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                + Duration::from_secs(days * 86_400),
+        )
+    };
+
+    verifier
+        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(0))
+        .unwrap();
+    verifier
+        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(8))
+        .unwrap();
+    let err = verifier
+        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(10))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                CertificateError::Expired | CertificateError::ExpiredContext { .. }
+            )
+        ),
+        "{err:?}"
+    );
+
+    // And a normal client accepts it today.
+    common::tls_connect(&lab, "soon.test", common::verifying_config(&lab))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_sni_gets_the_default_lab_invalid_certificate() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    common::tls_connect(&lab, DEFAULT_HOST, common::verifying_config(&lab))
+        .await
+        .unwrap();
+
+    let err = handshake_error(&lab, "unknown.test").await;
+    assert!(
+        matches!(
+            err,
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+            )
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn alpn_negotiates_h2_and_serves_http2() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    let mut config = common::verifying_config(&lab);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tls = common::tls_connect(&lab, "valid.test", config)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        common::h2_executor(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::get("https://valid.test/")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+
+    let mut config = common::verifying_config(&lab);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = common::tls_connect(&lab, "valid.test", config)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+}
+
+#[tokio::test]
+async fn ca_file_holds_the_root_pem() {
+    let lab = Lab::start(pki_scenario()).await.unwrap();
+    let on_disk = std::fs::read_to_string(lab.ca_file()).unwrap();
+    assert_eq!(on_disk, lab.ca_pem());
+    assert!(on_disk.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(lab.ca_file().starts_with(lab.dir()));
+}

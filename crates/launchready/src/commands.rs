@@ -1,0 +1,286 @@
+//! The subcommands: `audit`, `demo` and `init`, sharing one path from manifest to report to exit code.
+
+use crate::cli::{
+    AuditCmd, ColorArg, Command, DemoCmd, FormatArg, InitCmd, NetArgs, OutputArgs, SeverityArg,
+};
+use crate::{Failure, exit};
+use anyhow::{Context, anyhow};
+use is_terminal::IsTerminal;
+use launchready_findings::{Report, Severity};
+use launchready_manifest::Manifest;
+use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_report::{Format, RenderOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
+    match cli.command {
+        Command::Audit(cmd) => audit(cmd).await,
+        Command::Demo(cmd) => demo(cmd).await,
+        Command::Init(cmd) => init(cmd),
+    }
+}
+
+fn severity(arg: SeverityArg) -> Severity {
+    match arg {
+        SeverityArg::Blocker => Severity::Blocker,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Info => Severity::Info,
+    }
+}
+
+/// The manifest to use: `--manifest`, else ./launchready.toml, else the defaults for DOMAIN.
+fn load_manifest(domain: Option<&str>, path: Option<&Path>) -> Result<Manifest, Failure> {
+    let local = PathBuf::from("launchready.toml");
+    let path = path
+        .map(Path::to_path_buf)
+        .or_else(|| local.is_file().then_some(local));
+    let manifest = match (&path, domain) {
+        (Some(path), _) => Manifest::load(path).map_err(Failure::usage)?,
+        (None, Some(domain)) => Manifest::for_domain(domain).map_err(Failure::usage)?,
+        (None, None) => {
+            return Err(Failure::usage(anyhow!(
+                "no domain to audit: pass one (launchready audit example.com) or run it where launchready.toml is (create one with launchready init example.com)"
+            )));
+        }
+    };
+    if let (Some(path), Some(domain)) = (&path, domain) {
+        let asked = launchready_manifest::validate_domain(domain)
+            .map_err(|e| Failure::usage(anyhow!(e)))?;
+        if asked != manifest.apex() {
+            return Err(Failure::usage(anyhow!(
+                "{} is the manifest for {}, but the command asks to audit {asked}; drop the argument or name another --manifest",
+                path.display(),
+                manifest.apex()
+            )));
+        }
+    }
+    Ok(manifest)
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, Failure> {
+    if !(value.is_finite() && value > 0.0 && value <= 86_400.0) {
+        return Err(Failure::usage(anyhow!(
+            "{flag} must be a number of seconds between 0 and 86400, not {value}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
+    let resolvers = args
+        .resolver
+        .iter()
+        .map(|r| launchready_net::parse_resolver(r).map_err(|e| Failure::usage(anyhow!(e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let connect_to = args
+        .connect_to
+        .iter()
+        .map(|c| c.parse::<ConnectTo>().map_err(Failure::usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let timeout = match args.timeout {
+        Some(secs) => seconds(secs, "--timeout")?,
+        None => Duration::from_secs(manifest.audit.timeout_secs),
+    };
+    let deadline = args
+        .deadline
+        .map(|secs| seconds(secs, "--deadline"))
+        .transpose()?
+        .map(|d| Instant::now() + d);
+    let concurrency = args.concurrency.unwrap_or(manifest.audit.concurrency);
+    if concurrency == 0 {
+        return Err(Failure::usage(anyhow!("--concurrency must be at least 1")));
+    }
+    Ok(NetConfig {
+        resolvers,
+        connect_to,
+        ca_files: args.ca_file.clone(),
+        timeout,
+        deadline,
+        concurrency,
+        ..NetConfig::default()
+    })
+}
+
+async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
+    if let Some(path) = &cmd.from_facts {
+        let facts = launchready_audit::load_facts(path).map_err(Failure::usage)?;
+        let manifest = match (&cmd.manifest, Path::new("launchready.toml").is_file()) {
+            (Some(_), _) | (None, true) => {
+                load_manifest(Some(&facts.domain), cmd.manifest.as_deref())?
+            }
+            (None, false) => Manifest::for_domain(&facts.domain).map_err(Failure::usage)?,
+        };
+        let report = launchready_audit::report(&facts, &manifest);
+        return emit(&report, &cmd.output);
+    }
+    let mut manifest = load_manifest(cmd.domain.as_deref(), cmd.manifest.as_deref())?;
+    if let Some(max_hops) = cmd.net.max_hops {
+        if max_hops == 0 {
+            return Err(Failure::usage(anyhow!("--max-hops must be at least 1")));
+        }
+        manifest.audit.max_hops = max_hops;
+    }
+    let config = net_config(&cmd.net, &manifest)?;
+    let report = run_audit(&manifest, config, cmd.save_facts.as_deref()).await?;
+    emit(&report, &cmd.output)
+}
+
+/// Gathers facts over the network and judges them.
+async fn run_audit(
+    manifest: &Manifest,
+    config: NetConfig,
+    save_facts: Option<&Path>,
+) -> Result<Report, Failure> {
+    let net = Net::new(config).map_err(|e| match e {
+        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
+        other => Failure::could_not_run(other),
+    })?;
+    net.check_resolvers(manifest.apex())
+        .await
+        .map_err(Failure::could_not_run)?;
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        eprint!("auditing {} …", manifest.apex());
+    }
+    let facts = launchready_audit::gather(manifest, &net).await;
+    if progress {
+        eprintln!(" done");
+    }
+    if let Some(path) = save_facts {
+        let json = serde_json::to_string_pretty(&facts)
+            .map_err(|e| Failure::could_not_run(anyhow!("cannot serialise the facts: {e}")))?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write facts to {}", path.display()))
+            .map_err(Failure::could_not_run)?;
+    }
+    Ok(launchready_audit::report(&facts, manifest))
+}
+
+/// Renders the report where it was asked for and turns it into the exit code.
+fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
+    let fail_on = severity(args.fail_on);
+    let format = match args.format {
+        FormatArg::Text => Format::Terminal,
+        FormatArg::Json => Format::Json,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Html => Format::Html,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            args.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let rendered = launchready_report::render(report, format, &RenderOptions { color, fail_on });
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write the report to {}", path.display()))
+            .map_err(Failure::could_not_run)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            let _ = out.write_all(rendered.as_bytes()).and_then(|_| out.flush());
+        }
+    }
+    Ok(if report.failing(fail_on).next().is_some() {
+        exit::FINDINGS
+    } else {
+        exit::READY
+    })
+}
+
+/// The manifest the demo audits with; written beside the lab's CA so the printed flags reproduce the run.
+const DEMO_MANIFEST: &str = r#"# The demo site's manifest, written by `launchready demo`.
+[site]
+domain = "demo.test"
+canonical = "https://www.demo.test/"
+subdomains = ["app", "members", "api", "admin"]
+
+[[route]]
+name = "login"
+host = "app.demo.test"
+path = "/login"
+kind = "login"
+critical = true
+
+[[route]]
+name = "pricing"
+host = "www.demo.test"
+path = "/pricing"
+kind = "landing"
+
+[[ignore]]
+id = "tls.cert.expiring"
+subject = "api.demo.test"
+reason = "renewed automatically on the 1st of each month"
+"#;
+
+async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
+    let mut scenario = launchready_lab::scenarios::demo();
+    scenario.dns_latency = Duration::from_millis(cmd.latency_ms);
+    scenario.http_latency = Duration::from_millis(cmd.latency_ms);
+    let lab = launchready_lab::Lab::start(scenario)
+        .await
+        .map_err(|e| Failure::could_not_run(anyhow!("cannot start the lab: {e}")))?;
+    let manifest_path = lab.dir().join("launchready.toml");
+    std::fs::write(&manifest_path, DEMO_MANIFEST)
+        .with_context(|| format!("cannot write {}", manifest_path.display()))
+        .map_err(Failure::could_not_run)?;
+    let manifest = Manifest::load(&manifest_path).map_err(Failure::could_not_run)?;
+    let net = NetArgs {
+        resolver: vec![lab.resolver_arg()],
+        connect_to: lab.connect_to_args(),
+        ca_file: vec![lab.ca_file().to_path_buf()],
+        timeout: None,
+        deadline: None,
+        concurrency: None,
+        max_hops: None,
+    };
+    let config = net_config(&net, &manifest)?;
+    let report = run_audit(&manifest, config, None).await?;
+    let code = emit(&report, &cmd.output)?;
+    if cmd.keep_running {
+        let mut flags = vec![format!("--manifest {}", manifest_path.display())];
+        flags.extend(net.resolver.iter().map(|r| format!("--resolver {r}")));
+        flags.extend(net.connect_to.iter().map(|c| format!("--connect-to {c}")));
+        flags.extend(
+            net.ca_file
+                .iter()
+                .map(|c| format!("--ca-file {}", c.display())),
+        );
+        eprintln!(
+            "\nThe lab is running. Audit it by hand with:\n\n  launchready audit demo.test {}\n\nPress Ctrl-C to stop it.",
+            flags.join(" ")
+        );
+        // Ctrl-C is handled by main, which ends the process and with it the lab.
+        std::future::pending::<()>().await;
+    }
+    Ok(code)
+}
+
+fn init(cmd: InitCmd) -> Result<u8, Failure> {
+    let text = launchready_manifest::starter(&cmd.domain).map_err(Failure::usage)?;
+    if cmd.output.exists() && !cmd.force {
+        return Err(Failure::usage(anyhow!(
+            "{} already exists; pass --force to overwrite it",
+            cmd.output.display()
+        )));
+    }
+    std::fs::write(&cmd.output, text)
+        .with_context(|| format!("cannot write {}", cmd.output.display()))
+        .map_err(Failure::could_not_run)?;
+    eprintln!(
+        "wrote {} for {}; edit it, then run: launchready audit",
+        cmd.output.display(),
+        cmd.domain
+    );
+    Ok(exit::READY)
+}
