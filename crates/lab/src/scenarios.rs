@@ -174,3 +174,29 @@ const MEMBERS_HTML: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+/// The manifest the demo audits with; written beside the lab's CA so the printed flags reproduce the run.
+pub const DEMO_MANIFEST: &str = r#"# The demo site's manifest, written by `launchready demo`.
+[site]
+domain = "demo.test"
+canonical = "https://www.demo.test/"
+subdomains = ["app", "members", "api", "admin"]
+
+[[route]]
+name = "login"
+host = "app.demo.test"
+path = "/login"
+kind = "login"
+critical = true
+
+[[route]]
+name = "pricing"
+host = "www.demo.test"
+path = "/pricing"
+kind = "landing"
+
+[[ignore]]
+id = "tls.cert.expiring"
+subject = "api.demo.test"
+reason = "renewed automatically on the 1st of each month"
+"#;

@@ -197,32 +197,6 @@ fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
     })
 }
 
-/// The manifest the demo audits with; written beside the lab's CA so the printed flags reproduce the run.
-const DEMO_MANIFEST: &str = r#"# The demo site's manifest, written by `launchready demo`.
-[site]
-domain = "demo.test"
-canonical = "https://www.demo.test/"
-subdomains = ["app", "members", "api", "admin"]
-
-[[route]]
-name = "login"
-host = "app.demo.test"
-path = "/login"
-kind = "login"
-critical = true
-
-[[route]]
-name = "pricing"
-host = "www.demo.test"
-path = "/pricing"
-kind = "landing"
-
-[[ignore]]
-id = "tls.cert.expiring"
-subject = "api.demo.test"
-reason = "renewed automatically on the 1st of each month"
-"#;
-
 async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
     let mut scenario = launchready_lab::scenarios::demo();
     scenario.dns_latency = Duration::from_millis(cmd.latency_ms);
@@ -231,7 +205,7 @@ async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
         .await
         .map_err(|e| Failure::could_not_run(anyhow!("cannot start the lab: {e}")))?;
     let manifest_path = lab.dir().join("launchready.toml");
-    std::fs::write(&manifest_path, DEMO_MANIFEST)
+    std::fs::write(&manifest_path, launchready_lab::scenarios::DEMO_MANIFEST)
         .with_context(|| format!("cannot write {}", manifest_path.display()))
         .map_err(Failure::could_not_run)?;
     let manifest = Manifest::load(&manifest_path).map_err(Failure::could_not_run)?;

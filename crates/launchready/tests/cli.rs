@@ -1,0 +1,519 @@
+//! End-to-end tests of the real `launchready` binary against the in-process lab: the demo, audit with the lab's
+//! flags, every output format, facts round trips, and each kind of bad input (exit codes and messages).
+
+use launchready_lab::scenarios::{self, DEMO_MANIFEST};
+use launchready_lab::{Handler, Lab, Site};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_launchready");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs the binary in `dir`, killing it after `limit` so a hang fails the test instead of stalling it.
+fn run_in(dir: &Path, args: &[String], limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("launchready {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs the binary off the async runtime, so the lab keeps serving while it runs.
+async fn run(dir: &Path, args: Vec<String>) -> Run {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || run_in(&dir, &args, Duration::from_secs(60)))
+        .await
+        .expect("join")
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn lab_flags(lab: &Lab) -> Vec<String> {
+    let mut flags = vec!["--resolver".to_string(), lab.resolver_arg()];
+    for rule in lab.connect_to_args() {
+        flags.push("--connect-to".to_string());
+        flags.push(rule);
+    }
+    flags.push("--ca-file".to_string());
+    flags.push(lab.ca_file().display().to_string());
+    flags
+}
+
+fn write_manifest(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("launchready.toml");
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
+fn findings(json: &str) -> Vec<(String, String, String, bool)> {
+    let report: serde_json::Value = serde_json::from_str(json).expect("valid JSON report");
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or_default().to_string(),
+                f["subject"].as_str().unwrap_or_default().to_string(),
+                f["severity"].as_str().unwrap_or_default().to_string(),
+                f.get("suppressed").is_some(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_prints_a_real_report_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), args(&["demo"])).await;
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    for expected in [
+        "demo.test: not ready to launch",
+        "tls.cert.expiring",
+        "members.demo.test",
+        "dns.host.missing",
+        "admin.demo.test",
+        "Suppressed",
+        "DNS map",
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "missing {expected:?} in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "no colour when NO_COLOR is set"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_with_the_lab_flags_reports_what_the_demo_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = run(dir.path(), args(&["demo", "--format", "json"])).await;
+    assert_eq!(demo.code, 1, "{}", demo.stderr);
+
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let manifest = write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut audit = args(&["audit", "demo.test", "--format", "json", "--manifest"]);
+    audit.push(manifest.display().to_string());
+    audit.extend(lab_flags(&lab));
+    let by_hand = run(dir.path(), audit).await;
+    assert_eq!(by_hand.code, 1, "{}", by_hand.stderr);
+
+    let demo_findings = findings(&demo.stdout);
+    assert!(demo_findings.len() >= 3, "{demo_findings:?}");
+    assert_eq!(demo_findings, findings(&by_hand.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_running_prints_flags_that_reach_the_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--keep-running", "--format", "json"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.trim_start().starts_with("launchready audit demo.test"))
+    })
+    .await
+    .unwrap();
+    let line = line.expect("demo --keep-running prints the audit command");
+    let mut printed: Vec<String> = line
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    printed.extend(args(&["--format", "json"]));
+    let out = run(dir.path(), printed).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let found = findings(&out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "tls.cert.expiring" && f.1 == "members.demo.test")
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "dns.host.missing" && f.1 == "admin.demo.test")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_format_writes_to_output_and_facts_rejudge_identically() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let facts = dir.path().join("facts.json");
+    let mut first = args(&[
+        "audit",
+        "--format",
+        "json",
+        "--output",
+        "live.json",
+        "--save-facts",
+    ]);
+    first.push(facts.display().to_string());
+    first.extend(lab_flags(&lab));
+    let live = run(dir.path(), first).await;
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    assert!(live.stdout.is_empty(), "the report went to the file");
+    drop(lab);
+
+    // The lab is gone: judging the saved facts must not need the network.
+    for (format, file, marker) in [
+        ("json", "offline.json", "\"schema_version\""),
+        ("sarif", "r.sarif", "\"2.1.0\""),
+        ("markdown", "r.md", "## Must fix now"),
+        ("html", "r.html", "<!DOCTYPE html>"),
+        ("text", "r.txt", "DNS map"),
+    ] {
+        let mut offline = args(&[
+            "audit",
+            "--from-facts",
+            "facts.json",
+            "--format",
+            format,
+            "--output",
+            file,
+        ]);
+        offline.extend(args(&["--fail-on", "blocker"]));
+        let out = run(dir.path(), offline).await;
+        assert_eq!(
+            out.code, 0,
+            "{format}: no blocker in the demo, so --fail-on blocker passes: {}",
+            out.stderr
+        );
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(text.contains(marker), "{format} output lacks {marker:?}");
+    }
+    let live_report = std::fs::read_to_string(dir.path().join("live.json")).unwrap();
+    let offline_report = std::fs::read_to_string(dir.path().join("offline.json")).unwrap();
+    assert_eq!(findings(&live_report), findings(&offline_report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_a_timeout_finding_not_a_hang() {
+    let mut scenario = scenarios::demo();
+    let api = scenario.site_mut("api.demo.test").unwrap();
+    api.https = Handler::Hang;
+    api.http = Handler::Hang;
+    let lab = Lab::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut audit = args(&["audit", "--format", "json", "--timeout", "1"]);
+    audit.extend(lab_flags(&lab));
+    let out = run(dir.path(), audit).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.elapsed < Duration::from_secs(20),
+        "took {:?}",
+        out.elapsed
+    );
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let broken: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "subdomain.broken")
+        .collect();
+    assert_eq!(
+        broken.len(),
+        2,
+        "http and https on api.demo.test: {broken:?}"
+    );
+    assert!(
+        broken
+            .iter()
+            .all(|f| f["evidence"].to_string().contains("timeout")),
+        "{broken:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_site_exits_0() {
+    let mut scenario = scenarios::demo();
+    scenario.site_mut("members.demo.test").unwrap().cert = launchready_lab::CertSpec::Valid;
+    scenario = scenario.site(Site::new("admin.demo.test"));
+    scenario
+        .zone_mut("demo.test")
+        .unwrap()
+        .records
+        .push(launchready_lab::Record::new(
+            "admin.demo.test",
+            300,
+            launchready_lab::RecordData::A(std::net::Ipv4Addr::LOCALHOST),
+        ));
+    let lab = Lab::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut audit = args(&["audit"]);
+    audit.extend(lab_flags(&lab));
+    let out = run(dir.path(), audit).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("demo.test: ready"), "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_certificate_is_a_blocker_and_the_page_behind_it_is_still_read() {
+    let mut scenario = scenarios::demo();
+    scenario.site_mut("www.demo.test").unwrap().cert = launchready_lab::CertSpec::Expired;
+    let lab = Lab::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut audit = args(&["audit", "--format", "json", "--fail-on", "blocker"]);
+    audit.extend(lab_flags(&lab));
+    let out = run(dir.path(), audit).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let found = findings(&out.stdout);
+    assert!(found.contains(&(
+        "tls.cert.expired".to_string(),
+        "www.demo.test".to_string(),
+        "blocker".to_string(),
+        false
+    )));
+    // The landing page behind the expired certificate still answered 200, so no landing finding.
+    assert!(
+        !found.iter().any(|f| f.0 == "http.landing.status"),
+        "{found:?}"
+    );
+}
+
+// ---- bad input ----
+
+fn check_usage_error(dir: &Path, argv: &[&str], expected: &[&str]) {
+    let out = run_in(dir, &args(argv), Duration::from_secs(30));
+    assert_eq!(out.code, 2, "{argv:?}: {}", out.stderr);
+    for text in expected {
+        assert!(
+            out.stderr.contains(text),
+            "{argv:?}: expected {text:?} in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn malformed_toml_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        "[site]\ndomain = \"example.com\nsubdomains = []\n",
+    );
+    check_usage_error(dir.path(), &["audit"], &["launchready.toml:2:"]);
+}
+
+#[test]
+fn unknown_keys_suggest_the_right_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        "[site]\ndomain = \"example.com\"\nsubdomians = [\"app\"]\n",
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit"],
+        &[
+            "launchready.toml:3:1",
+            "subdomians",
+            "did you mean `subdomains`",
+        ],
+    );
+}
+
+#[test]
+fn a_canonical_url_without_a_scheme_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(
+        dir.path(),
+        "[site]\ndomain = \"example.com\"\ncanonical = \"www.example.com\"\n",
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit"],
+        &["launchready.toml:3:", "www.example.com"],
+    );
+}
+
+#[test]
+fn invalid_domains_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for domain in [
+        "https://example.com",
+        "exa mple.com",
+        "-bad.example",
+        "a..b",
+    ] {
+        check_usage_error(dir.path(), &["audit", "--", domain], &[domain]);
+    }
+}
+
+#[test]
+fn malformed_connect_to_and_resolver_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    check_usage_error(
+        dir.path(),
+        &[
+            "audit",
+            "example.com",
+            "--connect-to",
+            "example.com:443:1.2.3.4",
+        ],
+        &["--connect-to", "example.com:443:1.2.3.4", "4"],
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--resolver", "dns.example"],
+        &["--resolver", "dns.example"],
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--ca-file", "/nonexistent.pem"],
+        &["/nonexistent.pem"],
+    );
+    check_usage_error(dir.path(), &["audit"], &["no domain to audit"]);
+}
+
+#[test]
+fn an_unreachable_resolver_exits_3_within_the_deadline() {
+    // A socket that receives queries and never answers: the worst kind of unreachable.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &args(&[
+            "audit",
+            "example.com",
+            "--resolver",
+            &addr,
+            "--timeout",
+            "5",
+            "--deadline",
+            "2",
+        ]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&addr),
+        "names the resolver: {}",
+        out.stderr
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(6),
+        "deadline of 2s, took {:?}",
+        out.elapsed
+    );
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_promptly() {
+    let mut scenario = scenarios::demo();
+    for host in ["www.demo.test", "app.demo.test", "api.demo.test"] {
+        scenario.site_mut(host).unwrap().https = Handler::Hang;
+    }
+    let lab = Lab::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut audit = args(&["audit", "--timeout", "60"]);
+    audit.extend(lab_flags(&lab));
+    let child = Command::new(BIN)
+        .args(&audit)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "took {:?} to stop",
+        sent.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn init_writes_a_manifest_that_audit_accepts_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &args(&["init", "example.com"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(dir.path().join("launchready.toml")).unwrap();
+    assert!(text.contains("example.com"));
+    assert!(text.contains('#'), "the starter is commented");
+    check_usage_error(
+        dir.path(),
+        &["init", "example.com"],
+        &["already exists", "--force"],
+    );
+    // The written manifest loads: a from-facts run with a mismatched domain is refused by name.
+    check_usage_error(
+        dir.path(),
+        &["audit", "other.example"],
+        &["launchready.toml", "example.com", "other.example"],
+    );
+}
