@@ -7,6 +7,27 @@ use launchready_findings::facts::{ChainFacts, FACTS_SCHEMA_VERSION, Facts, HopFa
 use launchready_manifest::Manifest;
 use launchready_net::Net;
 
+/// Checks that the nameservers answer and gathers, at the same time: the preflight costs no extra round trip on
+/// the critical path, and an unreachable resolver still ends the audit as soon as it is known.
+pub async fn gather_checked(
+    manifest: &Manifest,
+    net: &Net,
+) -> Result<Facts, launchready_net::NetError> {
+    let check = net.check_resolvers(manifest.apex());
+    let facts = gather(manifest, net);
+    tokio::pin!(check, facts);
+    tokio::select! {
+        checked = &mut check => {
+            checked?;
+            Ok(facts.await)
+        }
+        gathered = &mut facts => {
+            check.await?;
+            Ok(gathered)
+        }
+    }
+}
+
 /// Probes everything the manifest names. Independent work runs at once; the net layer bounds concurrency.
 pub async fn gather(manifest: &Manifest, net: &Net) -> Facts {
     let now = time::OffsetDateTime::now_utc();

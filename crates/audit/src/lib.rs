@@ -6,7 +6,7 @@ mod gather;
 mod plan;
 pub mod rules;
 
-pub use gather::gather;
+pub use gather::{gather, gather_checked};
 pub use plan::{Plan, PlannedChain, PlannedHost, plan};
 
 use launchready_findings::facts::{ChainPurpose, DnsOutcome, FACTS_SCHEMA_VERSION, Facts};

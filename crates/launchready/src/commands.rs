@@ -139,14 +139,13 @@ async fn run_audit(
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
         other => Failure::could_not_run(other),
     })?;
-    net.check_resolvers(manifest.apex())
-        .await
-        .map_err(Failure::could_not_run)?;
     let progress = std::io::stderr().is_terminal();
     if progress {
         eprint!("auditing {} …", manifest.apex());
     }
-    let facts = launchready_audit::gather(manifest, &net).await;
+    let facts = launchready_audit::gather_checked(manifest, &net)
+        .await
+        .map_err(Failure::could_not_run)?;
     if progress {
         eprintln!(" done");
     }

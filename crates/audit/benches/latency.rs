@@ -1,0 +1,137 @@
+//! Latency benchmark: audits the demo lab with injected latency on every DNS answer and HTTP response, and
+//! compares wall time with the round trips on the critical path (target: wall ≤ critical path × latency +
+//! 100 ms). The peer run side by side is the same audit with one operation in flight at a time, which is what a
+//! sequential checker pays.
+//!
+//! Run: `cargo bench -p launchready-audit --bench latency` (env: LATENCY_MS, default 50; RUNS, default 5).
+
+use launchready_audit::gather_checked;
+use launchready_lab::{Lab, scenarios};
+use launchready_manifest::Manifest;
+use launchready_net::{ConnectTo, Net, NetConfig};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Sample {
+    wall: Duration,
+    round_trips: u32,
+    findings: usize,
+}
+
+async fn audit_once(latency: Duration, concurrency: usize) -> Result<Sample, String> {
+    let scenario = scenarios::demo().dns_latency(latency).http_latency(latency);
+    let lab = Lab::start(scenario).await.map_err(|e| e.to_string())?;
+    let manifest = Manifest::parse(scenarios::DEMO_MANIFEST, Path::new("demo.toml"))
+        .map_err(|e| e.to_string())?;
+    let connect_to = lab
+        .connect_to_args()
+        .iter()
+        .map(|rule| rule.parse::<ConnectTo>().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = NetConfig {
+        resolvers: vec![lab.dns_addr()],
+        connect_to,
+        ca_files: vec![lab.ca_file().to_path_buf()],
+        concurrency,
+        ..NetConfig::default()
+    };
+    // The clock starts where the binary's would: building the client is part of an audit.
+    let started = Instant::now();
+    let net = Net::new(config).map_err(|e| e.to_string())?;
+    let facts = gather_checked(&manifest, &net)
+        .await
+        .map_err(|e| e.to_string())?;
+    let wall = started.elapsed();
+    let report = launchready_audit::report(&facts, &manifest);
+    Ok(Sample {
+        wall,
+        round_trips: facts.critical_path_round_trips,
+        findings: report.findings.len(),
+    })
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn main() {
+    let latency_ms = env_number("LATENCY_MS", 50);
+    let runs = env_number("RUNS", 5).max(1);
+    let latency = Duration::from_millis(latency_ms);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            std::process::exit(2);
+        }
+    };
+    println!(
+        "launchready latency benchmark: demo lab, {latency_ms} ms on every DNS answer and HTTP response, {runs} runs each"
+    );
+    let mut rows = Vec::new();
+    for (label, concurrency) in [
+        ("launchready (concurrent, 32)", 32),
+        ("sequential peer (1 in flight)", 1),
+    ] {
+        let mut walls = Vec::new();
+        let mut round_trips = 0;
+        let mut findings = 0;
+        for _ in 0..runs {
+            match runtime.block_on(audit_once(latency, concurrency)) {
+                Ok(sample) => {
+                    walls.push(sample.wall);
+                    round_trips = sample.round_trips;
+                    findings = sample.findings;
+                }
+                Err(e) => {
+                    eprintln!("{label}: audit failed: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        let med = median(walls.clone());
+        let max = walls.iter().max().copied().unwrap_or_default();
+        rows.push((label, med, max, round_trips, findings));
+    }
+    let (_, concurrent, concurrent_max, critical, findings) = rows[0];
+    let budget = latency * critical + Duration::from_millis(100);
+    for (label, med, max, _, _) in &rows {
+        println!(
+            "  {label:<32} median {:>8.1} ms   max {:>8.1} ms",
+            med.as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0
+        );
+    }
+    println!("  findings per audit:              {findings}");
+    println!(
+        "  critical path:                   {critical} round trips → budget {critical} × {latency_ms} ms + 100 ms = {:.0} ms",
+        budget.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  concurrent median vs budget:     {:.1} ms of {:.0} ms ({}), worst run {:.1} ms",
+        concurrent.as_secs_f64() * 1000.0,
+        budget.as_secs_f64() * 1000.0,
+        if concurrent <= budget {
+            "within"
+        } else {
+            "OVER"
+        },
+        concurrent_max.as_secs_f64() * 1000.0
+    );
+    let sequential = rows[1].1;
+    println!(
+        "  speed-up over the sequential peer: {:.1}×",
+        sequential.as_secs_f64() / concurrent.as_secs_f64().max(f64::EPSILON)
+    );
+}
