@@ -1,5 +1,6 @@
 //! The net layer against real servers: the lab's DNS, HTTP and HTTPS, reached through the same overrides users
 //! have (`--resolver`, `--connect-to`, `--ca-file`).
+#![allow(clippy::unwrap_used)]
 
 use launchready_findings::facts::{ChainEnd, DnsOutcome, NetErrorKind, Verification};
 use launchready_lab::{CertSpec, Handler, Lab, RecordData, Scenario, scenarios};
