@@ -143,12 +143,11 @@ async fn run_audit(
     if progress {
         eprint!("auditing {} …", manifest.apex());
     }
-    let facts = launchready_audit::gather_checked(manifest, &net)
-        .await
-        .map_err(Failure::could_not_run)?;
+    let gathered = launchready_audit::gather_checked(manifest, &net).await;
     if progress {
-        eprintln!(" done");
+        eprintln!("{}", if gathered.is_ok() { " done" } else { "" });
     }
+    let facts = gathered.map_err(Failure::could_not_run)?;
     if let Some(path) = save_facts {
         let json = serde_json::to_string_pretty(&facts)
             .map_err(|e| Failure::could_not_run(anyhow!("cannot serialise the facts: {e}")))?;

@@ -167,29 +167,21 @@ fn dns_table(out: &mut String, report: &Report) {
         "<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th><th>Final URL</th>",
     );
     out.push_str("<th>Status</th></tr></thead>\n<tbody>\n");
-    for entry in &report.dns_map {
-        let records = text::records(entry)
+    for row in text::dns_rows(report) {
+        let records = row
+            .records
             .iter()
             .map(|r| multiline(r))
             .collect::<Vec<_>>()
             .join("<br>");
-        let url = entry
-            .final_url
-            .as_deref()
-            .map_or_else(|| "not probed".to_string(), multiline);
-        let status = match (entry.final_status, &entry.final_url) {
-            (Some(status), _) => status.to_string(),
-            (None, Some(_)) => "no response".to_string(),
-            (None, None) => "—".to_string(),
-        };
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            multiline(&entry.host),
-            escape(&entry.role),
+            multiline(row.host),
+            escape(row.role),
             records,
-            url,
-            status
+            multiline(row.url),
+            escape(&row.status)
         );
     }
     out.push_str("</tbody>\n</table>\n");

@@ -111,29 +111,21 @@ fn dns_table(out: &mut String, report: &Report) {
     }
     out.push_str("| Host | Role | Records | Final URL | Status |\n");
     out.push_str("| --- | --- | --- | --- | --- |\n");
-    for entry in &report.dns_map {
-        let records = text::records(entry)
+    for row in text::dns_rows(report) {
+        let records = row
+            .records
             .iter()
             .map(|r| cell(r))
             .collect::<Vec<_>>()
             .join("<br>");
-        let url = entry
-            .final_url
-            .as_deref()
-            .map_or_else(|| "not probed".to_string(), cell);
-        let status = match (entry.final_status, &entry.final_url) {
-            (Some(status), _) => status.to_string(),
-            (None, Some(_)) => "no response".to_string(),
-            (None, None) => "—".to_string(),
-        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            cell(&entry.host),
-            cell(&entry.role),
+            cell(row.host),
+            cell(row.role),
             records,
-            url,
-            status
+            cell(row.url),
+            row.status
         );
     }
 }

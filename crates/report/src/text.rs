@@ -51,6 +51,33 @@ pub fn summary(report: &Report) -> String {
     format!("{} — {}", headline(report), counts(&report.counts))
 }
 
+/// One DNS map row as plain text; the table formats escape the cells their own way.
+pub struct DnsRow<'a> {
+    pub host: &'a str,
+    pub role: &'a str,
+    pub records: Vec<String>,
+    pub url: &'a str,
+    pub status: String,
+}
+
+pub fn dns_rows(report: &Report) -> Vec<DnsRow<'_>> {
+    report
+        .dns_map
+        .iter()
+        .map(|entry| DnsRow {
+            host: &entry.host,
+            role: &entry.role,
+            records: records(entry),
+            url: entry.final_url.as_deref().unwrap_or("not probed"),
+            status: match (entry.final_status, &entry.final_url) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(_)) => "no response".to_string(),
+                (None, None) => "—".to_string(),
+            },
+        })
+        .collect()
+}
+
 /// Where a DNS map host's https traffic ended up: `https://www.demo.test/ (200)`.
 pub fn final_destination(entry: &DnsMapEntry) -> String {
     match (&entry.final_url, entry.final_status) {
