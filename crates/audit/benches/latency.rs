@@ -45,9 +45,13 @@ async fn audit_once(latency: Duration, concurrency: usize) -> Result<Sample, Str
     // The clock starts where the binary's would: building the client is part of an audit.
     let started = Instant::now();
     let net = Net::new(config).map_err(|e| e.to_string())?;
-    let facts = gather_checked(&manifest, &net)
-        .await
-        .map_err(|e| e.to_string())?;
+    let facts = gather_checked(
+        &manifest,
+        &net,
+        &launchready_audit::GatherOptions::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let wall = started.elapsed();
     let report = launchready_audit::report(&facts, &manifest);
     Ok(Sample {

@@ -3,18 +3,22 @@
 
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
-use launchready_findings::facts::{ChainFacts, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts};
+use launchready_findings::facts::{
+    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts,
+};
 use launchready_manifest::Manifest;
-use launchready_net::Net;
+use launchready_net::{Net, RecordType};
+use url::Url;
 
 /// Checks that the nameservers answer and gathers, at the same time: the preflight costs no extra round trip on
 /// the critical path, and an unreachable resolver still ends the audit as soon as it is known.
 pub async fn gather_checked(
     manifest: &Manifest,
     net: &Net,
+    options: &GatherOptions<'_>,
 ) -> Result<Facts, launchready_net::NetError> {
     let check = net.check_resolvers(manifest.apex());
-    let facts = gather(manifest, net);
+    let facts = gather(manifest, net, options);
     tokio::pin!(check, facts);
     tokio::select! {
         checked = &mut check => {
@@ -28,11 +32,39 @@ pub async fn gather_checked(
     }
 }
 
+/// What a run adds to the manifest: extra old URLs to check (`--links`) and a progress callback.
+#[derive(Default)]
+pub struct GatherOptions<'a> {
+    /// Old campaign URLs that must still land on a page in at most one redirect.
+    pub links: Vec<Url>,
+    /// Called once per redirect chain finished, from any task: drive a progress bar with it.
+    pub on_chain_done: Option<&'a (dyn Fn() + Sync)>,
+}
+
+impl std::fmt::Debug for GatherOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatherOptions")
+            .field("links", &self.links)
+            .finish()
+    }
+}
+
+/// How many redirect chains `gather` will follow: the length of a progress bar.
+pub fn chain_count(manifest: &Manifest, options: &GatherOptions<'_>) -> usize {
+    plan(manifest, &options.links).chains.len()
+}
+
 /// Probes everything the manifest names. Independent work runs at once; the net layer bounds concurrency.
-pub async fn gather(manifest: &Manifest, net: &Net) -> Facts {
+pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>) -> Facts {
     let now = time::OffsetDateTime::now_utc();
-    let plan = plan(manifest);
-    let (hosts, chains) = tokio::join!(lookup_hosts(&plan, net), follow_chains(&plan, net));
+    let plan = plan(manifest, &options.links);
+    let nothing = || {};
+    let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
+    let (hosts, chains, zone) = tokio::join!(
+        lookup_hosts(&plan, net),
+        follow_chains(&plan, net, on_chain_done),
+        net.zone_facts(manifest.apex())
+    );
     let critical_path_round_trips = critical_path(&hosts, &chains);
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
@@ -45,25 +77,45 @@ pub async fn gather(manifest: &Manifest, net: &Net) -> Facts {
         resolvers: net.resolver_names(),
         hosts,
         chains,
+        zone,
         critical_path_round_trips,
     }
 }
 
 async fn lookup_hosts(plan: &Plan, net: &Net) -> Vec<HostFacts> {
     join_all(plan.hosts.iter().map(|host| async move {
+        let (dns, caa) = tokio::join!(
+            net.lookup_host(&host.name),
+            net.records_text(&host.name, RecordType::CAA)
+        );
+        // Browsers prefer IPv6: an AAAA record whose server does not serve the site fails for those visitors.
+        let ipv6_probe = match (
+            dns.addresses.iter().find(|ip| ip.is_ipv6()),
+            Url::parse(&format!("https://{}/", host.name)),
+        ) {
+            (Some(v6), Ok(url)) => Some(net.fetch_at(&url, *v6).await),
+            _ => None,
+        };
         HostFacts {
             name: host.name.clone(),
             role: host.role,
             expected_destination: host.expected_destination.clone(),
-            dns: net.lookup_host(&host.name).await,
+            dns,
+            caa: caa.unwrap_or_default(),
+            ipv6_probe,
         }
     }))
     .await
 }
 
-async fn follow_chains(plan: &Plan, net: &Net) -> Vec<ChainFacts> {
+async fn follow_chains(
+    plan: &Plan,
+    net: &Net,
+    on_chain_done: &(dyn Fn() + Sync),
+) -> Vec<ChainFacts> {
     join_all(plan.chains.iter().map(|chain| async move {
         let (hops, end) = net.follow(&chain.start, plan.max_hops).await;
+        on_chain_done();
         ChainFacts {
             start: chain.start.to_string(),
             purpose: chain.purpose,
@@ -79,9 +131,17 @@ async fn follow_chains(plan: &Plan, net: &Net) -> Vec<ChainFacts> {
 /// sequence. Host lookups are one round trip each (A and AAAA go out together) and run beside the chains; a
 /// chain pays one per hop plus one per lookup its client had to make.
 fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts]) -> u32 {
-    let dns = u32::from(!hosts.is_empty());
     let hop_cost =
         |hop: &HopFacts| u32::from(hop.status.is_some()) + u32::from(hop.timings.dns_ms.is_some());
+    // A host whose address lookup failed also walked its CNAMEs, one query per link plus the last.
+    let dns = hosts
+        .iter()
+        .map(|h| match h.dns.outcome {
+            DnsOutcome::Resolved => 1 + h.ipv6_probe.as_ref().map_or(0, hop_cost),
+            _ => 2 + u32::try_from(h.dns.cname_chain.len()).unwrap_or(u32::MAX),
+        })
+        .max()
+        .unwrap_or(0);
     chains
         .iter()
         .map(|chain| chain.hops.iter().map(hop_cost).sum())

@@ -3,14 +3,18 @@
 //! three together with the manifest's suppressions and the DNS map.
 
 mod gather;
+mod links;
 mod plan;
 pub mod rules;
 
-pub use gather::{gather, gather_checked};
+pub use gather::{GatherOptions, chain_count, gather, gather_checked};
+pub use links::{LinksError, load_links, parse_links};
 pub use plan::{Plan, PlannedChain, PlannedHost, plan};
 
-use launchready_findings::facts::{ChainPurpose, DnsOutcome, FACTS_SCHEMA_VERSION, Facts};
-use launchready_findings::{DnsMapEntry, Report};
+use launchready_findings::facts::{
+    ChainEnd, ChainFacts, ChainPurpose, DnsOutcome, FACTS_SCHEMA_VERSION, Facts,
+};
+use launchready_findings::{DnsMapEntry, MapHop, MapPath, Report};
 use launchready_manifest::Manifest;
 
 /// Why a facts file cannot be judged.
@@ -68,6 +72,53 @@ pub fn report(facts: &Facts, manifest: &Manifest) -> Report {
     )
 }
 
+/// The entry-point chains that start on `host`, https first, as the map shows them.
+fn paths(facts: &Facts, host: &str) -> Vec<MapPath> {
+    let mut chains: Vec<&ChainFacts> = facts
+        .chains
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.purpose,
+                ChainPurpose::EntryPoint | ChainPurpose::Subdomain
+            )
+        })
+        .filter(|c| {
+            url::Url::parse(&c.start)
+                .ok()
+                .is_some_and(|u| u.host_str() == Some(host) && u.path() == "/")
+        })
+        .collect();
+    chains.sort_by_key(|c| (!c.start.starts_with("https://"), c.start.clone()));
+    chains
+        .into_iter()
+        .map(|chain| MapPath {
+            start: chain.start.clone(),
+            hops: chain
+                .hops
+                .iter()
+                .map(|hop| MapHop {
+                    url: hop.url.clone(),
+                    status: hop.status,
+                    error: hop
+                        .error
+                        .as_ref()
+                        .filter(|_| hop.status.is_none())
+                        .map(|e| e.kind.as_str().to_string()),
+                })
+                .collect(),
+            end: match chain.end {
+                ChainEnd::Final => "final",
+                ChainEnd::Loop => "loop",
+                ChainEnd::TooManyHops => "too_many_hops",
+                ChainEnd::BadRedirect => "bad_redirect",
+                ChainEnd::Failed => "failed",
+            }
+            .to_string(),
+        })
+        .collect()
+}
+
 /// Host → records → where an https request to it finally landed.
 pub fn dns_map(facts: &Facts) -> Vec<DnsMapEntry> {
     facts
@@ -110,6 +161,11 @@ pub fn dns_map(facts: &Facts) -> Vec<DnsMapEntry> {
                     .and_then(|c| c.last())
                     .map(|hop| hop.url.clone()),
                 final_status: chain.filter(|_| resolved).and_then(|c| c.final_status()),
+                paths: if resolved {
+                    paths(facts, &host.name)
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()

@@ -32,7 +32,7 @@ fn root_url(scheme: &str, host: &str) -> Option<Url> {
 
 /// The apex, www and each subdomain to resolve; http and https on each of them, the canonical URL, every route
 /// and every legacy link to follow. Duplicates are dropped, first purpose wins.
-pub fn plan(manifest: &Manifest) -> Plan {
+pub fn plan(manifest: &Manifest, links: &[Url]) -> Plan {
     let apex = manifest.apex().to_string();
     let www = manifest.www();
     let mut hosts = vec![
@@ -97,6 +97,9 @@ pub fn plan(manifest: &Manifest) -> Plan {
             Some(link.to.to_string()),
         );
     }
+    for link in links {
+        add(Some(link.clone()), ChainPurpose::LegacyLink, None);
+    }
     Plan {
         hosts,
         chains,
@@ -111,7 +114,7 @@ mod tests {
     #[test]
     fn default_plan_covers_apex_www_and_four_subdomains_over_both_schemes() {
         let manifest = Manifest::for_domain("demo.test").unwrap();
-        let plan = plan(&manifest);
+        let plan = plan(&manifest, &[]);
         let names: Vec<_> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(
             names,

@@ -23,8 +23,42 @@ pub struct Facts {
     pub resolvers: Vec<String>,
     pub hosts: Vec<HostFacts>,
     pub chains: Vec<ChainFacts>,
+    /// Zone-level DNS facts about the apex: nameservers, wildcard, apex CNAME.
+    #[serde(default)]
+    pub zone: ZoneFacts,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// DNS facts about the zone as a whole, asked at the apex.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoneFacts {
+    /// NS names at the apex, without trailing dots; empty when none or not asked.
+    pub ns: Vec<String>,
+    /// How the NS query ended; `None` when it was not asked.
+    pub ns_outcome: Option<DnsOutcome>,
+    /// A CNAME at the apex itself (invalid next to the SOA and NS every apex has).
+    pub apex_cname: Option<String>,
+    /// The random name asked to detect a wildcard, and the addresses it resolved to (empty: no wildcard).
+    pub wildcard_probe: Option<String>,
+    pub wildcard_addresses: Vec<IpAddr>,
+    /// The apex's SOA as each nameserver answers it when asked directly.
+    #[serde(default)]
+    pub nameservers: Vec<NameServerFacts>,
+}
+
+/// One nameserver address asked directly for the zone's SOA, without recursion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameServerFacts {
+    /// The NS name, without a trailing dot.
+    pub name: String,
+    /// The address asked (after `--connect-to`), or `None` when the name did not resolve.
+    pub address: Option<String>,
+    pub serial: Option<u32>,
+    /// Whether the answer had the AA (authoritative answer) bit.
+    pub authoritative: bool,
+    /// Why there is no usable answer, if there is none.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,12 +88,19 @@ pub struct HostFacts {
     /// The destination the manifest says this host must reach, if any.
     pub expected_destination: Option<String>,
     pub dns: DnsFacts,
+    /// CAA records at exactly this name, as `0 issue "letsencrypt.org"`.
+    #[serde(default)]
+    pub caa: Vec<String>,
+    /// An https request sent to the host's IPv6 address, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_probe: Option<HopFacts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DnsFacts {
     pub outcome: DnsOutcome,
-    /// CNAME targets in the order followed, without trailing dots.
+    /// CNAME targets in the order followed, without trailing dots. When the outcome is not `Resolved`, the last
+    /// target is the name that failed to resolve (a dangling CNAME).
     pub cname_chain: Vec<String>,
     pub addresses: Vec<IpAddr>,
     /// The smallest TTL seen in the answer, seconds.

@@ -318,6 +318,27 @@ pub struct DnsMapEntry {
     /// Where an https request to the host finally landed, if it was probed.
     pub final_url: Option<String>,
     pub final_status: Option<u16>,
+    /// Every entry point on this host (http and https) and the hops it took.
+    #[serde(default)]
+    pub paths: Vec<MapPath>,
+}
+
+/// One entry point of a host and the way a visitor's browser travels from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapPath {
+    pub start: String,
+    pub hops: Vec<MapHop>,
+    /// How following ended: `final`, `loop`, `too_many_hops`, `bad_redirect` or `failed`.
+    pub end: String,
+}
+
+/// One request on a path: the URL and its status, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapHop {
+    pub url: String,
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Name and version of the tool that wrote a report.

@@ -11,11 +11,15 @@ use std::time::Duration;
 
 use hickory_server::Server;
 use hickory_server::net::runtime::Time;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
 use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record as DnsRecord};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
-use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneHandler, ZoneType};
+use hickory_server::zone_handler::{
+    AxfrPolicy, Catalog, MessageResponseBuilder, ZoneHandler, ZoneType,
+};
 use tokio::net::{TcpListener, UdpSocket};
 
 use crate::LabError;
@@ -27,7 +31,6 @@ const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const TCP_RESPONSE_BUFFER: usize = 32;
 /// Attempts at finding a port that is free for both UDP and TCP.
 const BIND_ATTEMPTS: usize = 20;
-const SERIAL: u32 = 1;
 
 /// The running DNS server; dropping it aborts all of its tasks (hickory keeps them in a JoinSet).
 pub(crate) struct DnsServer {
@@ -35,13 +38,29 @@ pub(crate) struct DnsServer {
     _server: Server<DelayedCatalog>,
 }
 
-pub(crate) async fn start(zones: &[Zone], latency: Duration) -> Result<DnsServer, LabError> {
+/// How the DNS server misbehaves, taken from the [`crate::Scenario`].
+#[derive(Debug, Default)]
+pub(crate) struct Misbehaviour {
+    pub(crate) latency: Duration,
+    pub(crate) truncate_udp: bool,
+    /// Normalised names (lower case, no trailing dot).
+    pub(crate) servfail: HashSet<String>,
+    pub(crate) silent: HashSet<String>,
+}
+
+pub(crate) async fn start(
+    zones: &[Zone],
+    misbehaviour: Misbehaviour,
+) -> Result<DnsServer, LabError> {
     let catalog = build_catalog(zones)?;
     let (udp, tcp) = bind_pair().await?;
     let addr = udp
         .local_addr()
         .map_err(|e| LabError::io("reading DNS socket address", e))?;
-    let mut server = Server::new(DelayedCatalog { catalog, latency });
+    let mut server = Server::new(DelayedCatalog {
+        catalog,
+        misbehaviour,
+    });
     server.register_socket(udp);
     server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
     Ok(DnsServer {
@@ -94,7 +113,7 @@ fn build_zone(zone: &Zone) -> Result<InMemoryZoneHandler, LabError> {
     let mut handler =
         InMemoryZoneHandler::empty(parse_name(&origin)?, ZoneType::Primary, AxfrPolicy::Deny);
 
-    if !handler.upsert_mut(soa_record(&origin)?, SERIAL) {
+    if !handler.upsert_mut(soa_record(&origin, zone.serial)?, zone.serial) {
         return Err(LabError::InvalidScenario(format!(
             "cannot add SOA to zone {origin}"
         )));
@@ -121,7 +140,7 @@ fn build_zone(zone: &Zone) -> Result<InMemoryZoneHandler, LabError> {
         }
         let dns_record =
             DnsRecord::from_rdata(parse_name(&name)?, record.ttl, to_rdata(&record.data)?);
-        if !handler.upsert_mut(dns_record, SERIAL) {
+        if !handler.upsert_mut(dns_record, zone.serial) {
             // hickory refuses a CNAME next to other data at the same name; surfacing it beats
             // silently serving a zone that differs from the scenario.
             return Err(LabError::InvalidScenario(format!(
@@ -166,10 +185,10 @@ fn with_generated_records(zone: &Zone, origin: &str) -> Vec<Record> {
 
 /// `RecordData` has no SOA variant, so every zone gets this one; its minimum (the negative
 /// caching TTL) is kept short so clients re-ask quickly between test steps.
-fn soa_record(origin: &str) -> Result<DnsRecord, LabError> {
+fn soa_record(origin: &str, serial: u32) -> Result<DnsRecord, LabError> {
     let mname = parse_name(&format!("ns1.{origin}"))?;
     let rname = parse_name(&format!("hostmaster.{origin}"))?;
-    let soa = SOA::new(mname, rname, SERIAL, 3600, 600, 86400, 60);
+    let soa = SOA::new(mname, rname, serial, 3600, 600, 86400, 60);
     Ok(DnsRecord::from_rdata(
         parse_name(origin)?,
         DEFAULT_TTL,
@@ -219,10 +238,86 @@ fn parse_name(name: &str) -> Result<Name, LabError> {
     })
 }
 
-/// Delays every answer by the scenario's DNS latency, then lets the catalog answer.
+/// Wraps the catalog with the scenario's misbehaviour: latency before every answer, then
+/// silence, a truncated UDP answer or SERVFAIL instead of the real one where the scenario asks.
 pub(crate) struct DelayedCatalog {
     catalog: Catalog,
-    latency: Duration,
+    misbehaviour: Misbehaviour,
+}
+
+/// What the wrapper does with one request.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Answer,
+    Silent,
+    Truncate,
+    ServFail,
+}
+
+impl DelayedCatalog {
+    fn verdict(&self, request: &Request) -> Verdict {
+        let m = &self.misbehaviour;
+        // Only the first question counts; real clients send exactly one per message.
+        let name = request
+            .queries
+            .queries()
+            .first()
+            .map(|q| normalize_name(&q.name().to_string()));
+        let listed = |set: &HashSet<String>| name.as_ref().is_some_and(|n| set.contains(n));
+        if listed(&m.silent) {
+            Verdict::Silent
+        } else if m.truncate_udp && request.protocol() == Protocol::Udp {
+            // Checked before SERVFAIL because the point is that *every* UDP answer is
+            // truncated: the client only learns the real outcome over TCP.
+            Verdict::Truncate
+        } else if listed(&m.servfail) {
+            Verdict::ServFail
+        } else {
+            Verdict::Answer
+        }
+    }
+}
+
+/// An empty response to `request` with the given code and truncation flag. The request's EDNS
+/// is mirrored (as the catalog does) so EDNS-aware clients do not mistake the answer for a
+/// pre-EDNS server's and retry without it.
+async fn send_empty<R: ResponseHandler>(
+    request: &Request,
+    mut response_handle: R,
+    response_code: ResponseCode,
+    truncation: bool,
+) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = response_code;
+    metadata.truncation = truncation;
+    // A truncated answer comes from the authority like the catalog's own answers; a SERVFAIL
+    // means the server could not act as one.
+    metadata.authoritative = truncation;
+    let edns = request.edns.as_ref().map(|req| {
+        let mut edns = Edns::new();
+        edns.set_max_payload(req.max_payload().max(512));
+        edns
+    });
+    let mut builder = MessageResponseBuilder::from_message_request(request);
+    if let Some(edns) = &edns {
+        builder.edns(edns);
+    }
+    let response = builder.build_no_records(metadata);
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(_) => no_response(request),
+    }
+}
+
+/// What hickory expects back when nothing reached the client: a header describing a SERVFAIL,
+/// which it only logs and counts.
+fn no_response(request: &Request) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = ResponseCode::ServFail;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
 }
 
 // `RequestHandler` is declared with `#[async_trait]`; this is the signature that macro expands
@@ -241,12 +336,26 @@ impl RequestHandler for DelayedCatalog {
         Self: 'async_trait,
     {
         Box::pin(async move {
-            if !self.latency.is_zero() {
-                tokio::time::sleep(self.latency).await;
+            let latency = self.misbehaviour.latency;
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
             }
-            self.catalog
-                .handle_request::<R, T>(request, response_handle)
-                .await
+            match self.verdict(request) {
+                // Returning without touching the handle sends nothing; over TCP the connection
+                // simply stays open until the client gives up.
+                Verdict::Silent => no_response(request),
+                Verdict::Truncate => {
+                    send_empty(request, response_handle, ResponseCode::NoError, true).await
+                }
+                Verdict::ServFail => {
+                    send_empty(request, response_handle, ResponseCode::ServFail, false).await
+                }
+                Verdict::Answer => {
+                    self.catalog
+                        .handle_request::<R, T>(request, response_handle)
+                        .await
+                }
+            }
         })
     }
 }

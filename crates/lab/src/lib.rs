@@ -18,8 +18,8 @@ mod pki;
 mod scenario;
 pub mod scenarios;
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -67,6 +67,7 @@ pub struct Lab {
     dns: dns::DnsServer,
     http_addr: SocketAddr,
     https_addr: SocketAddr,
+    https6_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<http::Shared>,
     // Dropping the sender is the signal that releases hanging requests; see `http::Shared`.
@@ -93,6 +94,7 @@ impl Lab {
     /// runtime; the servers run as tasks on it.
     pub async fn start(scenario: Scenario) -> Result<Lab, LabError> {
         let (shutdown_tx, shutdown_rx) = watch::channel(());
+        let shutdown_rx6 = shutdown_rx.clone();
         let shared = Arc::new(http::Shared::new(
             &scenario.sites,
             scenario.http_latency,
@@ -107,7 +109,7 @@ impl Lab {
                 ca.certified_key(&site.host, &site.cert)?,
             );
         }
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(ca.server_config(certs)?));
+        let tls = http::TlsConfigs::new(ca.server_config(certs)?);
 
         let dir = tempfile::Builder::new()
             .prefix("launchready-lab-")
@@ -117,22 +119,61 @@ impl Lab {
         std::fs::write(&ca_file, &ca.root_pem)
             .map_err(|e| LabError::io("writing lab CA file", e))?;
 
-        let dns = dns::start(&scenario.zones, scenario.dns_latency).await?;
+        let dns = dns::start(
+            &scenario.zones,
+            dns::Misbehaviour {
+                latency: scenario.dns_latency,
+                truncate_udp: scenario.dns_truncate_udp,
+                servfail: normalized_set(&scenario.dns_servfail),
+                silent: normalized_set(&scenario.dns_silent),
+            },
+        )
+        .await?;
 
         let http_listener = bind_loopback("binding HTTP listener").await?;
         let https_listener = bind_loopback("binding HTTPS listener").await?;
         let http_addr = local_addr(&http_listener)?;
         let https_addr = local_addr(&https_listener)?;
 
-        let tasks = vec![
+        // The IPv6 listener serves the same sites, except those marked `ipv6: false`, whose connections it
+        // closes: an AAAA record pointing at a server that does not serve the site. Hosts without IPv6
+        // loopback simply get no IPv6 listener.
+        let https6_listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).await.ok();
+        let https6_addr = https6_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let mut tasks = vec![
             tokio::spawn(http::serve_http(http_listener, shared.clone())),
-            tokio::spawn(http::serve_https(https_listener, shared.clone(), acceptor)),
+            tokio::spawn(http::serve_https(
+                https_listener,
+                shared.clone(),
+                tls.clone(),
+            )),
         ];
+        if let Some(listener) = https6_listener {
+            let sites: Vec<Site> = scenario
+                .sites
+                .iter()
+                .cloned()
+                .map(|mut site| {
+                    if !site.ipv6 {
+                        site.https = Handler::Close;
+                        site.http = Handler::Close;
+                    }
+                    site
+                })
+                .collect();
+            let shared6 = Arc::new(http::Shared::new(
+                &sites,
+                scenario.http_latency,
+                shutdown_rx6,
+            )?);
+            tasks.push(tokio::spawn(http::serve_https(listener, shared6, tls)));
+        }
 
         Ok(Lab {
             dns,
             http_addr,
             https_addr,
+            https6_addr,
             tasks,
             shared,
             _shutdown: shutdown_tx,
@@ -181,17 +222,47 @@ impl Lab {
         self.dns.addr.to_string()
     }
 
-    /// curl-style overrides sending ports 80 and 443 of any host to the lab.
-    pub fn connect_to_args(&self) -> Vec<String> {
-        vec![
-            format!(":80:{}:{}", self.http_addr.ip(), self.http_addr.port()),
-            format!(":443:{}:{}", self.https_addr.ip(), self.https_addr.port()),
-        ]
+    /// The HTTPS listener on `[::1]`, when the machine has IPv6 loopback.
+    pub fn https6_addr(&self) -> Option<SocketAddr> {
+        self.https6_addr
     }
 
-    /// HTTP(S) responses sent so far (hung and closed requests are not counted).
+    /// curl-style overrides sending ports 80 and 443 of any host to the lab, requests aimed at the IPv6
+    /// loopback address to the lab's IPv6 listener (first: the first matching rule wins), and nameserver
+    /// queries (port 53) to the lab's DNS server.
+    pub fn connect_to_args(&self) -> Vec<String> {
+        let mut rules = Vec::new();
+        if let Some(v6) = self.https6_addr {
+            rules.push(format!("[::1]:443:[::1]:{}", v6.port()));
+        }
+        rules.push(format!(
+            ":80:{}:{}",
+            self.http_addr.ip(),
+            self.http_addr.port()
+        ));
+        rules.push(format!(
+            ":443:{}:{}",
+            self.https_addr.ip(),
+            self.https_addr.port()
+        ));
+        rules.push(format!(
+            ":53:{}:{}",
+            self.dns.addr.ip(),
+            self.dns.addr.port()
+        ));
+        rules
+    }
+
+    /// HTTP(S) responses sent so far (hung and closed requests are not counted; a `Dribble` or
+    /// `HugeHeader` response counts when it starts).
     pub fn requests_served(&self) -> u64 {
         self.shared.served.load(Ordering::Relaxed)
+    }
+
+    /// `Dribble` and `HugeHeader` responses still being written by hand. Drops back as soon as
+    /// their clients disconnect, which lets tests prove the writers stop.
+    pub fn slow_writers(&self) -> usize {
+        self.shared.slow_writers.load(Ordering::Relaxed)
     }
 }
 
@@ -202,6 +273,10 @@ impl Drop for Lab {
             task.abort();
         }
     }
+}
+
+fn normalized_set(names: &[String]) -> HashSet<String> {
+    names.iter().map(|n| scenario::normalize_name(n)).collect()
 }
 
 async fn bind_loopback(context: &'static str) -> Result<TcpListener, LabError> {

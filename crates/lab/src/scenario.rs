@@ -18,6 +18,14 @@ pub struct Scenario {
     pub dns_latency: Duration,
     /// Delay added before every HTTP(S) response.
     pub http_latency: Duration,
+    /// Every UDP answer is replaced by an empty one with the TC (truncated) bit set, so clients
+    /// must retry over TCP, where answers stay normal.
+    pub dns_truncate_udp: bool,
+    /// Names (fully qualified, no trailing dot, case-insensitive) answered SERVFAIL for every
+    /// type, over UDP and TCP.
+    pub dns_servfail: Vec<String>,
+    /// Names for which the server never answers: the query is dropped.
+    pub dns_silent: Vec<String>,
 }
 
 impl Scenario {
@@ -43,6 +51,23 @@ impl Scenario {
 
     pub fn http_latency(mut self, latency: Duration) -> Self {
         self.http_latency = latency;
+        self
+    }
+
+    pub fn dns_truncate_udp(mut self, truncate: bool) -> Self {
+        self.dns_truncate_udp = truncate;
+        self
+    }
+
+    /// Adds a name to [`Scenario::dns_servfail`].
+    pub fn dns_servfail(mut self, name: &str) -> Self {
+        self.dns_servfail.push(normalize_name(name));
+        self
+    }
+
+    /// Adds a name to [`Scenario::dns_silent`].
+    pub fn dns_silent(mut self, name: &str) -> Self {
+        self.dns_silent.push(normalize_name(name));
         self
     }
 
@@ -72,6 +97,9 @@ pub struct Zone {
     /// The zone apex, e.g. `demo.test`, without a trailing dot.
     pub origin: String,
     pub records: Vec<Record>,
+    /// The SOA serial this server hands out; two labs with different serials stand for nameservers that
+    /// disagree.
+    pub serial: u32,
 }
 
 impl Zone {
@@ -79,6 +107,7 @@ impl Zone {
         Self {
             origin: normalize_name(&origin.into()),
             records: Vec::new(),
+            serial: 1,
         }
     }
 
@@ -212,6 +241,9 @@ pub struct Site {
     pub http: Handler,
     /// Behaviour on HTTPS (port 443 in the client's view).
     pub https: Handler,
+    /// Whether the site answers on the lab's IPv6 listener; `false` stands for an AAAA record pointing at
+    /// a server that does not serve the site (connections there are closed).
+    pub ipv6: bool,
 }
 
 impl Site {
@@ -229,6 +261,7 @@ impl Site {
                 ),
             )]),
             cert: CertSpec::Valid,
+            ipv6: true,
             host,
         }
     }
@@ -297,6 +330,22 @@ pub enum Handler {
     Hang,
     /// Drop the connection without answering.
     Close,
+    /// Write an HTTP/1.1 response (status line, headers, then `body`) one byte per second,
+    /// straight onto the connection, until it is complete, the client disconnects or the lab is
+    /// dropped. Over HTTPS such a site offers only `http/1.1` in ALPN. A request that still
+    /// arrives over HTTP/2 (another host's connection, or h2c) gets the headers at once and the
+    /// body one byte per second, the closest HTTP/2 allows.
+    Dribble { status: u16, body: String },
+    /// A response whose single `x-padding` header value is `header_bytes` long, written
+    /// straight onto the connection in small chunks (nothing of that size is buffered), with an
+    /// empty body. Stops when the client disconnects or the lab is dropped. Over HTTPS such a
+    /// site offers only `http/1.1` in ALPN; an HTTP/2 request gets the header through hyper,
+    /// which does buffer it.
+    HugeHeader { status: u16, header_bytes: usize },
+    /// A redirect chain of `limit` hops: `/` (hop 0) and `/hop/N` for `N < limit` answer
+    /// `status` with the relative `Location: /hop/N+1`; `/hop/{limit}` answers 200. Other paths
+    /// are 404.
+    RedirectCounter { status: u16, limit: u32 },
 }
 
 impl Handler {
@@ -311,6 +360,30 @@ impl Handler {
     /// `301` to `https://<host>` keeping the path, the usual HTTP-to-HTTPS upgrade.
     pub fn redirect_to_https(host: &str) -> Self {
         Self::redirect(301, format!("https://{host}"), true)
+    }
+
+    pub fn dribble(status: u16, body: impl Into<String>) -> Self {
+        Self::Dribble {
+            status,
+            body: body.into(),
+        }
+    }
+
+    pub fn huge_header(status: u16, header_bytes: usize) -> Self {
+        Self::HugeHeader {
+            status,
+            header_bytes,
+        }
+    }
+
+    pub fn redirect_counter(status: u16, limit: u32) -> Self {
+        Self::RedirectCounter { status, limit }
+    }
+
+    /// Whether the handler writes its own HTTP/1.1 bytes, which an HTTP/2 connection cannot
+    /// carry; such sites offer only `http/1.1` in TLS ALPN.
+    pub fn needs_http1(&self) -> bool {
+        matches!(self, Self::Dribble { .. } | Self::HugeHeader { .. })
     }
 
     pub fn pages(pages: impl IntoIterator<Item = (String, Page)>) -> Self {
@@ -403,6 +476,27 @@ mod tests {
         };
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[0].1.status, 201);
+    }
+
+    #[test]
+    fn only_hand_written_handlers_need_http1() {
+        assert!(Handler::dribble(200, "x").needs_http1());
+        assert!(Handler::huge_header(200, 10).needs_http1());
+        assert!(!Handler::redirect_counter(301, 3).needs_http1());
+        assert!(!Handler::Hang.needs_http1());
+        assert!(!Site::new("a.test").https.needs_http1());
+    }
+
+    #[test]
+    fn dns_misbehaviour_builders_normalise_names() {
+        let s = Scenario::new()
+            .dns_truncate_udp(true)
+            .dns_servfail("App.Demo.Test.")
+            .dns_silent("API.demo.test");
+        assert!(s.dns_truncate_udp);
+        assert_eq!(s.dns_servfail, vec!["app.demo.test"]);
+        assert_eq!(s.dns_silent, vec!["api.demo.test"]);
+        assert!(!Scenario::new().dns_truncate_udp);
     }
 
     #[test]

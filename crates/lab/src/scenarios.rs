@@ -1,12 +1,21 @@
 //! Ready-made scenarios. [`demo`] is a small membership site with deliberate launch flaws that
-//! the rest of the workspace uses for end-to-end tests and demos.
+//! the rest of the workspace uses for end-to-end tests and demos; [`clean`] is the same kind of
+//! site done right, the baseline an audit should pass.
 //!
 //! Deliberate flaws in `demo()` (keep this list in sync when adding more):
 //! - `admin.demo.test` has no DNS record (NXDOMAIN);
 //! - no `_dmarc.demo.test` record;
 //! - `http://demo.test` reaches the canonical `https://www.demo.test` in two redirect hops;
 //! - the landing page loads `http://www.demo.test/hero.jpg` (mixed content);
-//! - `members.demo.test` has a certificate that expires in 9 days.
+//! - the landing page declares `<link rel="canonical" href="https://demo.test/">`, which
+//!   disagrees with where it is served (`https://www.demo.test/`);
+//! - `members.demo.test` has a certificate that expires in 9 days;
+//! - `https://www.demo.test/old-pricing` redirects (302) to `http://www.demo.test/pricing`, a
+//!   downgrade to plain HTTP that the next hop upgrades again;
+//! - the legacy link `https://www.demo.test/spring-sale` takes two hops (`/promo`, then
+//!   `/pricing`);
+//! - the legacy link `https://www.demo.test/black-friday` is a 404;
+//! - the manifest's critical `checkout` route, `https://app.demo.test/checkout`, is a 404.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -14,6 +23,9 @@ use crate::scenario::{CertSpec, Handler, Page, Scenario, Site, Zone};
 
 /// Apex of the demo zone.
 pub const DEMO_ORIGIN: &str = "demo.test";
+
+/// Apex of the clean zone.
+pub const CLEAN_ORIGIN: &str = "clean.test";
 
 /// A plausible 2048-bit RSA public key; long enough that the TXT record is split into several
 /// 255-byte strings, as real DKIM records are.
@@ -41,8 +53,29 @@ pub fn demo() -> Scenario {
                         "/assets/site.css".to_owned(),
                         Page::css(SITE_CSS).header("cache-control", "public, max-age=31536000"),
                     ),
+                    // Flaw: an HTTPS page redirecting to plain HTTP; www's HTTP handler then
+                    // upgrades it again, so the chain ends on HTTPS after a downgrade.
+                    (
+                        "/old-pricing".to_owned(),
+                        Page::html(302, "").header("location", "http://www.demo.test/pricing"),
+                    ),
+                    // Flaw: a legacy link that needs two hops (relative Locations).
+                    (
+                        "/spring-sale".to_owned(),
+                        Page::html(301, "").header("location", "/promo"),
+                    ),
+                    (
+                        "/promo".to_owned(),
+                        Page::html(301, "").header("location", "/pricing"),
+                    ),
+                    // Flaw: a legacy link nobody redirected.
+                    (
+                        "/black-friday".to_owned(),
+                        Page::html(404, OFFER_ENDED_HTML),
+                    ),
                 ])),
         )
+        // Flaw: no /checkout page although the manifest lists it as a critical route.
         .site(Site::new("app.demo.test").https(Handler::pages([
             (
                 "/".to_owned(),
@@ -95,6 +128,7 @@ const LANDING_HTML: &str = r#"<!doctype html>
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Demo Club — members-only workshops</title>
   <meta name="description" content="Demo Club: weekly hands-on workshops for makers.">
+  <link rel="canonical" href="https://demo.test/">
   <link rel="stylesheet" href="/assets/site.css">
 </head>
 <body>
@@ -127,6 +161,16 @@ const PRICING_HTML: &str = r#"<!doctype html>
     <li>Yearly: 120 EUR</li>
   </ul>
   <p><a class="cta" href="https://app.demo.test/signup">Join the club</a></p>
+</body>
+</html>
+"#;
+
+const OFFER_ENDED_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Not found — Demo Club</title></head>
+<body>
+  <h1>Not found</h1>
+  <p>This page does not exist (any more).</p>
 </body>
 </html>
 "#;
@@ -182,6 +226,10 @@ domain = "demo.test"
 canonical = "https://www.demo.test/"
 subdomains = ["app", "members", "api", "admin"]
 
+[audit]
+# The lab lives on loopback addresses; a real site's manifest leaves this false.
+intranet = true
+
 [[route]]
 name = "login"
 host = "app.demo.test"
@@ -195,8 +243,251 @@ host = "www.demo.test"
 path = "/pricing"
 kind = "landing"
 
+[[route]]
+name = "checkout"
+host = "app.demo.test"
+path = "/checkout"
+kind = "checkout"
+critical = true
+
+[[legacy_link]]
+from = "https://www.demo.test/spring-sale"
+to = "https://www.demo.test/pricing"
+
+[[legacy_link]]
+from = "https://www.demo.test/old-pricing"
+to = "https://www.demo.test/pricing"
+
+[[legacy_link]]
+from = "https://www.demo.test/black-friday"
+to = "https://www.demo.test/pricing"
+
 [[ignore]]
 id = "tls.cert.expiring"
 subject = "api.demo.test"
 reason = "renewed automatically on the 1st of each month"
+"#;
+
+/// A healthy membership site: zone `clean.test` with the apex, www, app, members, api and admin
+/// sites. Every entry point reaches `https://www.clean.test/` in one 301, every host answers
+/// over HTTPS with a valid certificate and upgrades plain HTTP with a 301, the landing page loads
+/// only HTTPS assets and names itself canonical, the legacy link `/spring-sale` is one 301 to
+/// `/pricing`, and DNS has NS, CAA, MX, SPF, DKIM (`s1`) and DMARC records, all with TTL 300.
+///
+/// The apex serves a short list of paths (`/`, `/pricing`, `/spring-sale`) rather than
+/// redirecting everything, because a blanket redirect would send `/spring-sale` through www in
+/// two hops; other apex paths are 404.
+pub fn clean() -> Scenario {
+    let apex_paths = || {
+        Handler::pages([
+            ("/".to_owned(), to_www("/")),
+            ("/pricing".to_owned(), to_www("/pricing")),
+            // The legacy link goes straight to its new home, not via www's /spring-sale.
+            ("/spring-sale".to_owned(), to_www("/pricing")),
+        ])
+    };
+    Scenario::new()
+        .zone(clean_zone())
+        .site(
+            Site::new(CLEAN_ORIGIN)
+                .http(apex_paths())
+                .https(apex_paths()),
+        )
+        .site(
+            Site::new("www.clean.test").https(Handler::pages([
+                ("/".to_owned(), secure(Page::html(200, CLEAN_LANDING_HTML))),
+                (
+                    "/pricing".to_owned(),
+                    secure(Page::html(200, CLEAN_PRICING_HTML)),
+                ),
+                (
+                    "/assets/site.css".to_owned(),
+                    secure(Page::css(SITE_CSS).header("cache-control", "public, max-age=31536000")),
+                ),
+                (
+                    "/assets/hero.svg".to_owned(),
+                    secure(
+                        Page::new(200, HERO_SVG)
+                            .header("content-type", "image/svg+xml")
+                            .header("cache-control", "public, max-age=31536000"),
+                    ),
+                ),
+            ])),
+        )
+        .site(Site::new("app.clean.test").https(Handler::pages([
+            ("/".to_owned(), secure(Page::html(200, CLEAN_APP_HTML))),
+            (
+                "/login".to_owned(),
+                // Login pages carry per-visitor state and must never be cached.
+                secure(Page::html(200, CLEAN_LOGIN_HTML).header("cache-control", "no-store")),
+            ),
+        ])))
+        .site(Site::new("members.clean.test").https(Handler::pages([(
+            "/".to_owned(),
+            secure(Page::html(200, CLEAN_MEMBERS_HTML)),
+        )])))
+        .site(Site::new("api.clean.test").https(Handler::pages([(
+            "/".to_owned(),
+            secure(Page::json(200, r#"{"status":"ok"}"#)),
+        )])))
+        .site(Site::new("admin.clean.test").https(Handler::pages([(
+            "/".to_owned(),
+            secure(Page::html(401, CLEAN_ADMIN_HTML).header(
+                "www-authenticate",
+                r#"Basic realm="admin", charset="UTF-8""#,
+            )),
+        )])))
+}
+
+fn clean_zone() -> Zone {
+    Zone::new(CLEAN_ORIGIN)
+        // Explicit rather than generated, so the zone reads like a real one.
+        .ns("@", "ns1.clean.test")
+        .ns("@", "ns2.clean.test")
+        .a("ns1", Ipv4Addr::LOCALHOST)
+        .a("ns2", Ipv4Addr::LOCALHOST)
+        .a("@", Ipv4Addr::LOCALHOST)
+        .a("www", Ipv4Addr::LOCALHOST)
+        .a("app", Ipv4Addr::LOCALHOST)
+        .a("members", Ipv4Addr::LOCALHOST)
+        .a("api", Ipv4Addr::LOCALHOST)
+        .a("admin", Ipv4Addr::LOCALHOST)
+        .caa("@", false, "issue", "launchready.lab")
+        .mx("@", 10, "mail.clean.test")
+        .a("mail", Ipv4Addr::LOCALHOST)
+        .txt("@", CLEAN_SPF_RECORD)
+        .txt("s1._domainkey", DEMO_DKIM_RECORD)
+        .txt("_dmarc", CLEAN_DMARC_RECORD)
+}
+
+pub const CLEAN_SPF_RECORD: &str = "v=spf1 mx -all";
+
+pub const CLEAN_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@clean.test";
+
+/// A 301 from the apex to `https://www.clean.test{path}`.
+fn to_www(path: &str) -> Page {
+    secure(Page::html(301, "").header("location", format!("https://www.clean.test{path}")))
+}
+
+/// The headers a healthy HTTPS response carries.
+fn secure(page: Page) -> Page {
+    page.header(
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    )
+    .header("x-content-type-options", "nosniff")
+}
+
+const CLEAN_LANDING_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Clean Club — members-only workshops</title>
+  <meta name="description" content="Clean Club: weekly hands-on workshops for makers.">
+  <link rel="canonical" href="https://www.clean.test/">
+  <link rel="stylesheet" href="https://www.clean.test/assets/site.css">
+</head>
+<body>
+  <header>
+    <a class="logo" href="https://www.clean.test/">Clean Club</a>
+    <nav><a href="https://www.clean.test/pricing">Pricing</a> <a href="https://app.clean.test/login">Log in</a></nav>
+  </header>
+  <main>
+    <h1>Learn by building, together.</h1>
+    <img src="https://www.clean.test/assets/hero.svg" alt="Members at a workshop" width="960" height="540">
+    <p><a class="cta" href="https://app.clean.test/login">Join the club</a></p>
+  </main>
+  <footer>&copy; Clean Club</footer>
+</body>
+</html>
+"#;
+
+const CLEAN_PRICING_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Pricing — Clean Club</title>
+  <link rel="canonical" href="https://www.clean.test/pricing">
+  <link rel="stylesheet" href="https://www.clean.test/assets/site.css">
+</head>
+<body>
+  <h1>Pricing</h1>
+  <ul>
+    <li>Monthly: 12 EUR</li>
+    <li>Yearly: 120 EUR</li>
+  </ul>
+</body>
+</html>
+"#;
+
+const HERO_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="960" height="540" viewBox="0 0 960 540"><rect width="960" height="540" fill="#2b6cb0"/></svg>
+"##;
+
+const CLEAN_APP_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>App — Clean Club</title></head>
+<body>
+  <h1>Clean Club app</h1>
+  <p><a href="https://app.clean.test/login">Log in</a> to continue.</p>
+</body>
+</html>
+"#;
+
+const CLEAN_LOGIN_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Log in — Clean Club</title></head>
+<body>
+  <h1>Log in</h1>
+  <form method="post" action="https://app.clean.test/login">
+    <label>Email <input type="email" name="email" autocomplete="username" required></label>
+    <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+    <button type="submit">Log in</button>
+  </form>
+</body>
+</html>
+"#;
+
+const CLEAN_MEMBERS_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Members — Clean Club</title></head>
+<body>
+  <h1>Members area</h1>
+  <p>Please <a href="https://app.clean.test/login">log in</a> to see this month's workshops.</p>
+</body>
+</html>
+"#;
+
+const CLEAN_ADMIN_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Authentication required</title></head>
+<body><h1>Authentication required</h1></body>
+</html>
+"#;
+
+/// The manifest for [`clean`]: auditing the clean lab with it should report nothing to fix.
+pub const CLEAN_MANIFEST: &str = r#"# The clean site's manifest: a launch that is ready.
+[site]
+domain = "clean.test"
+canonical = "https://www.clean.test/"
+subdomains = ["app", "members", "api", "admin"]
+
+[audit]
+# The lab lives on loopback addresses; a real site's manifest leaves this false.
+intranet = true
+
+[[route]]
+name = "login"
+host = "app.clean.test"
+path = "/login"
+kind = "login"
+critical = true
+
+[[legacy_link]]
+from = "https://clean.test/spring-sale"
+to = "https://www.clean.test/pricing"
+
+[email]
+senders = ["clean.test"]
+dkim_selectors = ["s1"]
 "#;

@@ -146,3 +146,73 @@ async fn every_demo_site_name_resolves_except_admin() {
         .unwrap_err();
     assert!(err.is_nx_domain());
 }
+
+#[tokio::test]
+async fn routing_flaws_downgrade_two_hop_legacy_link_and_dead_links() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+
+    // An HTTPS page that sends the visitor to plain HTTP, which then upgrades again.
+    assert_eq!(
+        common::follow(&lab, "https://www.demo.test/old-pricing", 5).await,
+        vec![
+            (302, "https://www.demo.test/old-pricing".to_owned()),
+            (301, "http://www.demo.test/pricing".to_owned()),
+            (200, "https://www.demo.test/pricing".to_owned()),
+        ]
+    );
+
+    // A legacy link that arrives, but in two hops with relative Locations.
+    let r = common::https_get(&lab, "www.demo.test", "/spring-sale").await;
+    assert_eq!(r.header("location"), Some("/promo"));
+    assert_eq!(
+        common::follow(&lab, "https://www.demo.test/spring-sale", 5).await,
+        vec![
+            (301, "https://www.demo.test/spring-sale".to_owned()),
+            (301, "https://www.demo.test/promo".to_owned()),
+            (200, "https://www.demo.test/pricing".to_owned()),
+        ]
+    );
+
+    // A legacy link and a critical route that are simply gone.
+    assert_eq!(
+        common::follow(&lab, "https://www.demo.test/black-friday", 5).await,
+        vec![(404, "https://www.demo.test/black-friday".to_owned())]
+    );
+    assert_eq!(
+        common::follow(&lab, "https://app.demo.test/checkout", 5).await,
+        vec![(404, "https://app.demo.test/checkout".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn landing_page_has_mixed_content_and_a_disagreeing_canonical() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let landing = common::follow(&lab, "http://demo.test/", 5).await;
+    assert_eq!(
+        landing.last().unwrap(),
+        &(200, "https://www.demo.test/".to_owned())
+    );
+    let page = common::https_get(&lab, "www.demo.test", "/").await;
+    assert!(
+        page.body
+            .contains(r#"<img src="http://www.demo.test/hero.jpg""#)
+    );
+    assert!(
+        page.body
+            .contains(r#"<link rel="canonical" href="https://demo.test/">"#)
+    );
+}
+
+#[test]
+fn demo_manifest_lists_the_new_legacy_links_and_checkout_route() {
+    let m = scenarios::DEMO_MANIFEST;
+    for block in [
+        "[[legacy_link]]\nfrom = \"https://www.demo.test/spring-sale\"\nto = \"https://www.demo.test/pricing\"\n",
+        "[[legacy_link]]\nfrom = \"https://www.demo.test/black-friday\"\nto = \"https://www.demo.test/pricing\"\n",
+        "[[route]]\nname = \"checkout\"\nhost = \"app.demo.test\"\npath = \"/checkout\"\nkind = \"checkout\"\ncritical = true\n",
+        "[[route]]\nname = \"login\"\n",
+        "[[ignore]]\nid = \"tls.cert.expiring\"\nsubject = \"api.demo.test\"\n",
+    ] {
+        assert!(m.contains(block), "missing {block:?}");
+    }
+}

@@ -7,6 +7,7 @@ mod common;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use hickory_resolver::net::{DnsError, NetError};
 use hickory_server::proto::op::ResponseCode;
 use hickory_server::proto::rr::{RData, RecordType};
 use launchready_lab::scenarios::{self, DEMO_DKIM_RECORD, DEMO_SPF_RECORD};
@@ -359,4 +360,129 @@ async fn cname_chains_within_and_across_zones() {
         .await
         .unwrap_err();
     assert!(err.is_nx_domain(), "{err}");
+}
+
+#[tokio::test]
+async fn truncated_udp_answers_force_a_retry_over_tcp() {
+    let lab = Lab::start(scenarios::demo().dns_truncate_udp(true))
+        .await
+        .unwrap();
+
+    // Every UDP answer, positive or negative, is an empty message with TC set...
+    for (name, rtype) in [
+        ("app.demo.test.", RecordType::A),
+        ("admin.demo.test.", RecordType::A),
+        ("demo.test.", RecordType::MX),
+    ] {
+        let raw = common::raw_udp(lab.dns_addr(), name, rtype).await;
+        assert!(raw.metadata.truncation, "{name} {rtype}");
+        assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
+        assert!(raw.answers.is_empty() && raw.authorities.is_empty());
+        assert_eq!(raw.queries.len(), 1, "the question is echoed");
+    }
+    // ...while TCP answers normally.
+    let tcp = common::raw_tcp(lab.dns_addr(), "app.demo.test.", RecordType::A).await;
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
+
+    // A stub resolver (UDP first) still gets the answer by retrying over TCP.
+    let resolver = common::resolver(&lab);
+    let lookup = resolver
+        .lookup("app.demo.test.", RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(
+        lookup.answers()[0].data,
+        RData::A(Ipv4Addr::LOCALHOST.into())
+    );
+    let www = resolver.lookup_ip("www.demo.test.").await.unwrap();
+    assert!(www.iter().any(|ip| ip.is_loopback()));
+}
+
+#[tokio::test]
+async fn servfail_names_fail_for_every_type_and_protocol() {
+    let lab = Lab::start(scenarios::demo().dns_servfail("App.Demo.Test."))
+        .await
+        .unwrap();
+
+    for rtype in [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::MX,
+        RecordType::TXT,
+    ] {
+        let raw = common::raw_udp(lab.dns_addr(), "app.demo.test.", rtype).await;
+        assert_eq!(
+            raw.metadata.response_code,
+            ResponseCode::ServFail,
+            "{rtype}"
+        );
+        assert!(raw.answers.is_empty());
+    }
+    let tcp = common::raw_tcp(lab.dns_addr(), "APP.demo.test.", RecordType::A).await;
+    assert_eq!(tcp.metadata.response_code, ResponseCode::ServFail);
+
+    let resolver = common::resolver(&lab);
+    let err = resolver
+        .lookup("app.demo.test.", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail))
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_nx_domain());
+
+    // Only the listed name fails; its neighbours and subdomains of it are unaffected.
+    let api = resolver
+        .lookup("api.demo.test.", RecordType::A)
+        .await
+        .unwrap();
+    assert_eq!(api.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
+    let below = common::raw_udp(lab.dns_addr(), "x.app.demo.test.", RecordType::A).await;
+    assert_eq!(below.metadata.response_code, ResponseCode::NXDomain);
+}
+
+#[tokio::test]
+async fn silent_names_never_get_an_answer() {
+    let lab = Lab::start(scenarios::demo().dns_silent("api.demo.test"))
+        .await
+        .unwrap();
+    let wait = Duration::from_millis(700);
+
+    assert!(
+        common::raw_udp_within(lab.dns_addr(), "api.demo.test.", RecordType::A, wait)
+            .await
+            .is_none()
+    );
+    assert!(
+        common::raw_tcp_within(lab.dns_addr(), "api.demo.test.", RecordType::TXT, wait)
+            .await
+            .is_none()
+    );
+
+    let resolver = common::resolver_with_timeout(&lab, Duration::from_millis(500));
+    let started = Instant::now();
+    let err = resolver
+        .lookup("api.demo.test.", RecordType::A)
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "gave up after {:?}: {err}",
+        started.elapsed()
+    );
+    assert!(matches!(err, NetError::Timeout), "{err:?}");
+
+    // Other names still answer, promptly.
+    let started = Instant::now();
+    let app = resolver
+        .lookup("app.demo.test.", RecordType::A)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(app.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
 }

@@ -286,3 +286,117 @@ async fn invalid_sites_are_rejected_at_start() {
         Err(LabError::InvalidScenario(_))
     ));
 }
+
+#[tokio::test]
+async fn redirect_counter_walks_a_thousand_hops() {
+    let scenario = Scenario::new().site(
+        Site::new("hops.test")
+            .http(Handler::redirect_counter(302, 1000))
+            .https(Handler::redirect_counter(301, 1000)),
+    );
+    let lab = Lab::start(scenario).await.unwrap();
+
+    // One keep-alive connection for all 1,001 requests, following each relative Location.
+    let stream = tokio::net::TcpStream::connect(lab.http_addr())
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut path = "/".to_owned();
+    let mut hops = 0u32;
+    loop {
+        let req = http::Request::get(path.as_str())
+            .header("host", "hops.test")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap();
+        if status == 200 {
+            assert_eq!(location, None);
+            break;
+        }
+        assert_eq!(status, 302, "at {path}");
+        hops += 1;
+        assert_eq!(location.as_deref(), Some(format!("/hop/{hops}").as_str()));
+        path = location.unwrap();
+        assert!(hops <= 1000, "the chain did not end");
+    }
+    assert_eq!(hops, 1000);
+    assert_eq!(path, "/hop/1000");
+
+    // HTTPS uses its own status; the end, beyond the end and non-canonical numbers.
+    let r = common::https_get(&lab, "hops.test", "/hop/999").await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("/hop/1000"));
+    let r = common::https_get(&lab, "hops.test", "/hop/1000").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("1000 hops"));
+    for path in ["/hop/1001", "/hop/01", "/hop/+1", "/hop/", "/other"] {
+        let r = common::https_get(&lab, "hops.test", path).await;
+        assert_eq!(r.status, 404, "{path}");
+    }
+}
+
+/// Odd Location headers a redirect auditor must cope with reach a raw client byte for byte:
+/// hyper only requires header values to be visible ASCII (or tab/space/obs-text), so even
+/// values no URL parser accepts are sent as given.
+#[tokio::test]
+async fn odd_location_headers_arrive_unmodified() {
+    let odd: [(&str, Option<&str>); 5] = [
+        ("/missing", None),
+        ("/javascript", Some("javascript:alert(1)")),
+        ("/bracket", Some("http://[broken")),
+        ("/space", Some("http://exa mple.com/")),
+        ("/relative", Some("/next")),
+    ];
+    let mut site = Site::new("odd.test");
+    for (path, location) in odd {
+        let mut page = Page::new(301, "");
+        if let Some(location) = location {
+            page = page.header("location", location);
+        }
+        site = site.http_page(path, page);
+    }
+    let lab = Lab::start(Scenario::new().site(site)).await.unwrap();
+
+    for (path, location) in odd {
+        let stream = tokio::net::TcpStream::connect(lab.http_addr())
+            .await
+            .unwrap();
+        let raw = common::raw_exchange(
+            stream,
+            &format!("GET {path} HTTP/1.1\r\nHost: odd.test\r\nConnection: close\r\n\r\n"),
+        )
+        .await;
+        let head = common::response_head(&raw);
+        assert!(
+            head.starts_with("HTTP/1.1 301 Moved Permanently\r\n"),
+            "{head}"
+        );
+        let locations: Vec<String> = common::head_headers(head)
+            .into_iter()
+            .filter(|(name, _)| name == "location")
+            .map(|(_, value)| value)
+            .collect();
+        assert_eq!(
+            locations,
+            location.map(str::to_owned).into_iter().collect::<Vec<_>>(),
+            "{path}"
+        );
+    }
+
+    // Both broken absolute values really are unparseable as URIs.
+    for value in ["http://[broken", "http://exa mple.com/"] {
+        assert!(value.parse::<http::Uri>().is_err(), "{value}");
+    }
+}

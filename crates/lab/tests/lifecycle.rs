@@ -17,13 +17,19 @@ async fn client_arguments_point_at_the_listeners() {
         lab.resolver_arg(),
         format!("127.0.0.1:{}", lab.dns_addr().port())
     );
-    assert_eq!(
-        lab.connect_to_args(),
-        vec![
-            format!(":80:127.0.0.1:{}", lab.http_addr().port()),
-            format!(":443:127.0.0.1:{}", lab.https_addr().port()),
-        ]
-    );
+    let mut expected = Vec::new();
+    if let Some(v6) = lab.https6_addr() {
+        assert!(v6.ip().is_loopback());
+        expected.push(format!("[::1]:443:[::1]:{}", v6.port()));
+    } else {
+        eprintln!("no IPv6 loopback on this machine: the lab runs without its IPv6 listener");
+    }
+    expected.extend([
+        format!(":80:127.0.0.1:{}", lab.http_addr().port()),
+        format!(":443:127.0.0.1:{}", lab.https_addr().port()),
+        format!(":53:127.0.0.1:{}", lab.dns_addr().port()),
+    ]);
+    assert_eq!(lab.connect_to_args(), expected);
     let ports = [
         lab.dns_addr().port(),
         lab.http_addr().port(),

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit a live domain (or a saved facts file) and print the risk list.
-    Audit(AuditCmd),
+    Audit(Box<AuditCmd>),
     /// Start the built-in lab (a deliberately flawed membership site) and audit it. No internet needed.
     Demo(DemoCmd),
     /// Write a commented starter launchready.toml for DOMAIN.
@@ -34,6 +34,13 @@ pub struct AuditCmd {
     pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Also check these old URLs (one per line, `#` comments; CSV exports work): each must land on a working
+    /// page in at most one redirect.
+    #[arg(long, value_name = "FILE")]
+    pub links: Option<PathBuf>,
+    /// A staging or intranet audit: private and loopback addresses in DNS are expected.
+    #[arg(long)]
+    pub intranet: bool,
     /// Write the gathered facts snapshot (JSON) to FILE, to share or re-judge later.
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,

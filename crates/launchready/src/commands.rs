@@ -5,7 +5,9 @@ use crate::cli::{
 };
 use crate::{Failure, exit};
 use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use is_terminal::IsTerminal;
+use launchready_audit::GatherOptions;
 use launchready_findings::{Report, Severity};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
     match cli.command {
-        Command::Audit(cmd) => audit(cmd).await,
+        Command::Audit(cmd) => audit(*cmd).await,
         Command::Demo(cmd) => demo(cmd).await,
         Command::Init(cmd) => init(cmd),
     }
@@ -118,6 +120,13 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
         return emit(&report, &cmd.output);
     }
     let mut manifest = load_manifest(cmd.domain.as_deref(), cmd.manifest.as_deref())?;
+    if cmd.intranet {
+        manifest.audit.intranet = true;
+    }
+    let links = match &cmd.links {
+        Some(path) => launchready_audit::load_links(path).map_err(Failure::usage)?,
+        None => Vec::new(),
+    };
     if let Some(max_hops) = cmd.net.max_hops {
         if max_hops == 0 {
             return Err(Failure::usage(anyhow!("--max-hops must be at least 1")));
@@ -125,7 +134,7 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
         manifest.audit.max_hops = max_hops;
     }
     let config = net_config(&cmd.net, &manifest)?;
-    let report = run_audit(&manifest, config, cmd.save_facts.as_deref()).await?;
+    let report = run_audit(&manifest, config, links, cmd.save_facts.as_deref()).await?;
     emit(&report, &cmd.output)
 }
 
@@ -133,20 +142,33 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
 async fn run_audit(
     manifest: &Manifest,
     config: NetConfig,
+    links: Vec<url::Url>,
     save_facts: Option<&Path>,
 ) -> Result<Report, Failure> {
     let net = Net::new(config).map_err(|e| match e {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
         other => Failure::could_not_run(other),
     })?;
-    let progress = std::io::stderr().is_terminal();
-    if progress {
-        eprint!("auditing {} …", manifest.apex());
-    }
-    let gathered = launchready_audit::gather_checked(manifest, &net).await;
-    if progress {
-        eprintln!("{}", if gathered.is_ok() { " done" } else { "" });
-    }
+    let mut options = GatherOptions {
+        links,
+        on_chain_done: None,
+    };
+    // indicatif draws nothing when stderr is not a terminal, so CI logs stay clean.
+    let bar = ProgressBar::with_draw_target(
+        Some(launchready_audit::chain_count(manifest, &options) as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} auditing {msg}: {pos}/{len} URLs followed [{elapsed}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(manifest.apex().to_string());
+    let tick = || bar.inc(1);
+    options.on_chain_done = Some(&tick);
+    let gathered = launchready_audit::gather_checked(manifest, &net, &options).await;
+    bar.finish_and_clear();
     let facts = gathered.map_err(Failure::could_not_run)?;
     if let Some(path) = save_facts {
         let json = serde_json::to_string_pretty(&facts)
@@ -217,7 +239,7 @@ async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
         max_hops: None,
     };
     let config = net_config(&net, &manifest)?;
-    let report = run_audit(&manifest, config, None).await?;
+    let report = run_audit(&manifest, config, Vec::new(), None).await?;
     let code = emit(&report, &cmd.output)?;
     if cmd.keep_running {
         let mut flags = vec![format!("--manifest {}", manifest_path.display())];

@@ -60,6 +60,8 @@ pub struct AuditOptions {
     pub timeout_secs: u64,
     /// Network operations in flight at once.
     pub concurrency: usize,
+    /// An intranet or staging audit: private and loopback addresses in DNS are expected, not a finding.
+    pub intranet: bool,
 }
 
 impl Default for AuditOptions {
@@ -68,6 +70,7 @@ impl Default for AuditOptions {
             max_hops: 10,
             timeout_secs: 10,
             concurrency: 32,
+            intranet: false,
         }
     }
 }

@@ -27,7 +27,7 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
 pub(crate) const TOP_KEYS: &[&str] = &["site", "audit", "route", "legacy_link", "email", "ignore"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
 pub(crate) const SUBDOMAIN_KEYS: &[&str] = &["name", "destination"];
-pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrency"];
+pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrency", "intranet"];
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
 pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
@@ -102,6 +102,7 @@ pub(crate) struct RawAudit {
     pub max_hops: Option<S<i64>>,
     pub timeout_secs: Option<S<i64>>,
     pub concurrency: Option<S<i64>>,
+    pub intranet: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

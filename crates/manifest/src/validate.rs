@@ -337,6 +337,7 @@ fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
         max_hops: u32::try_from(max_hops).unwrap_or(defaults.max_hops),
         timeout_secs: u64::try_from(timeout_secs).unwrap_or(defaults.timeout_secs),
         concurrency: usize::try_from(concurrency).unwrap_or(defaults.concurrency),
+        intranet: raw.intranet.unwrap_or(defaults.intranet),
     }
 }
 

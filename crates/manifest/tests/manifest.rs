@@ -59,6 +59,7 @@ subdomains = ["app", "members", { name = "api", destination = "https://api.examp
 max_hops = 5
 timeout_secs = 20
 concurrency = 8
+intranet = true
 
 [[route]]
 name = "login"
@@ -130,7 +131,8 @@ fn defaults_for_a_bare_domain() {
         AuditOptions {
             max_hops: 10,
             timeout_secs: 10,
-            concurrency: 32
+            concurrency: 32,
+            intranet: false
         }
     );
     assert!(
@@ -181,7 +183,8 @@ fn full_example_parses() {
         AuditOptions {
             max_hops: 5,
             timeout_secs: 20,
-            concurrency: 8
+            concurrency: 8,
+            intranet: true
         }
     );
     assert_eq!(m.routes.len(), 2);

@@ -97,6 +97,16 @@ impl Net {
 
     /// One GET, no redirect following. Never fails: problems are recorded in `HopFacts::error`.
     pub async fn fetch(&self, url: &Url) -> HopFacts {
+        self.fetch_inner(url, None).await
+    }
+
+    /// One GET sent to a given address of the URL's host (e.g. its IPv6 address) instead of whatever DNS
+    /// prefers. `--connect-to` rules apply with the address as the host, so `[::1]:443:[::1]:8443` moves it.
+    pub async fn fetch_at(&self, url: &Url, address: IpAddr) -> HopFacts {
+        self.fetch_inner(url, Some(address)).await
+    }
+
+    async fn fetch_inner(&self, url: &Url, address: Option<IpAddr>) -> HopFacts {
         let _permit = self.limit.acquire().await;
         let attempt = Attempt {
             hop: HopFacts {
@@ -132,7 +142,10 @@ impl Net {
             return attempt.fail(NetErrorKind::Protocol, "the URL has no host");
         };
         let host = host.trim_matches(['[', ']']).to_string();
-        let (target, target_port) = resolve_target(&self.config.connect_to, &host, port);
+        let (target, target_port) = match address {
+            Some(address) => resolve_target(&self.config.connect_to, &address.to_string(), port),
+            None => resolve_target(&self.config.connect_to, &host, port),
+        };
         self.fetch_via(attempt, url, &host, https, &target, target_port)
             .await
     }

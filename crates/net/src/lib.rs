@@ -9,6 +9,8 @@ mod http;
 pub mod tls;
 
 pub use connect_to::{ConnectTo, ConnectToError, resolve_target};
+pub use dns::RecordSet;
+pub use hickory_resolver::proto::rr::RecordType;
 pub use http::MAX_BODY_BYTES;
 
 use hickory_resolver::TokioResolver;
@@ -151,28 +153,51 @@ fn build_resolver(config: &NetConfig) -> Result<TokioResolver, NetError> {
             ))
         })?
     } else {
-        let servers = config
-            .resolvers
-            .iter()
-            .map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                let mut server = NameServerConfig::udp_and_tcp(addr.ip());
-                server.connections = vec![udp, tcp];
-                server
-            })
-            .collect();
-        TokioResolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
+        TokioResolver::builder_with_config(servers_config(&config.resolvers), provider)
     };
+    builder = builder.with_options(resolver_options(config.timeout, true));
+    builder
+        .build()
+        .map_err(|e| NetError::Resolver(e.to_string()))
+}
+
+/// UDP with TCP fallback (for truncated answers) to each address.
+fn servers_config(addresses: &[SocketAddr]) -> ResolverConfig {
+    let servers = addresses
+        .iter()
+        .map(|addr| {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            let mut server = NameServerConfig::udp_and_tcp(addr.ip());
+            server.connections = vec![udp, tcp];
+            server
+        })
+        .collect();
+    ResolverConfig::from_name_servers(servers)
+}
+
+fn resolver_options(timeout: Duration, recursion: bool) -> ResolverOpts {
     let mut options = ResolverOpts::default();
-    options.timeout = config.timeout;
+    options.timeout = timeout;
     options.attempts = 1;
     options.preserve_intermediates = true;
     options.ndots = 0;
-    builder = builder.with_options(options);
-    builder
+    options.recursion_desired = recursion;
+    options
+}
+
+/// A resolver that asks exactly one server, without recursion and without a cache: what that server itself
+/// says, as a delegation check needs.
+pub(crate) fn direct_resolver(
+    server: SocketAddr,
+    timeout: Duration,
+) -> Result<TokioResolver, NetError> {
+    let mut options = resolver_options(timeout, false);
+    options.cache_size = 0;
+    TokioResolver::builder_with_config(servers_config(&[server]), TokioRuntimeProvider::default())
+        .with_options(options)
         .build()
         .map_err(|e| NetError::Resolver(e.to_string()))
 }

@@ -1,5 +1,5 @@
-//! The HTML risk list: the Markdown format's content as one self-contained page (inline CSS, no scripts, no external
-//! assets) that can be mailed or archived and still open years later.
+//! The HTML risk list: the Markdown format's content (including the DNS map's redirect chains) as one self-contained
+//! page (inline CSS, no scripts, no external assets) that can be mailed or archived and still open years later.
 
 use crate::RenderOptions;
 use crate::text;
@@ -27,6 +27,13 @@ ul.evidence{margin:0;padding-left:1rem}
 .sev-medium{background:#fff1c2;color:#7a5200}
 .sev-low{background:#ddf4ff;color:#0550ae}
 .sev-info{background:#eaeef2;color:#424a53}
+ul.paths{margin:0;padding-left:0;list-style:none}
+ul.paths li{margin:.1rem 0}
+.arrow{color:#59636e}
+.st{font-weight:600;white-space:nowrap}
+.st-ok{color:#1a7f37}
+.st-redirect{color:#9a6700}
+.st-fail{color:#b42318}
 ";
 
 pub fn render(report: &Report, options: &RenderOptions) -> String {
@@ -158,33 +165,65 @@ fn suppressed_table(out: &mut String, report: &Report) {
     out.push_str("</tbody>\n</table>\n");
 }
 
+/// One row per host; its paths cell lists each entry point as the chain of requests a browser makes.
 fn dns_table(out: &mut String, report: &Report) {
     if report.dns_map.is_empty() {
         out.push_str("<p class=\"meta\">No hosts were mapped.</p>\n");
         return;
     }
-    out.push_str(
-        "<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th><th>Final URL</th>",
-    );
-    out.push_str("<th>Status</th></tr></thead>\n<tbody>\n");
-    for row in text::dns_rows(report) {
-        let records = row
-            .records
-            .iter()
-            .map(|r| multiline(r))
-            .collect::<Vec<_>>()
-            .join("<br>");
+    out.push_str("<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th>");
+    out.push_str("<th>Paths to the final URL</th></tr></thead>\n<tbody>\n");
+    for entry in &report.dns_map {
+        let paths = if entry.paths.is_empty() {
+            format!(
+                "<span class=\"meta\">{}</span>",
+                multiline(&text::final_destination(entry))
+            )
+        } else {
+            let items: String = entry
+                .paths
+                .iter()
+                .map(|path| format!("<li>{}</li>", path_chain(&text::path_view(path))))
+                .collect();
+            format!("<ul class=\"paths\">{items}</ul>")
+        };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            multiline(row.host),
-            escape(row.role),
-            records,
-            multiline(row.url),
-            escape(&row.status)
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            multiline(&entry.host),
+            escape(&entry.role),
+            multiline(&text::record_chain(entry)),
+            paths
         );
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// `<code>url</code> <span class="st st-redirect">301</span> → …`, statuses and endings tinted by class.
+fn path_chain(view: &text::PathView<'_>) -> String {
+    let mut chain = String::new();
+    for (i, step) in view.steps.iter().enumerate() {
+        if i > 0 {
+            chain.push_str(" <span class=\"arrow\">→</span> ");
+        }
+        let _ = write!(chain, "<code>{}</code>", multiline(step.url));
+        let outcome = step.outcome.text();
+        if !outcome.is_empty() {
+            let _ = write!(chain, " {}", tinted(&outcome, step.outcome.tone()));
+        }
+    }
+    if let Some(ending) = view.ending {
+        let _ = write!(chain, " {}", tinted(&ending.text(), ending.tone()));
+    }
+    chain
+}
+
+fn tinted(text: &str, tone: text::Tone) -> String {
+    format!(
+        "<span class=\"st st-{}\">{}</span>",
+        tone.as_str(),
+        multiline(text)
+    )
 }
 
 /// Escapes text for element content and double- or single-quoted attribute values.

@@ -1,5 +1,6 @@
 //! The Markdown risk list: what must be fixed before launch, what can wait, what was knowingly suppressed, and the
-//! DNS map, as GitHub-flavoured Markdown tables for a PR comment or a handover document.
+//! DNS map (records and each entry point's redirect chain to its final URL), as GitHub-flavoured Markdown tables for a
+//! PR comment or a handover document.
 
 use crate::RenderOptions;
 use crate::text;
@@ -104,30 +105,61 @@ fn suppressed_table(out: &mut String, report: &Report) {
     }
 }
 
+/// One row per host; its paths column holds one redirect chain per entry point, `url `301` → url `200``.
 fn dns_table(out: &mut String, report: &Report) {
     if report.dns_map.is_empty() {
         out.push_str("_No hosts were mapped._\n");
         return;
     }
-    out.push_str("| Host | Role | Records | Final URL | Status |\n");
-    out.push_str("| --- | --- | --- | --- | --- |\n");
-    for row in text::dns_rows(report) {
-        let records = row
-            .records
-            .iter()
-            .map(|r| cell(r))
-            .collect::<Vec<_>>()
-            .join("<br>");
+    out.push_str("| Host | Role | Records | Paths to the final URL |\n");
+    out.push_str("| --- | --- | --- | --- |\n");
+    for entry in &report.dns_map {
+        let paths = if entry.paths.is_empty() {
+            cell(&text::final_destination(entry))
+        } else {
+            entry
+                .paths
+                .iter()
+                .map(|path| path_chain(&text::path_view(path)))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
-            cell(row.host),
-            cell(row.role),
-            records,
-            cell(row.url),
-            row.status
+            "| {} | {} | {} | {} |",
+            cell(&entry.host),
+            cell(&entry.role),
+            cell(&text::record_chain(entry)),
+            paths
         );
     }
+}
+
+/// A path as one cell line. Statuses are code spans so they stand out from the URLs; they are digits only, so
+/// nothing in them needs escaping. Errors and URLs come from the audit and are escaped.
+fn path_chain(view: &text::PathView<'_>) -> String {
+    let mut chain = String::new();
+    for (i, step) in view.steps.iter().enumerate() {
+        if i > 0 {
+            chain.push_str(" → ");
+        }
+        chain.push_str(&cell(step.url));
+        match step.outcome {
+            text::Outcome::Status(status) => {
+                let _ = write!(chain, " `{status}`");
+            }
+            text::Outcome::NotRequested => {}
+            outcome => {
+                chain.push(' ');
+                chain.push_str(&cell(&outcome.text()));
+            }
+        }
+    }
+    if let Some(ending) = view.ending {
+        chain.push(' ');
+        chain.push_str(&cell(&ending.text()));
+    }
+    chain
 }
 
 /// Escapes text for a table cell: line breaks become `<br>` so the row stays one line, and pipes and Markdown

@@ -1,8 +1,9 @@
-//! The terminal format: active findings grouped by roadmap stage, suppressed findings after them, the DNS map as a
-//! compact table, and a one-line summary last so it is what stays on screen.
+//! The terminal format: active findings grouped by roadmap stage, suppressed findings after them, the DNS map host by
+//! host (records, then each entry point's redirect chain to its final URL and status), and a one-line summary last so
+//! it is what stays on screen.
 
 use crate::RenderOptions;
-use crate::text;
+use crate::text::{self, PathView, Tone};
 use launchready_findings::{Finding, Report, Severity, Stage, Verdict};
 use owo_colors::{OwoColorize, Style};
 use std::fmt::Write as _;
@@ -33,6 +34,16 @@ impl Painter {
             Severity::Medium => Style::new().yellow().bold(),
             Severity::Low => Style::new().blue(),
             Severity::Info => Style::new().dimmed(),
+        }
+    }
+
+    /// Statuses by class: 2xx green, 3xx yellow, failures red.
+    fn tone_style(tone: Tone) -> Style {
+        match tone {
+            Tone::Success => Style::new().green(),
+            Tone::Redirect => Style::new().yellow(),
+            Tone::Failure => Style::new().red().bold(),
+            Tone::Neutral => Style::new(),
         }
     }
 
@@ -153,52 +164,81 @@ fn push_indented(out: &mut String, text: &str) {
     }
 }
 
+/// The DNS map host by host: the host, its role and its record chain, then each entry point on it as the chain of
+/// requests a browser makes, `http://demo.test/  301 → https://demo.test/  200`.
 fn dns_map(out: &mut String, painter: &Painter, report: &Report) {
     if report.dns_map.is_empty() {
         out.push_str("DNS map: no hosts were mapped\n");
         return;
     }
     let _ = writeln!(out, "{}", painter.paint("DNS map", Style::new().bold()));
-    let header = ["HOST", "ROLE", "RECORDS", "FINAL URL"].map(str::to_string);
-    let rows: Vec<[String; 4]> = report
-        .dns_map
-        .iter()
-        .map(|entry| {
-            [
-                one_line(&entry.host),
-                one_line(&entry.role),
-                one_line(&text::records(entry).join(", ")),
-                one_line(&text::final_destination(entry)),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+    for entry in &report.dns_map {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}",
+            painter.paint(&one_line(&entry.host), Style::new().bold()),
+            painter.paint(
+                &format!("({})", one_line(&entry.role)),
+                Style::new().dimmed()
+            ),
+            one_line(&text::record_chain(entry))
+        );
+        if entry.paths.is_empty() {
+            let _ = writeln!(out, "    {}", one_line(&text::final_destination(entry)));
+            continue;
+        }
+        let views: Vec<PathView<'_>> = entry.paths.iter().map(text::path_view).collect();
+        // Start URLs are padded to the widest on the host, so the first statuses line up.
+        let start_width = views
+            .iter()
+            .filter_map(|view| view.steps.first())
+            .map(|step| one_line(step.url).chars().count())
+            .max()
+            .unwrap_or(0);
+        for view in &views {
+            let _ = writeln!(out, "    {}", path_line(painter, view, start_width));
         }
     }
-    let table_line = |cells: &[String; 4]| {
-        let mut line = String::from(" ");
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            line.push(' ');
-            if i + 1 == cells.len() {
-                // No padding after the last column: trailing spaces only get in the way of copy and paste.
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<width$} ");
-            }
+}
+
+/// `url  301 → url  200`, the first URL padded to `start_width`, then the ending if the steps do not tell it.
+fn path_line(painter: &Painter, view: &PathView<'_>, start_width: usize) -> String {
+    let mut line = String::new();
+    for (i, step) in view.steps.iter().enumerate() {
+        let url = one_line(step.url);
+        if i == 0 {
+            line.push_str(&url);
+        } else {
+            let _ = write!(line, " {} {url}", painter.paint("→", Style::new().dimmed()));
         }
-        line
-    };
-    let _ = writeln!(
-        out,
-        "{}",
-        painter.paint(&table_line(&header), Style::new().dimmed())
-    );
-    for row in &rows {
-        let _ = writeln!(out, "{}", table_line(row));
+        let outcome = one_line(&step.outcome.text());
+        if outcome.is_empty() {
+            continue;
+        }
+        // Padding goes outside the paint so escape sequences never count towards the width.
+        let padding = if i == 0 {
+            start_width.saturating_sub(url.chars().count())
+        } else {
+            0
+        };
+        let _ = write!(
+            line,
+            "{:padding$}  {}",
+            "",
+            painter.paint(&outcome, Painter::tone_style(step.outcome.tone()))
+        );
     }
+    if let Some(ending) = view.ending {
+        let _ = write!(
+            line,
+            "  {}",
+            painter.paint(
+                &one_line(&ending.text()),
+                Painter::tone_style(ending.tone())
+            )
+        );
+    }
+    line
 }
 
 /// Flattens text that came from the audited site onto one line and makes control characters visible. Line breaks
@@ -224,5 +264,62 @@ mod tests {
     fn one_line_flattens_breaks_and_defuses_escape_sequences() {
         assert_eq!(one_line("a\r\nb\tc"), "a  b c");
         assert_eq!(one_line("\u{1b}[31mred"), "\\u{1b}[31mred");
+    }
+
+    fn view(end: &str, hops: &[(&str, u16)]) -> String {
+        let path = launchready_findings::MapPath {
+            start: hops
+                .first()
+                .map(|(url, _)| url.to_string())
+                .unwrap_or_default(),
+            hops: hops
+                .iter()
+                .map(|&(url, status)| launchready_findings::MapHop {
+                    url: url.to_string(),
+                    status: Some(status),
+                    error: None,
+                })
+                .collect(),
+            end: end.to_string(),
+        };
+        path_line(&Painter { color: false }, &text::path_view(&path), 16)
+    }
+
+    #[test]
+    fn path_lines_pad_the_start_and_say_how_following_stopped() {
+        assert_eq!(
+            view(
+                "final",
+                &[("http://a.test/", 301), ("https://a.test/", 200)]
+            ),
+            "http://a.test/    301 → https://a.test/  200"
+        );
+        assert_eq!(
+            view("loop", &[("http://a.test/", 301), ("https://a.test/", 302)]),
+            "http://a.test/    301 → https://a.test/  302  ↻ loop"
+        );
+        assert_eq!(
+            view(
+                "too_many_hops",
+                &[("http://a.test/", 301), ("http://a.test/1", 301)]
+            ),
+            "http://a.test/    301 → http://a.test/1  301  … gave up after 2 hops"
+        );
+    }
+
+    #[test]
+    fn coloured_statuses_follow_their_class() {
+        let painter = Painter { color: true };
+        let path = launchready_findings::MapPath {
+            start: "http://a.test/".to_string(),
+            hops: vec![launchready_findings::MapHop {
+                url: "http://a.test/".to_string(),
+                status: Some(200),
+                error: None,
+            }],
+            end: "final".to_string(),
+        };
+        let line = path_line(&painter, &text::path_view(&path), 0);
+        assert!(line.contains("\u{1b}[32m200"), "{line:?}");
     }
 }

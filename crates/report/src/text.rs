@@ -1,6 +1,6 @@
 //! Wording shared by the human-readable formats, so the terminal, Markdown and HTML say the same thing the same way.
 
-use launchready_findings::{Counts, DnsMapEntry, Report, Severity};
+use launchready_findings::{Counts, DnsMapEntry, MapPath, Report, Severity};
 
 /// `1 blocker, 2 high, 1 medium, 0 low, 3 info (1 suppressed)`. Every severity is listed even at zero so the line
 /// reads the same from run to run; the suppressed count only appears when something was suppressed.
@@ -51,34 +51,8 @@ pub fn summary(report: &Report) -> String {
     format!("{} — {}", headline(report), counts(&report.counts))
 }
 
-/// One DNS map row as plain text; the table formats escape the cells their own way.
-pub struct DnsRow<'a> {
-    pub host: &'a str,
-    pub role: &'a str,
-    pub records: Vec<String>,
-    pub url: &'a str,
-    pub status: String,
-}
-
-pub fn dns_rows(report: &Report) -> Vec<DnsRow<'_>> {
-    report
-        .dns_map
-        .iter()
-        .map(|entry| DnsRow {
-            host: &entry.host,
-            role: &entry.role,
-            records: records(entry),
-            url: entry.final_url.as_deref().unwrap_or("not probed"),
-            status: match (entry.final_status, &entry.final_url) {
-                (Some(status), _) => status.to_string(),
-                (None, Some(_)) => "no response".to_string(),
-                (None, None) => "—".to_string(),
-            },
-        })
-        .collect()
-}
-
-/// Where a DNS map host's https traffic ended up: `https://www.demo.test/ (200)`.
+/// Where a DNS map host's https traffic ended up: `https://www.demo.test/ (200)`. Shown for a host whose entry
+/// points were not recorded as paths.
 pub fn final_destination(entry: &DnsMapEntry) -> String {
     match (&entry.final_url, entry.final_status) {
         (Some(url), Some(status)) => format!("{url} ({status})"),
@@ -88,18 +62,179 @@ pub fn final_destination(entry: &DnsMapEntry) -> String {
     }
 }
 
-/// A DNS map host's records, or a marker that makes an empty answer visible instead of a blank cell.
-pub fn records(entry: &DnsMapEntry) -> Vec<String> {
-    if entry.records.is_empty() {
-        vec!["(no records)".to_string()]
-    } else {
-        entry.records.clone()
+/// A DNS map host's records as one chain, `CNAME edge.example. → A 192.0.2.1 · AAAA 2001:db8::1`: each CNAME points
+/// on to what follows it, the addresses it ends in are listed side by side. An empty answer reads `(no records)`
+/// instead of a blank.
+pub fn record_chain(entry: &DnsMapEntry) -> String {
+    let mut chain = String::new();
+    let mut after_cname = false;
+    for (i, record) in entry.records.iter().enumerate() {
+        if i > 0 {
+            chain.push_str(if after_cname { " → " } else { " · " });
+        }
+        chain.push_str(record);
+        after_cname = record.starts_with("CNAME ");
     }
+    if chain.is_empty() {
+        chain.push_str("(no records)");
+    }
+    chain
+}
+
+/// How a piece of a path should look: the human formats colour by it (2xx green, 3xx amber, failures red).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Success,
+    Redirect,
+    Failure,
+    Neutral,
+}
+
+impl Tone {
+    /// `2xx`, `3xx`, `4xx` and `5xx` by class; anything else (1xx, nonsense) is neutral.
+    pub fn of_status(status: u16) -> Tone {
+        match status {
+            200..=299 => Tone::Success,
+            300..=399 => Tone::Redirect,
+            400..=599 => Tone::Failure,
+            _ => Tone::Neutral,
+        }
+    }
+
+    /// A short name for CSS classes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Success => "ok",
+            Tone::Redirect => "redirect",
+            Tone::Failure => "fail",
+            Tone::Neutral => "neutral",
+        }
+    }
+}
+
+/// What came back for one request on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    Status(u16),
+    /// The request failed without a response: `timeout`, `connection refused`.
+    Error(&'a str),
+    /// Neither a status nor an error was recorded.
+    NoResponse,
+    /// The path's start, when the recorded hops do not begin with it: shown bare, with an arrow to the first hop.
+    NotRequested,
+}
+
+impl Outcome<'_> {
+    /// `301`, `✗ timeout`, `✗ no response`, or nothing for a start that was not requested.
+    pub fn text(self) -> String {
+        match self {
+            Outcome::Status(status) => status.to_string(),
+            Outcome::Error(error) => format!("✗ {error}"),
+            Outcome::NoResponse => "✗ no response".to_string(),
+            Outcome::NotRequested => String::new(),
+        }
+    }
+
+    pub fn tone(self) -> Tone {
+        match self {
+            Outcome::Status(status) => Tone::of_status(status),
+            Outcome::Error(_) | Outcome::NoResponse => Tone::Failure,
+            Outcome::NotRequested => Tone::Neutral,
+        }
+    }
+}
+
+/// One request on a path, as the human formats show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step<'a> {
+    pub url: &'a str,
+    pub outcome: Outcome<'a>,
+}
+
+/// Why following stopped, when the last step does not already say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// A redirect back to a URL already visited.
+    Loop,
+    /// The hop budget ran out after this many requests.
+    GaveUp(usize),
+    /// A redirect without a usable Location.
+    BadRedirect,
+    /// The path failed although its last step got a response.
+    Failed,
+    /// An `end` value this version does not know.
+    Other(&'a str),
+}
+
+impl Ending<'_> {
+    /// `↻ loop`, `… gave up after 10 hops`.
+    pub fn text(self) -> String {
+        match self {
+            Ending::Loop => "↻ loop".to_string(),
+            Ending::GaveUp(1) => "… gave up after 1 hop".to_string(),
+            Ending::GaveUp(hops) => format!("… gave up after {hops} hops"),
+            Ending::BadRedirect => "✗ redirect without a usable Location".to_string(),
+            Ending::Failed => "✗ failed".to_string(),
+            Ending::Other(end) => format!("ended: {end}"),
+        }
+    }
+
+    pub fn tone(self) -> Tone {
+        match self {
+            Ending::Loop | Ending::GaveUp(_) => Tone::Redirect,
+            Ending::BadRedirect | Ending::Failed => Tone::Failure,
+            Ending::Other(_) => Tone::Neutral,
+        }
+    }
+}
+
+/// A path ready to print: `steps` is never empty and starts at the path's start URL; `ending` is set only when the
+/// steps alone would not tell how following stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathView<'a> {
+    pub steps: Vec<Step<'a>>,
+    pub ending: Option<Ending<'a>>,
+}
+
+pub fn path_view(path: &MapPath) -> PathView<'_> {
+    let mut steps: Vec<Step<'_>> = Vec::with_capacity(path.hops.len() + 1);
+    if path.hops.first().is_none_or(|hop| hop.url != path.start) {
+        steps.push(Step {
+            url: &path.start,
+            outcome: if path.hops.is_empty() {
+                Outcome::NoResponse
+            } else {
+                Outcome::NotRequested
+            },
+        });
+    }
+    steps.extend(path.hops.iter().map(|hop| Step {
+        url: &hop.url,
+        outcome: match (hop.status, &hop.error) {
+            (Some(status), _) => Outcome::Status(status),
+            (None, Some(error)) => Outcome::Error(error),
+            (None, None) => Outcome::NoResponse,
+        },
+    }));
+    let last_failed = steps
+        .last()
+        .is_some_and(|step| matches!(step.outcome, Outcome::Error(_) | Outcome::NoResponse));
+    let ending = match path.end.as_str() {
+        "final" => None,
+        "loop" => Some(Ending::Loop),
+        "too_many_hops" => Some(Ending::GaveUp(path.hops.len())),
+        "bad_redirect" => Some(Ending::BadRedirect),
+        "failed" if last_failed => None,
+        "failed" => Some(Ending::Failed),
+        other => Some(Ending::Other(other)),
+    };
+    PathView { steps, ending }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use launchready_findings::MapHop;
 
     #[test]
     fn counts_hide_a_zero_suppressed_tally() {
@@ -114,6 +249,131 @@ mod tests {
             counts(&c),
             "1 blocker, 2 high, 0 medium, 0 low, 0 info (1 suppressed)"
         );
+    }
+
+    fn hop(url: &str, status: Option<u16>, error: Option<&str>) -> MapHop {
+        MapHop {
+            url: url.to_string(),
+            status,
+            error: error.map(str::to_string),
+        }
+    }
+
+    fn map_path(end: &str, hops: Vec<MapHop>) -> MapPath {
+        MapPath {
+            start: "http://a.test/".to_string(),
+            hops,
+            end: end.to_string(),
+        }
+    }
+
+    fn entry(records: &[&str]) -> DnsMapEntry {
+        DnsMapEntry {
+            host: "a.test".to_string(),
+            role: "apex".to_string(),
+            records: records.iter().map(|r| r.to_string()).collect(),
+            final_url: None,
+            final_status: None,
+            paths: vec![],
+        }
+    }
+
+    #[test]
+    fn record_chain_follows_cnames_and_lists_addresses_side_by_side() {
+        assert_eq!(
+            record_chain(&entry(&[
+                "CNAME b.test.",
+                "CNAME c.edge.",
+                "A 192.0.2.1",
+                "AAAA ::1"
+            ])),
+            "CNAME b.test. → CNAME c.edge. → A 192.0.2.1 · AAAA ::1"
+        );
+        assert_eq!(
+            record_chain(&entry(&["CNAME gone.test.", "NXDOMAIN"])),
+            "CNAME gone.test. → NXDOMAIN"
+        );
+        assert_eq!(record_chain(&entry(&[])), "(no records)");
+    }
+
+    #[test]
+    fn a_final_path_needs_no_ending_and_a_failed_hop_shows_its_error() {
+        let failed = map_path(
+            "failed",
+            vec![
+                hop("http://a.test/", Some(301), None),
+                hop("https://a.test/", None, Some("timeout")),
+            ],
+        );
+        let view = path_view(&failed);
+        assert_eq!(view.ending, None);
+        assert_eq!(view.steps[0].url, "http://a.test/");
+        assert_eq!(view.steps[1].outcome.text(), "✗ timeout");
+        assert_eq!(view.steps[1].outcome.tone(), Tone::Failure);
+        let ok = map_path("final", vec![hop("http://a.test/", Some(200), None)]);
+        let view = path_view(&ok);
+        assert_eq!((view.steps.len(), view.ending), (1, None));
+        assert_eq!(view.steps[0].outcome.tone(), Tone::Success);
+    }
+
+    #[test]
+    fn endings_the_steps_cannot_show_are_spelled_out() {
+        let redirect = || {
+            vec![
+                hop("http://a.test/", Some(301), None),
+                hop("https://a.test/", Some(302), None),
+            ]
+        };
+        let ending = |end: &str| {
+            path_view(&map_path(end, redirect()))
+                .ending
+                .map(Ending::text)
+        };
+        assert_eq!(ending("loop").as_deref(), Some("↻ loop"));
+        assert_eq!(
+            ending("too_many_hops").as_deref(),
+            Some("… gave up after 2 hops")
+        );
+        assert_eq!(
+            ending("bad_redirect").as_deref(),
+            Some("✗ redirect without a usable Location")
+        );
+        assert_eq!(ending("failed").as_deref(), Some("✗ failed"));
+        assert_eq!(ending("teleported").as_deref(), Some("ended: teleported"));
+        assert_eq!(Ending::GaveUp(1).text(), "… gave up after 1 hop");
+    }
+
+    #[test]
+    fn the_start_is_always_the_first_step() {
+        let empty = map_path("failed", vec![]);
+        let view = path_view(&empty);
+        assert_eq!(
+            view.steps,
+            vec![Step {
+                url: "http://a.test/",
+                outcome: Outcome::NoResponse
+            }]
+        );
+        assert_eq!(view.ending, None);
+        let elsewhere = map_path("final", vec![hop("https://a.test/", Some(200), None)]);
+        let view = path_view(&elsewhere);
+        assert_eq!(
+            view.steps[0],
+            Step {
+                url: "http://a.test/",
+                outcome: Outcome::NotRequested
+            }
+        );
+        assert_eq!(view.steps[1].url, "https://a.test/");
+    }
+
+    #[test]
+    fn status_classes_pick_the_tone() {
+        assert_eq!(Tone::of_status(204), Tone::Success);
+        assert_eq!(Tone::of_status(308), Tone::Redirect);
+        assert_eq!(Tone::of_status(404), Tone::Failure);
+        assert_eq!(Tone::of_status(503), Tone::Failure);
+        assert_eq!(Tone::of_status(101), Tone::Neutral);
     }
 
     #[test]

@@ -62,6 +62,17 @@ fn terminal_without_color_has_no_escape_sequences() {
 }
 
 #[test]
+fn terminal_without_color_defuses_escape_sequences_in_the_dns_map() {
+    let mut report = demo_report();
+    let path = &mut report.dns_map[2].paths[0];
+    path.hops[0].error = Some("reset \u{1b}[2J".to_string());
+    path.hops[0].url = "https://members.demo.test/\u{1b}]8;;evil".to_string();
+    let out = render(&report, Format::Terminal, &plain());
+    assert!(!out.contains('\x1b'), "{out}");
+    assert!(out.contains("✗ reset \\u{1b}[2J"), "{out}");
+}
+
+#[test]
 fn terminal_with_color_has_escape_sequences() {
     let options = RenderOptions {
         color: true,
@@ -126,6 +137,101 @@ fn markdown_escapes_pipes_and_line_breaks_inside_cells() {
     // Seven unescaped pipes: the row still has exactly six cells.
     let unescaped = row.replace("\\|", "");
     assert_eq!(unescaped.matches('|').count(), 7, "{row}");
+}
+
+/// The www host's http entry point: one redirect, then the final page.
+const HTTP_WWW: &str = "http://www.demo.test/";
+const HTTPS_WWW: &str = "https://www.demo.test/";
+
+#[test]
+fn terminal_shows_each_host_with_its_records_and_path_chains() {
+    let out = render(&demo_report(), Format::Terminal, &plain());
+    let map = &out[out.find("DNS map").unwrap()..];
+    assert!(map.contains("  www.demo.test  (www)  CNAME demo-site.edge.example. → A 192.0.2.20\n"));
+    // Start URLs are padded to the widest on the host so the first statuses line up.
+    assert!(
+        map.contains(&format!(
+            "\n    {HTTPS_WWW}  200\n    {HTTP_WWW}   301 → {HTTPS_WWW}  200\n"
+        )),
+        "{map}"
+    );
+    assert!(
+        map.contains(
+            "    http://members.demo.test/   301 → https://members.demo.test/  ✗ timeout\n"
+        )
+    );
+    // The unresolved host has no paths and says so rather than leaving a gap.
+    assert!(
+        map.contains("  admin.demo.test  (subdomain)  (no records)\n    not probed\n"),
+        "{map}"
+    );
+}
+
+#[test]
+fn markdown_lists_path_chains_in_the_dns_map() {
+    let out = render(&demo_report(), Format::Markdown, &plain());
+    let map = section(&out, "## DNS map");
+    let row = map
+        .lines()
+        .find(|line| line.starts_with("| www.demo.test |"))
+        .unwrap();
+    assert!(
+        row.contains(&format!("{HTTP_WWW} `301` → {HTTPS_WWW} `200`")),
+        "{row}"
+    );
+    assert!(
+        row.contains("CNAME demo-site.edge.example. → A 192.0.2.20"),
+        "{row}"
+    );
+    assert!(
+        map.contains("https://members.demo.test/ ✗ timeout"),
+        "{map}"
+    );
+    let admin = map
+        .lines()
+        .find(|line| line.starts_with("| admin.demo.test |"))
+        .unwrap();
+    assert!(admin.ends_with("| not probed |"), "{admin}");
+    // Five unescaped pipes: every row keeps its four cells.
+    for line in map.lines().filter(|line| line.starts_with('|')) {
+        assert_eq!(line.replace("\\|", "").matches('|').count(), 5, "{line}");
+    }
+}
+
+#[test]
+fn html_lists_path_chains_in_the_dns_map() {
+    let out = render(&demo_report(), Format::Html, &plain());
+    let chain = format!(
+        "<code>{HTTP_WWW}</code> <span class=\"st st-redirect\">301</span> <span class=\"arrow\">→</span> \
+         <code>{HTTPS_WWW}</code> <span class=\"st st-ok\">200</span>"
+    );
+    assert!(out.contains(&chain), "{out}");
+    assert!(out.contains("<span class=\"st st-fail\">✗ timeout</span>"));
+}
+
+#[test]
+fn dns_map_text_from_the_audited_site_is_escaped() {
+    let mut report = demo_report();
+    let hop = &mut report.dns_map[2].paths[0].hops[0];
+    hop.url = "https://members.demo.test/<script>|x".to_string();
+    hop.error = Some("<b>bad</b> | worse".to_string());
+    let html = render(&report, Format::Html, &plain());
+    assert!(
+        !html.contains("<script") && !html.contains("<b>"),
+        "raw tag in the HTML"
+    );
+    assert!(html.contains("<code>https://members.demo.test/&lt;script&gt;|x</code>"));
+    assert!(html.contains("✗ &lt;b&gt;bad&lt;/b&gt; | worse"));
+    let markdown = render(&report, Format::Markdown, &plain());
+    let row = markdown
+        .lines()
+        .find(|line| line.starts_with("| members.demo.test |"))
+        .unwrap();
+    assert!(
+        row.contains("https://members.demo.test/\\<script>\\|x ✗ \\<b>bad\\</b> \\| worse"),
+        "{row}"
+    );
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ pub const DAY: i64 = 86_400;
 pub fn cert(names: &[&str], not_after_days: i64) -> CertFacts {
     CertFacts {
         subject: format!("CN={}", names[0]),
-        issuer: "CN=Lab Intermediate".to_string(),
+        issuer: "O=Launchready Lab, CN=Launchready Lab Intermediate CA".to_string(),
         sans: names.iter().map(|n| n.to_string()).collect(),
         not_before: "2026-01-01T00:00:00Z".to_string(),
         not_after: "2027-01-01T00:00:00Z".to_string(),
@@ -78,10 +78,22 @@ fn host(name: &str, role: HostRole) -> HostFacts {
         dns: DnsFacts {
             outcome: DnsOutcome::Resolved,
             cname_chain: Vec::new(),
-            addresses: vec!["127.0.0.1".parse().expect("ip")],
+            // Public-looking addresses: the fixture is a site on the internet, not the lab.
+            addresses: vec![
+                "93.184.215.14".parse().expect("ip"),
+                "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
+                    .parse()
+                    .expect("ip"),
+            ],
             ttl: Some(300),
             elapsed_ms: 1,
         },
+        caa: if role == HostRole::Apex {
+            vec!["0 issue \"launchready.lab\"".to_string()]
+        } else {
+            Vec::new()
+        },
+        ipv6_probe: None,
     }
 }
 
@@ -144,6 +156,23 @@ pub fn site() -> Facts {
         resolvers: vec!["127.0.0.1:53".to_string()],
         hosts,
         chains,
+        zone: ZoneFacts {
+            ns: vec!["ns1.demo.test".to_string(), "ns2.demo.test".to_string()],
+            ns_outcome: Some(DnsOutcome::Resolved),
+            apex_cname: None,
+            wildcard_probe: Some("lr-wildcard-0.demo.test".to_string()),
+            wildcard_addresses: Vec::new(),
+            nameservers: ["ns1.demo.test", "ns2.demo.test"]
+                .iter()
+                .map(|name| NameServerFacts {
+                    name: name.to_string(),
+                    address: Some("198.18.0.53:53".to_string()),
+                    serial: Some(2026112501),
+                    authoritative: true,
+                    error: None,
+                })
+                .collect(),
+        },
         critical_path_round_trips: 2,
     }
 }

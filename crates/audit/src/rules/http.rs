@@ -49,7 +49,7 @@ pub(crate) fn judge(facts: &Facts, _manifest: &Manifest) -> Vec<Finding> {
                 .remediation("Make every redirect point forward to the canonical URL; browsers give up on a loop with ERR_TOO_MANY_REDIRECTS.")
                 .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15.4"),
             ),
-            (ChainPurpose::EntryPoint, ChainEnd::Failed | ChainEnd::BadRedirect | ChainEnd::TooManyHops) => {
+            (ChainPurpose::EntryPoint, ChainEnd::Failed | ChainEnd::BadRedirect) => {
                 let mut finding = Finding::new(
                     "http.unreachable",
                     Stage::QuickAudit,

@@ -1,8 +1,11 @@
 //! Rules: pure functions from the facts snapshot (and the manifest's intent) to findings. Nothing here touches
 //! the network or the disk, so every rule is unit-tested with hand-built facts.
 
+mod content;
+mod data;
 mod dns;
 mod http;
+mod routing;
 mod tls;
 
 use launchready_findings::Finding;
@@ -12,8 +15,10 @@ use launchready_manifest::Manifest;
 /// Every rule, in roadmap order.
 pub fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     let mut findings = Vec::new();
-    findings.extend(dns::judge(facts));
+    findings.extend(dns::judge(facts, manifest));
     findings.extend(http::judge(facts, manifest));
+    findings.extend(routing::judge(facts, manifest));
+    findings.extend(content::judge(facts));
     findings.extend(tls::judge(facts));
     findings
 }

@@ -36,6 +36,11 @@ pub fn provider() -> Arc<CryptoProvider> {
 /// A stub resolver that only knows the lab's DNS server (UDP with TCP fallback, no hosts file,
 /// no cache, so every lookup reaches the lab).
 pub fn resolver(lab: &Lab) -> TokioResolver {
+    resolver_with_timeout(lab, IO_TIMEOUT)
+}
+
+/// Like [`resolver`] with a per-query timeout, for tests that expect no answer.
+pub fn resolver_with_timeout(lab: &Lab, timeout: Duration) -> TokioResolver {
     let port = lab.dns_addr().port();
     let mut udp = ConnectionConfig::udp();
     udp.port = port;
@@ -48,7 +53,7 @@ pub fn resolver(lab: &Lab) -> TokioResolver {
     opts.use_hosts_file = ResolveHosts::Never;
     opts.cache_size = 0;
     opts.attempts = 1;
-    opts.timeout = IO_TIMEOUT;
+    opts.timeout = timeout;
     builder.build().unwrap()
 }
 
@@ -60,21 +65,45 @@ fn query_bytes(name: &str, rtype: RecordType) -> Vec<u8> {
 
 /// One raw query over UDP, returning the full response message (flags, rcode, sections).
 pub async fn raw_udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    raw_udp_within(addr, name, rtype, IO_TIMEOUT)
+        .await
+        .expect("a UDP answer")
+}
+
+/// One raw query over UDP; `None` when no answer arrives within `wait`.
+pub async fn raw_udp_within(
+    addr: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    wait: Duration,
+) -> Option<Message> {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket
         .send_to(&query_bytes(name, rtype), addr)
         .await
         .unwrap();
     let mut buf = vec![0u8; 4096];
-    let (len, _) = tokio::time::timeout(IO_TIMEOUT, socket.recv_from(&mut buf))
+    let (len, _) = tokio::time::timeout(wait, socket.recv_from(&mut buf))
         .await
-        .unwrap()
+        .ok()?
         .unwrap();
-    Message::from_vec(&buf[..len]).unwrap()
+    Some(Message::from_vec(&buf[..len]).unwrap())
 }
 
 /// One raw query over TCP (2-byte length framing) on the same port as UDP.
 pub async fn raw_tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    raw_tcp_within(addr, name, rtype, IO_TIMEOUT)
+        .await
+        .expect("a TCP answer")
+}
+
+/// One raw query over TCP; `None` when no answer arrives within `wait`.
+pub async fn raw_tcp_within(
+    addr: SocketAddr,
+    name: &str,
+    rtype: RecordType,
+    wait: Duration,
+) -> Option<Message> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let q = query_bytes(name, rtype);
     stream
@@ -83,13 +112,13 @@ pub async fn raw_tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message
         .unwrap();
     stream.write_all(&q).await.unwrap();
     let mut len = [0u8; 2];
-    tokio::time::timeout(IO_TIMEOUT, stream.read_exact(&mut len))
+    tokio::time::timeout(wait, stream.read_exact(&mut len))
         .await
-        .unwrap()
+        .ok()?
         .unwrap();
     let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
     stream.read_exact(&mut buf).await.unwrap();
-    Message::from_vec(&buf).unwrap()
+    Some(Message::from_vec(&buf).unwrap())
 }
 
 #[derive(Debug)]
@@ -274,4 +303,106 @@ pub async fn raw_http(lab: &Lab, request: &str) -> std::io::Result<Vec<u8>> {
 
 pub fn h2_executor() -> TokioExecutor {
     TokioExecutor::new()
+}
+
+/// Sends raw bytes over any stream and returns everything read until the server closes (or
+/// resets, or [`IO_TIMEOUT`] passes: whatever arrived by then is returned).
+pub async fn raw_exchange<S>(mut stream: S, request: &str) -> Vec<u8>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return out,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The response head (up to and excluding the blank line) of raw HTTP/1.1 bytes.
+pub fn response_head(bytes: &[u8]) -> &str {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    std::str::from_utf8(&bytes[..end]).unwrap()
+}
+
+/// Header lines of a raw response head, names lowercased, values verbatim.
+pub fn head_headers(head: &str) -> Vec<(String, String)> {
+    head.split("\r\n")
+        .skip(1)
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim_start().to_owned())
+        })
+        .collect()
+}
+
+/// Reads from `stream` into `out` until `wanted` bytes have arrived or `wait` has passed,
+/// recording when each read completed.
+pub async fn read_for<S>(
+    stream: &mut S,
+    wanted: usize,
+    wait: Duration,
+    out: &mut Vec<(std::time::Instant, Vec<u8>)>,
+) where
+    S: tokio::io::AsyncRead + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut total: usize = out.iter().map(|(_, b)| b.len()).sum();
+    let mut buf = [0u8; 1024];
+    while total < wanted {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {
+                out.push((std::time::Instant::now(), buf[..n].to_vec()));
+                total += n;
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or [`IO_TIMEOUT`] passes.
+pub async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}
+
+/// Follows redirects from `url` through the lab (resolving relative Locations against the
+/// current URL's origin), returning every (status, URL) visited, the final response last.
+pub async fn follow(lab: &Lab, url: &str, max_hops: usize) -> Vec<(u16, String)> {
+    let mut url = url.to_owned();
+    let mut visited = Vec::new();
+    for _ in 0..=max_hops {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = if path.is_empty() { "/" } else { path };
+        let reply = match scheme {
+            "http" => http_get(lab, host, path).await,
+            "https" => https_get(lab, host, path).await,
+            other => panic!("unexpected scheme {other}"),
+        };
+        visited.push((reply.status.as_u16(), url.clone()));
+        if !reply.status.is_redirection() {
+            return visited;
+        }
+        let location = reply.header("location").unwrap();
+        url = if location.starts_with('/') {
+            format!("{scheme}://{host}{location}")
+        } else {
+            location.to_owned()
+        };
+    }
+    panic!("more than {max_hops} hops from {visited:?}");
 }

@@ -1,10 +1,13 @@
 //! The fixed demo.test report every integration test renders: one finding per interesting shape (a blocker, a
-//! high, a medium that can wait, an info, a suppressed one) and a DNS map with a probed, an unreachable and an
-//! unresolvable host.
+//! high, a medium that can wait, an info, a suppressed one) and a DNS map with probed hosts (a redirect chain of
+//! several hops, a 2-hop one, a single 200), an unreachable host whose paths time out, and an unresolvable host with
+//! no paths.
 
 #![allow(dead_code)]
 
-use launchready_findings::{DnsMapEntry, Finding, Report, Severity, Stage, Suppression};
+use launchready_findings::{
+    DnsMapEntry, Finding, MapHop, MapPath, Report, Severity, Stage, Suppression,
+};
 use launchready_report::RenderOptions;
 
 pub fn demo_report() -> Report {
@@ -72,6 +75,9 @@ pub fn demo_report() -> Report {
         reason: "Mail is sent from the agency's domain until March; tracked in OPS-42".to_string(),
     });
 
+    // Entry points https first, then http, as the audit lists them. The apex's http path is the three-redirect
+    // chain the medium finding is about; members.demo.test times out; admin.demo.test never resolved, so it has
+    // no paths at all.
     let dns_map = vec![
         DnsMapEntry {
             host: "demo.test".to_string(),
@@ -79,6 +85,25 @@ pub fn demo_report() -> Report {
             records: vec!["A 192.0.2.10".to_string()],
             final_url: Some("https://www.demo.test/".to_string()),
             final_status: Some(200),
+            paths: vec![
+                path(
+                    "final",
+                    &[
+                        ("https://demo.test/", Some(301)),
+                        ("http://www.demo.test/", Some(301)),
+                        ("https://www.demo.test/", Some(200)),
+                    ],
+                ),
+                path(
+                    "final",
+                    &[
+                        ("http://demo.test/", Some(301)),
+                        ("https://demo.test/", Some(301)),
+                        ("http://www.demo.test/", Some(301)),
+                        ("https://www.demo.test/", Some(200)),
+                    ],
+                ),
+            ],
         },
         DnsMapEntry {
             host: "www.demo.test".to_string(),
@@ -89,6 +114,16 @@ pub fn demo_report() -> Report {
             ],
             final_url: Some("https://www.demo.test/".to_string()),
             final_status: Some(200),
+            paths: vec![
+                path("final", &[("https://www.demo.test/", Some(200))]),
+                path(
+                    "final",
+                    &[
+                        ("http://www.demo.test/", Some(301)),
+                        ("https://www.demo.test/", Some(200)),
+                    ],
+                ),
+            ],
         },
         DnsMapEntry {
             host: "members.demo.test".to_string(),
@@ -96,6 +131,16 @@ pub fn demo_report() -> Report {
             records: vec!["A 192.0.2.30".to_string()],
             final_url: Some("https://members.demo.test/".to_string()),
             final_status: None,
+            paths: vec![
+                path("failed", &[("https://members.demo.test/", None)]),
+                path(
+                    "failed",
+                    &[
+                        ("http://members.demo.test/", Some(301)),
+                        ("https://members.demo.test/", None),
+                    ],
+                ),
+            ],
         },
         DnsMapEntry {
             host: "admin.demo.test".to_string(),
@@ -103,6 +148,7 @@ pub fn demo_report() -> Report {
             records: vec![],
             final_url: None,
             final_status: None,
+            paths: vec![],
         },
     ];
 
@@ -115,6 +161,25 @@ pub fn demo_report() -> Report {
     // Pinned so that a release bump does not churn every snapshot.
     report.tool.version = "0.0.0-test".to_string();
     report
+}
+
+/// A path from its hops, each a URL and its status; a hop without a status timed out.
+pub fn path(end: &str, hops: &[(&str, Option<u16>)]) -> MapPath {
+    MapPath {
+        start: hops
+            .first()
+            .map(|(url, _)| url.to_string())
+            .unwrap_or_default(),
+        hops: hops
+            .iter()
+            .map(|&(url, status)| MapHop {
+                url: url.to_string(),
+                status,
+                error: status.is_none().then(|| "timeout".to_string()),
+            })
+            .collect(),
+        end: end.to_string(),
+    }
 }
 
 pub fn plain() -> RenderOptions {

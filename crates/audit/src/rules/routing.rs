@@ -1,0 +1,800 @@
+//! Routing rules: how visitors travel from what they type or click to the page that serves them. Hop budgets,
+//! canonical consistency, https upgrades and downgrades, temporary redirects, routes and legacy links.
+
+use super::{host_of, resolvable};
+use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts, HostRole};
+use launchready_findings::{Finding, Severity, Stage};
+use launchready_manifest::{Manifest, RouteKind};
+
+const RFC9110_REDIRECT: &str = "https://www.rfc-editor.org/rfc/rfc9110#section-15.4";
+const MDN_REDIRECTS: &str = "https://developer.mozilla.org/en-US/docs/Web/HTTP/Redirections";
+
+/// Redirects taken before the chain ended (the final response is not a hop of its own).
+fn redirects(chain: &ChainFacts) -> usize {
+    chain.hops.len().saturating_sub(1)
+}
+
+fn final_url(chain: &ChainFacts) -> Option<&str> {
+    (chain.end == ChainEnd::Final)
+        .then(|| chain.last().map(|h| h.url.as_str()))
+        .flatten()
+}
+
+/// URLs compared as a visitor would: scheme and host case-insensitively, an empty path as "/".
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn role_of(facts: &Facts, host: &str) -> Option<HostRole> {
+    facts.hosts.iter().find(|h| h.name == host).map(|h| h.role)
+}
+
+/// Chains about hosts DNS could resolve (the DNS rules own the rest).
+fn live_chains(facts: &Facts) -> impl Iterator<Item = (&ChainFacts, String)> {
+    facts.chains.iter().filter_map(|chain| {
+        let host = host_of(&chain.start)?;
+        resolvable(facts, &host).then_some((chain, host))
+    })
+}
+
+pub(crate) fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    entry_points(facts, &mut findings);
+    canonical_consistency(facts, &mut findings);
+    downgrades(facts, &mut findings);
+    routes(facts, manifest, &mut findings);
+    subdomain_destinations(facts, &mut findings);
+    legacy_links(facts, manifest, &mut findings);
+    findings
+}
+
+fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
+    for (chain, host) in live_chains(facts).filter(|(c, _)| c.purpose == ChainPurpose::EntryPoint) {
+        let first = chain.hops.first();
+        let http_entry = chain.start.starts_with("http://");
+        let key_host = matches!(role_of(facts, &host), Some(HostRole::Apex | HostRole::Www));
+        let severity = if key_host {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        if chain.end == ChainEnd::TooManyHops {
+            findings.push(
+                Finding::new(
+                    "redirect.too_many_hops",
+                    Stage::DnsRouting,
+                    Severity::Blocker,
+                    &chain.start,
+                    format!("{} was still redirecting after {} hops", chain.start, chain.hops.len()),
+                )
+                .evidence(chain.describe())
+                .remediation("Redirect every entry point straight to the canonical URL; browsers give up after about 20 hops and every hop costs a round trip.")
+                .reference(MDN_REDIRECTS),
+            );
+            continue;
+        }
+        if chain.end != ChainEnd::Final {
+            continue;
+        }
+        // An http entry point that answers with content never upgrades the visitor to https.
+        if http_entry
+            && let Some(first) = first
+            && first.status.is_some_and(|s| (200..300).contains(&s))
+        {
+            findings.push(
+                Finding::new(
+                    "redirect.no_https",
+                    Stage::DnsRouting,
+                    Severity::Blocker,
+                    &chain.start,
+                    format!("{} serves the page over plain http instead of redirecting to https", chain.start),
+                )
+                .evidence(chain.describe())
+                .remediation("Answer every http:// request with a 301 to the https:// canonical URL (most hosts and CDNs have an \"Always use HTTPS\" switch).")
+                .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Practical_implementation_guides/TLS#http_redirections"),
+            );
+            continue;
+        }
+        if redirects(chain) > 1 {
+            findings.push(
+                Finding::new(
+                    "redirect.too_many_hops",
+                    Stage::DnsRouting,
+                    severity,
+                    &chain.start,
+                    format!("{} takes {} redirects to reach {}", chain.start, redirects(chain), final_url(chain).unwrap_or("the page")),
+                )
+                .evidence(chain.describe())
+                .remediation("Redirect straight to the canonical URL in one hop; each extra hop adds a round trip (and a TLS handshake) before the first paint.")
+                .reference(MDN_REDIRECTS),
+            );
+        }
+        let temporary: Vec<u16> = chain
+            .hops
+            .iter()
+            .filter_map(|h| h.status)
+            .filter(|s| matches!(s, 302 | 303 | 307))
+            .collect();
+        if !temporary.is_empty() {
+            findings.push(
+                Finding::new(
+                    "redirect.temporary",
+                    Stage::DnsRouting,
+                    Severity::Medium,
+                    &chain.start,
+                    format!("{} is canonicalised with a temporary redirect ({})", chain.start, join(&temporary)),
+                )
+                .evidence(chain.describe())
+                .remediation("Use 301 or 308 for canonical redirects so browsers and search engines remember them; 302/307 are re-requested every time.")
+                .reference(RFC9110_REDIRECT),
+            );
+        }
+        if http_entry
+            && let (Some(first), Some(second)) = (chain.hops.first(), chain.hops.get(1))
+            && second.url.starts_with("http://")
+            && host_of(&second.url).is_some_and(|h| h != host)
+        {
+            findings.push(
+                Finding::new(
+                    "redirect.cross_host_before_https",
+                    Stage::DnsRouting,
+                    Severity::Medium,
+                    &first.url,
+                    format!("{} moves to another host before upgrading to https", first.url),
+                )
+                .evidence(chain.describe())
+                .remediation("Upgrade to https on the same host first (or go straight to the https canonical URL); HSTS preload requires it, and the plain-http hop can be intercepted.")
+                .reference("https://hstspreload.org/#submission-requirements"),
+            );
+        }
+    }
+}
+
+fn join(statuses: &[u16]) -> String {
+    statuses
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn canonical_consistency(facts: &Facts, findings: &mut Vec<Finding>) {
+    let ends: Vec<(&str, &str)> = live_chains(facts)
+        .filter(|(c, _)| c.purpose == ChainPurpose::EntryPoint)
+        .filter_map(|(c, _)| final_url(c).map(|end| (c.start.as_str(), end)))
+        .collect();
+    let off: Vec<&(&str, &str)> = ends
+        .iter()
+        .filter(|(_, end)| !same_url(end, &facts.canonical_url))
+        .collect();
+    if off.is_empty() {
+        return;
+    }
+    let mut hosts: Vec<String> = ends.iter().filter_map(|(_, end)| host_of(end)).collect();
+    hosts.sort();
+    hosts.dedup();
+    let title = if hosts.len() > 1 {
+        format!("entry points end on different hosts ({})", hosts.join(", "))
+    } else {
+        format!(
+            "entry points do not end on the canonical URL {}",
+            facts.canonical_url
+        )
+    };
+    let mut finding = Finding::new(
+        "redirect.canonical_inconsistent",
+        Stage::DnsRouting,
+        Severity::High,
+        &facts.domain,
+        title,
+    )
+    .remediation(format!(
+        "Send every entry point (http and https, apex and www) to {} so visitors, cookies and search engines see one site.",
+        facts.canonical_url
+    ))
+    .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls");
+    finding.evidence = ends
+        .iter()
+        .map(|(start, end)| format!("{start} → {end}"))
+        .collect();
+    findings.push(finding);
+}
+
+fn downgrades(facts: &Facts, findings: &mut Vec<Finding>) {
+    for (chain, _) in live_chains(facts) {
+        let downgrade = chain
+            .hops
+            .windows(2)
+            .find(|pair| pair[0].url.starts_with("https://") && pair[1].url.starts_with("http://"));
+        if let Some(pair) = downgrade {
+            findings.push(
+                Finding::new(
+                    "redirect.https_downgrade",
+                    Stage::DnsRouting,
+                    Severity::High,
+                    &pair[0].url,
+                    format!("{} redirects from https down to plain http", pair[0].url),
+                )
+                .evidence(chain.describe())
+                .remediation("Make the redirect target https://; a downgrade exposes the visitor's session to anyone on the network and breaks HSTS.")
+                .reference("https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Strict-Transport-Security"),
+            );
+        }
+    }
+}
+
+fn routes(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
+    for (chain, _) in live_chains(facts).filter(|(c, _)| c.purpose == ChainPurpose::Route) {
+        let Some(route) = chain
+            .label
+            .as_deref()
+            .and_then(|name| manifest.routes.iter().find(|r| r.name == name))
+        else {
+            continue;
+        };
+        let key_route = matches!(route.kind, RouteKind::Login | RouteKind::Checkout);
+        if chain.end == ChainEnd::Final && redirects(chain) > 1 {
+            findings.push(
+                Finding::new(
+                    "redirect.too_many_hops",
+                    Stage::DnsRouting,
+                    if key_route { Severity::High } else { Severity::Medium },
+                    &chain.start,
+                    format!("the {} route takes {} redirects", route.name, redirects(chain)),
+                )
+                .evidence(chain.describe())
+                .remediation("Link to the final URL directly or redirect in one hop; login and checkout lose visitors with every extra round trip.")
+                .reference(MDN_REDIRECTS),
+            );
+        }
+        let Some(status) = chain
+            .final_status()
+            .filter(|_| chain.end == ChainEnd::Final)
+        else {
+            continue;
+        };
+        if status == route.expect_status {
+            continue;
+        }
+        let (id, severity) = match (status, route.critical) {
+            (404, true) => ("route.not_found", Severity::Blocker),
+            (404, false) => ("route.not_found", Severity::High),
+            (_, true) => ("route.unexpected_status", Severity::High),
+            (_, false) => ("route.unexpected_status", Severity::Medium),
+        };
+        findings.push(
+            Finding::new(
+                id,
+                Stage::QuickAudit,
+                severity,
+                &chain.start,
+                format!(
+                    "the {} route ({}) answers {status}, expected {}",
+                    route.name, route.kind, route.expect_status
+                ),
+            )
+            .evidence(chain.describe())
+            .remediation(format!(
+                "Deploy the {} page at {} (or fix the route in launchready.toml if it moved).",
+                route.kind, route.path
+            ))
+            .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15"),
+        );
+    }
+}
+
+fn subdomain_destinations(facts: &Facts, findings: &mut Vec<Finding>) {
+    for host in &facts.hosts {
+        let Some(expected) = &host.expected_destination else {
+            continue;
+        };
+        let https_start = format!("https://{}/", host.name);
+        let Some(chain) = facts.chains.iter().find(|c| c.start == https_start) else {
+            continue;
+        };
+        if !resolvable(facts, &host.name) || chain.end != ChainEnd::Final {
+            continue;
+        }
+        let landed = chain.last().map(|h| h.url.as_str()).unwrap_or_default();
+        if !same_url(landed, expected) {
+            findings.push(
+                Finding::new(
+                    "subdomain.wrong_destination",
+                    Stage::DnsRouting,
+                    Severity::High,
+                    &host.name,
+                    format!("{} lands on {landed}, not {expected}", host.name),
+                )
+                .evidence(chain.describe())
+                .remediation(format!("Point {} at the service that serves {expected}, or update the destination in launchready.toml.", host.name))
+                .reference(MDN_REDIRECTS),
+            );
+        }
+    }
+}
+
+fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
+    for (chain, _) in live_chains(facts).filter(|(c, _)| c.purpose == ChainPurpose::LegacyLink) {
+        // A manifest link names where it must land; a --links entry only has to land on a working page.
+        let target = chain.label.as_deref().filter(|to| {
+            manifest
+                .legacy_links
+                .iter()
+                .any(|l| same_url(l.to.as_str(), to) && same_url(l.from.as_str(), &chain.start))
+        });
+        let status = chain.final_status();
+        let fix = |what: &str| match target {
+            Some(to) => format!("{what} Redirect {} to {to} with a single 301.", chain.start),
+            None => format!("{what} Redirect it with a single 301 to the page that replaced it."),
+        };
+        let broken = chain.end != ChainEnd::Final || status.is_some_and(|s| s >= 400);
+        if broken {
+            findings.push(
+                Finding::new(
+                    "legacy_link.broken",
+                    Stage::DnsRouting,
+                    Severity::High,
+                    &chain.start,
+                    match status {
+                        Some(s) if chain.end == ChainEnd::Final => {
+                            format!("old link {} now answers {s}", chain.start)
+                        }
+                        _ => format!("old link {} does not load", chain.start),
+                    },
+                )
+                .evidence(chain.describe())
+                .remediation(fix(
+                    "Ads, emails and bookmarks still send paying visitors here.",
+                ))
+                .reference(MDN_REDIRECTS),
+            );
+            continue;
+        }
+        let landed = chain.last().map(|h| h.url.as_str()).unwrap_or_default();
+        if let Some(to) = target
+            && !same_url(landed, to)
+        {
+            findings.push(
+                Finding::new(
+                    "legacy_link.wrong_target",
+                    Stage::DnsRouting,
+                    Severity::High,
+                    &chain.start,
+                    format!("old link {} lands on {landed}, not {to}", chain.start),
+                )
+                .evidence(chain.describe())
+                .remediation(fix("The campaign promised a specific page."))
+                .reference(MDN_REDIRECTS),
+            );
+            continue;
+        }
+        if redirects(chain) > 1 {
+            findings.push(
+                Finding::new(
+                    "legacy_link.multi_hop",
+                    Stage::DnsRouting,
+                    Severity::Medium,
+                    &chain.start,
+                    format!(
+                        "old link {} takes {} redirects",
+                        chain.start,
+                        redirects(chain)
+                    ),
+                )
+                .evidence(chain.describe())
+                .remediation(fix(
+                    "Every hop is a round trip before the page starts loading.",
+                ))
+                .reference(MDN_REDIRECTS),
+            );
+        } else if chain
+            .hops
+            .first()
+            .and_then(|h| h.status)
+            .is_some_and(|s| matches!(s, 302 | 303 | 307))
+        {
+            findings.push(
+                Finding::new(
+                    "legacy_link.temporary",
+                    Stage::DnsRouting,
+                    Severity::Medium,
+                    &chain.start,
+                    format!("old link {} uses a temporary redirect", chain.start),
+                )
+                .evidence(chain.describe())
+                .remediation(fix(
+                    "A temporary redirect is re-requested every time and passes no search ranking.",
+                ))
+                .reference(RFC9110_REDIRECT),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixtures::{hop, manifest, set_chain, site};
+
+    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
+        findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn a_healthy_site_has_no_routing_findings() {
+        assert_eq!(ids(&judge(&site(), &manifest())), []);
+    }
+
+    #[test]
+    fn two_hops_from_an_entry_point_are_too_many() {
+        let mut facts = site();
+        let www = "https://www.demo.test/";
+        set_chain(
+            &mut facts,
+            "http://demo.test/",
+            vec![
+                hop("http://demo.test/", 301, Some("https://demo.test/")),
+                hop("https://demo.test/", 301, Some(www)),
+                hop(www, 200, None),
+            ],
+        );
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [(
+                "redirect.too_many_hops",
+                "http://demo.test/",
+                Severity::High
+            )]
+        );
+    }
+
+    #[test]
+    fn entry_points_ending_on_different_hosts_are_inconsistent() {
+        let mut facts = site();
+        set_chain(
+            &mut facts,
+            "https://demo.test/",
+            vec![hop("https://demo.test/", 200, None)],
+        );
+        let findings = judge(&facts, &manifest());
+        assert_eq!(
+            ids(&findings),
+            [(
+                "redirect.canonical_inconsistent",
+                "demo.test",
+                Severity::High
+            )]
+        );
+        assert!(
+            findings[0].title.contains("demo.test, www.demo.test"),
+            "{}",
+            findings[0].title
+        );
+        assert!(
+            findings[0]
+                .evidence
+                .iter()
+                .any(|e| e == "https://demo.test/ → https://demo.test/")
+        );
+    }
+
+    #[test]
+    fn http_content_without_upgrade_is_a_blocker() {
+        let mut facts = site();
+        set_chain(
+            &mut facts,
+            "http://www.demo.test/",
+            vec![hop("http://www.demo.test/", 200, None)],
+        );
+        let findings = judge(&facts, &manifest());
+        assert!(ids(&findings).contains(&(
+            "redirect.no_https",
+            "http://www.demo.test/",
+            Severity::Blocker
+        )));
+    }
+
+    #[test]
+    fn downgrades_temporary_and_cross_host_redirects() {
+        let mut facts = site();
+        let www = "https://www.demo.test/";
+        set_chain(
+            &mut facts,
+            "http://demo.test/",
+            vec![
+                hop("http://demo.test/", 302, Some("http://www.demo.test/")),
+                hop("http://www.demo.test/", 301, Some(www)),
+                hop(www, 200, None),
+            ],
+        );
+        set_chain(
+            &mut facts,
+            "https://app.demo.test/",
+            vec![
+                hop(
+                    "https://app.demo.test/",
+                    301,
+                    Some("http://app.demo.test/login"),
+                ),
+                hop(
+                    "http://app.demo.test/login",
+                    301,
+                    Some("https://app.demo.test/login"),
+                ),
+                hop("https://app.demo.test/login", 200, None),
+            ],
+        );
+        let findings = judge(&facts, &manifest());
+        let found = ids(&findings);
+        for expected in [
+            (
+                "redirect.too_many_hops",
+                "http://demo.test/",
+                Severity::High,
+            ),
+            ("redirect.temporary", "http://demo.test/", Severity::Medium),
+            (
+                "redirect.cross_host_before_https",
+                "http://demo.test/",
+                Severity::Medium,
+            ),
+            (
+                "redirect.https_downgrade",
+                "https://app.demo.test/",
+                Severity::High,
+            ),
+        ] {
+            assert!(found.contains(&expected), "{expected:?} not in {found:?}");
+        }
+        assert_eq!(found.len(), 4, "{found:?}");
+    }
+
+    #[test]
+    fn the_hop_budget_running_out_is_a_blocker() {
+        let mut facts = site();
+        set_chain(
+            &mut facts,
+            "http://demo.test/",
+            vec![
+                hop("http://demo.test/", 301, Some("http://demo.test/1")),
+                hop("http://demo.test/1", 301, Some("http://demo.test/2")),
+            ],
+        );
+        facts
+            .chains
+            .iter_mut()
+            .filter(|c| c.start == "http://demo.test/")
+            .for_each(|c| c.end = ChainEnd::TooManyHops);
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [(
+                "redirect.too_many_hops",
+                "http://demo.test/",
+                Severity::Blocker
+            )]
+        );
+    }
+
+    fn manifest_with(extra: &str) -> Manifest {
+        let text = format!("[site]\ndomain = \"demo.test\"\n{extra}");
+        Manifest::parse(&text, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    fn add_chain(
+        facts: &mut Facts,
+        start: &str,
+        purpose: ChainPurpose,
+        label: Option<&str>,
+        hops: Vec<launchready_findings::facts::HopFacts>,
+    ) {
+        facts.chains.push(ChainFacts {
+            start: start.to_string(),
+            purpose,
+            label: label.map(str::to_string),
+            end: if hops.last().is_some_and(|h| h.status.is_some()) {
+                ChainEnd::Final
+            } else {
+                ChainEnd::Failed
+            },
+            hops,
+        });
+    }
+
+    #[test]
+    fn routes_answering_404_are_high_or_blocker_when_critical() {
+        let manifest = manifest_with(
+            "[[route]]\nname = \"checkout\"\nhost = \"app\"\npath = \"/checkout\"\nkind = \"checkout\"\ncritical = true\n\
+             [[route]]\nname = \"blog\"\npath = \"/blog\"\nkind = \"other\"\n\
+             [[route]]\nname = \"login\"\nhost = \"app\"\npath = \"/login\"\nkind = \"login\"\n",
+        );
+        let mut facts = site();
+        add_chain(
+            &mut facts,
+            "https://app.demo.test/checkout",
+            ChainPurpose::Route,
+            Some("checkout"),
+            vec![hop("https://app.demo.test/checkout", 404, None)],
+        );
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/blog",
+            ChainPurpose::Route,
+            Some("blog"),
+            vec![hop("https://www.demo.test/blog", 404, None)],
+        );
+        add_chain(
+            &mut facts,
+            "https://app.demo.test/login",
+            ChainPurpose::Route,
+            Some("login"),
+            vec![hop("https://app.demo.test/login", 200, None)],
+        );
+        assert_eq!(
+            ids(&judge(&facts, &manifest)),
+            [
+                (
+                    "route.not_found",
+                    "https://app.demo.test/checkout",
+                    Severity::Blocker
+                ),
+                (
+                    "route.not_found",
+                    "https://www.demo.test/blog",
+                    Severity::High
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_links_must_land_on_their_target_in_one_permanent_hop() {
+        let manifest = manifest_with(
+            "[[legacy_link]]\nfrom = \"https://www.demo.test/sale\"\nto = \"https://www.demo.test/pricing\"\n\
+             [[legacy_link]]\nfrom = \"https://www.demo.test/bf\"\nto = \"https://www.demo.test/pricing\"\n\
+             [[legacy_link]]\nfrom = \"https://www.demo.test/old\"\nto = \"https://www.demo.test/pricing\"\n\
+             [[legacy_link]]\nfrom = \"https://www.demo.test/ok\"\nto = \"https://www.demo.test/pricing\"\n\
+             [[legacy_link]]\nfrom = \"https://www.demo.test/tmp\"\nto = \"https://www.demo.test/pricing\"\n",
+        );
+        let pricing = "https://www.demo.test/pricing";
+        let mut facts = site();
+        let label = Some(pricing);
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/sale",
+            ChainPurpose::LegacyLink,
+            label,
+            vec![
+                hop(
+                    "https://www.demo.test/sale",
+                    301,
+                    Some("https://www.demo.test/promo"),
+                ),
+                hop("https://www.demo.test/promo", 301, Some(pricing)),
+                hop(pricing, 200, None),
+            ],
+        );
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/bf",
+            ChainPurpose::LegacyLink,
+            label,
+            vec![hop("https://www.demo.test/bf", 404, None)],
+        );
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/old",
+            ChainPurpose::LegacyLink,
+            label,
+            vec![
+                hop(
+                    "https://www.demo.test/old",
+                    301,
+                    Some("https://www.demo.test/"),
+                ),
+                hop("https://www.demo.test/", 200, None),
+            ],
+        );
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/ok",
+            ChainPurpose::LegacyLink,
+            label,
+            vec![
+                hop("https://www.demo.test/ok", 308, Some(pricing)),
+                hop(pricing, 200, None),
+            ],
+        );
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/tmp",
+            ChainPurpose::LegacyLink,
+            label,
+            vec![
+                hop("https://www.demo.test/tmp", 302, Some(pricing)),
+                hop(pricing, 200, None),
+            ],
+        );
+        // A --links entry has no target: landing on any working page in one hop is enough.
+        add_chain(
+            &mut facts,
+            "https://www.demo.test/any",
+            ChainPurpose::LegacyLink,
+            None,
+            vec![
+                hop(
+                    "https://www.demo.test/any",
+                    301,
+                    Some("https://www.demo.test/"),
+                ),
+                hop("https://www.demo.test/", 200, None),
+            ],
+        );
+        assert_eq!(
+            ids(&judge(&facts, &manifest)),
+            [
+                (
+                    "legacy_link.multi_hop",
+                    "https://www.demo.test/sale",
+                    Severity::Medium
+                ),
+                (
+                    "legacy_link.broken",
+                    "https://www.demo.test/bf",
+                    Severity::High
+                ),
+                (
+                    "legacy_link.wrong_target",
+                    "https://www.demo.test/old",
+                    Severity::High
+                ),
+                (
+                    "legacy_link.temporary",
+                    "https://www.demo.test/tmp",
+                    Severity::Medium
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn subdomains_must_reach_the_destination_the_manifest_names() {
+        let manifest = manifest_with(
+            "subdomains = [{ name = \"app\", destination = \"https://app.demo.test/login\" }]\n",
+        );
+        let mut facts = site();
+        facts
+            .hosts
+            .iter_mut()
+            .filter(|h| h.name == "app.demo.test")
+            .for_each(|h| {
+                h.expected_destination = Some("https://app.demo.test/login".to_string());
+            });
+        assert_eq!(
+            ids(&judge(&facts, &manifest)),
+            [(
+                "subdomain.wrong_destination",
+                "app.demo.test",
+                Severity::High
+            )]
+        );
+        set_chain(
+            &mut facts,
+            "https://app.demo.test/",
+            vec![
+                hop(
+                    "https://app.demo.test/",
+                    301,
+                    Some("https://app.demo.test/login"),
+                ),
+                hop("https://app.demo.test/login", 200, None),
+            ],
+        );
+        assert_eq!(ids(&judge(&facts, &manifest)), []);
+    }
+}

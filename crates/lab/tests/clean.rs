@@ -1,0 +1,209 @@
+//! The clean scenario end to end: a launch-ready site with none of the demo's flaws, checked
+//! through real clients.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use hickory_server::proto::rr::{RData, RecordType};
+use launchready_lab::{Lab, scenarios};
+
+const CANONICAL: &str = "https://www.clean.test/";
+
+#[tokio::test]
+async fn every_entry_point_reaches_the_canonical_url_in_one_hop() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    for entry in [
+        "http://clean.test/",
+        "https://clean.test/",
+        "http://www.clean.test/",
+    ] {
+        assert_eq!(
+            common::follow(&lab, entry, 3).await,
+            vec![(301, entry.to_owned()), (200, CANONICAL.to_owned())],
+            "{entry}"
+        );
+    }
+    assert_eq!(
+        common::follow(&lab, CANONICAL, 3).await,
+        vec![(200, CANONICAL.to_owned())]
+    );
+    // Absolute Locations with the trailing slash, exactly.
+    let r = common::http_get(&lab, "clean.test", "/").await;
+    assert_eq!(r.header("location"), Some(CANONICAL));
+}
+
+#[tokio::test]
+async fn landing_page_is_canonical_and_loads_only_https_assets() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    let page = common::https_get(&lab, "www.clean.test", "/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(r#"<link rel="canonical" href="https://www.clean.test/">"#)
+    );
+    assert!(!page.body.contains("http://www."), "no plain-HTTP links");
+
+    let assets: Vec<&str> = page
+        .body
+        .split(r#"src=""#)
+        .skip(1)
+        .chain(page.body.split(r#"rel="stylesheet" href=""#).skip(1))
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(assets.len(), 2, "{assets:?}");
+    for asset in assets {
+        assert!(asset.starts_with("https://www.clean.test/"), "{asset}");
+        let path = asset.trim_start_matches("https://www.clean.test");
+        let r = common::https_get(&lab, "www.clean.test", path).await;
+        assert_eq!(r.status, 200, "{asset}");
+    }
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
+}
+
+#[tokio::test]
+async fn subdomains_answer_over_https_and_upgrade_plain_http() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    for (host, status) in [
+        ("app.clean.test", 200),
+        ("members.clean.test", 200),
+        ("api.clean.test", 200),
+        ("admin.clean.test", 401),
+    ] {
+        let https = common::https_get(&lab, host, "/").await;
+        assert_eq!(https.status, status, "{host}");
+        let http = common::http_get(&lab, host, "/").await;
+        assert_eq!(http.status, 301, "{host}");
+        assert_eq!(
+            http.header("location"),
+            Some(format!("https://{host}/").as_str())
+        );
+    }
+    let admin = common::https_get(&lab, "admin.clean.test", "/").await;
+    assert!(
+        admin
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+
+    let login = common::https_get(&lab, "app.clean.test", "/login").await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.contains(r#"type="password""#));
+    assert_eq!(login.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn legacy_link_is_one_redirect_to_pricing() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    for from in [
+        "https://clean.test/spring-sale",
+        "http://clean.test/spring-sale",
+    ] {
+        assert_eq!(
+            common::follow(&lab, from, 3).await,
+            vec![
+                (301, from.to_owned()),
+                (200, "https://www.clean.test/pricing".to_owned()),
+            ],
+            "{from}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_certificate_verifies_against_the_lab_root() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    for host in [
+        "clean.test",
+        "www.clean.test",
+        "app.clean.test",
+        "members.clean.test",
+        "api.clean.test",
+        "admin.clean.test",
+    ] {
+        common::tls_connect(&lab, host, common::verifying_config(&lab))
+            .await
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn dns_has_ns_caa_mail_records_and_every_host() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    let resolver = common::resolver(&lab);
+
+    for host in [
+        "clean", "www", "app", "members", "api", "admin", "ns1", "ns2",
+    ] {
+        let name = if host == "clean" {
+            "clean.test.".to_owned()
+        } else {
+            format!("{host}.clean.test.")
+        };
+        let a = resolver.lookup(name.as_str(), RecordType::A).await.unwrap();
+        assert_eq!(a.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
+        assert_eq!(a.answers()[0].ttl, 300, "{name}");
+    }
+
+    let ns = common::raw_udp(lab.dns_addr(), "clean.test.", RecordType::NS).await;
+    let mut targets: Vec<String> = ns
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::NS(ns) => ns.0.to_ascii(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(targets, vec!["ns1.clean.test.", "ns2.clean.test."]);
+
+    let caa = resolver
+        .lookup("clean.test.", RecordType::CAA)
+        .await
+        .unwrap();
+    assert_eq!(caa.answers().len(), 1);
+    match &caa.answers()[0].data {
+        RData::CAA(caa) => {
+            assert!(!caa.issuer_critical);
+            assert_eq!(caa.tag, "issue");
+            assert_eq!(caa.value, b"launchready.lab");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+
+    for (name, prefix) in [
+        ("clean.test.", "v=spf1 "),
+        ("_dmarc.clean.test.", "v=DMARC1; p=reject"),
+        ("s1._domainkey.clean.test.", "v=DKIM1; "),
+    ] {
+        let txt = resolver.lookup(name, RecordType::TXT).await.unwrap();
+        let RData::TXT(txt) = &txt.answers()[0].data else {
+            panic!("not TXT");
+        };
+        let text: Vec<u8> = txt.txt_data.iter().flat_map(|c| c.to_vec()).collect();
+        assert!(text.starts_with(prefix.as_bytes()), "{name}");
+    }
+}
+
+#[test]
+fn clean_manifest_describes_the_clean_site() {
+    let m = scenarios::CLEAN_MANIFEST;
+    for line in [
+        "[site]\ndomain = \"clean.test\"\ncanonical = \"https://www.clean.test/\"\n",
+        "subdomains = [\"app\", \"members\", \"api\", \"admin\"]\n",
+        "[[route]]\nname = \"login\"\nhost = \"app.clean.test\"\npath = \"/login\"\nkind = \"login\"\ncritical = true\n",
+        "[[legacy_link]]\nfrom = \"https://clean.test/spring-sale\"\nto = \"https://www.clean.test/pricing\"\n",
+    ] {
+        assert!(m.contains(line), "missing {line:?}");
+    }
+    assert!(
+        !m.contains("[[ignore]]"),
+        "a clean launch needs no exceptions"
+    );
+}
