@@ -4,7 +4,7 @@
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
-    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts,
+    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts, ZoneFacts,
 };
 use launchready_manifest::Manifest;
 use launchready_net::{Net, RecordType};
@@ -65,7 +65,7 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         follow_chains(&plan, net, on_chain_done),
         net.zone_facts(manifest.apex())
     );
-    let critical_path_round_trips = critical_path(&hosts, &chains);
+    let critical_path_round_trips = critical_path(&hosts, &chains, &zone);
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         domain: manifest.apex().to_string(),
@@ -130,7 +130,14 @@ async fn follow_chains(
 /// Round trips that carry network latency (a DNS answer or an HTTP response) along the longest dependent
 /// sequence. Host lookups are one round trip each (A and AAAA go out together) and run beside the chains; a
 /// chain pays one per hop plus one per lookup its client had to make.
-fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts]) -> u32 {
+fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts], zone: &ZoneFacts) -> u32 {
+    // The NS query, then each nameserver's SOA (after looking up its address, where needed).
+    let delegation = 1 + zone
+        .nameservers
+        .iter()
+        .map(|ns| 1 + u32::from(ns.looked_up))
+        .max()
+        .unwrap_or(0);
     let hop_cost =
         |hop: &HopFacts| u32::from(hop.status.is_some()) + u32::from(hop.timings.dns_ms.is_some());
     // A host whose address lookup failed also walked its CNAMEs, one query per link plus the last.
@@ -148,4 +155,5 @@ fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts]) -> u32 {
         .max()
         .unwrap_or(0)
         .max(dns)
+        .max(delegation)
 }

@@ -59,6 +59,9 @@ pub struct NameServerFacts {
     pub authoritative: bool,
     /// Why there is no usable answer, if there is none.
     pub error: Option<String>,
+    /// Whether the nameserver's address had to be looked up first (one more round trip).
+    #[serde(default)]
+    pub looked_up: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -69,7 +69,7 @@ pub struct NetArgs {
     /// Seconds the whole audit may take; work still running then is recorded as timed out.
     #[arg(long, value_name = "SECS")]
     pub deadline: Option<f64>,
-    /// Network operations in flight at once (default: the manifest's, else 32).
+    /// Network operations in flight at once (default: the manifest's, else 64).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Redirects to follow from each starting URL (default: the manifest's, else 10).

@@ -505,3 +505,39 @@ fn init_writes_a_manifest_that_audit_accepts_and_never_overwrites() {
         &["launchready.toml", "example.com", "other.example"],
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_file_entries_are_checked_like_legacy_links() {
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), scenarios::CLEAN_MANIFEST);
+    std::fs::write(
+        dir.path().join("links.txt"),
+        "# exported from the ad platform\nhttps://clean.test/spring-sale\nhttps://www.clean.test/black-friday-2025\n",
+    )
+    .unwrap();
+    let mut audit = args(&["audit", "--format", "json", "--links", "links.txt"]);
+    audit.extend(lab_flags(&lab));
+    let out = run(dir.path(), audit).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let found = findings(&out.stdout);
+    let broken: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "legacy_link.broken")
+        .collect();
+    assert_eq!(broken.len(), 1, "{found:?}");
+    assert_eq!(broken[0].1, "https://www.clean.test/black-friday-2025");
+
+    std::fs::write(
+        dir.path().join("bad.txt"),
+        "https://clean.test/ok\nclean.test/no-scheme\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &args(&["audit", "--links", "bad.txt"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("bad.txt:2:"), "{}", out.stderr);
+}

@@ -69,7 +69,7 @@ impl Default for AuditOptions {
         AuditOptions {
             max_hops: 10,
             timeout_secs: 10,
-            concurrency: 32,
+            concurrency: 64,
             intranet: false,
         }
     }

@@ -19,7 +19,7 @@ subdomains = ["app", "members", "api", "admin"]
 [audit]
 max_hops = 10       # redirects followed before a chain counts as too long (1-50)
 timeout_secs = 10   # per network operation (1-300)
-concurrency = 32    # network operations in flight at once (1-1024)
+concurrency = 64    # network operations in flight at once (1-1024)
 intranet = false    # true for a staging or intranet audit, where private addresses in DNS are expected
 
 # Pages that must work on launch day. kind is one of:

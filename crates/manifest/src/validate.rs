@@ -325,7 +325,7 @@ fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
         1..=300,
         timeout_default,
     );
-    let concurrency_default = i64::try_from(defaults.concurrency).unwrap_or(32);
+    let concurrency_default = i64::try_from(defaults.concurrency).unwrap_or(64);
     let concurrency = checker.in_range(
         raw.concurrency.as_ref(),
         "concurrency",

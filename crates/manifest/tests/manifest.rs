@@ -131,7 +131,7 @@ fn defaults_for_a_bare_domain() {
         AuditOptions {
             max_hops: 10,
             timeout_secs: 10,
-            concurrency: 32,
+            concurrency: 64,
             intranet: false
         }
     );

@@ -233,13 +233,11 @@ impl Net {
     /// redirects a nameserver like any other host.
     pub async fn probe_nameservers(&self, apex: &str, names: &[String]) -> Vec<NameServerFacts> {
         let probes = names.iter().map(|name| async move {
-            let target = match crate::connect_to::resolve_target(&self.config.connect_to, name, 53)
-            {
-                (host, port) if host.parse::<IpAddr>().is_ok() => host
-                    .parse::<IpAddr>()
-                    .map(|ip| SocketAddr::new(ip, port))
-                    .ok(),
-                (host, port) => self
+            let (host, port) = crate::connect_to::resolve_target(&self.config.connect_to, name, 53);
+            let looked_up = host.parse::<IpAddr>().is_err();
+            let target = match host.parse::<IpAddr>() {
+                Ok(ip) => Some(SocketAddr::new(ip, port)),
+                Err(_) => self
                     .resolve_ips(&host)
                     .await
                     .ok()
@@ -252,6 +250,7 @@ impl Net {
                 serial: None,
                 authoritative: false,
                 error: None,
+                looked_up,
             };
             let Some(target) = target else {
                 facts.error = Some(format!("{name} does not resolve"));

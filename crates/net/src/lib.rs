@@ -48,7 +48,7 @@ impl Default for NetConfig {
             ca_files: Vec::new(),
             timeout: Duration::from_secs(10),
             deadline: None,
-            concurrency: 32,
+            concurrency: 64,
             user_agent: concat!("launchready/", env!("CARGO_PKG_VERSION")).to_string(),
         }
     }

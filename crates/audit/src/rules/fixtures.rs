@@ -170,6 +170,7 @@ pub fn site() -> Facts {
                     serial: Some(2026112501),
                     authoritative: true,
                     error: None,
+                    looked_up: true,
                 })
                 .collect(),
         },
