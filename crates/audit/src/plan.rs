@@ -31,7 +31,7 @@ fn root_url(scheme: &str, host: &str) -> Option<Url> {
 }
 
 /// The apex, www and each subdomain to resolve; http and https on each of them, the canonical URL, every route
-/// and every legacy link to follow. Duplicates are dropped, first purpose wins.
+/// and every legacy link to follow. A URL is followed once per purpose.
 pub fn plan(manifest: &Manifest, links: &[Url]) -> Plan {
     let apex = manifest.apex().to_string();
     let www = manifest.www();
@@ -60,8 +60,12 @@ pub fn plan(manifest: &Manifest, links: &[Url]) -> Plan {
 
     let mut chains: Vec<PlannedChain> = Vec::new();
     let mut add = |start: Option<Url>, purpose: ChainPurpose, label: Option<String>| {
+        // The same URL can matter twice (a route at a subdomain's root, a legacy link from an entry point):
+        // each purpose gets its own chain, so each rule sees the chain it judges.
         if let Some(start) = start
-            && !chains.iter().any(|c| c.start == start)
+            && !chains
+                .iter()
+                .any(|c| c.start == start && c.purpose == purpose && c.label == label)
         {
             chains.push(PlannedChain {
                 start,

@@ -18,10 +18,26 @@ fn tls_failure_at_start(chain: &ChainFacts) -> bool {
             .is_some_and(|e| e.kind == NetErrorKind::Tls)
 }
 
-fn failure_evidence(chain: &ChainFacts) -> Vec<String> {
+/// The chain, and what ended it: the failed request's error, a redirect without a usable Location, or the
+/// hop budget.
+pub(crate) fn failure_evidence(chain: &ChainFacts) -> Vec<String> {
     let mut evidence = vec![chain.describe()];
-    if let Some(error) = chain.last().and_then(|h| h.error.as_ref()) {
+    let last = chain.last();
+    if let Some(error) = last.and_then(|h| h.error.as_ref()) {
         evidence.push(format!("{}: {}", error.kind.as_str(), error.message));
+    }
+    match chain.end {
+        ChainEnd::BadRedirect => evidence.push(match last.and_then(|h| h.location.as_deref()) {
+            Some(location) => {
+                format!("the redirect's Location `{location}` is not a usable http(s) URL")
+            }
+            None => "the redirect has no Location header".to_string(),
+        }),
+        ChainEnd::TooManyHops => evidence.push(format!(
+            "still redirecting after {} requests",
+            chain.hops.len()
+        )),
+        _ => {}
     }
     evidence
 }

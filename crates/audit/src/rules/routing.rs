@@ -236,6 +236,23 @@ fn routes(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
             continue;
         };
         let key_route = matches!(route.kind, RouteKind::Login | RouteKind::Checkout);
+        if chain.end != ChainEnd::Final {
+            let mut finding = Finding::new(
+                "route.unreachable",
+                Stage::QuickAudit,
+                if route.critical { Severity::Blocker } else { Severity::High },
+                &chain.start,
+                format!("the {} route ({}) does not load", route.name, route.kind),
+            )
+            .remediation(format!(
+                "Make {} answer (check the server, the redirect's Location and the hop budget); visitors who reach it see an error.",
+                route.path
+            ))
+            .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15");
+            finding.evidence = super::http::failure_evidence(chain);
+            findings.push(finding);
+            continue;
+        }
         if chain.end == ChainEnd::Final && redirects(chain) > 1 {
             findings.push(
                 Finding::new(
