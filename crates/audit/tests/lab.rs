@@ -1379,3 +1379,32 @@ async fn truncated_udp_answers_are_retried_over_tcp() {
         zone.nameservers
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_cert_not_yet_valid() {
+    let scenario = clean_with(|s| site(s, "members.clean.test").cert = CertSpec::NotYetValid);
+    fires(
+        scenario,
+        CLEAN,
+        &[("tls.cert.not_yet_valid", "members.clean.test", Blocker)],
+    )
+    .await;
+}
+
+/// Port 443 of one host refuses connections: the host does not serve HTTPS at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_no_https_when_443_refuses() {
+    let port = closed_port();
+    let options = Options {
+        rules_first: vec![format!("members.clean.test:443:127.0.0.1:{port}")],
+        ..Options::default()
+    };
+    let audit = fires_with(
+        scenarios::clean(),
+        CLEAN,
+        options,
+        &[("tls.no_https", "members.clean.test", Blocker)],
+    )
+    .await;
+    evidence_mentions(audit.get("tls.no_https", "members.clean.test"), "refused");
+}

@@ -1,22 +1,12 @@
 //! Reachability rules: the landing page must answer 2xx, entry points must not fail or loop, and every
 //! subdomain must answer like a working service.
 
-use super::{host_of, resolvable};
-use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts, NetErrorKind};
+use super::{host_of, https_unavailable, resolvable};
+use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts};
 use launchready_findings::{Finding, Severity, Stage};
 use launchready_manifest::Manifest;
 
 const RFC9110_STATUS: &str = "https://www.rfc-editor.org/rfc/rfc9110#section-15";
-
-/// A first-hop TLS failure on an https URL is the TLS rules' `tls.no_https`, not a second finding here.
-fn tls_failure_at_start(chain: &ChainFacts) -> bool {
-    chain.start.starts_with("https://")
-        && chain.hops.len() == 1
-        && chain
-            .last()
-            .and_then(|h| h.error.as_ref())
-            .is_some_and(|e| e.kind == NetErrorKind::Tls)
-}
 
 /// The chain, and what ended it: the failed request's error, a redirect without a usable Location, or the
 /// hop budget.
@@ -48,7 +38,7 @@ pub(crate) fn judge(facts: &Facts, _manifest: &Manifest) -> Vec<Finding> {
         let Some(host) = host_of(&chain.start) else {
             continue;
         };
-        if !resolvable(facts, &host) || tls_failure_at_start(chain) {
+        if !resolvable(facts, &host) || chain.last().is_some_and(https_unavailable) {
             continue;
         }
         let is_landing = chain.start == facts.canonical_url;
@@ -132,6 +122,7 @@ pub(crate) fn judge(facts: &Facts, _manifest: &Manifest) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::rules::fixtures::*;
+    use launchready_findings::facts::NetErrorKind;
 
     #[test]
     fn a_healthy_site_has_no_http_findings() {

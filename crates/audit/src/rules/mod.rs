@@ -33,6 +33,16 @@ pub(crate) fn resolvable(facts: &Facts, host: &str) -> bool {
         .is_none_or(|h| h.dns.outcome == DnsOutcome::Resolved)
 }
 
+/// A request to an https URL that could not even complete a TLS connection (refused on 443, or the handshake
+/// failed): the TLS rules report the host as `tls.no_https`, so other rules leave such chains alone.
+pub(crate) fn https_unavailable(hop: &launchready_findings::facts::HopFacts) -> bool {
+    use launchready_findings::facts::NetErrorKind;
+    hop.url.starts_with("https://")
+        && hop.error.as_ref().is_some_and(|e| {
+            hop.status.is_none() && matches!(e.kind, NetErrorKind::Tls | NetErrorKind::Refused)
+        })
+}
+
 /// The host part of a URL string.
 pub(crate) fn host_of(url: &str) -> Option<String> {
     url::Url::parse(url).ok().and_then(|u| {

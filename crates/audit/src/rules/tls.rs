@@ -1,8 +1,8 @@
 //! TLS rules: every host that serves https must present a certificate a browser accepts, for the right name,
 //! valid now and not about to expire.
 
-use super::{host_of, resolvable};
-use launchready_findings::facts::{ChainFacts, Facts, NetErrorKind, TlsFacts, Verification};
+use super::{host_of, https_unavailable, resolvable};
+use launchready_findings::facts::{ChainFacts, Facts, TlsFacts, Verification};
 use launchready_findings::{Finding, Severity, Stage};
 use launchready_net::tls::name_covers;
 
@@ -29,9 +29,9 @@ fn no_https(chain: &ChainFacts) -> Option<String> {
     if !chain.start.starts_with("https://") || chain.hops.len() != 1 {
         return None;
     }
-    let error = chain.last()?.error.as_ref()?;
-    matches!(error.kind, NetErrorKind::Tls | NetErrorKind::Refused)
-        .then(|| format!("{}: {}", error.kind.as_str(), error.message))
+    let hop = chain.last()?;
+    let error = hop.error.as_ref()?;
+    https_unavailable(hop).then(|| format!("{}: {}", error.kind.as_str(), error.message))
 }
 
 pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
@@ -151,6 +151,7 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::rules::fixtures::{NOW, failed, set_chain, site};
+    use launchready_findings::facts::NetErrorKind;
 
     fn with_cert(facts: &mut Facts, host: &str, f: impl Fn(&mut TlsFacts)) {
         for hop in facts.chains.iter_mut().flat_map(|c| c.hops.iter_mut()) {
