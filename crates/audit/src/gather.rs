@@ -4,7 +4,8 @@
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
-    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts, ZoneFacts,
+    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts, OriginFacts,
+    ZoneFacts,
 };
 use launchready_manifest::Manifest;
 use launchready_net::{Net, RecordType};
@@ -60,10 +61,11 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
     let plan = plan(manifest, &options.links);
     let nothing = || {};
     let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
-    let (hosts, chains, zone) = tokio::join!(
+    let (hosts, chains, zone, origin) = tokio::join!(
         lookup_hosts(&plan, net),
         follow_chains(&plan, net, on_chain_done),
-        net.zone_facts(manifest.apex())
+        net.zone_facts(manifest.apex()),
+        probe_origin(manifest, net)
     );
     let critical_path_round_trips = critical_path(&hosts, &chains, &zone);
     Facts {
@@ -78,8 +80,23 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         hosts,
         chains,
         zone,
+        origin,
         critical_path_round_trips,
     }
+}
+
+/// Asks the origin named in `[edge] origin` for the canonical host directly, over https and http.
+async fn probe_origin(manifest: &Manifest, net: &Net) -> Option<OriginFacts> {
+    let address = manifest.edge.origin?;
+    let host = manifest.canonical_host();
+    let https = Url::parse(&format!("https://{host}/")).ok()?;
+    let http = Url::parse(&format!("http://{host}/")).ok()?;
+    let (https, http) = tokio::join!(net.fetch_at(&https, address), net.fetch_at(&http, address));
+    Some(OriginFacts {
+        address: address.to_string(),
+        https,
+        http,
+    })
 }
 
 async fn lookup_hosts(plan: &Plan, net: &Net) -> Vec<HostFacts> {

@@ -26,8 +26,21 @@ pub struct Facts {
     /// Zone-level DNS facts about the apex: nameservers, wildcard, apex CNAME.
     #[serde(default)]
     pub zone: ZoneFacts,
+    /// The origin server asked directly, when the manifest names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginFacts>,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// The origin server behind the edge, asked directly for the canonical host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OriginFacts {
+    pub address: String,
+    /// `https://<canonical host>/` sent to the origin's address.
+    pub https: HopFacts,
+    /// `http://<canonical host>/` sent to the origin's address.
+    pub http: HopFacts,
 }
 
 /// DNS facts about the zone as a whole, asked at the apex.

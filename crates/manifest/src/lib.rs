@@ -30,6 +30,7 @@ pub struct Manifest {
     pub routes: Vec<Route>,
     pub legacy_links: Vec<LegacyLink>,
     pub email: Email,
+    pub edge: Edge,
     pub ignores: Vec<Ignore>,
     /// The file this was read from; `None` for [`Manifest::for_domain`].
     pub source: Option<PathBuf>,
@@ -166,6 +167,15 @@ pub struct Email {
     pub non_sending: Vec<String>,
 }
 
+/// The CDN or proxy in front of the site, and the origin server behind it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    /// The apex and www must be served through a CDN or proxy (`edge.not_proxied` becomes high).
+    pub required: bool,
+    /// The origin server's address, probed directly to see whether it bypasses the edge.
+    pub origin: Option<std::net::IpAddr>,
+}
+
 /// A finding the team has accepted. Matching findings are marked suppressed, never dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ignore {
@@ -225,6 +235,7 @@ impl Manifest {
                 senders: vec![apex],
                 ..Email::default()
             },
+            edge: Edge::default(),
             ignores: Vec::new(),
             source: None,
         })

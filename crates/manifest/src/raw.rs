@@ -21,10 +21,20 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [[route]]", ROUTE_KEYS),
     ("in [[legacy_link]]", LEGACY_LINK_KEYS),
     ("in [email]", EMAIL_KEYS),
+    ("in [edge]", EDGE_KEYS),
     ("in [[ignore]]", IGNORE_KEYS),
 ];
 
-pub(crate) const TOP_KEYS: &[&str] = &["site", "audit", "route", "legacy_link", "email", "ignore"];
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "site",
+    "audit",
+    "route",
+    "legacy_link",
+    "email",
+    "edge",
+    "ignore",
+];
+pub(crate) const EDGE_KEYS: &[&str] = &["required", "origin"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
 pub(crate) const SUBDOMAIN_KEYS: &[&str] = &["name", "destination"];
 pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrency", "intranet"];
@@ -44,8 +54,16 @@ pub(crate) struct RawManifest {
     #[serde(default)]
     pub legacy_link: Vec<RawLegacyLink>,
     pub email: Option<RawEmail>,
+    pub edge: Option<RawEdge>,
     #[serde(default)]
     pub ignore: Vec<RawIgnore>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [edge] table")]
+pub(crate) struct RawEdge {
+    pub required: Option<bool>,
+    pub origin: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

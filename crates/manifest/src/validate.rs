@@ -4,12 +4,12 @@
 use crate::domain::{Rejection, check_domain, is_within, parse_http_url, resolve_host};
 use crate::error::{Diagnostic, Location};
 use crate::raw::{
-    RawAudit, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute, RawSubdomain, S,
+    RawAudit, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute, RawSubdomain, S,
 };
 use crate::translate::did_you_mean;
 use crate::{
-    AuditOptions, DEFAULT_SUBDOMAINS, Email, Ignore, LegacyLink, Manifest, Route, RouteKind, Site,
-    Subdomain,
+    AuditOptions, DEFAULT_SUBDOMAINS, Edge, Email, Ignore, LegacyLink, Manifest, Route, RouteKind,
+    Site, Subdomain,
 };
 use std::collections::HashMap;
 use std::ops::{Range, RangeInclusive};
@@ -125,6 +125,7 @@ pub(crate) fn validate(
     let routes = routes(&mut checker, raw.route, domain, canonical_host);
     let legacy_links = legacy_links(&mut checker, raw.legacy_link);
     let email = email(&mut checker, raw.email, domain);
+    let edge = edge(&mut checker, raw.edge);
     let ignores = ignores(&mut checker, raw.ignore);
 
     if !checker.diagnostics.is_empty() {
@@ -143,6 +144,7 @@ pub(crate) fn validate(
             routes,
             legacy_links,
             email,
+            edge,
             ignores,
             source: None,
         }),
@@ -503,6 +505,33 @@ fn domain_list(
         }
     }
     out
+}
+
+fn edge(checker: &mut Checker<'_>, raw: Option<RawEdge>) -> Edge {
+    let Some(raw) = raw else {
+        return Edge::default();
+    };
+    let origin = raw.origin.and_then(|origin| {
+        let text = origin.get_ref().trim().trim_matches(['[', ']']);
+        match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                checker.error(
+                    origin.span(),
+                    format!("`{}` is not an IP address", origin.get_ref()),
+                    Some(
+                        "give the origin server's address, e.g. origin = \"203.0.113.7\""
+                            .to_string(),
+                    ),
+                );
+                None
+            }
+        }
+    });
+    Edge {
+        required: raw.required.unwrap_or(false),
+        origin,
+    }
 }
 
 fn email(checker: &mut Checker<'_>, raw: Option<RawEmail>, domain: Option<&str>) -> Email {

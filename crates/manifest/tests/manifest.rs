@@ -1070,3 +1070,22 @@ fn apply_ignores_suppresses_without_removing() {
     m.apply_ignores(&mut findings);
     assert_eq!(findings, before);
 }
+
+#[test]
+fn edge_table_names_the_origin_and_whether_a_cdn_is_required() {
+    let text =
+        "[site]\ndomain = \"example.com\"\n[edge]\nrequired = true\norigin = \"203.0.113.7\"\n";
+    let manifest = Manifest::parse(text, Path::new("launchready.toml")).unwrap();
+    assert!(manifest.edge.required);
+    assert_eq!(manifest.edge.origin, Some("203.0.113.7".parse().unwrap()));
+    assert_eq!(
+        Manifest::for_domain("example.com").unwrap().edge,
+        Default::default()
+    );
+
+    let bad = "[site]\ndomain = \"example.com\"\n[edge]\norigin = \"origin.example.com\"\n";
+    let err = Manifest::parse(bad, Path::new("launchready.toml")).unwrap_err();
+    let rendered = err.to_string();
+    assert!(rendered.contains("launchready.toml:4:10"), "{rendered}");
+    assert!(rendered.contains("not an IP address"), "{rendered}");
+}

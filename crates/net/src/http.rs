@@ -315,6 +315,8 @@ impl Net {
                 http::header::ACCEPT,
                 "text/html,application/xhtml+xml,*/*;q=0.8",
             )
+            // Ask for compression like a browser does, so the facts show what visitors actually get.
+            .header(http::header::ACCEPT_ENCODING, "gzip, deflate, br")
             .body(Empty::<Bytes>::new())
         {
             Ok(request) => request,
@@ -441,11 +443,35 @@ impl Net {
             }
         }
         if keep_body {
-            attempt.hop.body = Some(String::from_utf8_lossy(&kept).into_owned());
+            let decoded = decode(attempt.hop.header("content-encoding"), &kept);
+            attempt.hop.body = Some(String::from_utf8_lossy(&decoded).into_owned());
         }
         attempt.hop.timings.total_ms = ms(attempt.started);
         attempt.hop
     }
+}
+
+/// Undoes `Content-Encoding` on the kept prefix of a body. The prefix may end mid-stream, so whatever decodes
+/// before the cut is kept; output is bounded so a compression bomb cannot grow it.
+fn decode(encoding: Option<&str>, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    const MAX_DECODED: u64 = 4 * MAX_BODY_BYTES as u64;
+    let encoding = encoding.unwrap_or_default().trim().to_ascii_lowercase();
+    let mut out = Vec::new();
+    // A truncated stream errors at its end; what decoded before that is still the page's start.
+    let _ = match encoding.as_str() {
+        "gzip" | "x-gzip" => flate2::read::GzDecoder::new(bytes)
+            .take(MAX_DECODED)
+            .read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(bytes)
+            .take(MAX_DECODED)
+            .read_to_end(&mut out),
+        "br" => brotli_decompressor::Decompressor::new(bytes, 4096)
+            .take(MAX_DECODED)
+            .read_to_end(&mut out),
+        _ => return bytes.to_vec(),
+    };
+    out
 }
 
 /// Stops a connection driver when the hop is done, so no task outlives its probe.

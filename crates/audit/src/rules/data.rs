@@ -69,6 +69,74 @@ pub(crate) const CA_CAA_DOMAINS: &[(&str, &[&str])] = &[
     ("Launchready Lab", &["launchready.lab"]),
 ];
 
+/// Cloudflare's published address ranges (cloudflare.com/ips-v4 and /ips-v6), as published on 2026-11-01. They
+/// change rarely; when they do, update this table and its date.
+pub(crate) const CLOUDFLARE_RANGES: &[&str] = &[
+    "173.245.48.0/20",
+    "103.21.244.0/22",
+    "103.22.200.0/22",
+    "103.31.4.0/22",
+    "141.101.64.0/18",
+    "108.162.192.0/18",
+    "190.93.240.0/20",
+    "188.114.96.0/20",
+    "197.234.240.0/22",
+    "198.41.128.0/17",
+    "162.158.0.0/15",
+    "104.16.0.0/13",
+    "104.24.0.0/14",
+    "172.64.0.0/13",
+    "131.0.72.0/22",
+    "2400:cb00::/32",
+    "2606:4700::/32",
+    "2803:f800::/32",
+    "2405:b500::/32",
+    "2405:8100::/32",
+    "2a06:98c0::/29",
+    "2c0f:f248::/32",
+];
+
+/// Whether an address is inside one of Cloudflare's ranges.
+pub(crate) fn in_cloudflare(ip: &std::net::IpAddr) -> bool {
+    CLOUDFLARE_RANGES.iter().any(|range| in_range(ip, range))
+}
+
+fn in_range(ip: &std::net::IpAddr, range: &str) -> bool {
+    let Some((base, bits)) = range.split_once('/') else {
+        return false;
+    };
+    let (Ok(base), Ok(bits)) = (base.parse::<std::net::IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    match (ip, base) {
+        (std::net::IpAddr::V4(ip), std::net::IpAddr::V4(base)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(*ip) & mask == u32::from(base) & mask
+        }
+        (std::net::IpAddr::V6(ip), std::net::IpAddr::V6(base)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(*ip) & mask == u128::from(base) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Response headers that name the CDN or edge network that answered, checked in order.
+pub(crate) const EDGE_SIGNATURES: &[(&str, &str, &str)] = &[
+    // (provider, header, value fragment; empty = the header's presence is enough)
+    ("Cloudflare", "cf-ray", ""),
+    ("Cloudflare", "server", "cloudflare"),
+    ("Amazon CloudFront", "x-amz-cf-id", ""),
+    ("Amazon CloudFront", "via", "cloudfront"),
+    ("Fastly", "x-fastly-request-id", ""),
+    ("Fastly", "x-served-by", "cache-"),
+    ("Vercel", "x-vercel-id", ""),
+    ("Netlify", "x-nf-request-id", ""),
+    ("Netlify", "server", "netlify"),
+    ("Akamai", "akamai-grn", ""),
+    ("Akamai", "server", "akamaighost"),
+];
+
 /// The CAA domains that authorise the CA named in an issuer DN, or `None` when the CA is not in the table.
 pub(crate) fn caa_domains_for(issuer: &str) -> Option<&'static [&'static str]> {
     let issuer = issuer.to_ascii_lowercase();

@@ -20,6 +20,14 @@ pub fn cert(names: &[&str], not_after_days: i64) -> CertFacts {
     }
 }
 
+fn intermediate() -> CertFacts {
+    let mut ca = cert(&["Launchready Lab Intermediate CA"], 3650);
+    ca.subject = "O=Launchready Lab, CN=Launchready Lab Intermediate CA".to_string();
+    ca.issuer = "O=Launchready Lab, CN=Launchready Lab Root CA".to_string();
+    ca.sans.clear();
+    ca
+}
+
 pub fn hop(url: &str, status: u16, location: Option<&str>) -> HopFacts {
     let host = url
         .split("://")
@@ -37,7 +45,7 @@ pub fn hop(url: &str, status: u16, location: Option<&str>) -> HopFacts {
         tls: url.starts_with("https://").then(|| TlsFacts {
             version: "TLSv1.3".to_string(),
             alpn: Some("h2".to_string()),
-            chain: vec![cert(&[&host], 80)],
+            chain: vec![cert(&[&host], 80), intermediate()],
             verification: Verification::Valid,
         }),
         error: None,
@@ -174,6 +182,7 @@ pub fn site() -> Facts {
                 })
                 .collect(),
         },
+        origin: None,
         critical_path_round_trips: 2,
     }
 }

@@ -4,7 +4,10 @@
 mod content;
 mod data;
 mod dns;
+mod edge;
+mod headers;
 mod http;
+mod perf;
 mod routing;
 mod tls;
 
@@ -20,6 +23,9 @@ pub fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     findings.extend(routing::judge(facts, manifest));
     findings.extend(content::judge(facts));
     findings.extend(tls::judge(facts));
+    findings.extend(headers::judge(facts, manifest));
+    findings.extend(perf::judge(facts));
+    findings.extend(edge::judge(facts, manifest));
     findings
 }
 

@@ -126,10 +126,44 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
             RFC6125,
         ));
     }
+    // A lone leaf from a CA the client does not know is, far more often than not, a server that forgot its
+    // intermediate: browsers with that intermediate cached work, fresh ones and most API clients fail.
+    let incomplete = tls.verification == Verification::UnknownIssuer
+        && tls.chain.len() == 1
+        && !leaf.self_signed;
+    if incomplete {
+        findings.push(
+            Finding::new("tls.chain.incomplete", Stage::EdgeCaching, Severity::High, host, format!("{host} does not send its intermediate certificate"))
+                .evidence(facts_line.clone())
+                .evidence(format!("the server sent 1 certificate, issued by {}", leaf.issuer))
+                .remediation("Serve the full chain (your CA's fullchain.pem, not cert.pem); clients that have not cached the intermediate reject the site.")
+                .reference("https://www.rfc-editor.org/rfc/rfc8446#section-4.4.2"),
+        );
+    }
+    if let Some(bits) = weak_key(&leaf.key) {
+        findings.push(
+            Finding::new("tls.key.weak", Stage::EdgeCaching, Severity::High, host, format!("the certificate for {host} uses a weak {} key", leaf.key))
+                .evidence(facts_line.clone())
+                .remediation(format!("Reissue with RSA 2048+ or ECDSA P-256; {bits}-bit keys are below what browsers and CAs accept."))
+                .reference("https://cabforum.org/working-groups/server/baseline-requirements/requirements/"),
+        );
+    }
+    if leaf
+        .signature_algorithm
+        .to_ascii_lowercase()
+        .contains("sha1")
+    {
+        findings.push(
+            Finding::new("tls.sig.sha1", Stage::EdgeCaching, Severity::High, host, format!("the certificate for {host} is signed with SHA-1"))
+                .evidence(format!("signature algorithm: {}", leaf.signature_algorithm))
+                .remediation("Reissue the certificate (any current CA signs with SHA-256); browsers reject SHA-1 signatures.")
+                .reference("https://www.rfc-editor.org/rfc/rfc9155"),
+        );
+    }
     let untrusted = match &tls.verification {
-        Verification::UnknownIssuer => Some(
-            "issued by an unknown CA, self-signed, or sent without its intermediate".to_string(),
-        ),
+        Verification::UnknownIssuer if !incomplete => {
+            Some("issued by an unknown CA, or self-signed".to_string())
+        }
         Verification::Other(reason) => Some(reason.clone()),
         _ => None,
     };
@@ -145,6 +179,17 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
         );
     }
     findings
+}
+
+/// The key size when it is below what browsers accept: RSA under 2048 bits, EC under 256.
+fn weak_key(key: &str) -> Option<usize> {
+    let (kind, bits) = key.split_once(' ')?;
+    let bits: usize = bits.parse().ok()?;
+    match kind {
+        "RSA" if bits < 2048 => Some(bits),
+        "EC" if bits < 256 => Some(bits),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
