@@ -4,8 +4,8 @@
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
-    ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts, OriginFacts,
-    ZoneFacts,
+    AssetFacts, ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts,
+    LandingFacts, LandingSample, OriginFacts, ZoneFacts,
 };
 use launchready_manifest::Manifest;
 use launchready_net::{Net, RecordType};
@@ -34,12 +34,23 @@ pub async fn gather_checked(
 }
 
 /// What a run adds to the manifest: extra old URLs to check (`--links`) and a progress callback.
-#[derive(Default)]
 pub struct GatherOptions<'a> {
     /// Old campaign URLs that must still land on a page in at most one redirect.
     pub links: Vec<Url>,
     /// Called once per redirect chain finished, from any task: drive a progress bar with it.
     pub on_chain_done: Option<&'a (dyn Fn() + Sync)>,
+    /// How many times to load the landing page (with its render-blocking assets) for the speed figures.
+    pub landing_samples: usize,
+}
+
+impl Default for GatherOptions<'_> {
+    fn default() -> Self {
+        GatherOptions {
+            links: Vec::new(),
+            on_chain_done: None,
+            landing_samples: 5,
+        }
+    }
 }
 
 impl std::fmt::Debug for GatherOptions<'_> {
@@ -61,13 +72,20 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
     let plan = plan(manifest, &options.links);
     let nothing = || {};
     let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
-    let (hosts, chains, zone, origin) = tokio::join!(
+    let (hosts, chains, zone, origin, landing) = tokio::join!(
         lookup_hosts(&plan, net),
         follow_chains(&plan, net, on_chain_done),
         net.zone_facts(manifest.apex()),
-        probe_origin(manifest, net)
+        probe_origin(manifest, net),
+        landing(manifest, net, options.landing_samples, plan.max_hops)
     );
-    let critical_path_round_trips = critical_path(&hosts, &chains, &zone);
+    let critical_path_round_trips = critical_path(
+        &hosts,
+        &chains,
+        &zone,
+        landing.as_ref(),
+        &manifest.site.canonical_url,
+    );
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         domain: manifest.apex().to_string(),
@@ -81,8 +99,69 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         chains,
         zone,
         origin,
+        landing,
         critical_path_round_trips,
     }
+}
+
+/// Assets the landing page loads, looked at for caching and compression.
+const MAX_ASSETS: usize = 20;
+
+/// Loads the canonical page, then at once: each asset twice in a row (the second answer shows whether the edge
+/// cached it), and `samples` timed loads of the page with its render-blocking CSS and JS. Samples run side by
+/// side, as a browser's parallel connections do, so they add two round trips rather than 2 × samples.
+async fn landing(
+    manifest: &Manifest,
+    net: &Net,
+    samples: usize,
+    max_hops: u32,
+) -> Option<LandingFacts> {
+    let (hops, _) = net.follow(&manifest.site.canonical_url, max_hops).await;
+    let page = hops.last()?;
+    let base = Url::parse(&page.url).ok()?;
+    let body = page
+        .body
+        .as_deref()
+        .filter(|_| page.status.is_some_and(|s| (200..300).contains(&s)))?;
+    let found = crate::html::assets(body, &base, MAX_ASSETS);
+    let assets = join_all(found.iter().map(|asset| async move {
+        let first = net.fetch(&asset.url).await;
+        let second = match first.status {
+            Some(_) => Some(net.fetch(&asset.url).await),
+            None => None,
+        };
+        AssetFacts {
+            url: asset.url.to_string(),
+            kind: asset.kind.to_string(),
+            critical: asset.critical,
+            first,
+            second,
+        }
+    }));
+    let critical: Vec<&Url> = found
+        .iter()
+        .filter(|a| a.critical)
+        .map(|a| &a.url)
+        .collect();
+    let timed = join_all((0..samples).map(|_| async {
+        let page = net.fetch(&base).await;
+        let first_byte_ms = page.timings.first_byte_ms?;
+        let blocking = join_all(critical.iter().map(|url| net.fetch(url))).await;
+        let slowest = blocking
+            .iter()
+            .map(|hop| hop.timings.total_ms)
+            .fold(0.0, f64::max);
+        Some(LandingSample {
+            first_byte_ms,
+            total_ms: page.timings.total_ms + slowest,
+        })
+    }));
+    let (assets, timed) = tokio::join!(assets, timed);
+    Some(LandingFacts {
+        url: page.url.clone(),
+        assets,
+        samples: timed.into_iter().flatten().collect(),
+    })
 }
 
 /// Asks the origin named in `[edge] origin` for the canonical host directly, over https and http.
@@ -147,7 +226,26 @@ async fn follow_chains(
 /// Round trips that carry network latency (a DNS answer or an HTTP response) along the longest dependent
 /// sequence. Host lookups are one round trip each (A and AAAA go out together) and run beside the chains; a
 /// chain pays one per hop plus one per lookup its client had to make.
-fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts], zone: &ZoneFacts) -> u32 {
+fn critical_path(
+    hosts: &[HostFacts],
+    chains: &[ChainFacts],
+    zone: &ZoneFacts,
+    landing: Option<&LandingFacts>,
+    canonical: &Url,
+) -> u32 {
+    // The canonical page again, then assets twice in a row, or a sample's page then its blocking assets.
+    let landing = landing.map_or(0, |landing| {
+        let page = chains
+            .iter()
+            .find(|c| c.start == canonical.as_str())
+            .map_or(1, |c| u32::try_from(c.hops.len()).unwrap_or(u32::MAX));
+        let after = if !landing.assets.is_empty() {
+            2
+        } else {
+            u32::from(!landing.samples.is_empty())
+        };
+        page + after
+    });
     // The NS query, then each nameserver's SOA (after looking up its address, where needed).
     let delegation = 1 + zone
         .nameservers
@@ -173,4 +271,5 @@ fn critical_path(hosts: &[HostFacts], chains: &[ChainFacts], zone: &ZoneFacts) -
         .unwrap_or(0)
         .max(dns)
         .max(delegation)
+        .max(landing)
 }

@@ -3,6 +3,7 @@
 //! three together with the manifest's suppressions and the DNS map.
 
 mod gather;
+pub mod html;
 mod links;
 mod plan;
 pub mod rules;

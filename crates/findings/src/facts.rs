@@ -26,11 +26,43 @@ pub struct Facts {
     /// Zone-level DNS facts about the apex: nameservers, wildcard, apex CNAME.
     #[serde(default)]
     pub zone: ZoneFacts,
+    /// The landing page's assets and load-time samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing: Option<LandingFacts>,
     /// The origin server asked directly, when the manifest names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginFacts>,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// What the landing page loads and how long it takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LandingFacts {
+    pub url: String,
+    /// Up to 20 stylesheets, scripts, images and fonts, each fetched twice (the second shows edge caching).
+    pub assets: Vec<AssetFacts>,
+    /// Each sample: the page and its render-blocking CSS/JS loaded together, from a fresh connection.
+    pub samples: Vec<LandingSample>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetFacts {
+    pub url: String,
+    /// `css`, `js`, `image` or `font`.
+    pub kind: String,
+    /// Whether the first paint waits for it.
+    pub critical: bool,
+    pub first: HopFacts,
+    pub second: Option<HopFacts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LandingSample {
+    /// Time to the first byte of the HTML.
+    pub first_byte_ms: f64,
+    /// Until the HTML and every render-blocking asset had fully arrived.
+    pub total_ms: f64,
 }
 
 /// The origin server behind the edge, asked directly for the canonical host.

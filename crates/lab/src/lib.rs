@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 
 pub use pki::DEFAULT_HOST;
 pub use scenario::{
-    CertSpec, DEFAULT_TTL, Handler, Page, Record, RecordData, Scenario, Site, Zone,
+    CertSpec, DEFAULT_TTL, EdgeKind, Handler, Page, Record, RecordData, Scenario, Site, Zone,
 };
 
 /// File name of the root CA certificate inside [`Lab::dir`].
@@ -54,6 +54,8 @@ pub enum LabError {
     Certificate(#[from] rcgen::Error),
     #[error("configuring TLS: {0}")]
     Tls(#[from] rustls::Error),
+    #[error("generating a weak RSA key: {0}")]
+    WeakKey(String),
 }
 
 impl LabError {
@@ -259,8 +261,9 @@ impl Lab {
         self.shared.served.load(Ordering::Relaxed)
     }
 
-    /// `Dribble` and `HugeHeader` responses still being written by hand. Drops back as soon as
-    /// their clients disconnect, which lets tests prove the writers stop.
+    /// `Dribble` and `HugeHeader` responses still being written by hand, and `HugeBody` bodies
+    /// still streaming. Drops back as soon as their clients disconnect, which lets tests prove
+    /// the writers stop.
     pub fn slow_writers(&self) -> usize {
         self.shared.slow_writers.load(Ordering::Relaxed)
     }

@@ -244,6 +244,10 @@ pub struct Site {
     /// Whether the site answers on the lab's IPv6 listener; `false` stands for an AAAA record pointing at
     /// a server that does not serve the site (connections there are closed).
     pub ipv6: bool,
+    /// A CDN in front of the site: every hyper-built response on either scheme (pages, redirects,
+    /// 404s, huge bodies; not the hand-written `Dribble`/`HugeHeader` bytes) gets the edge's
+    /// headers. `None` is a site served straight from its origin.
+    pub edge: Option<EdgeKind>,
 }
 
 impl Site {
@@ -262,8 +266,15 @@ impl Site {
             )]),
             cert: CertSpec::Valid,
             ipv6: true,
+            edge: None,
             host,
         }
+    }
+
+    /// Puts the site behind a CDN; see the `edge` field.
+    pub fn edge(mut self, kind: EdgeKind) -> Self {
+        self.edge = Some(kind);
+        self
     }
 
     pub fn cert(mut self, cert: CertSpec) -> Self {
@@ -295,6 +306,17 @@ impl Site {
     }
 }
 
+/// A CDN that can sit in front of a [`Site`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// Cloudflare as seen from outside: `server: cloudflare`, a fresh `cf-ray: <16 hex>-AMS` per
+    /// response and `cf-cache-status`. The cache status is `BYPASS` when the response forbids
+    /// shared caching (`cache-control` with `no-store`, `no-cache`, `private` or `max-age=0`, or
+    /// a `set-cookie`), as Cloudflare does; otherwise `MISS` on the first request for a scheme,
+    /// path and query on this site and `HIT` (with an `age` header) on every later one.
+    Cloudflare,
+}
+
 /// Which certificate a site presents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertSpec {
@@ -312,6 +334,19 @@ pub enum CertSpec {
     SelfSigned,
     /// A valid leaf, but the server sends it without its intermediate.
     NoIntermediate,
+    /// A leaf with a 1024-bit RSA key, issued by the lab intermediate and sent with it. The chain
+    /// verifies, but clients whose crypto refuses RSA keys under 2048 bits (rustls with ring or
+    /// aws-lc-rs, through webpki) reject the handshake signature: only a client that skips or
+    /// replaces signature verification completes the handshake.
+    WeakRsa,
+    /// A valid leaf followed by `n` certificates: the lab intermediate, then `n - 1` copies of
+    /// it (`LongChain(0)` sends the leaf alone). Verifies like [`CertSpec::Valid`]; what grows is
+    /// the certificate message (about 500 bytes per extra certificate).
+    LongChain(usize),
+    /// A valid leaf of about `bytes` bytes (never smaller than a normal leaf), padded with a
+    /// private non-critical extension, sent with the intermediate. TLS allows certificate
+    /// messages up to 16 MiB; rustls clients refuse any handshake message over 64 KiB.
+    Huge { bytes: usize },
 }
 
 /// Scripted behaviour of a site on one scheme.
@@ -342,6 +377,25 @@ pub enum Handler {
     /// site offers only `http/1.1` in ALPN; an HTTP/2 request gets the header through hyper,
     /// which does buffer it.
     HugeHeader { status: u16, header_bytes: usize },
+    /// TLS-level misbehaviour: once the ClientHello (whose SNI names this site) has been read,
+    /// the server writes `HTTP/1.1 400 Bad Request` as plain text instead of a ServerHello (a
+    /// plain-HTTP server listening on the TLS port) and closes. Only meaningful as a site's
+    /// `https` handler; elsewhere (plain HTTP, or a request reaching the site over another
+    /// host's TLS connection) it behaves like [`Handler::Close`].
+    GarbageTls,
+    /// TLS-level misbehaviour: the ClientHello is read and never answered; the connection is
+    /// held until the client leaves or the lab is dropped. Only meaningful as a site's `https`
+    /// handler; elsewhere it behaves like [`Handler::Hang`].
+    StallTls,
+    /// A `status` response with `content_type` and a body of exactly `bytes` bytes (a short
+    /// HTML prefix, then `x` filler), streamed in 16 KiB chunks from a static buffer, so even a
+    /// multi-gigabyte body costs no memory. Stops when the client disconnects or the lab is
+    /// dropped; counted by [`crate::Lab::slow_writers`] while streaming.
+    HugeBody {
+        status: u16,
+        content_type: String,
+        bytes: usize,
+    },
     /// A redirect chain of `limit` hops: `/` (hop 0) and `/hop/N` for `N < limit` answer
     /// `status` with the relative `Location: /hop/N+1`; `/hop/{limit}` answers 200. Other paths
     /// are 404.
@@ -378,6 +432,14 @@ impl Handler {
 
     pub fn redirect_counter(status: u16, limit: u32) -> Self {
         Self::RedirectCounter { status, limit }
+    }
+
+    pub fn huge_body(status: u16, content_type: impl Into<String>, bytes: usize) -> Self {
+        Self::HugeBody {
+            status,
+            content_type: content_type.into(),
+            bytes,
+        }
     }
 
     /// Whether the handler writes its own HTTP/1.1 bytes, which an HTTP/2 connection cannot
@@ -484,6 +546,8 @@ mod tests {
         assert!(Handler::huge_header(200, 10).needs_http1());
         assert!(!Handler::redirect_counter(301, 3).needs_http1());
         assert!(!Handler::Hang.needs_http1());
+        assert!(!Handler::huge_body(200, "text/html", 10).needs_http1());
+        assert!(!Handler::GarbageTls.needs_http1());
         assert!(!Site::new("a.test").https.needs_http1());
     }
 
@@ -508,5 +572,10 @@ mod tests {
             Handler::redirect(301, "https://app.demo.test", true)
         );
         assert_eq!(site.cert, CertSpec::Valid);
+        assert_eq!(site.edge, None);
+        assert_eq!(
+            site.edge(EdgeKind::Cloudflare).edge,
+            Some(EdgeKind::Cloudflare)
+        );
     }
 }

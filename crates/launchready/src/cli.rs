@@ -38,6 +38,9 @@ pub struct AuditCmd {
     /// page in at most one redirect.
     #[arg(long, value_name = "FILE")]
     pub links: Option<PathBuf>,
+    /// Times to load the landing page (with its render-blocking CSS/JS) for the speed figures; 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub samples: usize,
     /// A staging or intranet audit: private and loopback addresses in DNS are expected.
     #[arg(long)]
     pub intranet: bool,

@@ -134,7 +134,18 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
         manifest.audit.max_hops = max_hops;
     }
     let config = net_config(&cmd.net, &manifest)?;
-    let report = run_audit(&manifest, config, links, cmd.save_facts.as_deref()).await?;
+    if cmd.samples > 100 {
+        return Err(Failure::usage(anyhow!(
+            "--samples must be at most 100, not {}",
+            cmd.samples
+        )));
+    }
+    let options = GatherOptions {
+        links,
+        landing_samples: cmd.samples,
+        ..GatherOptions::default()
+    };
+    let report = run_audit(&manifest, config, options, cmd.save_facts.as_deref()).await?;
     emit(&report, &cmd.output)
 }
 
@@ -142,17 +153,13 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
 async fn run_audit(
     manifest: &Manifest,
     config: NetConfig,
-    links: Vec<url::Url>,
+    mut options: GatherOptions<'_>,
     save_facts: Option<&Path>,
 ) -> Result<Report, Failure> {
     let net = Net::new(config).map_err(|e| match e {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
         other => Failure::could_not_run(other),
     })?;
-    let mut options = GatherOptions {
-        links,
-        on_chain_done: None,
-    };
     // indicatif draws nothing when stderr is not a terminal, so CI logs stay clean.
     let bar = ProgressBar::with_draw_target(
         Some(launchready_audit::chain_count(manifest, &options) as u64),
@@ -239,7 +246,7 @@ async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
         max_hops: None,
     };
     let config = net_config(&net, &manifest)?;
-    let report = run_audit(&manifest, config, Vec::new(), None).await?;
+    let report = run_audit(&manifest, config, GatherOptions::default(), None).await?;
     let code = emit(&report, &cmd.output)?;
     if cmd.keep_running {
         let mut flags = vec![format!("--manifest {}", manifest_path.display())];

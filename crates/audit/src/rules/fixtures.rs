@@ -183,6 +183,7 @@ pub fn site() -> Facts {
                 .collect(),
         },
         origin: None,
+        landing: None,
         critical_path_round_trips: 2,
     }
 }
