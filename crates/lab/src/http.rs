@@ -3,11 +3,14 @@
 //!
 //! Most behaviour is an ordinary hyper response. `Dribble` and `HugeHeader` need to control the
 //! bytes on the wire, which hyper does not allow, so for HTTP/1 requests the connection is taken
-//! back from hyper (see [`SharedIo`]) and the response is written by hand.
+//! back from hyper (see [`SharedIo`]) and the response is written by hand. `GarbageTls` and
+//! `StallTls` act before there is any HTTP: right after the ClientHello, in the accept loop.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::convert::Infallible;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +19,10 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue, LOCATION};
+use http::header::{
+    AGE, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName, HeaderValue, LOCATION,
+    SERVER, SET_COOKIE,
+};
 use http::uri::Authority;
 use http::{HeaderMap, Request, Response, StatusCode, Version};
 use http_body_util::combinators::UnsyncBoxBody;
@@ -34,7 +40,7 @@ use tokio::time::{Instant, MissedTickBehavior, Sleep};
 use tokio_rustls::LazyConfigAcceptor;
 
 use crate::LabError;
-use crate::scenario::{Handler, Page, Site, normalize_name};
+use crate::scenario::{EdgeKind, Handler, Page, Site, normalize_name};
 
 const HTML: &str = "text/html; charset=utf-8";
 /// Pace of `Dribble`: one byte per tick.
@@ -46,10 +52,18 @@ const LINGER: Duration = Duration::from_secs(30);
 /// `HugeHeader` writes its padding from this one static buffer, so a 10 MiB header costs no
 /// more memory per connection than a 10-byte one.
 static PADDING: [u8; 16 * 1024] = [b'x'; 16 * 1024];
+/// What a `GarbageTls` site sends instead of a ServerHello: a plain-HTTP server answering on the
+/// TLS port, the commonest way a real port 443 speaks something other than TLS.
+const GARBAGE_TLS: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+/// How an HTML `HugeBody` starts, so it is recognisably a page before the filler.
+const HUGE_BODY_PREFIX: &[u8] = b"<!doctype html>\n<title>Huge</title>\n<p>";
+/// The point of presence named in `cf-ray` values.
+const CLOUDFLARE_POP: &str = "AMS";
 
 type LabBody = UnsyncBoxBody<Bytes, std::io::Error>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Scheme {
     Http,
     Https,
@@ -60,8 +74,13 @@ pub(crate) struct Shared {
     sites: HashMap<String, CompiledSite>,
     latency: Duration,
     pub(crate) served: AtomicU64,
-    /// Hand-written (`Dribble`/`HugeHeader`) responses still being written.
+    /// Hand-written (`Dribble`/`HugeHeader`) responses still being written and `HugeBody`
+    /// bodies still streaming.
     pub(crate) slow_writers: AtomicUsize,
+    /// `cf-ray` values are a per-lab random seed mixed with this counter, so they differ per
+    /// response and per lab like real ones without pulling in a random number generator.
+    ray_seed: u64,
+    rays: AtomicU64,
     /// Never sent on; its sender lives in the `Lab`, so `changed()` resolves exactly when the
     /// lab is dropped. `Hang` and the slow writers wait on it, which stops HTTP/2 stream tasks
     /// (spawned outside our JoinSets by hyper's executor) from outliving the lab.
@@ -81,6 +100,10 @@ impl Shared {
                 http: compile_handler(&host, &site.http)?,
                 https: compile_handler(&host, &site.https)?,
                 https_http1_only: site.https.needs_http1(),
+                edge: site.edge.map(|kind| EdgeCache {
+                    kind,
+                    cached: Mutex::new(HashMap::new()),
+                }),
             };
             if compiled.insert(host.clone(), entry).is_some() {
                 return Err(LabError::InvalidScenario(format!(
@@ -93,8 +116,21 @@ impl Shared {
             latency,
             served: AtomicU64::new(0),
             slow_writers: AtomicUsize::new(0),
+            ray_seed: RandomState::new().hash_one("cf-ray"),
+            rays: AtomicU64::new(0),
             shutdown,
         })
+    }
+
+    /// A fresh `cf-ray` identifier: 16 hex digits (splitmix64 of seed and counter) and a POP.
+    fn next_ray(&self) -> String {
+        let n = self.rays.fetch_add(1, Ordering::Relaxed);
+        let mut z = self
+            .ray_seed
+            .wrapping_add(n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        format!("{:016x}-{CLOUDFLARE_POP}", z ^ (z >> 31))
     }
 
     /// Resolves when the lab is dropped.
@@ -133,6 +169,14 @@ struct CompiledSite {
     http: CompiledHandler,
     https: CompiledHandler,
     https_http1_only: bool,
+    edge: Option<EdgeCache>,
+}
+
+/// A site's CDN and what its simulated cache holds.
+struct EdgeCache {
+    kind: EdgeKind,
+    /// When each (scheme, path and query) was first served cacheably, i.e. entered the cache.
+    cached: Mutex<HashMap<(Scheme, String), Instant>>,
 }
 
 enum CompiledHandler {
@@ -155,6 +199,13 @@ enum CompiledHandler {
     RedirectCounter {
         status: StatusCode,
         limit: u32,
+    },
+    GarbageTls,
+    StallTls,
+    HugeBody {
+        status: StatusCode,
+        content_type: HeaderValue,
+        bytes: usize,
     },
 }
 
@@ -207,6 +258,19 @@ fn compile_handler(host: &str, handler: &Handler) -> Result<CompiledHandler, Lab
         Handler::RedirectCounter { status, limit } => CompiledHandler::RedirectCounter {
             status: parse_status(host, *status)?,
             limit: *limit,
+        },
+        Handler::GarbageTls => CompiledHandler::GarbageTls,
+        Handler::StallTls => CompiledHandler::StallTls,
+        Handler::HugeBody {
+            status,
+            content_type,
+            bytes,
+        } => CompiledHandler::HugeBody {
+            status: parse_status(host, *status)?,
+            content_type: HeaderValue::from_str(content_type).map_err(|e| {
+                LabError::InvalidScenario(format!("{host}: content type {content_type:?}: {e}"))
+            })?,
+            bytes: *bytes,
         },
     })
 }
@@ -274,10 +338,17 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc
                         return;
                     };
                     let sni = start.client_hello().server_name().map(normalize_name);
-                    let http1_only = sni
-                        .as_deref()
-                        .and_then(|host| shared.sites.get(host))
-                        .is_some_and(|site| site.https_http1_only);
+                    let site = sni.as_deref().and_then(|host| shared.sites.get(host));
+                    match site.map(|site| &site.https) {
+                        Some(CompiledHandler::GarbageTls) => {
+                            return answer_with_garbage(start.io, &shared).await;
+                        }
+                        Some(CompiledHandler::StallTls) => {
+                            return stall(start.io, &shared).await;
+                        }
+                        _ => {}
+                    }
+                    let http1_only = site.is_some_and(|site| site.https_http1_only);
                     let config = if http1_only {
                         configs.http1_only.clone()
                     } else {
@@ -291,6 +362,43 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc
             }
         });
     }
+}
+
+/// `GarbageTls`: the non-TLS bytes instead of a ServerHello, then FIN. Keeps reading until the
+/// client leaves (or [`LINGER`]) so the close cannot turn into a reset that discards the bytes.
+async fn answer_with_garbage<S>(stream: S, shared: &Shared)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let write = async {
+        if writer.write_all(GARBAGE_TLS).await.is_ok() {
+            let _ = writer.shutdown().await;
+            tokio::time::sleep(LINGER).await;
+        }
+    };
+    tokio::select! {
+        _ = write => {}
+        _ = drain(&mut reader) => {}
+        _ = shared.lab_dropped() => {}
+    }
+}
+
+/// `StallTls`: the ClientHello has been read; nothing is ever sent back.
+async fn stall<S>(mut stream: S, shared: &Shared)
+where
+    S: AsyncRead + Unpin,
+{
+    tokio::select! {
+        _ = drain(&mut stream) => {}
+        _ = shared.lab_dropped() => {}
+    }
+}
+
+/// Reads and discards until the peer closes or the connection fails.
+async fn drain<R: AsyncRead + Unpin>(reader: &mut R) {
+    let mut buf = [0u8; 4096];
+    while let Ok(1..) = reader.read(&mut buf).await {}
 }
 
 /// What a request handler asks of its connection, outside of hyper's request/response model.
@@ -402,6 +510,23 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SharedIo<S> {
     }
 }
 
+/// Counts a `HugeBody` for [`crate::Lab::slow_writers`] while hyper holds it; the body is dropped
+/// when its stream ends, fails or is reset.
+struct StreamingGuard(Arc<Shared>);
+
+impl StreamingGuard {
+    fn new(shared: Arc<Shared>) -> Self {
+        shared.slow_writers.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for StreamingGuard {
+    fn drop(&mut self) {
+        self.0.slow_writers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Counts a hand-written response for [`crate::Lab::slow_writers`] while it is alive, including
 /// when its task is aborted.
 struct SlowWriterGuard<'a>(&'a AtomicUsize);
@@ -443,13 +568,9 @@ where
             tokio::time::sleep(LINGER).await;
         }
     };
-    let drain = async {
-        let mut buf = [0u8; 4096];
-        while let Ok(1..) = reader.read(&mut buf).await {}
-    };
     tokio::select! {
         _ = write => {}
-        _ = drain => {}
+        _ = drain(&mut reader) => {}
         _ = shared.lab_dropped() => {}
     }
 }
@@ -542,6 +663,11 @@ enum Answer {
 async fn respond(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Result<Response<LabBody>, NoAnswer> {
     let host = request_host(&req).or_else(|| ctx.sni.clone());
     let site = host.as_deref().and_then(|h| ctx.shared.sites.get(h));
+    let cache_key = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
     // Hand-written bytes are HTTP/1.1; an HTTP/2 connection gets hyper's closest equivalent.
     let http1 = req.version() != Version::HTTP_2;
 
@@ -553,11 +679,14 @@ async fn respond(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Result<Response<L
                 Scheme::Https => &site.https,
             };
             match handler {
-                CompiledHandler::Hang => {
+                // The TLS-level handlers already acted on their own connections; a request that
+                // still reaches them (plain HTTP, or another host's TLS connection) gets their
+                // nearest HTTP equivalent.
+                CompiledHandler::Hang | CompiledHandler::StallTls => {
                     ctx.shared.lab_dropped().await;
                     return Err(NoAnswer);
                 }
-                CompiledHandler::Close => {
+                CompiledHandler::Close | CompiledHandler::GarbageTls => {
                     let _ = ctx.commands.send(Command::Close);
                     return Err(NoAnswer);
                 }
@@ -587,8 +716,25 @@ async fn respond(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Result<Response<L
                     status,
                     header_bytes,
                 } => Answer::Hyper(huge_header_h2(*status, *header_bytes)),
+                CompiledHandler::HugeBody {
+                    status,
+                    content_type,
+                    bytes,
+                } => Answer::Hyper(huge_body(
+                    *status,
+                    content_type.clone(),
+                    *bytes,
+                    &ctx.shared,
+                )),
             }
         }
+    };
+    let answer = match (answer, site.and_then(|site| site.edge.as_ref())) {
+        (Answer::Hyper(mut response), Some(edge)) => {
+            add_edge_headers(&ctx.shared, edge, (ctx.scheme, cache_key), &mut response);
+            Answer::Hyper(response)
+        }
+        (answer, _) => answer,
     };
 
     if !ctx.shared.latency.is_zero() {
@@ -736,6 +882,131 @@ impl Body for DribbleBody {
     }
 }
 
+/// `HugeBody`: headers at once, then the body streamed from static buffers.
+fn huge_body(
+    status: StatusCode,
+    content_type: HeaderValue,
+    bytes: usize,
+    shared: &Arc<Shared>,
+) -> Response<LabBody> {
+    let html = content_type
+        .to_str()
+        .is_ok_and(|ct| ct.to_ascii_lowercase().contains("html"));
+    let prefix = if html { HUGE_BODY_PREFIX } else { &[] };
+    let mut response = Response::new(
+        StreamedBody {
+            left: bytes,
+            prefix: &prefix[..prefix.len().min(bytes)],
+            lab_dropped: Box::pin(shared.lab_dropped()),
+            _guard: StreamingGuard::new(shared.clone()),
+        }
+        .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, content_type);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes));
+    response
+}
+
+/// `left` bytes: `prefix` first, then filler from [`PADDING`], one buffer-sized frame at a time,
+/// so hyper only ever holds one chunk and back-pressure from a slow reader stops the stream.
+struct StreamedBody {
+    left: usize,
+    prefix: &'static [u8],
+    lab_dropped: Pin<Box<dyn Future<Output = ()> + Send>>,
+    _guard: StreamingGuard,
+}
+
+impl Body for StreamedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        // HTTP/2 streams run as tasks hyper spawned outside the lab's JoinSets; failing the
+        // body is what ends them when the lab goes away.
+        if self.lab_dropped.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(std::io::Error::other("the lab was dropped"))));
+        }
+        let chunk: &'static [u8] = if self.prefix.is_empty() {
+            &PADDING[..self.left.min(PADDING.len())]
+        } else {
+            std::mem::take(&mut self.prefix)
+        };
+        self.left -= chunk.len();
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(chunk)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.left == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.left as u64)
+    }
+}
+
+/// Adds what the site's CDN adds to a response on its way out, and plays its cache.
+fn add_edge_headers(
+    shared: &Shared,
+    edge: &EdgeCache,
+    key: (Scheme, String),
+    response: &mut Response<LabBody>,
+) {
+    match edge.kind {
+        EdgeKind::Cloudflare => {
+            let headers = response.headers_mut();
+            let (status, age) = if bypasses_shared_cache(headers) {
+                ("BYPASS", None)
+            } else {
+                let mut cached = edge.cached.lock().unwrap_or_else(PoisonError::into_inner);
+                match cached.get(&key) {
+                    Some(since) => ("HIT", Some(since.elapsed().as_secs())),
+                    None => {
+                        cached.insert(key, Instant::now());
+                        ("MISS", None)
+                    }
+                }
+            };
+            headers.insert(SERVER, HeaderValue::from_static("cloudflare"));
+            if let Ok(ray) = HeaderValue::from_str(&shared.next_ray()) {
+                headers.insert("cf-ray", ray);
+            }
+            headers.insert("cf-cache-status", HeaderValue::from_static(status));
+            if let Some(age) = age {
+                headers.insert(AGE, HeaderValue::from(age));
+            }
+        }
+    }
+}
+
+/// Whether the origin's headers keep a shared cache from storing the response: a cookie, or
+/// `no-store`, `no-cache`, `private` or `max-age=0` (Cloudflare then reports `BYPASS`).
+fn bypasses_shared_cache(headers: &HeaderMap) -> bool {
+    if headers.contains_key(SET_COOKIE) {
+        return true;
+    }
+    headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|directive| directive.trim().to_ascii_lowercase().replace(' ', ""))
+        .any(|directive| {
+            matches!(
+                directive.as_str(),
+                "no-store" | "no-cache" | "private" | "max-age=0"
+            ) || directive.starts_with("private=")
+                || directive.starts_with("no-cache=")
+        })
+}
+
 fn full(body: Bytes) -> LabBody {
     Full::new(body)
         .map_err(|never: Infallible| match never {})
@@ -814,6 +1085,52 @@ mod tests {
         assert_eq!(padding, 7);
         assert!(tail.starts_with(b"\r\ncontent-type: "));
         assert!(tail.ends_with(b"content-length: 0\r\nconnection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn shared_cache_bypass_follows_cache_control_and_cookies() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        assert!(!bypasses_shared_cache(&headers(&[])));
+        assert!(!bypasses_shared_cache(&headers(&[(
+            "cache-control",
+            "public, max-age=31536000, immutable"
+        )])));
+        assert!(bypasses_shared_cache(&headers(&[(
+            "cache-control",
+            "no-store"
+        )])));
+        assert!(bypasses_shared_cache(&headers(&[(
+            "cache-control",
+            "Private, Max-Age=60"
+        )])));
+        assert!(bypasses_shared_cache(&headers(&[(
+            "cache-control",
+            "max-age = 0"
+        )])));
+        assert!(bypasses_shared_cache(&headers(&[("set-cookie", "a=b")])));
+    }
+
+    #[test]
+    fn rays_look_like_cloudflares_and_differ() {
+        let (_tx, rx) = watch::channel(());
+        let shared = Shared::new(&[], Duration::ZERO, rx).unwrap();
+        let (a, b) = (shared.next_ray(), shared.next_ray());
+        assert_ne!(a, b);
+        for ray in [a, b] {
+            let (hex, pop) = ray.split_once('-').unwrap();
+            assert_eq!(pop, "AMS");
+            assert_eq!(hex.len(), 16);
+            assert!(
+                hex.chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
     }
 
     #[test]

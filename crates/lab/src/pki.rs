@@ -183,6 +183,12 @@ impl LabCa {
         };
 
         let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        if matches!(spec, CertSpec::Huge { .. }) {
+            // `from_der` checks that key and leaf match by parsing the leaf with webpki, which
+            // rejects any DER value of 64 KiB or more; the key is ours, so skip the check.
+            let signing = self.provider.key_provider.load_private_key(private)?;
+            return Ok(Arc::new(CertifiedKey::new(chain, signing)));
+        }
         Ok(Arc::new(CertifiedKey::from_der(
             chain,
             private,
@@ -320,15 +326,18 @@ impl SigningKey for WeakRsaKey {
     fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn Signer>> {
         // TLS 1.3 clients only offer PSS for RSA (rustls filters the list by version before
         // asking); TLS 1.2 clients may prefer PKCS#1 v1.5.
-        [SignatureScheme::RSA_PSS_SHA256, SignatureScheme::RSA_PKCS1_SHA256]
-            .into_iter()
-            .find(|scheme| offered.contains(scheme))
-            .map(|scheme| {
-                Box::new(WeakRsaSigner {
-                    private: self.private.clone(),
-                    scheme,
-                }) as Box<dyn Signer>
-            })
+        [
+            SignatureScheme::RSA_PSS_SHA256,
+            SignatureScheme::RSA_PKCS1_SHA256,
+        ]
+        .into_iter()
+        .find(|scheme| offered.contains(scheme))
+        .map(|scheme| {
+            Box::new(WeakRsaSigner {
+                private: self.private.clone(),
+                scheme,
+            }) as Box<dyn Signer>
+        })
     }
 
     fn public_key(&self) -> Option<SubjectPublicKeyInfoDer<'_>> {
@@ -372,5 +381,57 @@ impl Signer for WeakRsaSigner {
 
     fn scheme(&self) -> SignatureScheme {
         self.scheme
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_leaves_come_within_a_few_bytes_of_the_requested_size() {
+        let ca = LabCa::new().unwrap();
+        for bytes in [2_000, 40_000, 1024 * 1024] {
+            let key = ca
+                .certified_key("huge.test", &CertSpec::Huge { bytes })
+                .unwrap();
+            let len = key.cert[0].len();
+            assert!(len.abs_diff(bytes) <= 16, "asked {bytes}, got {len}");
+            assert_eq!(key.cert.len(), 2);
+        }
+        // Smaller than a plain leaf: no padding at all.
+        let key = ca
+            .certified_key("huge.test", &CertSpec::Huge { bytes: 0 })
+            .unwrap();
+        assert!(key.cert[0].len() < 1000);
+    }
+
+    #[test]
+    fn der_lengths_use_the_shortest_form() {
+        for (len, expected) in [
+            (0usize, vec![0x00]),
+            (0x7f, vec![0x7f]),
+            (0x80, vec![0x81, 0x80]),
+            (0x1234, vec![0x82, 0x12, 0x34]),
+            (0x10_0000, vec![0x83, 0x10, 0x00, 0x00]),
+        ] {
+            let mut out = Vec::new();
+            push_der_length(&mut out, len);
+            assert_eq!(out, expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn long_chain_repeats_the_intermediate() {
+        let ca = LabCa::new().unwrap();
+        let key = ca
+            .certified_key("long.test", &CertSpec::LongChain(3))
+            .unwrap();
+        assert_eq!(key.cert.len(), 4);
+        assert!(key.cert[1..].iter().all(|c| c == &ca.intermediate_der));
+        let alone = ca
+            .certified_key("long.test", &CertSpec::LongChain(0))
+            .unwrap();
+        assert_eq!(alone.cert.len(), 1);
     }
 }

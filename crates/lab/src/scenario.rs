@@ -345,7 +345,9 @@ pub enum CertSpec {
     LongChain(usize),
     /// A valid leaf of about `bytes` bytes (never smaller than a normal leaf), padded with a
     /// private non-critical extension, sent with the intermediate. TLS allows certificate
-    /// messages up to 16 MiB; rustls clients refuse any handshake message over 64 KiB.
+    /// messages up to 16 MiB, but rustls clients refuse handshake messages over 64 KiB and
+    /// webpki cannot parse certificates holding a DER value of 64 KiB or more, so only leaves
+    /// well under 64 KiB verify with rustls.
     Huge { bytes: usize },
 }
 

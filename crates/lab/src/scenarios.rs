@@ -1,6 +1,7 @@
 //! Ready-made scenarios. [`demo`] is a small membership site with deliberate launch flaws that
 //! the rest of the workspace uses for end-to-end tests and demos; [`clean`] is the same kind of
-//! site done right, the baseline an audit should pass.
+//! site done right, the baseline an audit should pass; [`edge`] is a healthy site behind a
+//! Cloudflare-like CDN with its origin reachable directly.
 //!
 //! Deliberate flaws in `demo()` (keep this list in sync when adding more):
 //! - `admin.demo.test` has no DNS record (NXDOMAIN);
@@ -15,17 +16,27 @@
 //! - the legacy link `https://www.demo.test/spring-sale` takes two hops (`/promo`, then
 //!   `/pricing`);
 //! - the legacy link `https://www.demo.test/black-friday` is a 404;
-//! - the manifest's critical `checkout` route, `https://app.demo.test/checkout`, is a 404.
+//! - the manifest's critical `checkout` route, `https://app.demo.test/checkout`, is a 404;
+//! - the landing page `https://www.demo.test/` leaks versions (`server: nginx/1.18.0`,
+//!   `x-powered-by: PHP/8.1.2`), sends HSTS with `max-age=300` (too short) and has neither a
+//!   Content-Security-Policy nor X-Frame-Options;
+//! - `https://app.demo.test/login` sets `sid=abc123; Path=/` (no Secure, HttpOnly or
+//!   SameSite) and is `cache-control: public, max-age=600`, cacheable by shared caches;
+//! - `https://www.demo.test/assets/site.css` is `cache-control: no-cache` (an uncached static
+//!   asset).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::scenario::{CertSpec, Handler, Page, Scenario, Site, Zone};
+use crate::scenario::{CertSpec, EdgeKind, Handler, Page, Scenario, Site, Zone};
 
 /// Apex of the demo zone.
 pub const DEMO_ORIGIN: &str = "demo.test";
 
 /// Apex of the clean zone.
 pub const CLEAN_ORIGIN: &str = "clean.test";
+
+/// Apex of the edge zone.
+pub const EDGE_ORIGIN: &str = "edge.test";
 
 /// A plausible 2048-bit RSA public key; long enough that the TXT record is split into several
 /// 255-byte strings, as real DKIM records are.
@@ -47,11 +58,19 @@ pub fn demo() -> Scenario {
             Site::new("www.demo.test")
                 .http(Handler::redirect(301, "https://www.demo.test", true))
                 .https(Handler::pages([
-                    ("/".to_owned(), Page::html(200, LANDING_HTML)),
+                    (
+                        "/".to_owned(),
+                        // Flaws: version leaks, a five-minute HSTS, no CSP, no X-Frame-Options.
+                        Page::html(200, LANDING_HTML)
+                            .header("server", "nginx/1.18.0")
+                            .header("x-powered-by", "PHP/8.1.2")
+                            .header("strict-transport-security", "max-age=300"),
+                    ),
                     ("/pricing".to_owned(), Page::html(200, PRICING_HTML)),
                     (
                         "/assets/site.css".to_owned(),
-                        Page::css(SITE_CSS).header("cache-control", "public, max-age=31536000"),
+                        // Flaw: a static asset every visit has to revalidate.
+                        Page::css(SITE_CSS).header("cache-control", "no-cache"),
                     ),
                     // Flaw: an HTTPS page redirecting to plain HTTP; www's HTTP handler then
                     // upgrades it again, so the chain ends on HTTPS after a downgrade.
@@ -76,14 +95,23 @@ pub fn demo() -> Scenario {
                 ])),
         )
         // Flaw: no /checkout page although the manifest lists it as a critical route.
-        .site(Site::new("app.demo.test").https(Handler::pages([
-            (
-                "/".to_owned(),
-                Page::html(302, "").header("location", "https://app.demo.test/login"),
-            ),
-            ("/login".to_owned(), Page::html(200, LOGIN_HTML)),
-            ("/signup".to_owned(), Page::html(200, SIGNUP_HTML)),
-        ])))
+        .site(
+            Site::new("app.demo.test").https(Handler::pages([
+                (
+                    "/".to_owned(),
+                    Page::html(302, "").header("location", "https://app.demo.test/login"),
+                ),
+                (
+                    "/login".to_owned(),
+                    // Flaws: a session cookie without Secure/HttpOnly/SameSite, on a login page
+                    // that shared caches may store and hand to the next visitor.
+                    Page::html(200, LOGIN_HTML)
+                        .header("set-cookie", "sid=abc123; Path=/")
+                        .header("cache-control", "public, max-age=600"),
+                ),
+                ("/signup".to_owned(), Page::html(200, SIGNUP_HTML)),
+            ])),
+        )
         .site(
             Site::new("members.demo.test")
                 // Flaw: renewal is overdue.
@@ -376,6 +404,11 @@ fn secure(page: Page) -> Page {
         "max-age=31536000; includeSubDomains",
     )
     .header("x-content-type-options", "nosniff")
+    .header(
+        "content-security-policy",
+        "default-src 'self'; frame-ancestors 'none'",
+    )
+    .header("referrer-policy", "strict-origin-when-cross-origin")
 }
 
 const CLEAN_LANDING_HTML: &str = r#"<!doctype html>
@@ -489,5 +522,254 @@ to = "https://www.clean.test/pricing"
 
 [email]
 senders = ["clean.test"]
+dkim_selectors = ["s1"]
+"#;
+
+/// A healthy membership site behind a Cloudflare-like CDN: zone `edge.test` with the apex, www,
+/// app, members, api and admin sites, all served through the edge ([`EdgeKind::Cloudflare`]:
+/// `server: cloudflare`, `cf-ray`, `cf-cache-status`), plus `origin.edge.test`, standing for the
+/// origin server reached directly.
+///
+/// - `http://edge.test/`, `https://edge.test/` and `http://www.edge.test/` each reach
+///   `https://www.edge.test/` in one 301 (the apex answers only `/` and `/login`, like
+///   [`clean`]'s apex; other apex paths are 404);
+/// - the apex and www send HSTS `max-age=31536000; includeSubDomains; preload`, a
+///   Content-Security-Policy, `x-frame-options: DENY`, `x-content-type-options: nosniff` and
+///   `referrer-policy: strict-origin-when-cross-origin`;
+/// - the landing page loads `/assets/app.css` and `/assets/app.js`, both `cache-control: public,
+///   max-age=31536000, immutable` (`cf-cache-status: MISS`, then `HIT`);
+/// - `https://www.edge.test/login` is `cache-control: no-store` and sets
+///   `session=abc; Secure; HttpOnly; SameSite=Lax` (`cf-cache-status: BYPASS`);
+/// - app, members, api and admin are as in [`clean`];
+/// - `origin.edge.test` serves the same landing page over plain HTTP, without edge headers and
+///   without redirecting to HTTPS, and closes HTTPS connections without answering: a "Flexible
+///   SSL" origin that the edge reaches over plain HTTP;
+/// - DNS has NS, CAA, MX, SPF, DKIM (`s1`) and DMARC records.
+///
+/// Every body stays under 1 KiB because the lab does not compress and auditors flag text
+/// responses from 1 KiB up that arrive uncompressed.
+pub fn edge() -> Scenario {
+    let apex_paths = || {
+        Handler::pages([
+            ("/".to_owned(), edge_to_www("/")),
+            ("/login".to_owned(), edge_to_www("/login")),
+        ])
+    };
+    Scenario::new()
+        .zone(edge_zone())
+        .site(
+            Site::new(EDGE_ORIGIN)
+                .edge(EdgeKind::Cloudflare)
+                .http(apex_paths())
+                .https(apex_paths()),
+        )
+        .site(
+            Site::new("www.edge.test")
+                .edge(EdgeKind::Cloudflare)
+                .https(Handler::pages([
+                    (
+                        "/".to_owned(),
+                        edge_secure(Page::html(200, EDGE_LANDING_HTML)),
+                    ),
+                    (
+                        "/login".to_owned(),
+                        edge_secure(
+                            Page::html(200, EDGE_LOGIN_HTML)
+                                .header("cache-control", "no-store")
+                                .header(
+                                    "set-cookie",
+                                    "session=abc; Secure; HttpOnly; SameSite=Lax",
+                                ),
+                        ),
+                    ),
+                    (
+                        "/assets/app.css".to_owned(),
+                        edge_secure(Page::css(EDGE_CSS).header("cache-control", IMMUTABLE)),
+                    ),
+                    (
+                        "/assets/app.js".to_owned(),
+                        edge_secure(
+                            Page::new(200, EDGE_JS)
+                                .header("content-type", "text/javascript; charset=utf-8")
+                                .header("cache-control", IMMUTABLE),
+                        ),
+                    ),
+                ])),
+        )
+        .site(
+            Site::new("app.edge.test")
+                .edge(EdgeKind::Cloudflare)
+                .https(Handler::pages([
+                    ("/".to_owned(), secure(Page::html(200, EDGE_APP_HTML))),
+                    (
+                        "/login".to_owned(),
+                        secure(
+                            Page::html(200, EDGE_LOGIN_HTML).header("cache-control", "no-store"),
+                        ),
+                    ),
+                ])),
+        )
+        .site(
+            Site::new("members.edge.test")
+                .edge(EdgeKind::Cloudflare)
+                .https(Handler::pages([(
+                    "/".to_owned(),
+                    secure(Page::html(200, EDGE_MEMBERS_HTML)),
+                )])),
+        )
+        .site(
+            Site::new("api.edge.test")
+                .edge(EdgeKind::Cloudflare)
+                .https(Handler::pages([(
+                    "/".to_owned(),
+                    secure(Page::json(200, r#"{"status":"ok"}"#)),
+                )])),
+        )
+        .site(
+            Site::new("admin.edge.test")
+                .edge(EdgeKind::Cloudflare)
+                .https(Handler::pages([(
+                    "/".to_owned(),
+                    secure(Page::html(401, CLEAN_ADMIN_HTML).header(
+                        "www-authenticate",
+                        r#"Basic realm="admin", charset="UTF-8""#,
+                    )),
+                )])),
+        )
+        .site(
+            Site::new("origin.edge.test")
+                // Flexible SSL: the origin speaks plain HTTP only and never redirects, since
+                // the edge (not the visitor) is its client.
+                .http(Handler::pages([(
+                    "/".to_owned(),
+                    Page::html(200, EDGE_LANDING_HTML),
+                )]))
+                .https(Handler::Close),
+        )
+}
+
+fn edge_zone() -> Zone {
+    Zone::new(EDGE_ORIGIN)
+        .ns("@", "ns1.edge.test")
+        .ns("@", "ns2.edge.test")
+        .a("ns1", Ipv4Addr::LOCALHOST)
+        .a("ns2", Ipv4Addr::LOCALHOST)
+        .a("@", Ipv4Addr::LOCALHOST)
+        .a("www", Ipv4Addr::LOCALHOST)
+        .a("app", Ipv4Addr::LOCALHOST)
+        .a("members", Ipv4Addr::LOCALHOST)
+        .a("api", Ipv4Addr::LOCALHOST)
+        .a("admin", Ipv4Addr::LOCALHOST)
+        .a("origin", Ipv4Addr::LOCALHOST)
+        .caa("@", false, "issue", "launchready.lab")
+        .mx("@", 10, "mail.edge.test")
+        .a("mail", Ipv4Addr::LOCALHOST)
+        .txt("@", CLEAN_SPF_RECORD)
+        .txt("s1._domainkey", DEMO_DKIM_RECORD)
+        .txt("_dmarc", EDGE_DMARC_RECORD)
+}
+
+pub const EDGE_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@edge.test";
+
+/// Cache-Control of fingerprinted static assets.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// A 301 from the apex to `https://www.edge.test{path}`, with the apex's HSTS (preload-ready).
+fn edge_to_www(path: &str) -> Page {
+    edge_secure(Page::html(301, "").header("location", format!("https://www.edge.test{path}")))
+}
+
+/// Every protective header a launch checklist asks of the landing site.
+fn edge_secure(page: Page) -> Page {
+    page.header(
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains; preload",
+    )
+    .header(
+        "content-security-policy",
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    .header("x-frame-options", "DENY")
+    .header("x-content-type-options", "nosniff")
+    .header("referrer-policy", "strict-origin-when-cross-origin")
+}
+
+const EDGE_LANDING_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Edge Club — members-only workshops</title>
+  <meta name="description" content="Edge Club: weekly hands-on workshops for makers.">
+  <link rel="canonical" href="https://www.edge.test/">
+  <link rel="stylesheet" href="https://www.edge.test/assets/app.css">
+  <script src="https://www.edge.test/assets/app.js" defer></script>
+</head>
+<body>
+  <h1>Learn by building, together.</h1>
+  <p><a class="cta" href="https://www.edge.test/login">Log in</a></p>
+</body>
+</html>
+"#;
+
+const EDGE_LOGIN_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Log in — Edge Club</title></head>
+<body>
+  <h1>Log in</h1>
+  <form method="post" action="/login">
+    <label>Email <input type="email" name="email" autocomplete="username" required></label>
+    <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+    <button type="submit">Log in</button>
+  </form>
+</body>
+</html>
+"#;
+
+const EDGE_CSS: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60rem}\n";
+
+const EDGE_JS: &str = "document.documentElement.classList.add(\"js\");\n";
+
+const EDGE_APP_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>App — Edge Club</title></head>
+<body>
+  <h1>Edge Club app</h1>
+  <p><a href="https://app.edge.test/login">Log in</a> to continue.</p>
+</body>
+</html>
+"#;
+
+const EDGE_MEMBERS_HTML: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Members — Edge Club</title></head>
+<body>
+  <h1>Members area</h1>
+  <p>Please <a href="https://www.edge.test/login">log in</a> to see this month's workshops.</p>
+</body>
+</html>
+"#;
+
+/// The manifest for [`edge`]. It names no `[edge] origin`: every lab address is loopback, so a
+/// test that probes the origin adds that table itself together with its own connection rules.
+pub const EDGE_MANIFEST: &str = r#"# The edge site's manifest: a launch behind a CDN.
+[site]
+domain = "edge.test"
+canonical = "https://www.edge.test/"
+subdomains = ["app", "members", "api", "admin"]
+
+[audit]
+# The lab lives on loopback addresses; a real site's manifest leaves this false.
+intranet = true
+
+[[route]]
+name = "login"
+host = "www.edge.test"
+path = "/login"
+kind = "login"
+critical = true
+
+[email]
+senders = ["edge.test"]
 dkim_selectors = ["s1"]
 "#;

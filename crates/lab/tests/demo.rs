@@ -127,6 +127,47 @@ async fn members_certificate_expires_within_ten_days() {
 }
 
 #[tokio::test]
+async fn header_flaws_leaks_short_hsts_loose_cookie_and_cacheable_login() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+
+    let landing = common::https_get(&lab, "www.demo.test", "/").await;
+    assert_eq!(landing.status, 200);
+    assert_eq!(landing.header("server"), Some("nginx/1.18.0"));
+    assert_eq!(landing.header("x-powered-by"), Some("PHP/8.1.2"));
+    assert_eq!(
+        landing.header("strict-transport-security"),
+        Some("max-age=300")
+    );
+    for absent in [
+        "content-security-policy",
+        "x-frame-options",
+        "cf-ray",
+        "cf-cache-status",
+    ] {
+        assert!(landing.header(absent).is_none(), "{absent}");
+    }
+
+    let login = common::https_get(&lab, "app.demo.test", "/login").await;
+    assert_eq!(login.status, 200);
+    let cookies: Vec<&str> = login
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies, vec!["sid=abc123; Path=/"]);
+    assert_eq!(login.header("cache-control"), Some("public, max-age=600"));
+
+    let css = common::https_get(&lab, "www.demo.test", "/assets/site.css").await;
+    assert_eq!(css.header("cache-control"), Some("no-cache"));
+
+    // The other pages are as before.
+    let pricing = common::https_get(&lab, "www.demo.test", "/pricing").await;
+    assert!(pricing.header("server").is_none());
+    assert!(pricing.header("strict-transport-security").is_none());
+}
+
+#[tokio::test]
 async fn every_demo_site_name_resolves_except_admin() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
     let resolver = common::resolver(&lab);
