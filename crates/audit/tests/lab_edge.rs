@@ -313,3 +313,109 @@ async fn a_site_behind_cloudflare_is_detected_and_not_reported_as_unproxied() {
         listing(&report)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weak_rsa_key_is_reported_even_though_the_handshake_cannot_complete() {
+    let scenario =
+        clean_with(|s| s.site_mut("members.clean.test").unwrap().cert = CertSpec::WeakRsa);
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(
+        &report,
+        "tls.key.weak",
+        "members.clean.test",
+        Severity::High,
+    );
+    assert_fires(
+        &report,
+        "tls.no_https",
+        "members.clean.test",
+        Severity::Blocker,
+    );
+}
+
+// ---- bad input: each ends as a finding within the deadline ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_instead_of_a_server_hello_means_no_https() {
+    let scenario = clean_with(|s| {
+        s.site_mut("members.clean.test").unwrap().https = launchready_lab::Handler::GarbageTls
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(
+        &report,
+        "tls.no_https",
+        "members.clean.test",
+        Severity::Blocker,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_handshake_times_out_as_a_broken_subdomain() {
+    let scenario = clean_with(|s| {
+        s.site_mut("members.clean.test").unwrap().https = launchready_lab::Handler::StallTls
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(
+        &report,
+        "subdomain.broken",
+        "https://members.clean.test/",
+        Severity::High,
+    );
+    let finding = report
+        .active()
+        .find(|f| f.id == "subdomain.broken" && f.subject == "https://members.clean.test/")
+        .unwrap();
+    assert!(
+        finding.evidence.iter().any(|e| e.contains("timed out")),
+        "{:?}",
+        finding.evidence
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_certificates_in_the_chain_are_read() {
+    let scenario =
+        clean_with(|s| s.site_mut("members.clean.test").unwrap().cert = CertSpec::LongChain(50));
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert!(
+        !report
+            .active()
+            .any(|f| f.subject == "members.clean.test" && f.severity >= Severity::High),
+        "{}",
+        listing(&report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_megabyte_certificate_is_a_failed_handshake_not_a_hang() {
+    let scenario = clean_with(|s| {
+        s.site_mut("members.clean.test").unwrap().cert = CertSpec::Huge { bytes: 1024 * 1024 }
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(
+        &report,
+        "tls.no_https",
+        "members.clean.test",
+        Severity::Blocker,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifty_megabyte_landing_page_is_read_as_a_bounded_prefix() {
+    let scenario = clean_with(|s| {
+        s.site_mut("www.clean.test").unwrap().https = launchready_lab::Handler::HugeBody {
+            status: 200,
+            content_type: "text/html; charset=utf-8".to_string(),
+            bytes: 50 * 1024 * 1024,
+        }
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    // The landing page still answered 200: no landing or reachability finding, and the audit did not read 50 MB.
+    assert!(
+        !report
+            .active()
+            .any(|f| f.id == "http.landing.status" || f.id == "http.unreachable"),
+        "{}",
+        listing(&report)
+    );
+}

@@ -259,6 +259,15 @@ impl Net {
             }
             Ok(Err(e)) => {
                 attempt.hop.timings.tls_ms = Some(ms(tls_started));
+                let presented = verifier.presented();
+                if !presented.is_empty() {
+                    attempt.hop.tls = Some(TlsFacts {
+                        version: "handshake failed".to_string(),
+                        alpn: None,
+                        chain: presented.iter().filter_map(|der| cert_facts(der)).collect(),
+                        verification: verifier.verdict(),
+                    });
+                }
                 return attempt.fail(
                     NetErrorKind::Tls,
                     format!("TLS handshake with {host} failed: {e}"),

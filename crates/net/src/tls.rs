@@ -52,6 +52,9 @@ pub fn root_store(ca_files: &[impl AsRef<Path>]) -> Result<RootCertStore, NetErr
 pub(crate) struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     verdict: Mutex<Option<Verification>>,
+    /// The chain as presented, kept so a handshake that fails later (e.g. on a key too weak to sign with)
+    /// still leaves its certificates behind as facts.
+    presented: Mutex<Vec<CertificateDer<'static>>>,
 }
 
 impl RecordingVerifier {
@@ -59,7 +62,13 @@ impl RecordingVerifier {
         RecordingVerifier {
             inner,
             verdict: Mutex::new(None),
+            presented: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The certificates the server presented, leaf first; empty if it never got that far.
+    pub(crate) fn presented(&self) -> Vec<CertificateDer<'static>> {
+        self.presented.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub(crate) fn verdict(&self) -> Verification {
@@ -111,6 +120,12 @@ impl ServerCertVerifier for RecordingVerifier {
         };
         if let Ok(mut slot) = self.verdict.lock() {
             *slot = Some(verdict);
+        }
+        if let Ok(mut presented) = self.presented.lock() {
+            *presented = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
         }
         Ok(ServerCertVerified::assertion())
     }

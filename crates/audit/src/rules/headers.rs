@@ -282,32 +282,37 @@ fn private_route(manifest: &Manifest, chain: &ChainFacts) -> bool {
 }
 
 fn cookies_and_caching(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
-    let mut judged: Vec<String> = Vec::new();
-    for chain in &facts.chains {
-        let private = private_route(manifest, chain);
-        for (index, hop) in chain.hops.iter().enumerate() {
-            if hop.status.is_none() || judged.contains(&hop.url) {
-                continue;
-            }
-            let cookies: Vec<&str> = hop
-                .headers
-                .iter()
-                .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-                .map(|(_, value)| value.as_str())
-                .collect();
-            // A member page that answered (an error page for a missing route is the route rule's business).
-            let final_private_page = private
-                && index + 1 == chain.hops.len()
-                && hop.status.is_some_and(|s| (200..300).contains(&s));
-            if cookies.is_empty() && !final_private_page {
-                continue;
-            }
-            judged.push(hop.url.clone());
-            if private {
-                cookie_flags(hop, &cookies, findings);
-            }
-            cache_privacy(hop, !cookies.is_empty(), findings);
+    // Member pages that answered (an error page for a missing route is the route rule's business). The same URL
+    // can also be reached through another chain (a subdomain's root redirecting to /login), so privacy belongs
+    // to the URL, not to the chain it was seen in.
+    let private_pages: Vec<&str> = facts
+        .chains
+        .iter()
+        .filter(|chain| private_route(manifest, chain))
+        .filter_map(|chain| chain.last())
+        .filter(|hop| hop.status.is_some_and(|s| (200..300).contains(&s)))
+        .map(|hop| hop.url.as_str())
+        .collect();
+    let mut judged: Vec<&str> = Vec::new();
+    for hop in facts.chains.iter().flat_map(|c| c.hops.iter()) {
+        if hop.status.is_none() || judged.contains(&hop.url.as_str()) {
+            continue;
         }
+        let cookies: Vec<&str> = hop
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        let private = private_pages.contains(&hop.url.as_str());
+        if cookies.is_empty() && !private {
+            continue;
+        }
+        judged.push(&hop.url);
+        if private {
+            cookie_flags(hop, &cookies, findings);
+        }
+        cache_privacy(hop, !cookies.is_empty(), findings);
     }
 }
 
