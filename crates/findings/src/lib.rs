@@ -321,6 +321,25 @@ pub struct DnsMapEntry {
     /// Every entry point on this host (http and https) and the hops it took.
     #[serde(default)]
     pub paths: Vec<MapPath>,
+    /// The certificate and TLS session the host's https answer came with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSummary>,
+}
+
+/// What a report shows about a host's TLS: enough to plan a renewal or a CA change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSummary {
+    /// e.g. `TLSv1.3`, or `handshake failed`.
+    pub version: String,
+    pub alpn: Option<String>,
+    pub issuer: String,
+    pub sans: Vec<String>,
+    /// RFC 3339.
+    pub not_after: String,
+    /// e.g. `EC 256`, `RSA 2048`.
+    pub key: String,
+    /// `valid`, `expired`, `not_yet_valid`, `hostname_mismatch`, `unknown_issuer` or another reason.
+    pub verification: String,
 }
 
 /// One entry point of a host and the way a visitor's browser travels from it.
