@@ -5,9 +5,9 @@ use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
     AssetFacts, ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts,
-    LandingFacts, LandingSample, OriginFacts, ZoneFacts,
+    LandingFacts, LandingSample, OriginFacts, RateLimitFacts, ZoneFacts,
 };
-use launchready_manifest::Manifest;
+use launchready_manifest::{Manifest, RouteKind};
 use launchready_net::{Net, RecordType};
 use url::Url;
 
@@ -41,6 +41,40 @@ pub struct GatherOptions<'a> {
     pub on_chain_done: Option<&'a (dyn Fn() + Sync)>,
     /// How many times to load the landing page (with its render-blocking assets) for the speed figures.
     pub landing_samples: usize,
+    /// Opt-in: a bounded burst to each login, signup and checkout route, to see whether anything limits it.
+    pub rate_limit: Option<RateLimitProbe>,
+}
+
+/// How many requests a rate-limit probe sends to each route, spread evenly over how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitProbe {
+    pub requests: u32,
+    pub window: std::time::Duration,
+}
+
+impl Default for RateLimitProbe {
+    fn default() -> Self {
+        RateLimitProbe {
+            requests: 30,
+            window: std::time::Duration::from_secs(3),
+        }
+    }
+}
+
+/// The URLs a rate-limit probe would send to: every login, signup and checkout route.
+pub fn rate_limit_targets(manifest: &Manifest) -> Vec<Url> {
+    let scheme = manifest.site.canonical_url.scheme();
+    manifest
+        .routes
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                RouteKind::Login | RouteKind::Signup | RouteKind::Checkout
+            )
+        })
+        .filter_map(|r| Url::parse(&format!("{scheme}://{}{}", r.host, r.path)).ok())
+        .collect()
 }
 
 impl Default for GatherOptions<'_> {
@@ -49,6 +83,7 @@ impl Default for GatherOptions<'_> {
             links: Vec::new(),
             on_chain_done: None,
             landing_samples: 5,
+            rate_limit: None,
         }
     }
 }
@@ -72,12 +107,13 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
     let plan = plan(manifest, &options.links);
     let nothing = || {};
     let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
-    let (hosts, chains, zone, origin, landing) = tokio::join!(
+    let (hosts, chains, zone, origin, landing, rate_limit) = tokio::join!(
         lookup_hosts(&plan, net),
         follow_chains(&plan, net, on_chain_done),
         net.zone_facts(manifest.apex()),
         probe_origin(manifest, net),
-        landing(manifest, net, options.landing_samples, plan.max_hops)
+        landing(manifest, net, options.landing_samples, plan.max_hops),
+        probe_rate_limits(manifest, net, options.rate_limit)
     );
     let critical_path_round_trips = critical_path(
         &hosts,
@@ -100,6 +136,7 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         zone,
         origin,
         landing,
+        rate_limit,
         critical_path_round_trips,
     }
 }
@@ -162,6 +199,42 @@ async fn landing(
         assets,
         samples: timed.into_iter().flatten().collect(),
     })
+}
+
+/// Sends each target its burst, all targets at once; within a target, requests go out on a fixed schedule so
+/// the rate is what was announced, whatever the responses.
+async fn probe_rate_limits(
+    manifest: &Manifest,
+    net: &Net,
+    probe: Option<RateLimitProbe>,
+) -> Vec<RateLimitFacts> {
+    let Some(probe) = probe.filter(|p| p.requests > 0) else {
+        return Vec::new();
+    };
+    let targets = rate_limit_targets(manifest);
+    let interval = probe.window / probe.requests;
+    join_all(targets.iter().map(|url| async move {
+        let start = tokio::time::Instant::now();
+        let sends = (0..probe.requests).map(|i| async move {
+            tokio::time::sleep_until(start + interval * i).await;
+            net.fetch(url).await
+        });
+        let hops = join_all(sends).await;
+        let limited = hops.iter().any(|hop| {
+            hop.status == Some(429)
+                || hop
+                    .header("cf-mitigated")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("challenge"))
+                || (hop.status == Some(503) && hop.header("retry-after").is_some())
+        });
+        RateLimitFacts {
+            url: url.to_string(),
+            window_ms: u64::try_from(probe.window.as_millis()).unwrap_or(u64::MAX),
+            statuses: hops.iter().map(|h| h.status.unwrap_or(0)).collect(),
+            limited,
+        }
+    }))
+    .await
 }
 
 /// Asks the origin named in `[edge] origin` for the canonical host directly, over https and http.

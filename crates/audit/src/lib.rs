@@ -8,14 +8,17 @@ mod links;
 mod plan;
 pub mod rules;
 
-pub use gather::{GatherOptions, chain_count, gather, gather_checked};
+pub use gather::{
+    GatherOptions, RateLimitProbe, chain_count, gather, gather_checked, rate_limit_targets,
+};
 pub use links::{LinksError, load_links, parse_links};
 pub use plan::{Plan, PlannedChain, PlannedHost, plan};
 
+use launchready_findings::facts::Verification;
 use launchready_findings::facts::{
     ChainEnd, ChainFacts, ChainPurpose, DnsOutcome, FACTS_SCHEMA_VERSION, Facts,
 };
-use launchready_findings::{DnsMapEntry, MapHop, MapPath, Report};
+use launchready_findings::{DnsMapEntry, MapHop, MapPath, Report, TlsSummary};
 use launchready_manifest::Manifest;
 
 /// Why a facts file cannot be judged.
@@ -71,6 +74,37 @@ pub fn report(facts: &Facts, manifest: &Manifest) -> Report {
         findings,
         dns_map(facts),
     )
+}
+
+/// The first TLS session seen for `host` in any chain.
+fn tls_summary(facts: &Facts, host: &str) -> Option<TlsSummary> {
+    let tls = facts
+        .chains
+        .iter()
+        .flat_map(|c| c.hops.iter())
+        .filter(|hop| {
+            url::Url::parse(&hop.url)
+                .ok()
+                .is_some_and(|u| u.host_str() == Some(host))
+        })
+        .find_map(|hop| hop.tls.as_ref())?;
+    let leaf = tls.chain.first()?;
+    Some(TlsSummary {
+        version: tls.version.clone(),
+        alpn: tls.alpn.clone(),
+        issuer: leaf.issuer.clone(),
+        sans: leaf.sans.clone(),
+        not_after: leaf.not_after.clone(),
+        key: leaf.key.clone(),
+        verification: match &tls.verification {
+            Verification::Valid => "valid".to_string(),
+            Verification::Expired => "expired".to_string(),
+            Verification::NotYetValid => "not_yet_valid".to_string(),
+            Verification::HostnameMismatch => "hostname_mismatch".to_string(),
+            Verification::UnknownIssuer => "unknown_issuer".to_string(),
+            Verification::Other(reason) => reason.clone(),
+        },
+    })
 }
 
 /// The entry-point chains that start on `host`, https first, as the map shows them.
@@ -166,6 +200,11 @@ pub fn dns_map(facts: &Facts) -> Vec<DnsMapEntry> {
                     paths(facts, &host.name)
                 } else {
                     Vec::new()
+                },
+                tls: if resolved {
+                    tls_summary(facts, &host.name)
+                } else {
+                    None
                 },
             }
         })

@@ -16,6 +16,15 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Runs the whole audit against `scenario`, with extra `--connect-to` rules placed before the lab's own.
 async fn audit_with(scenario: Scenario, manifest: &str, rules_first: &[String]) -> Report {
+    audit_full(scenario, manifest, rules_first, GatherOptions::default()).await
+}
+
+async fn audit_full(
+    scenario: Scenario,
+    manifest: &str,
+    rules_first: &[String],
+    options: GatherOptions<'_>,
+) -> Report {
     let run = async {
         let lab = Lab::start(scenario).await.unwrap();
         let manifest = Manifest::parse(manifest, Path::new("launchready.toml")).unwrap();
@@ -33,9 +42,7 @@ async fn audit_with(scenario: Scenario, manifest: &str, rules_first: &[String]) 
             ..NetConfig::default()
         })
         .unwrap();
-        let facts = gather_checked(&manifest, &net, &GatherOptions::default())
-            .await
-            .unwrap();
+        let facts = gather_checked(&manifest, &net, &options).await.unwrap();
         launchready_audit::report(&facts, &manifest)
     };
     tokio::time::timeout(DEADLINE, run)
@@ -418,4 +425,46 @@ async fn a_fifty_megabyte_landing_page_is_read_as_a_bounded_prefix() {
         "{}",
         listing(&report)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_that_takes_any_burst_has_no_rate_limit_and_a_429_counts_as_one() {
+    let probe = || GatherOptions {
+        rate_limit: Some(launchready_audit::RateLimitProbe {
+            requests: 10,
+            window: Duration::from_millis(500),
+        }),
+        ..GatherOptions::default()
+    };
+    let url = "https://app.clean.test/login";
+    let report = audit_full(scenarios::clean(), scenarios::CLEAN_MANIFEST, &[], probe()).await;
+    assert_fires(&report, "edge.no_rate_limit", url, Severity::Medium);
+    let finding = report
+        .active()
+        .find(|f| f.id == "edge.no_rate_limit")
+        .unwrap();
+    assert!(
+        finding.evidence[0].contains("10 × 200"),
+        "{:?}",
+        finding.evidence
+    );
+
+    let limited = clean_with(|s| {
+        set_page(
+            s,
+            "app.clean.test",
+            "/login",
+            Page::html(429, "slow down").header("retry-after", "10"),
+        )
+    });
+    let report = audit_full(limited, scenarios::CLEAN_MANIFEST, &[], probe()).await;
+    assert!(
+        !report.active().any(|f| f.id == "edge.no_rate_limit"),
+        "{}",
+        listing(&report)
+    );
+
+    // Without the opt-in nothing is sent and nothing is reported.
+    let report = audit(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
+    assert!(!report.active().any(|f| f.id == "edge.no_rate_limit"));
 }

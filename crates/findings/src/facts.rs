@@ -29,11 +29,25 @@ pub struct Facts {
     /// The landing page's assets and load-time samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub landing: Option<LandingFacts>,
+    /// Bursts sent to sign-in and payment routes with `--probe-rate-limit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limit: Vec<RateLimitFacts>,
     /// The origin server asked directly, when the manifest names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginFacts>,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// One burst of requests to a route, and whether anything pushed back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateLimitFacts {
+    pub url: String,
+    pub window_ms: u64,
+    /// Each response's status, in order; 0 for a request that failed.
+    pub statuses: Vec<u16>,
+    /// A 429, a challenge (`cf-mitigated: challenge`) or a 503 with Retry-After was seen.
+    pub limited: bool,
 }
 
 /// What the landing page loads and how long it takes.

@@ -41,6 +41,26 @@ pub struct AuditCmd {
     /// Times to load the landing page (with its render-blocking CSS/JS) for the speed figures; 0 skips it.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub samples: usize,
+    /// Opt in to a bounded burst against each login, signup and checkout route, to see whether anything rate
+    /// limits it. Says what it will send before sending.
+    #[arg(long)]
+    pub probe_rate_limit: bool,
+    /// Requests in the rate-limit burst, per route (1-200).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 30,
+        requires = "probe_rate_limit"
+    )]
+    pub rate_limit_requests: u32,
+    /// Seconds the rate-limit burst is spread over (up to 60).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3.0,
+        requires = "probe_rate_limit"
+    )]
+    pub rate_limit_window: f64,
     /// A staging or intranet audit: private and loopback addresses in DNS are expected.
     #[arg(long)]
     pub intranet: bool,

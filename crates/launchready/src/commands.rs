@@ -140,9 +140,48 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
             cmd.samples
         )));
     }
+    let rate_limit = if cmd.probe_rate_limit {
+        if !(1..=200).contains(&cmd.rate_limit_requests) {
+            return Err(Failure::usage(anyhow!(
+                "--rate-limit-requests must be between 1 and 200, not {}",
+                cmd.rate_limit_requests
+            )));
+        }
+        let window = seconds(cmd.rate_limit_window, "--rate-limit-window")?;
+        if window > Duration::from_secs(60) {
+            return Err(Failure::usage(anyhow!(
+                "--rate-limit-window must be at most 60 seconds"
+            )));
+        }
+        let probe = launchready_audit::RateLimitProbe {
+            requests: cmd.rate_limit_requests,
+            window,
+        };
+        let targets = launchready_audit::rate_limit_targets(&manifest);
+        if targets.is_empty() {
+            eprintln!(
+                "rate-limit probe: the manifest has no login, signup or checkout [[route]]; nothing to probe"
+            );
+        } else {
+            eprintln!(
+                "rate-limit probe: sending {} GET requests over {:.1}s to each of: {}",
+                probe.requests,
+                window.as_secs_f64(),
+                targets
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Some(probe)
+    } else {
+        None
+    };
     let options = GatherOptions {
         links,
         landing_samples: cmd.samples,
+        rate_limit,
         ..GatherOptions::default()
     };
     let report = run_audit(&manifest, config, options, cmd.save_facts.as_deref()).await?;

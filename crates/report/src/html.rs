@@ -1,5 +1,6 @@
-//! The HTML risk list: the Markdown format's content (including the DNS map's redirect chains) as one self-contained
-//! page (inline CSS, no scripts, no external assets) that can be mailed or archived and still open years later.
+//! The HTML risk list: the Markdown format's content (including the DNS map's TLS facts and redirect chains) as one
+//! self-contained page (inline CSS, no scripts, no external assets) that can be mailed or archived and still open
+//! years later.
 
 use crate::RenderOptions;
 use crate::text;
@@ -171,7 +172,7 @@ fn dns_table(out: &mut String, report: &Report) {
         out.push_str("<p class=\"meta\">No hosts were mapped.</p>\n");
         return;
     }
-    out.push_str("<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th>");
+    out.push_str("<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th><th>TLS</th>");
     out.push_str("<th>Paths to the final URL</th></tr></thead>\n<tbody>\n");
     for entry in &report.dns_map {
         let paths = if entry.paths.is_empty() {
@@ -187,16 +188,40 @@ fn dns_table(out: &mut String, report: &Report) {
                 .collect();
             format!("<ul class=\"paths\">{items}</ul>")
         };
+        let tls = entry.tls.as_ref().map_or_else(
+            || "<span class=\"meta\">—</span>".to_string(),
+            |tls| tls_cell(&text::tls_view(tls)),
+        );
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             multiline(&entry.host),
             escape(&entry.role),
             multiline(&text::record_chain(entry)),
+            tls,
             paths
         );
     }
     out.push_str("</tbody>\n</table>\n");
+}
+
+/// The TLS facts one per line: session and key, issuer, expiry (the day, with the full instant in `datetime`), names,
+/// and the verification tinted green or red. All of it but the fixed words comes from the certificate and is escaped.
+fn tls_cell(view: &text::TlsView<'_>) -> String {
+    let mut first = format!("<code>{}</code>", multiline(&view.session));
+    if let Some(key) = view.key {
+        let _ = write!(first, " · {}", multiline(key));
+    }
+    let mut lines = vec![first];
+    lines.extend(view.issuer.map(multiline));
+    lines.push(format!(
+        "until <time datetime=\"{}\">{}</time>",
+        escape(view.not_after),
+        multiline(view.until)
+    ));
+    lines.push(multiline(&view.names(None)));
+    lines.push(tinted(&view.verdict(), view.tone()));
+    lines.join("<br>")
 }
 
 /// `<code>url</code> <span class="st st-redirect">301</span> → …`, statuses and endings tinted by class.

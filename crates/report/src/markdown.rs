@@ -1,6 +1,6 @@
 //! The Markdown risk list: what must be fixed before launch, what can wait, what was knowingly suppressed, and the
-//! DNS map (records and each entry point's redirect chain to its final URL), as GitHub-flavoured Markdown tables for a
-//! PR comment or a handover document.
+//! DNS map (records, the TLS session and certificate, and each entry point's redirect chain to its final URL), as
+//! GitHub-flavoured Markdown tables for a PR comment or a handover document.
 
 use crate::RenderOptions;
 use crate::text;
@@ -105,14 +105,15 @@ fn suppressed_table(out: &mut String, report: &Report) {
     }
 }
 
-/// One row per host; its paths column holds one redirect chain per entry point, `url `301` → url `200``.
+/// One row per host; its TLS column sums up the session and certificate, its paths column holds one redirect chain
+/// per entry point, `url `301` → url `200``.
 fn dns_table(out: &mut String, report: &Report) {
     if report.dns_map.is_empty() {
         out.push_str("_No hosts were mapped._\n");
         return;
     }
-    out.push_str("| Host | Role | Records | Paths to the final URL |\n");
-    out.push_str("| --- | --- | --- | --- |\n");
+    out.push_str("| Host | Role | Records | TLS | Paths to the final URL |\n");
+    out.push_str("| --- | --- | --- | --- | --- |\n");
     for entry in &report.dns_map {
         let paths = if entry.paths.is_empty() {
             cell(&text::final_destination(entry))
@@ -124,15 +125,41 @@ fn dns_table(out: &mut String, report: &Report) {
                 .collect::<Vec<_>>()
                 .join("<br>")
         };
+        let tls = entry
+            .tls
+            .as_ref()
+            .map_or_else(|| "—".to_string(), |tls| tls_cell(&text::tls_view(tls)));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             cell(&entry.host),
             cell(&entry.role),
             cell(&text::record_chain(entry)),
+            tls,
             paths
         );
     }
+}
+
+/// The TLS facts one per line, `TLSv1.3 h2 · EC 256<br>issuer<br>until 2027-01-15<br>names …<br>✓ valid`, with a
+/// failed verification in bold. Everything but the fixed words comes from the certificate and is escaped.
+fn tls_cell(view: &text::TlsView<'_>) -> String {
+    let mut first = cell(&view.session);
+    if let Some(key) = view.key {
+        first.push_str(" · ");
+        first.push_str(&cell(key));
+    }
+    let mut lines = vec![first];
+    lines.extend(view.issuer.map(cell));
+    lines.push(cell(&format!("until {}", view.until)));
+    lines.push(cell(&view.names(None)));
+    let verdict = cell(&view.verdict());
+    lines.push(if view.problem.is_some() {
+        format!("**{verdict}**")
+    } else {
+        verdict
+    });
+    lines.join("<br>")
 }
 
 /// A path as one cell line. Statuses are code spans so they stand out from the URLs; they are digits only, so

@@ -1,6 +1,6 @@
 //! The terminal format: active findings grouped by roadmap stage, suppressed findings after them, the DNS map host by
-//! host (records, then each entry point's redirect chain to its final URL and status), and a one-line summary last so
-//! it is what stays on screen.
+//! host (records, the TLS session and certificate, then each entry point's redirect chain to its final URL and
+//! status), and a one-line summary last so it is what stays on screen.
 
 use crate::RenderOptions;
 use crate::text::{self, PathView, Tone};
@@ -164,8 +164,9 @@ fn push_indented(out: &mut String, text: &str) {
     }
 }
 
-/// The DNS map host by host: the host, its role and its record chain, then each entry point on it as the chain of
-/// requests a browser makes, `http://demo.test/  301 → https://demo.test/  200`.
+/// The DNS map host by host: the host, its role and its record chain, a dimmed line on its TLS session and
+/// certificate when it has one, then each entry point on it as the chain of requests a browser makes,
+/// `http://demo.test/  301 → https://demo.test/  200`.
 fn dns_map(out: &mut String, painter: &Painter, report: &Report) {
     if report.dns_map.is_empty() {
         out.push_str("DNS map: no hosts were mapped\n");
@@ -183,6 +184,9 @@ fn dns_map(out: &mut String, painter: &Painter, report: &Report) {
             ),
             one_line(&text::record_chain(entry))
         );
+        if let Some(tls) = &entry.tls {
+            let _ = writeln!(out, "    {}", tls_line(painter, &text::tls_view(tls)));
+        }
         if entry.paths.is_empty() {
             let _ = writeln!(out, "    {}", one_line(&text::final_destination(entry)));
             continue;
@@ -199,6 +203,28 @@ fn dns_map(out: &mut String, painter: &Painter, report: &Report) {
             let _ = writeln!(out, "    {}", path_line(painter, view, start_width));
         }
     }
+}
+
+/// `TLS  TLSv1.3 h2 · EC 256 · O=Let's Encrypt, CN=R11 · until 2027-01-15 · names www.demo.test, demo.test`, dimmed,
+/// then ` · ✗ expired` in red when the certificate did not verify. A valid certificate adds nothing: the line is a
+/// fact sheet, not a finding. To stay one line, it lists the first few names and counts the rest.
+fn tls_line(painter: &Painter, view: &text::TlsView<'_>) -> String {
+    let facts = view
+        .facts()
+        .iter()
+        .map(|fact| one_line(fact))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let mut line = painter.paint(&format!("TLS  {facts}"), Style::new().dimmed());
+    if view.problem.is_some() {
+        let _ = write!(
+            line,
+            "{}{}",
+            painter.paint(" · ", Style::new().dimmed()),
+            painter.paint(&one_line(&view.verdict()), Painter::tone_style(view.tone()))
+        );
+    }
+    line
 }
 
 /// `url  301 → url  200`, the first URL padded to `start_width`, then the ending if the steps do not tell it.

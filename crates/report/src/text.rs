@@ -1,6 +1,6 @@
 //! Wording shared by the human-readable formats, so the terminal, Markdown and HTML say the same thing the same way.
 
-use launchready_findings::{Counts, DnsMapEntry, MapPath, Report, Severity};
+use launchready_findings::{Counts, DnsMapEntry, MapPath, Report, Severity, TlsSummary};
 
 /// `1 blocker, 2 high, 1 medium, 0 low, 3 info (1 suppressed)`. Every severity is listed even at zero so the line
 /// reads the same from run to run; the suppressed count only appears when something was suppressed.
@@ -79,6 +79,121 @@ pub fn record_chain(entry: &DnsMapEntry) -> String {
         chain.push_str("(no records)");
     }
     chain
+}
+
+/// How many certificate names the terminal's one-line TLS summary lists before summing up the rest: a CDN
+/// certificate can carry hundreds. Markdown, HTML and JSON list them all.
+pub const TERMINAL_NAMES: usize = 4;
+
+/// A host's TLS summary in the words every human format uses. Each piece is raw text from the certificate or the
+/// session (so still to be escaped by the format); pieces the audit left empty are `None` and left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsView<'a> {
+    /// `TLSv1.3 h2`, `TLSv1.2`, or `handshake failed`.
+    pub session: String,
+    /// `EC 256`, `RSA 2048`.
+    pub key: Option<&'a str>,
+    /// The issuer's distinguished name, `C=US, O=Let's Encrypt, CN=R11`.
+    pub issuer: Option<&'a str>,
+    /// The not-after instant as recorded (RFC 3339).
+    pub not_after: &'a str,
+    /// `2027-01-15`: the not-after day, or the whole value when it is not an RFC 3339 timestamp.
+    pub until: &'a str,
+    /// The certificate's subject alternative names, in certificate order.
+    pub sans: &'a [String],
+    /// Why the certificate did not verify (`expired`, `hostname mismatch`), or `None` when it is valid.
+    pub problem: Option<String>,
+}
+
+impl TlsView<'_> {
+    /// Session, key, issuer, expiry and names, in that order: the compact line the terminal prints.
+    pub fn facts(&self) -> Vec<String> {
+        let mut facts = vec![self.session.clone()];
+        facts.extend(self.key.map(str::to_string));
+        facts.extend(self.issuer.map(str::to_string));
+        facts.push(format!("until {}", self.until));
+        facts.push(self.names(Some(TERMINAL_NAMES)));
+        facts
+    }
+
+    /// `names www.demo.test, demo.test`; with a `limit`, at most that many then `+3 more`. `no names` when the
+    /// certificate lists none.
+    pub fn names(&self, limit: Option<usize>) -> String {
+        if self.sans.is_empty() {
+            return "no names".to_string();
+        }
+        let shown = limit.unwrap_or(self.sans.len());
+        let mut names = format!(
+            "names {}",
+            self.sans
+                .iter()
+                .take(shown)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if self.sans.len() > shown {
+            names.push_str(&format!(" +{} more", self.sans.len() - shown));
+        }
+        names
+    }
+
+    /// `✗ expired`, or `✓ valid`.
+    pub fn verdict(&self) -> String {
+        match &self.problem {
+            Some(problem) => format!("✗ {problem}"),
+            None => "✓ valid".to_string(),
+        }
+    }
+
+    /// Failure when the certificate did not verify, success otherwise.
+    pub fn tone(&self) -> Tone {
+        if self.problem.is_some() {
+            Tone::Failure
+        } else {
+            Tone::Success
+        }
+    }
+}
+
+pub fn tls_view(tls: &TlsSummary) -> TlsView<'_> {
+    let mut session = tls.version.clone();
+    if let Some(alpn) = tls.alpn.as_deref().filter(|alpn| !alpn.is_empty()) {
+        session.push(' ');
+        session.push_str(alpn);
+    }
+    let non_empty = |text: &str| !text.trim().is_empty();
+    let problem = match tls.verification.as_str() {
+        "valid" => None,
+        "not_yet_valid" => Some("not yet valid".to_string()),
+        "hostname_mismatch" => Some("hostname mismatch".to_string()),
+        "unknown_issuer" => Some("unknown issuer".to_string()),
+        "" => Some("not verified".to_string()),
+        other => Some(other.to_string()),
+    };
+    TlsView {
+        session,
+        key: Some(tls.key.as_str()).filter(|key| non_empty(key)),
+        issuer: Some(tls.issuer.as_str()).filter(|issuer| non_empty(issuer)),
+        not_after: &tls.not_after,
+        until: day(&tls.not_after),
+        sans: &tls.sans,
+        problem,
+    }
+}
+
+/// `2027-01-15` from `2027-01-15T08:00:00Z`; anything that does not start with a date is kept whole.
+fn day(timestamp: &str) -> &str {
+    let is_date = |date: &str| {
+        date.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+    };
+    match timestamp.get(..10) {
+        Some(date) if is_date(date) && timestamp[10..].starts_with(['T', 't', ' ']) => date,
+        _ => timestamp,
+    }
 }
 
 /// How a piece of a path should look: the human formats colour by it (2xx green, 3xx amber, failures red).
@@ -275,7 +390,72 @@ mod tests {
             final_url: None,
             final_status: None,
             paths: vec![],
+            tls: None,
         }
+    }
+
+    fn tls(version: &str, alpn: Option<&str>, sans: &[&str], verification: &str) -> TlsSummary {
+        TlsSummary {
+            version: version.to_string(),
+            alpn: alpn.map(str::to_string),
+            issuer: "C=US, O=Let's Encrypt, CN=R11".to_string(),
+            sans: sans.iter().map(|s| s.to_string()).collect(),
+            not_after: "2027-01-15T08:30:00Z".to_string(),
+            key: "EC 256".to_string(),
+            verification: verification.to_string(),
+        }
+    }
+
+    #[test]
+    fn tls_view_reads_as_one_compact_line() {
+        let summary = tls(
+            "TLSv1.3",
+            Some("h2"),
+            &["www.demo.test", "demo.test"],
+            "valid",
+        );
+        let view = tls_view(&summary);
+        assert_eq!(
+            view.facts().join(" · "),
+            "TLSv1.3 h2 · EC 256 · C=US, O=Let's Encrypt, CN=R11 · until 2027-01-15 · names www.demo.test, demo.test"
+        );
+        assert_eq!(
+            (view.verdict().as_str(), view.tone()),
+            ("✓ valid", Tone::Success)
+        );
+    }
+
+    #[test]
+    fn tls_view_spells_out_problems_and_sums_up_long_name_lists() {
+        let many = ["a.test", "b.test", "c.test", "d.test", "e.test", "f.test"];
+        let failed = tls("handshake failed", None, &many, "hostname_mismatch");
+        let view = tls_view(&failed);
+        assert_eq!(view.session, "handshake failed");
+        assert_eq!(
+            view.names(Some(TERMINAL_NAMES)),
+            "names a.test, b.test, c.test, d.test +2 more"
+        );
+        assert_eq!(
+            view.names(None),
+            "names a.test, b.test, c.test, d.test, e.test, f.test"
+        );
+        assert_eq!(view.verdict(), "✗ hostname mismatch");
+        assert_eq!(view.tone(), Tone::Failure);
+        let revoked = tls("TLSv1.2", Some(""), &[], "certificate revoked");
+        let view = tls_view(&revoked);
+        assert_eq!(view.session, "TLSv1.2");
+        assert_eq!(view.names(None), "no names");
+        assert_eq!(view.verdict(), "✗ certificate revoked");
+    }
+
+    #[test]
+    fn tls_expiry_shows_the_day_or_the_value_as_recorded() {
+        assert_eq!(day("2027-01-15T08:30:00Z"), "2027-01-15");
+        assert_eq!(day("2027-01-15T08:30:00+02:00"), "2027-01-15");
+        assert_eq!(day("1700000000"), "1700000000");
+        assert_eq!(day("2027-01-15"), "2027-01-15");
+        assert_eq!(day("2027-01-1é"), "2027-01-1é");
+        assert_eq!(day(""), "");
     }
 
     #[test]

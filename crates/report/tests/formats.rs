@@ -192,9 +192,9 @@ fn markdown_lists_path_chains_in_the_dns_map() {
         .find(|line| line.starts_with("| admin.demo.test |"))
         .unwrap();
     assert!(admin.ends_with("| not probed |"), "{admin}");
-    // Five unescaped pipes: every row keeps its four cells.
+    // Six unescaped pipes: every row keeps its five cells.
     for line in map.lines().filter(|line| line.starts_with('|')) {
-        assert_eq!(line.replace("\\|", "").matches('|').count(), 5, "{line}");
+        assert_eq!(line.replace("\\|", "").matches('|').count(), 6, "{line}");
     }
 }
 
@@ -231,7 +231,186 @@ fn dns_map_text_from_the_audited_site_is_escaped() {
         row.contains("https://members.demo.test/\\<script>\\|x ✗ \\<b>bad\\</b> \\| worse"),
         "{row}"
     );
-    assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+}
+
+/// What the fixture's hosts with TLS must show wherever a person reads the report: issuer, key and expiry day.
+const TLS_FACTS: [(&str, &str, &str, &str); 3] = [
+    (
+        "demo.test",
+        "C=US, O=Let's Encrypt, CN=R11",
+        "RSA 2048",
+        "2026-02-14",
+    ),
+    (
+        "www.demo.test",
+        "C=US, O=Google Trust Services, CN=WE1",
+        "EC 256",
+        "2026-03-02",
+    ),
+    (
+        "members.demo.test",
+        "CN=Demo Issuing CA 1, O=Demo Trust",
+        "EC 384",
+        "2025-12-01",
+    ),
+];
+
+#[test]
+fn human_formats_show_each_hosts_issuer_key_and_expiry() {
+    let terminal = render(&demo_report(), Format::Terminal, &plain());
+    let markdown = render(&demo_report(), Format::Markdown, &plain());
+    let html = render(&demo_report(), Format::Html, &plain());
+    let terminal_map = &terminal[terminal.find("\nDNS map\n").unwrap()..];
+    let markdown_map = section(&markdown, "## DNS map");
+    let html_map = &html[html.find("<h2>DNS map</h2>").unwrap()..];
+    for (host, issuer, key, day) in TLS_FACTS {
+        // Terminal: the line right under the host's own line.
+        let host_line = format!("\n  {host}  (");
+        let below = &terminal_map[terminal_map.find(&host_line).unwrap() + 1..];
+        let tls_line = below.lines().nth(1).unwrap();
+        assert!(tls_line.starts_with("    TLS  "), "{host}: {tls_line}");
+        for fact in [issuer, key, &format!("until {day}")] {
+            assert!(tls_line.contains(fact), "{host}: {fact} in {tls_line}");
+        }
+        // Markdown: the host's row.
+        let row = markdown_map
+            .lines()
+            .find(|line| line.starts_with(&format!("| {host} |")))
+            .unwrap();
+        for fact in [issuer, key, &format!("until {day}")] {
+            assert!(row.contains(fact), "{host}: {fact} in {row}");
+        }
+        // HTML: the host's row, with the issuer's apostrophe escaped.
+        let row = html_map
+            .lines()
+            .find(|line| line.starts_with(&format!("<tr><td>{host}</td>")))
+            .unwrap();
+        let issuer = issuer.replace('\'', "&#39;");
+        for fact in [issuer.as_str(), key, &format!(">{day}</time>")] {
+            assert!(row.contains(fact), "{host}: {fact} in {row}");
+        }
+    }
+}
+
+#[test]
+fn terminal_tls_line_sits_between_the_host_and_its_paths() {
+    let out = render(&demo_report(), Format::Terminal, &plain());
+    assert!(
+        out.contains(
+            "  www.demo.test  (www)  CNAME demo-site.edge.example. → A 192.0.2.20\n    \
+             TLS  TLSv1.3 h2 · EC 256 · C=US, O=Google Trust Services, CN=WE1 · until 2026-03-02 · \
+             names demo.test, *.demo.test\n    https://www.demo.test/  200\n"
+        ),
+        "{out}"
+    );
+    // A certificate that did not verify says so at the end of the line; a valid one adds nothing.
+    assert!(
+        out.contains(
+            "    TLS  TLSv1.3 · EC 384 · CN=Demo Issuing CA 1, O=Demo Trust · until 2025-12-01 · \
+             names members.demo.test · ✗ expired\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("✓ valid"), "{out}");
+    // The unresolved host has no TLS summary and no TLS line.
+    assert!(
+        out.contains("  admin.demo.test  (subdomain)  (no records)\n    not probed\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn terminal_tls_line_is_dimmed_and_a_failed_verification_red() {
+    let options = RenderOptions {
+        color: true,
+        ..plain()
+    };
+    let out = render(&demo_report(), Format::Terminal, &options);
+    let line = out
+        .lines()
+        .find(|line| line.contains("names members.demo.test"))
+        .unwrap();
+    assert!(line.starts_with("    \u{1b}[2mTLS  "), "{line:?}");
+    let verdict = line.find("✗ expired").unwrap();
+    let red = line[..verdict].rfind("\u{1b}[").unwrap();
+    assert!(line[red..verdict].starts_with("\u{1b}[31"), "{line:?}");
+}
+
+#[test]
+fn markdown_and_html_give_the_tls_verdict() {
+    let markdown = render(&demo_report(), Format::Markdown, &plain());
+    let map = section(&markdown, "## DNS map");
+    let row = |host: &str| {
+        map.lines()
+            .find(|line| line.starts_with(&format!("| {host} |")))
+            .unwrap()
+    };
+    assert!(
+        row("www.demo.test").contains(
+            "| TLSv1.3 h2 · EC 256<br>C=US, O=Google Trust Services, CN=WE1<br>until 2026-03-02<br>\
+             names demo.test, \\*.demo.test<br>✓ valid |"
+        ),
+        "{map}"
+    );
+    assert!(
+        row("members.demo.test").contains("<br>**✗ expired** |"),
+        "{map}"
+    );
+    assert!(
+        row("admin.demo.test").contains("| (no records) | — |"),
+        "{map}"
+    );
+    let html = render(&demo_report(), Format::Html, &plain());
+    assert!(html.contains("<span class=\"st st-ok\">✓ valid</span>"));
+    assert!(html.contains("<span class=\"st st-fail\">✗ expired</span>"));
+    assert!(html.contains("until <time datetime=\"2025-12-01T00:00:00Z\">2025-12-01</time>"));
+}
+
+#[test]
+fn only_the_terminal_sums_up_a_long_list_of_certificate_names() {
+    let mut report = demo_report();
+    let names: Vec<String> = (1..=7).map(|i| format!("s{i}.demo.test")).collect();
+    report.dns_map[1].tls.as_mut().unwrap().sans = names.clone();
+    let terminal = render(&report, Format::Terminal, &plain());
+    assert!(
+        terminal.contains("names s1.demo.test, s2.demo.test, s3.demo.test, s4.demo.test +3 more\n"),
+        "{terminal}"
+    );
+    let all = format!("names {}", names.join(", "));
+    for format in [Format::Markdown, Format::Html] {
+        let out = render(&report, format, &plain());
+        assert!(out.contains(&all), "{format}: {out}");
+    }
+}
+
+#[test]
+fn tls_text_from_the_certificate_is_escaped() {
+    let mut report = demo_report();
+    let tls = report.dns_map[1].tls.as_mut().unwrap();
+    tls.issuer = "O=<b>Evil|CA</b>\nCN=\u{1b}[2Jx".to_string();
+    tls.sans = vec!["<i>a</i>|b".to_string()];
+    tls.verification = "revoked <script>".to_string();
+    let terminal = render(&report, Format::Terminal, &plain());
+    assert!(!terminal.contains('\x1b'), "{terminal}");
+    assert!(
+        terminal.contains("O=<b>Evil|CA</b> CN=\\u{1b}[2Jx · until 2026-03-02 · names <i>a</i>|b · ✗ revoked <script>\n"),
+        "{terminal}"
+    );
+    let markdown = render(&report, Format::Markdown, &plain());
+    let row = markdown
+        .lines()
+        .find(|line| line.starts_with("| www.demo.test |"))
+        .unwrap();
+    assert!(row.contains("O=\\<b>Evil\\|CA\\</b><br>CN="), "{row}");
+    assert!(row.contains("**✗ revoked \\<script>**"), "{row}");
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+    let html = render(&report, Format::Html, &plain());
+    for raw in ["<b>", "<i>", "<script"] {
+        assert!(!html.contains(raw), "raw {raw} in the HTML");
+    }
+    assert!(html.contains("O=&lt;b&gt;Evil|CA&lt;/b&gt;<br>CN="));
+    assert!(html.contains("✗ revoked &lt;script&gt;"));
 }
 
 #[test]

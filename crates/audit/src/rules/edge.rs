@@ -74,6 +74,33 @@ pub(crate) fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
             .reference("https://developers.cloudflare.com/fundamentals/concepts/how-cloudflare-works/"),
         );
     }
+    for burst in facts.rate_limit.iter().filter(|b| !b.limited) {
+        let answered = burst.statuses.iter().filter(|s| **s != 0).count();
+        let mut counts: Vec<(u16, usize)> = Vec::new();
+        for status in &burst.statuses {
+            match counts.iter_mut().find(|(s, _)| s == status) {
+                Some(entry) => entry.1 += 1,
+                None => counts.push((*status, 1)),
+            }
+        }
+        let tally = counts
+            .iter()
+            .map(|(s, n)| {
+                if *s == 0 {
+                    format!("{n} × failed")
+                } else {
+                    format!("{n} × {s}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        findings.push(
+            Finding::new("edge.no_rate_limit", Stage::EdgeCaching, Severity::Medium, &burst.url, format!("{} accepted a burst of {} requests without any limit", burst.url, burst.statuses.len()))
+                .evidence(format!("{} requests in {} ms: {tally} ({answered} answered); no 429, challenge or Retry-After", burst.statuses.len(), burst.window_ms))
+                .remediation("Add a rate limit (CDN rule or app middleware) to login, signup and checkout, so credential stuffing and card testing hit a wall.")
+                .reference("https://owasp.org/www-community/controls/Blocking_Brute_Force_Attacks"),
+        );
+    }
     if let Some(origin) = &facts.origin {
         let host = manifest.canonical_host();
         if origin.https.status.is_some() {

@@ -184,6 +184,7 @@ pub fn site() -> Facts {
         },
         origin: None,
         landing: None,
+        rate_limit: Vec::new(),
         critical_path_round_trips: 2,
     }
 }

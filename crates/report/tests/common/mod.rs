@@ -1,12 +1,14 @@
 //! The fixed demo.test report every integration test renders: one finding per interesting shape (a blocker, a
 //! high, a medium that can wait, an info, a suppressed one) and a DNS map with probed hosts (a redirect chain of
 //! several hops, a 2-hop one, a single 200), an unreachable host whose paths time out, and an unresolvable host with
-//! no paths.
+//! no paths. Every host that answered TLS carries a summary of it: the apex an RSA Let's Encrypt certificate over
+//! TLS 1.2, www an edge's EC certificate over TLS 1.3 with h2, members the expired certificate the blocker is about;
+//! the unresolvable host has none.
 
 #![allow(dead_code)]
 
 use launchready_findings::{
-    DnsMapEntry, Finding, MapHop, MapPath, Report, Severity, Stage, Suppression,
+    DnsMapEntry, Finding, MapHop, MapPath, Report, Severity, Stage, Suppression, TlsSummary,
 };
 use launchready_report::RenderOptions;
 
@@ -104,6 +106,15 @@ pub fn demo_report() -> Report {
                     ],
                 ),
             ],
+            tls: Some(tls(
+                "TLSv1.2",
+                Some("http/1.1"),
+                "C=US, O=Let's Encrypt, CN=R11",
+                &["demo.test", "www.demo.test"],
+                "2026-02-14T08:12:45Z",
+                "RSA 2048",
+                "valid",
+            )),
         },
         DnsMapEntry {
             host: "www.demo.test".to_string(),
@@ -124,6 +135,15 @@ pub fn demo_report() -> Report {
                     ],
                 ),
             ],
+            tls: Some(tls(
+                "TLSv1.3",
+                Some("h2"),
+                "C=US, O=Google Trust Services, CN=WE1",
+                &["demo.test", "*.demo.test"],
+                "2026-03-02T10:41:07Z",
+                "EC 256",
+                "valid",
+            )),
         },
         DnsMapEntry {
             host: "members.demo.test".to_string(),
@@ -141,6 +161,17 @@ pub fn demo_report() -> Report {
                     ],
                 ),
             ],
+            // The handshake completed (the audit records the certificate whatever its verdict); the page then
+            // never answered.
+            tls: Some(tls(
+                "TLSv1.3",
+                None,
+                "CN=Demo Issuing CA 1, O=Demo Trust",
+                &["members.demo.test"],
+                "2025-12-01T00:00:00Z",
+                "EC 384",
+                "expired",
+            )),
         },
         DnsMapEntry {
             host: "admin.demo.test".to_string(),
@@ -149,6 +180,7 @@ pub fn demo_report() -> Report {
             final_url: None,
             final_status: None,
             paths: vec![],
+            tls: None,
         },
     ];
 
@@ -179,6 +211,28 @@ pub fn path(end: &str, hops: &[(&str, Option<u16>)]) -> MapPath {
             })
             .collect(),
         end: end.to_string(),
+    }
+}
+
+/// A TLS summary: session version and ALPN, then the leaf certificate's issuer, names, expiry and key, and the
+/// verification verdict.
+pub fn tls(
+    version: &str,
+    alpn: Option<&str>,
+    issuer: &str,
+    sans: &[&str],
+    not_after: &str,
+    key: &str,
+    verification: &str,
+) -> TlsSummary {
+    TlsSummary {
+        version: version.to_string(),
+        alpn: alpn.map(str::to_string),
+        issuer: issuer.to_string(),
+        sans: sans.iter().map(|name| name.to_string()).collect(),
+        not_after: not_after.to_string(),
+        key: key.to_string(),
+        verification: verification.to_string(),
     }
 }
 
