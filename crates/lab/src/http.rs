@@ -214,6 +214,7 @@ struct CompiledPage {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    delay: Duration,
 }
 
 fn compile_handler(host: &str, handler: &Handler) -> Result<CompiledHandler, LabError> {
@@ -292,6 +293,7 @@ fn compile_page(host: &str, page: &Page) -> Result<CompiledPage, LabError> {
         status: parse_status(host, page.status)?,
         headers,
         body: Bytes::from(page.body.clone()),
+        delay: page.delay,
     })
 }
 
@@ -696,7 +698,12 @@ async fn respond(req: Request<Incoming>, ctx: Arc<ConnCtx>) -> Result<Response<L
                     preserve_path,
                 } => Answer::Hyper(redirect(*status, to, *preserve_path, &req)),
                 CompiledHandler::Pages(pages) => match pages.get(req.uri().path()) {
-                    Some(page) => Answer::Hyper(page_response(page.clone())),
+                    Some(page) => {
+                        if !page.delay.is_zero() {
+                            tokio::time::sleep(page.delay).await;
+                        }
+                        Answer::Hyper(page_response(page.clone()))
+                    }
                     None => Answer::Hyper(not_found(req.uri().path())),
                 },
                 CompiledHandler::RedirectCounter { status, limit } => {

@@ -475,6 +475,8 @@ pub struct Page {
     /// Sent verbatim; `content-type: text/html; charset=utf-8` is added when none is given.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// Extra time this page takes to answer, on top of the scenario's latency: a slow page or asset.
+    pub delay: std::time::Duration,
 }
 
 impl Page {
@@ -483,7 +485,14 @@ impl Page {
             status,
             headers: Vec::new(),
             body: body.into(),
+            delay: std::time::Duration::ZERO,
         }
+    }
+
+    /// The page answers `delay` later than the rest of the site.
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     pub fn html(status: u16, body: impl Into<String>) -> Self {

@@ -69,8 +69,11 @@ pub fn demo() -> Scenario {
                     ("/pricing".to_owned(), Page::html(200, PRICING_HTML)),
                     (
                         "/assets/site.css".to_owned(),
-                        // Flaw: a static asset every visit has to revalidate.
-                        Page::css(SITE_CSS).header("cache-control", "no-cache"),
+                        // Flaws: a static asset every visit has to revalidate, and a slow one that
+                        // blocks the first paint.
+                        Page::css(SITE_CSS)
+                            .header("cache-control", "no-cache")
+                            .delayed(std::time::Duration::from_millis(600)),
                     ),
                     // Flaw: an HTTPS page redirecting to plain HTTP; www's HTTP handler then
                     // upgrades it again, so the chain ends on HTTPS after a downgrade.
