@@ -468,3 +468,70 @@ async fn a_login_that_takes_any_burst_has_no_rate_limit_and_a_429_counts_as_one(
     let report = audit(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
     assert!(!report.active().any(|f| f.id == "edge.no_rate_limit"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_over_plain_http_is_noted_and_preload_readiness_is_reported() {
+    let scenario = clean_with(|s| {
+        set_http_page(
+            s,
+            "www.clean.test",
+            "/",
+            Page::new(301, "")
+                .header("location", "https://www.clean.test/")
+                .header("strict-transport-security", "max-age=31536000"),
+        )
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(&report, "hsts.over_http", "www.clean.test", Severity::Info);
+    let preload = report.active().find(|f| f.id == "hsts.preload").unwrap();
+    assert!(
+        preload.title.contains("not ready"),
+        "clean sends no preload directive: {}",
+        preload.title
+    );
+
+    // The demo upgrades plain http with redirects that carry no HSTS.
+    let clean = audit(scenarios::demo(), scenarios::DEMO_MANIFEST).await;
+    assert!(
+        !clean.active().any(|f| f.id == "hsts.over_http"),
+        "{}",
+        listing(&clean)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asset_that_misses_the_edge_cache_twice_is_noted_and_a_caching_edge_is_not() {
+    let body = "<!doctype html><link rel=\"stylesheet\" href=\"/miss.css\">";
+    let scenario = clean_with(|s| {
+        set_page(s, "www.clean.test", "/", Page::html(200, body));
+        set_page(
+            s,
+            "www.clean.test",
+            "/miss.css",
+            Page::css("body{}")
+                .header("cache-control", "public, max-age=31536000")
+                .header("x-cache", "MISS from edge"),
+        );
+    });
+    let report = audit(scenario, scenarios::CLEAN_MANIFEST).await;
+    assert_fires(&report, "cache.static.miss", WWW, Severity::Info);
+    // The Cloudflare-like edge answers MISS, then HIT.
+    let edge = audit(scenarios::edge(), scenarios::EDGE_MANIFEST).await;
+    assert!(
+        !edge
+            .active()
+            .any(|f| f.id == "cache.static.miss" || f.id == "cache.static.uncached"),
+        "{}",
+        listing(&edge)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_landing_page_is_not_slow() {
+    let report = audit(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
+    assert!(
+        !report.active().any(|f| f.id == "perf.landing.slow"),
+        "{}",
+        listing(&report)
+    );
+}
