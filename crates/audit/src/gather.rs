@@ -265,12 +265,19 @@ async fn lookup_hosts(plan: &Plan, net: &Net) -> Vec<HostFacts> {
             (Some(v6), Ok(url)) => Some(net.fetch_at(&url, *v6).await),
             _ => None,
         };
+        // Only where https is served at all; the probe is two small handshakes that stop at the ServerHello.
+        let legacy_tls = if dns.outcome == DnsOutcome::Resolved {
+            net.probe_legacy_tls(&host.name).await
+        } else {
+            Vec::new()
+        };
         HostFacts {
             name: host.name.clone(),
             role: host.role,
             expected_destination: host.expected_destination.clone(),
             dns,
             caa: caa.unwrap_or_default(),
+            legacy_tls,
             ipv6_probe,
         }
     }))

@@ -89,6 +89,16 @@ pub struct OriginFacts {
     pub http: HopFacts,
 }
 
+/// Whether a host accepted an obsolete TLS version offered alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegacyTlsFacts {
+    /// `TLSv1.0` or `TLSv1.1`.
+    pub version: String,
+    /// `Some(true)`: the server agreed to it; `Some(false)`: refused; `None`: could not tell.
+    pub accepted: Option<bool>,
+    pub detail: String,
+}
+
 /// DNS facts about the zone as a whole, asked at the apex.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ZoneFacts {
@@ -153,6 +163,9 @@ pub struct HostFacts {
     /// CAA records at exactly this name, as `0 issue "letsencrypt.org"`.
     #[serde(default)]
     pub caa: Vec<String>,
+    /// TLS 1.0 and 1.1 offered on their own, for the hosts whose https is judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legacy_tls: Vec<LegacyTlsFacts>,
     /// An https request sent to the host's IPv6 address, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6_probe: Option<HopFacts>,

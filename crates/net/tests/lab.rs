@@ -163,3 +163,18 @@ async fn redirect_loops_and_hop_budgets_end_the_chain() {
     assert_eq!(end, ChainEnd::TooManyHops);
     assert_eq!(hops.len(), 2);
 }
+
+#[tokio::test]
+async fn the_lab_refuses_tls_1_0_and_1_1_offered_alone() {
+    let (_lab, net) = lab(scenarios::demo()).await;
+    let probes = net.probe_legacy_tls("www.demo.test").await;
+    let seen: Vec<_> = probes
+        .iter()
+        .map(|p| (p.version.as_str(), p.accepted))
+        .collect();
+    assert_eq!(
+        seen,
+        [("TLSv1.0", Some(false)), ("TLSv1.1", Some(false))],
+        "{probes:?}"
+    );
+}

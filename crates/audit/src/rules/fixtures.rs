@@ -101,6 +101,7 @@ fn host(name: &str, role: HostRole) -> HostFacts {
         } else {
             Vec::new()
         },
+        legacy_tls: Vec::new(),
         ipv6_probe: None,
     }
 }

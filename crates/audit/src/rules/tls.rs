@@ -52,6 +52,22 @@ pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
             );
         }
     }
+    for host in facts.hosts.iter().filter(|h| resolvable(facts, &h.name)) {
+        let accepted: Vec<&str> = host
+            .legacy_tls
+            .iter()
+            .filter(|l| l.accepted == Some(true))
+            .map(|l| l.version.as_str())
+            .collect();
+        if !accepted.is_empty() {
+            findings.push(
+                Finding::new("tls.legacy_protocol", Stage::EdgeCaching, Severity::Medium, &host.name, format!("{} still accepts {}", host.name, accepted.join(" and ")))
+                    .evidence(host.legacy_tls.iter().map(|l| format!("{}: {}", l.version, l.detail)).collect::<Vec<_>>().join("; "))
+                    .remediation("Turn off TLS 1.0 and 1.1 (allow TLS 1.2 and 1.3 only); they are deprecated (RFC 8996) and PCI DSS forbids them for card data.")
+                    .reference("https://www.rfc-editor.org/rfc/rfc8996"),
+            );
+        }
+    }
     for (host, tls) in handshakes(facts) {
         if !resolvable(facts, &host) {
             continue;
@@ -298,5 +314,27 @@ mod tests {
             ids(&findings),
             [("tls.no_https", "app.demo.test", Severity::Blocker)]
         );
+    }
+
+    #[test]
+    fn accepting_tls_1_0_is_a_legacy_protocol() {
+        use launchready_findings::facts::LegacyTlsFacts;
+        let mut facts = site();
+        let legacy = |version: &str, accepted: Option<bool>| LegacyTlsFacts {
+            version: version.to_string(),
+            accepted,
+            detail: "probe".to_string(),
+        };
+        facts.hosts[0].legacy_tls = vec![
+            legacy("TLSv1.0", Some(true)),
+            legacy("TLSv1.1", Some(false)),
+        ];
+        facts.hosts[1].legacy_tls = vec![legacy("TLSv1.0", None), legacy("TLSv1.1", Some(false))];
+        let findings = judge(&facts);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].id, "tls.legacy_protocol");
+        assert_eq!(findings[0].subject, "demo.test");
+        assert_eq!(findings[0].severity, Severity::Medium);
+        assert!(findings[0].title.contains("TLSv1.0") && !findings[0].title.contains("TLSv1.1"));
     }
 }
