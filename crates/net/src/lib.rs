@@ -7,6 +7,7 @@ mod connect_to;
 mod dns;
 mod http;
 pub mod legacy;
+pub mod mail;
 pub mod tls;
 
 pub use connect_to::{ConnectTo, ConnectToError, resolve_target};
