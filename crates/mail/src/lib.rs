@@ -7,3 +7,7 @@
 
 pub mod dns;
 pub mod spf;
+pub mod dkim;
+pub mod dmarc;
+pub mod mtasts;
+pub mod org;
