@@ -1,6 +1,7 @@
 //! Gathering: runs the plan's lookups and redirect chains concurrently through the net layer and assembles the
 //! facts snapshot. The only part of the audit that touches the network.
 
+use crate::gather_mail::gather_email;
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
@@ -43,6 +44,8 @@ pub struct GatherOptions<'a> {
     pub landing_samples: usize,
     /// Opt-in: a bounded burst to each login, signup and checkout route, to see whether anything limits it.
     pub rate_limit: Option<RateLimitProbe>,
+    /// Opt-in: connect to each MX on port 25 and check STARTTLS.
+    pub smtp: bool,
 }
 
 /// How many requests a rate-limit probe sends to each route, spread evenly over how long.
@@ -84,6 +87,7 @@ impl Default for GatherOptions<'_> {
             on_chain_done: None,
             landing_samples: 5,
             rate_limit: None,
+            smtp: false,
         }
     }
 }
@@ -107,13 +111,14 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
     let plan = plan(manifest, &options.links);
     let nothing = || {};
     let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
-    let (hosts, chains, zone, origin, landing, rate_limit) = tokio::join!(
+    let (hosts, chains, zone, origin, landing, rate_limit, email) = tokio::join!(
         lookup_hosts(&plan, net),
         follow_chains(&plan, net, on_chain_done),
         net.zone_facts(manifest.apex()),
         probe_origin(manifest, net),
         landing(manifest, net, options.landing_samples, plan.max_hops),
-        probe_rate_limits(manifest, net, options.rate_limit)
+        probe_rate_limits(manifest, net, options.rate_limit),
+        gather_email(manifest, net, options.smtp)
     );
     let critical_path_round_trips = critical_path(
         &hosts,
@@ -137,6 +142,7 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         origin,
         landing,
         rate_limit,
+        email: Some(email),
         critical_path_round_trips,
     }
 }

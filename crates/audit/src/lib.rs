@@ -3,6 +3,7 @@
 //! three together with the manifest's suppressions and the DNS map.
 
 mod gather;
+mod gather_mail;
 pub mod html;
 mod links;
 mod plan;

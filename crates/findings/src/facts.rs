@@ -35,8 +35,59 @@ pub struct Facts {
     /// The origin server asked directly, when the manifest names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginFacts>,
+    /// Mail authentication for the sending and non-sending domains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailFacts>,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// What the mail checks saw: every DNS question and answer (so SPF, DKIM and DMARC verdicts are re-derived from
+/// the snapshot by pure rules), the MTA-STS policies fetched over HTTPS, and the SMTP servers asked with `--smtp`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmailFacts {
+    pub domains: Vec<MailDomainFacts>,
+    pub dns: launchready_mail::dns::Snapshot,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mta_sts: Vec<MtaStsFacts>,
+    /// Empty unless the audit ran with `--smtp`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub smtp: Vec<SmtpFacts>,
+    /// Why some answers are missing (an evaluation that kept asking was cut off), if any are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
+}
+
+/// A domain the mail checks looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailDomainFacts {
+    pub domain: String,
+    /// `false` for a parked domain that must say "no mail from here".
+    pub sending: bool,
+    /// The DKIM selectors asked for, the manifest's first.
+    pub dkim_selectors: Vec<String>,
+}
+
+/// The MTA-STS policy fetch for a domain (`https://mta-sts.<domain>/.well-known/mta-sts.txt`, no redirects).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MtaStsFacts {
+    pub domain: String,
+    pub fetch: HopFacts,
+}
+
+/// One MX host asked on port 25 for STARTTLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpFacts {
+    /// The sender domain whose MX this is.
+    pub domain: String,
+    pub host: String,
+    pub connected_to: Option<String>,
+    /// The 220 greeting line.
+    pub banner: Option<String>,
+    /// Whether the EHLO reply listed STARTTLS; `None` if the dialogue never got that far.
+    pub starttls_offered: Option<bool>,
+    pub tls: Option<TlsFacts>,
+    pub error: Option<String>,
 }
 
 /// One burst of requests to a route, and whether anything pushed back.

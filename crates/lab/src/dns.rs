@@ -13,7 +13,7 @@ use hickory_server::Server;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, ResponseCode};
-use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record as DnsRecord};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -133,7 +133,8 @@ fn build_zone(zone: &Zone) -> Result<InMemoryZoneHandler, LabError> {
                 "more than one CNAME at {name}"
             )));
         }
-        if name != origin && !name.ends_with(&format!(".{origin}")) {
+        // The root zone (origin "") holds every name.
+        if !origin.is_empty() && name != origin && !name.ends_with(&format!(".{origin}")) {
             return Err(LabError::InvalidScenario(format!(
                 "record {name} is outside zone {origin}"
             )));
@@ -206,14 +207,15 @@ fn to_rdata(data: &RecordData) -> Result<RData, LabError> {
             preference,
             exchange,
         } => RData::MX(MX::new(*preference, parse_name(exchange)?)),
-        RecordData::Txt(text) => {
-            let chunks: Vec<&[u8]> = if text.is_empty() {
-                vec![&[][..]]
-            } else {
-                text.as_bytes().chunks(255).collect()
-            };
-            RData::TXT(TXT::from_bytes(chunks))
+        RecordData::Txt(text) => RData::TXT(TXT::from_bytes(chunks(text))),
+        RecordData::TxtStrings(strings) => {
+            let mut all: Vec<&[u8]> = strings.iter().flat_map(|s| chunks(s)).collect();
+            if all.is_empty() {
+                all.push(&[]);
+            }
+            RData::TXT(TXT::from_bytes(all))
         }
+        RecordData::Ptr(target) => RData::PTR(PTR(parse_name(target)?)),
         RecordData::Caa {
             critical,
             tag,
@@ -230,12 +232,32 @@ fn to_rdata(data: &RecordData) -> Result<RData, LabError> {
     })
 }
 
+/// A character-string's worth of bytes at a time (a DNS character-string holds at most 255).
+fn chunks(text: &str) -> Vec<&[u8]> {
+    if text.is_empty() {
+        vec![&[][..]]
+    } else {
+        text.as_bytes().chunks(255).collect()
+    }
+}
+
+/// ASCII names are taken label by label as raw bytes, so scenarios can serve the odd names real zones
+/// hold (`foo:bar/baz`, spaces, `%`), which hickory's text parser refuses; anything else goes through
+/// that parser (IDNA). The empty name is the root.
 fn parse_name(name: &str) -> Result<Name, LabError> {
-    let fqdn = format!("{}.", normalize_name(name));
-    Name::from_str(&fqdn).map_err(|e| LabError::InvalidName {
+    let normalized = normalize_name(name);
+    let invalid = |reason: String| LabError::InvalidName {
         name: name.to_owned(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    if normalized.is_empty() {
+        return Ok(Name::root());
+    }
+    if normalized.is_ascii() {
+        return Name::from_labels(normalized.split('.').map(str::as_bytes))
+            .map_err(|e| invalid(e.to_string()));
+    }
+    Name::from_str(&format!("{normalized}.")).map_err(|e| invalid(e.to_string()))
 }
 
 /// Wraps the catalog with the scenario's misbehaviour: latency before every answer, then
@@ -357,5 +379,44 @@ impl RequestHandler for DelayedCatalog {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names_keep_odd_ascii_labels_and_the_root() {
+        assert!(parse_name(".").unwrap().is_root());
+        let odd = parse_name("Foo:Bar/baz.example.com.").unwrap();
+        assert_eq!(odd.num_labels(), 3);
+        assert_eq!(odd.iter().next(), Some(&b"foo:bar/baz"[..]));
+        assert!(parse_name("a..example.com").is_err());
+        assert!(parse_name(&format!("{}.com", "x".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn txt_strings_stay_split_and_ptr_is_served() {
+        let strings = RecordData::TxtStrings(vec!["v=spf1 ip4:".into(), "192.0.2.5 -all".into()]);
+        let RData::TXT(txt) = to_rdata(&strings).unwrap() else {
+            panic!("not TXT");
+        };
+        assert_eq!(txt.txt_data.len(), 2);
+        let RData::TXT(empty) = to_rdata(&RecordData::TxtStrings(Vec::new())).unwrap() else {
+            panic!("not TXT");
+        };
+        assert_eq!(empty.txt_data.len(), 1);
+        assert!(matches!(
+            to_rdata(&RecordData::Ptr("mail.example.com".into())).unwrap(),
+            RData::PTR(_)
+        ));
+        let root = Zone::new(".").record(Record::new(
+            "x.example.com",
+            60,
+            RecordData::A(Ipv4Addr::LOCALHOST),
+        ));
+        assert!(build_zone(&root).is_ok());
     }
 }

@@ -17,6 +17,7 @@ mod http;
 mod pki;
 mod scenario;
 pub mod scenarios;
+mod smtp;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,7 +32,8 @@ use tokio::task::JoinHandle;
 
 pub use pki::DEFAULT_HOST;
 pub use scenario::{
-    CertSpec, DEFAULT_TTL, EdgeKind, Handler, Page, Record, RecordData, Scenario, Site, Zone,
+    CertSpec, DEFAULT_TTL, EdgeKind, Handler, MailServer, Page, Record, RecordData, Scenario, Site,
+    Zone,
 };
 
 /// File name of the root CA certificate inside [`Lab::dir`].
@@ -70,6 +72,8 @@ pub struct Lab {
     http_addr: SocketAddr,
     https_addr: SocketAddr,
     https6_addr: Option<SocketAddr>,
+    /// Each mail server's host and listening address, in scenario order.
+    smtp: Vec<(String, SocketAddr)>,
     tasks: Vec<JoinHandle<()>>,
     shared: Arc<http::Shared>,
     // Dropping the sender is the signal that releases hanging requests; see `http::Shared`.
@@ -171,11 +175,32 @@ impl Lab {
             tasks.push(tokio::spawn(http::serve_https(listener, shared6, tls)));
         }
 
+        let mut smtp = Vec::new();
+        for server in &scenario.mail_servers {
+            let listener = bind_loopback("binding SMTP listener").await?;
+            smtp.push((server.host.clone(), local_addr(&listener)?));
+            let acceptor = if server.starttls {
+                let key = ca.certified_key(&server.host, &server.cert)?;
+                let mut config = ca.server_config(HashMap::from([(server.host.clone(), key)]))?;
+                // SMTP negotiates no application protocol.
+                config.alpn_protocols.clear();
+                Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+            } else {
+                None
+            };
+            tasks.push(tokio::spawn(smtp::serve(
+                listener,
+                server.clone(),
+                acceptor,
+            )));
+        }
+
         Ok(Lab {
             dns,
             http_addr,
             https_addr,
             https6_addr,
+            smtp,
             tasks,
             shared,
             _shutdown: shutdown_tx,
@@ -237,6 +262,10 @@ impl Lab {
         if let Some(v6) = self.https6_addr {
             rules.push(format!("[::1]:443:[::1]:{}", v6.port()));
         }
+        // Mail servers listen on their own ports, so each MX host gets its own port-25 rule.
+        for (host, addr) in &self.smtp {
+            rules.push(format!("{host}:25:{}:{}", addr.ip(), addr.port()));
+        }
         rules.push(format!(
             ":80:{}:{}",
             self.http_addr.ip(),
@@ -253,6 +282,12 @@ impl Lab {
             self.dns.addr.port()
         ));
         rules
+    }
+
+    /// The loopback address of the mail server for `host`, if the scenario has one.
+    pub fn smtp_addr(&self, host: &str) -> Option<SocketAddr> {
+        let host = scenario::normalize_name(host);
+        self.smtp.iter().find(|(h, _)| *h == host).map(|(_, a)| *a)
     }
 
     /// HTTP(S) responses sent so far (hung and closed requests are not counted; a `Dribble` or

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub dns_servfail: Vec<String>,
     /// Names for which the server never answers: the query is dropped.
     pub dns_silent: Vec<String>,
+    /// SMTP servers, each on its own loopback port (see [`crate::Lab::smtp_addr`]).
+    pub mail_servers: Vec<MailServer>,
 }
 
 impl Scenario {
@@ -68,6 +70,11 @@ impl Scenario {
     /// Adds a name to [`Scenario::dns_silent`].
     pub fn dns_silent(mut self, name: &str) -> Self {
         self.dns_silent.push(normalize_name(name));
+        self
+    }
+
+    pub fn mail_server(mut self, server: MailServer) -> Self {
+        self.mail_servers.push(server);
         self
     }
 
@@ -157,6 +164,19 @@ impl Zone {
         self.add(name, RecordData::Txt(text.to_owned()))
     }
 
+    /// A TXT record made of several character-strings.
+    pub fn txt_strings(self, name: &str, strings: &[&str]) -> Self {
+        self.add(
+            name,
+            RecordData::TxtStrings(strings.iter().map(|s| (*s).to_owned()).collect()),
+        )
+    }
+
+    /// The target is taken verbatim (fully qualified, no trailing dot).
+    pub fn ptr(self, name: &str, target: &str) -> Self {
+        self.add(name, RecordData::Ptr(target.to_owned()))
+    }
+
     pub fn caa(self, name: &str, critical: bool, tag: &str, value: &str) -> Self {
         self.add(
             name,
@@ -224,6 +244,12 @@ pub enum RecordData {
     },
     /// Strings longer than 255 bytes are split into 255-byte character-strings, as DNS requires.
     Txt(String),
+    /// One TXT record given as its character-strings, each served as written (one over 255 bytes is
+    /// split like [`RecordData::Txt`]); no strings at all is served as one empty string, the least DNS
+    /// can carry.
+    TxtStrings(Vec<String>),
+    /// A PTR record's target (fully qualified, no trailing dot).
+    Ptr(String),
     Caa {
         critical: bool,
         tag: String,
@@ -588,5 +614,35 @@ mod tests {
             site.edge(EdgeKind::Cloudflare).edge,
             Some(EdgeKind::Cloudflare)
         );
+    }
+}
+
+/// An MX host's SMTP server. It greets, answers EHLO and, when `starttls` is set, upgrades to TLS with
+/// `cert`; it never accepts a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailServer {
+    pub host: String,
+    pub starttls: bool,
+    pub cert: CertSpec,
+}
+
+impl MailServer {
+    /// A server offering STARTTLS with a valid lab certificate for `host`.
+    pub fn new(host: impl Into<String>) -> Self {
+        MailServer {
+            host: normalize_name(&host.into()),
+            starttls: true,
+            cert: CertSpec::Valid,
+        }
+    }
+
+    pub fn starttls(mut self, offer: bool) -> Self {
+        self.starttls = offer;
+        self
+    }
+
+    pub fn cert(mut self, cert: CertSpec) -> Self {
+        self.cert = cert;
+        self
     }
 }

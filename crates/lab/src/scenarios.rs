@@ -29,6 +29,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::scenario::{CertSpec, EdgeKind, Handler, Page, Scenario, Site, Zone};
 
+mod mail;
+pub use mail::{DKIM_512_RECORD, DKIM_1024_RECORD, GOOD_MTA_STS_POLICY, MAIL_MANIFEST, mail};
+
 /// Apex of the demo zone.
 pub const DEMO_ORIGIN: &str = "demo.test";
 
@@ -48,6 +51,8 @@ pub const DEMO_SPF_RECORD: &str = "v=spf1 include:_spf.mailer.test ~all";
 pub fn demo() -> Scenario {
     Scenario::new()
         .zone(demo_zone())
+        // The sending provider the demo's SPF record includes.
+        .zone(Zone::new("mailer.test").txt("_spf", "v=spf1 ip4:192.0.2.0/24 -all"))
         .site(
             Site::new("demo.test")
                 .http(Handler::redirect(301, "https://demo.test", true))
@@ -147,7 +152,11 @@ fn demo_zone() -> Zone {
         .mx("@", 10, "mail.demo.test")
         .a("mail", Ipv4Addr::LOCALHOST)
         .txt("@", DEMO_SPF_RECORD)
-        .txt("default._domainkey", DEMO_DKIM_RECORD)
+        // Flaw: the DKIM key is still flagged as a test (`t=y`), so receivers may ignore its signatures.
+        .txt(
+            "default._domainkey",
+            &DEMO_DKIM_RECORD.replace("k=rsa;", "k=rsa; t=y;"),
+        )
         // Flaw: no _dmarc record.
         .caa("@", false, "issue", "letsencrypt.org")
 }

@@ -168,7 +168,11 @@ async fn mx_txt_dkim_and_caa_records() {
         "a 2048-bit DKIM key needs several strings"
     );
     assert!(chunks.iter().all(|c| c.len() <= 255));
-    assert_eq!(chunks.concat(), DEMO_DKIM_RECORD);
+    // The demo's key is the shared one, left in testing mode (`t=y`) as one of the demo's flaws.
+    assert_eq!(
+        chunks.concat(),
+        DEMO_DKIM_RECORD.replace("k=rsa;", "k=rsa; t=y;")
+    );
 
     let caa = resolver
         .lookup("demo.test.", RecordType::CAA)

@@ -61,6 +61,10 @@ pub struct AuditCmd {
         requires = "probe_rate_limit"
     )]
     pub rate_limit_window: f64,
+    /// Opt in to connecting to each MX host on port 25 (or where --connect-to sends it) to check STARTTLS and
+    /// its certificate. Sends no mail.
+    #[arg(long)]
+    pub smtp: bool,
     /// A staging or intranet audit: private and loopback addresses in DNS are expected.
     #[arg(long)]
     pub intranet: bool,

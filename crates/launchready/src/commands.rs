@@ -182,6 +182,7 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
         links,
         landing_samples: cmd.samples,
         rate_limit,
+        smtp: cmd.smtp,
         ..GatherOptions::default()
     };
     let report = run_audit(&manifest, config, options, cmd.save_facts.as_deref()).await?;

@@ -5,9 +5,10 @@
 //! stop with [`dns::Pending`], and [`dns::resolve`] fetches it and runs them again, so the same pure code is
 //! driven by a live resolver in an audit and by a map in a unit test.
 
-pub mod dns;
-pub mod spf;
 pub mod dkim;
 pub mod dmarc;
+pub mod dns;
 pub mod mtasts;
 pub mod org;
+pub mod records;
+pub mod spf;

@@ -165,6 +165,20 @@ pub struct Email {
     pub provider: Option<String>,
     /// Domains that never send mail and so should publish a null SPF and a reject DMARC policy.
     pub non_sending: Vec<String>,
+    /// The domain in the From header of the site's mail (`from = "hello@example.com"` keeps only the domain).
+    pub from: Option<String>,
+    /// The envelope sender (bounce) domain the provider uses; SPF is checked against it.
+    pub return_path: Option<String>,
+    /// The `d=` domain the provider signs with.
+    pub dkim_domain: Option<String>,
+}
+
+impl Email {
+    /// Whether the manifest says how transactional mail is sent (a provider or a From address): a missing SPF
+    /// record then breaks mail the site depends on.
+    pub fn transactional(&self) -> bool {
+        self.provider.is_some() || self.from.is_some()
+    }
 }
 
 /// The CDN or proxy in front of the site, and the origin server behind it.

@@ -41,7 +41,15 @@ pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrenc
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
 pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
-pub(crate) const EMAIL_KEYS: &[&str] = &["senders", "dkim_selectors", "provider", "non_sending"];
+pub(crate) const EMAIL_KEYS: &[&str] = &[
+    "senders",
+    "dkim_selectors",
+    "provider",
+    "non_sending",
+    "from",
+    "return_path",
+    "dkim_domain",
+];
 pub(crate) const IGNORE_KEYS: &[&str] = &["id", "subject", "reason"];
 
 #[derive(Debug, Deserialize)]
@@ -148,6 +156,9 @@ pub(crate) struct RawEmail {
     pub dkim_selectors: Option<Vec<S<String>>>,
     pub provider: Option<S<String>>,
     pub non_sending: Option<Vec<S<String>>>,
+    pub from: Option<S<String>>,
+    pub return_path: Option<S<String>>,
+    pub dkim_domain: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

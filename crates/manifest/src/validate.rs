@@ -602,11 +602,37 @@ fn email(checker: &mut Checker<'_>, raw: Option<RawEmail>, domain: Option<&str>)
         Some(provider) => Some(provider.get_ref().trim().to_string()),
         None => None,
     };
+    let from = raw.from.and_then(|from| {
+        // An address or a bare domain: only the domain matters for alignment.
+        let text = from.get_ref().trim();
+        let domain = text.rsplit_once('@').map_or(text, |(_, d)| d);
+        match check_domain(domain) {
+            Ok(name) => Some(name),
+            Err(rejection) => {
+                checker.reject(from.span(), rejection);
+                None
+            }
+        }
+    });
+    let mut single_domain = |raw: Option<S<String>>| {
+        raw.and_then(|item| match check_domain(item.get_ref().trim()) {
+            Ok(name) => Some(name),
+            Err(rejection) => {
+                checker.reject(item.span(), rejection);
+                None
+            }
+        })
+    };
+    let return_path = single_domain(raw.return_path);
+    let dkim_domain = single_domain(raw.dkim_domain);
     Email {
         senders,
         dkim_selectors,
         provider,
         non_sending,
+        from,
+        return_path,
+        dkim_domain,
     }
 }
 

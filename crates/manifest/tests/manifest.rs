@@ -808,6 +808,18 @@ fn semantic_errors_point_at_the_value() {
             &["`provider` is empty"],
         ),
         (
+            &with_site("[email]\nfrom = \"hello@exa mple.com\"\n"),
+            4,
+            8,
+            &["contains whitespace"],
+        ),
+        (
+            &with_site("[email]\nreturn_path = \"https://bounces.example.com\"\n"),
+            4,
+            15,
+            &["return_path", "bounces.example.com"],
+        ),
+        (
             &with_site("[email]\nsenders = [\"example.com\"]\nnon_sending = [\"example.com\"]\n"),
             5,
             16,
@@ -1088,4 +1100,20 @@ fn edge_table_names_the_origin_and_whether_a_cdn_is_required() {
     let rendered = err.to_string();
     assert!(rendered.contains("launchready.toml:4:10"), "{rendered}");
     assert!(rendered.contains("not an IP address"), "{rendered}");
+}
+
+#[test]
+fn email_alignment_fields_keep_only_domains() {
+    let m = parse(&with_site(
+        "[email]\nprovider = \"postmark\"\nfrom = \"Hello@Example.COM\"\nreturn_path = \"pm-bounces.example.com\"\ndkim_domain = \"example.com.\"\n",
+    ))
+    .unwrap();
+    assert_eq!(m.email.from.as_deref(), Some("example.com"));
+    assert_eq!(
+        m.email.return_path.as_deref(),
+        Some("pm-bounces.example.com")
+    );
+    assert_eq!(m.email.dkim_domain.as_deref(), Some("example.com"));
+    assert!(m.email.transactional());
+    assert!(!parse(SITE).unwrap().email.transactional());
 }

@@ -4,11 +4,11 @@
 
 use crate::Net;
 use crate::connect_to::resolve_target;
-use crate::tls::{RecordingVerifier, cert_facts};
+use crate::tls::{RecordingVerifier, client_config, failed_handshake_facts, session_facts};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use launchready_findings::facts::{ChainEnd, HopFacts, NetError, NetErrorKind, Timings, TlsFacts};
+use launchready_findings::facts::{ChainEnd, HopFacts, NetError, NetErrorKind, Timings};
 use rustls::pki_types::ServerName;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
@@ -222,18 +222,10 @@ impl Net {
 
         let tls_started = Instant::now();
         let verifier = Arc::new(RecordingVerifier::new(self.webpki.clone()));
-        let mut tls_config = match rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        {
-            Ok(builder) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier.clone())
-                .with_no_client_auth(),
-            Err(e) => return attempt.fail(NetErrorKind::Tls, e.to_string()),
+        let tls_config = match client_config(verifier.clone(), &[b"h2", b"http/1.1"]) {
+            Ok(config) => config,
+            Err(e) => return attempt.fail(NetErrorKind::Tls, e),
         };
-        tls_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let server_name = match ServerName::try_from(host.to_string()) {
             Ok(name) => name,
             Err(e) => {
@@ -259,15 +251,7 @@ impl Net {
             }
             Ok(Err(e)) => {
                 attempt.hop.timings.tls_ms = Some(ms(tls_started));
-                let presented = verifier.presented();
-                if !presented.is_empty() {
-                    attempt.hop.tls = Some(TlsFacts {
-                        version: "handshake failed".to_string(),
-                        alpn: None,
-                        chain: presented.iter().filter_map(|der| cert_facts(der)).collect(),
-                        verification: verifier.verdict(),
-                    });
-                }
+                attempt.hop.tls = failed_handshake_facts(&verifier);
                 return attempt.fail(
                     NetErrorKind::Tls,
                     format!("TLS handshake with {host} failed: {e}"),
@@ -277,25 +261,9 @@ impl Net {
         };
         attempt.hop.timings.tls_ms = Some(ms(tls_started));
         let (_, session) = tls.get_ref();
-        let alpn = session
-            .alpn_protocol()
-            .map(|p| String::from_utf8_lossy(p).into_owned());
-        let h2 = alpn.as_deref() == Some("h2");
-        attempt.hop.tls = Some(TlsFacts {
-            version: session
-                .protocol_version()
-                .and_then(|v| v.as_str())
-                .map(|v| v.replace("TLSv1_", "TLSv1."))
-                .unwrap_or_else(|| "unknown".to_string()),
-            alpn,
-            chain: session
-                .peer_certificates()
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|der| cert_facts(der))
-                .collect(),
-            verification: verifier.verdict(),
-        });
+        let facts = session_facts(session, &verifier);
+        let h2 = facts.alpn.as_deref() == Some("h2");
+        attempt.hop.tls = Some(facts);
         self.exchange(attempt, url, host, tls, h2).await
     }
 

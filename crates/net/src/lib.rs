@@ -8,6 +8,7 @@ mod dns;
 mod http;
 pub mod legacy;
 pub mod mail;
+mod smtp;
 pub mod tls;
 
 pub use connect_to::{ConnectTo, ConnectToError, resolve_target};

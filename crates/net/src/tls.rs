@@ -2,7 +2,7 @@
 //! expired certificate becomes a finding and the page behind it is still examined), trust-anchor loading, and
 //! turning DER certificates into `CertFacts`.
 
-use launchready_findings::facts::{CertFacts, Verification};
+use launchready_findings::facts::{CertFacts, TlsFacts, Verification};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -151,6 +151,61 @@ impl ServerCertVerifier for RecordingVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// A client config that records the trust verdict instead of failing on it, offering `alpn` in order.
+pub(crate) fn client_config(
+    verifier: Arc<RecordingVerifier>,
+    alpn: &[&[u8]],
+) -> Result<rustls::ClientConfig, String> {
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .dangerous()
+    .with_custom_certificate_verifier(verifier)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(config)
+}
+
+/// The facts of a completed handshake: version, ALPN, the presented chain and the recorded verdict.
+pub(crate) fn session_facts(
+    session: &rustls::ClientConnection,
+    verifier: &RecordingVerifier,
+) -> TlsFacts {
+    TlsFacts {
+        version: session
+            .protocol_version()
+            .and_then(|v| v.as_str())
+            .map(|v| v.replace("TLSv1_", "TLSv1."))
+            .unwrap_or_else(|| "unknown".to_string()),
+        alpn: session
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        chain: session
+            .peer_certificates()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|der| cert_facts(der))
+            .collect(),
+        verification: verifier.verdict(),
+    }
+}
+
+/// What a handshake that failed after the server sent its certificates still tells.
+pub(crate) fn failed_handshake_facts(verifier: &RecordingVerifier) -> Option<TlsFacts> {
+    let presented = verifier.presented();
+    if presented.is_empty() {
+        return None;
+    }
+    Some(TlsFacts {
+        version: "handshake failed".to_string(),
+        alpn: None,
+        chain: presented.iter().filter_map(|der| cert_facts(der)).collect(),
+        verification: verifier.verdict(),
+    })
 }
 
 /// Reads what a report needs from one DER certificate; `None` if it does not parse.

@@ -186,6 +186,7 @@ pub fn site() -> Facts {
         origin: None,
         landing: None,
         rate_limit: Vec::new(),
+        email: None,
         critical_path_round_trips: 2,
     }
 }

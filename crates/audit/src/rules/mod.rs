@@ -5,9 +5,11 @@ mod content;
 mod data;
 mod dns;
 mod edge;
+pub(crate) mod email;
 mod headers;
 mod http;
 mod perf;
+mod providers;
 mod routing;
 mod tls;
 
@@ -26,6 +28,7 @@ pub fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     findings.extend(headers::judge(facts, manifest));
     findings.extend(perf::judge(facts));
     findings.extend(edge::judge(facts, manifest));
+    findings.extend(email::judge(facts, manifest));
     findings
 }
 
