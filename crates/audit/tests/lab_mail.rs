@@ -346,3 +346,36 @@ async fn every_email_id_is_documented() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_records_end_in_findings_not_panics_or_hangs() {
+    let report = audit_with(
+        scenarios::hostile_mail(),
+        scenarios::HOSTILE_MAIL_MANIFEST,
+        &[],
+        false,
+    )
+    .await;
+    expect(
+        &report,
+        &[
+            ("email.spf.syntax", "nonascii.test", Blocker),
+            ("email.dmarc.invalid", "nonascii.test", High),
+            ("email.spf.too_long", "fifty.test", Medium),
+            ("email.spf.too_many_lookups", "loop.test", Blocker),
+            ("email.spf.too_many_lookups", "deep.test", Blocker),
+            ("email.dmarc.unknown_tags", "tags.test", Medium),
+            ("email.dkim.invalid", "junkkey.test", High),
+        ],
+    );
+    let looped = find(&report, "email.spf.too_many_lookups", "loop.test").unwrap();
+    assert!(looped.title.contains("loop"), "{}", looped.title);
+    // The 30-deep chain is walked only until it is clearly over the limit.
+    let deep = find(&report, "email.spf.too_many_lookups", "deep.test").unwrap();
+    let tree = deep.evidence.join("\n");
+    assert!(tree.contains("d5.deep.test"), "{tree}");
+    assert!(!tree.contains("d29.deep.test"), "{tree}");
+    let tags = find(&report, "email.dmarc.unknown_tags", "tags.test").unwrap();
+    assert!(tags.title.contains("1000"), "{}", tags.title);
+    assert!(tags.evidence[0].len() < 200, "evidence stays short");
+}

@@ -30,7 +30,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::scenario::{CertSpec, EdgeKind, Handler, Page, Scenario, Site, Zone};
 
 mod mail;
-pub use mail::{DKIM_512_RECORD, DKIM_1024_RECORD, GOOD_MTA_STS_POLICY, MAIL_MANIFEST, mail};
+pub use mail::{
+    DKIM_512_RECORD, DKIM_1024_RECORD, GOOD_MTA_STS_POLICY, HOSTILE_MAIL_MANIFEST, MAIL_MANIFEST,
+    hostile_mail, mail,
+};
 
 /// Apex of the demo zone.
 pub const DEMO_ORIGIN: &str = "demo.test";

@@ -54,7 +54,7 @@ pub(crate) fn judge_email(email: &EmailFacts, manifest: &Manifest) -> Vec<Findin
                 Stage::Email,
                 Severity::Medium,
                 problem.split(':').next().unwrap_or_default(),
-                "The mail checks stopped before they finished",
+                "the mail checks stopped before they finished",
             )
             .evidence(problem.clone())
             .remediation("A record set that keeps the checks asking (an include loop, a huge tree) is usually the problem itself; simplify it and audit again.")
@@ -70,7 +70,7 @@ fn incomplete(domain: &str, query: &Query) -> Finding {
         Stage::Email,
         Severity::Medium,
         domain,
-        format!("The mail checks for {domain} could not finish"),
+        format!("the mail checks for {domain} could not finish"),
     )
     .evidence(format!("no answer recorded for {query}"))
     .remediation(
@@ -222,7 +222,7 @@ fn mx(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
     for host in hosts.iter().filter(|h| !h.is_empty()) {
         if host.parse::<IpAddr>().is_ok() {
             findings.push(
-                Finding::new("email.mx.ip_literal", Stage::Email, Severity::High, d, format!("An MX of {d} is an IP address, not a host name"))
+                Finding::new("email.mx.ip_literal", Stage::Email, Severity::High, d, format!("an MX of {d} is an IP address, not a host name"))
                     .evidence(format!("MX {d}: {host}"))
                     .remediation("Point the MX at a host name that has A/AAAA records; an address written as a name does not resolve.")
                     .reference("https://www.rfc-editor.org/rfc/rfc5321#section-5.1"),
@@ -236,7 +236,7 @@ fn mx(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
             _ => None,
         }) {
             findings.push(
-                Finding::new("email.mx.cname", Stage::Email, Severity::Medium, d, format!("The MX host {host} is a CNAME"))
+                Finding::new("email.mx.cname", Stage::Email, Severity::Medium, d, format!("the MX host {host} is a CNAME"))
                     .evidence(format!("{host} → {}", chain.join(" → ")))
                     .remediation("Point the MX at the canonical host name; RFC 2181 forbids MX targets that are aliases and some senders refuse them.")
                     .reference("https://www.rfc-editor.org/rfc/rfc2181#section-10.3"),
@@ -244,7 +244,7 @@ fn mx(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
         }
         if v4.is_void() && v6.is_void() {
             findings.push(
-                Finding::new("email.mx.unresolvable", Stage::Email, Severity::High, d, format!("The MX host {host} does not resolve"))
+                Finding::new("email.mx.unresolvable", Stage::Email, Severity::High, d, format!("the MX host {host} does not resolve"))
                     .evidence(format!("A/AAAA {host}: {}", answer_text(v4)))
                     .remediation("Fix the MX host's address records or point the MX at a host that exists; mail for the domain queues and bounces.")
                     .reference("https://www.rfc-editor.org/rfc/rfc5321#section-5.1"),
@@ -314,21 +314,21 @@ fn spf_checks(
         let subject = node.domain.as_str();
         match &node.state {
             spf::NodeState::Syntax(error) => findings.push(
-                Finding::new("email.spf.syntax", Stage::Email, Severity::Blocker, d, format!("The SPF record of {subject} does not parse"))
+                Finding::new("email.spf.syntax", Stage::Email, Severity::Blocker, d, format!("the SPF record of {subject} does not parse"))
                     .evidence(format!("TXT {subject}: {}", node.records.first().map(String::as_str).unwrap_or_default()))
                     .evidence(error.to_string())
                     .remediation(format!("Fix `{}`: receivers return permerror for the whole record, so SPF fails for all your mail.", error.term))
                     .reference("https://www.rfc-editor.org/rfc/rfc7208#section-12"),
             ),
             spf::NodeState::NoRecord if !std::ptr::eq(node, &analysis.root) => findings.push(
-                Finding::new("email.spf.include_missing", Stage::Email, Severity::Blocker, d, format!("The SPF include {subject} has no SPF record"))
+                Finding::new("email.spf.include_missing", Stage::Email, Severity::Blocker, d, format!("the SPF include {subject} has no SPF record"))
                     .evidence(format!("TXT {subject}: no v=spf1 record"))
-                    .evidence(tree.clone())
+                    .tree(&tree)
                     .remediation("Fix the provider's name or remove the term: an include of a name without SPF makes the whole check a permerror.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7208#section-5.2"),
             ),
             spf::NodeState::Multiple if !std::ptr::eq(node, &analysis.root) => findings.push(
-                Finding::new("email.spf.multiple", Stage::Email, Severity::Blocker, d, format!("The SPF include {subject} publishes several SPF records"))
+                Finding::new("email.spf.multiple", Stage::Email, Severity::Blocker, d, format!("the SPF include {subject} publishes several SPF records"))
                     .evidence(format!("TXT {subject}: {}", node.records.join(" | ")))
                     .remediation("Ask the owner of the included name to merge its records, or stop including it.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7208#section-4.5"),
@@ -341,7 +341,7 @@ fn spf_checks(
         }
         if node.longest_string > 255 || node.record_len > 512 {
             findings.push(
-                Finding::new("email.spf.too_long", Stage::Email, Severity::Medium, d, format!("The SPF record of {subject} is too long"))
+                Finding::new("email.spf.too_long", Stage::Email, Severity::Medium, d, format!("the SPF record of {subject} is too long"))
                     .evidence(format!("{} bytes, longest string {} characters", node.record_len, node.longest_string))
                     .remediation("Keep each TXT string within 255 characters and the record within 512 bytes: move senders into includes or drop unused ones.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7208#section-3.4"),
@@ -352,7 +352,7 @@ fn spf_checks(
     let looped = has_state(&analysis.root, |s| matches!(s, spf::NodeState::Loop));
     if analysis.total_lookups > MAX_SPF_LOOKUPS || looped {
         let title = if looped {
-            format!("The SPF record of {d} includes itself in a loop")
+            format!("the SPF record of {d} includes itself in a loop")
         } else {
             format!(
                 "The SPF record of {d} needs {} DNS lookups (at most 10 are allowed)",
@@ -361,7 +361,7 @@ fn spf_checks(
         };
         findings.push(
             Finding::new("email.spf.too_many_lookups", Stage::Email, Severity::Blocker, d, title)
-                .evidence(tree.clone())
+                .tree(&tree)
                 .remediation("Receivers stop at 10 DNS-querying terms and return permerror: remove unused providers, replace `a`/`mx` with `ip4`/`ip6`, or flatten includes.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-4.6.4"),
         );
@@ -370,7 +370,7 @@ fn spf_checks(
         let mut names = Vec::new();
         collect_void(&analysis.root, &mut names);
         findings.push(
-            Finding::new("email.spf.void_lookups", Stage::Email, Severity::High, d, format!("The SPF record of {d} points at {} names that do not exist", analysis.total_void_lookups))
+            Finding::new("email.spf.void_lookups", Stage::Email, Severity::High, d, format!("the SPF record of {d} points at {} names that do not exist", analysis.total_void_lookups))
                 .evidence(format!("void lookups: {}", names.join(", ")))
                 .remediation("Remove terms for names that are gone: after two empty answers receivers stop with permerror.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-4.6.4"),
@@ -378,7 +378,7 @@ fn spf_checks(
     }
     if !ptr_terms.is_empty() {
         findings.push(
-            Finding::new("email.spf.ptr", Stage::Email, Severity::Medium, d, format!("The SPF record of {d} uses the deprecated `ptr` mechanism"))
+            Finding::new("email.spf.ptr", Stage::Email, Severity::Medium, d, format!("the SPF record of {d} uses the deprecated `ptr` mechanism"))
                 .evidence(format!("ptr used in: {}", ptr_terms.join(", ")))
                 .remediation("Replace `ptr` with `ip4`/`ip6` or an include: it is slow, unreliable and some receivers skip it.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-5.5"),
@@ -402,7 +402,7 @@ fn collect_void(node: &spf::Node, out: &mut Vec<String>) {
 }
 
 fn spf_dns_error(d: &str, name: &str, reason: &str) -> Finding {
-    Finding::new("email.spf.dns_error", Stage::Email, Severity::High, d, format!("The SPF lookup for {name} failed"))
+    Finding::new("email.spf.dns_error", Stage::Email, Severity::High, d, format!("the SPF lookup for {name} failed"))
         .evidence(format!("TXT {name}: {reason}"))
         .remediation("Fix the nameservers that failed: receivers return temperror and defer your mail while they do.")
         .reference("https://www.rfc-editor.org/rfc/rfc7208#section-2.6.6")
@@ -412,19 +412,19 @@ fn all_qualifier(d: &str, record: &str, root: &spf::Node) -> Vec<Finding> {
     let evidence = format!("TXT {d}: {record}");
     match (root.all, root.redirect.is_some()) {
         (Some(spf::Qualifier::Pass), _) => vec![
-            Finding::new("email.spf.pass_all", Stage::Email, Severity::Blocker, d, format!("The SPF record of {d} lets anyone send as {d}"))
+            Finding::new("email.spf.pass_all", Stage::Email, Severity::Blocker, d, format!("the SPF record of {d} lets anyone send as {d}"))
                 .evidence(evidence)
                 .remediation("End the record with `-all` (or `~all` while rolling out): `+all` authorises every server on the internet.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-5.1"),
         ],
         (Some(spf::Qualifier::Neutral), _) | (None, false) => vec![
-            Finding::new("email.spf.weak_all", Stage::Email, Severity::High, d, format!("The SPF record of {d} does not reject unlisted senders"))
+            Finding::new("email.spf.weak_all", Stage::Email, Severity::High, d, format!("the SPF record of {d} does not reject unlisted senders"))
                 .evidence(evidence)
                 .remediation("End the record with `-all`: with `?all` or no `all`, forged mail gets a neutral result that protects nothing.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-8.2"),
         ],
         (Some(spf::Qualifier::SoftFail), _) => vec![
-            Finding::new("email.spf.softfail_all", Stage::Email, Severity::Info, d, format!("The SPF record of {d} ends in ~all"))
+            Finding::new("email.spf.softfail_all", Stage::Email, Severity::Info, d, format!("the SPF record of {d} ends in ~all"))
                 .evidence(evidence)
                 .remediation("Fine while rolling out; switch to `-all` once every service that sends as you is listed.")
                 .reference("https://www.rfc-editor.org/rfc/rfc7208#section-8.5"),
@@ -466,7 +466,7 @@ fn dkim_checks(
             Ok(key) => key,
             Err(error) => {
                 findings.push(
-                    Finding::new("email.dkim.invalid", Stage::Email, Severity::High, d, format!("The DKIM key at selector `{selector}` does not parse"))
+                    Finding::new("email.dkim.invalid", Stage::Email, Severity::High, d, format!("the DKIM key at selector `{selector}` does not parse"))
                         .evidence(evidence)
                         .evidence(error.to_string())
                         .remediation("Copy the DKIM record again from your provider: signatures made with this selector cannot be verified.")
@@ -478,7 +478,7 @@ fn dkim_checks(
         if key.revoked {
             if configured.contains(selector) {
                 findings.push(
-                    Finding::new("email.dkim.revoked", Stage::Email, Severity::High, d, format!("The DKIM selector `{selector}` is revoked (empty p=)"))
+                    Finding::new("email.dkim.revoked", Stage::Email, Severity::High, d, format!("the DKIM selector `{selector}` is revoked (empty p=)"))
                         .evidence(evidence)
                         .remediation("Sign with a live selector, or publish the key again: mail signed with a revoked key fails DKIM.")
                         .reference("https://www.rfc-editor.org/rfc/rfc6376#section-3.6.1"),
@@ -488,7 +488,7 @@ fn dkim_checks(
         }
         if key.testing {
             findings.push(
-                Finding::new("email.dkim.testing", Stage::Email, Severity::Medium, d, format!("The DKIM key at `{selector}` is in testing mode (t=y)"))
+                Finding::new("email.dkim.testing", Stage::Email, Severity::Medium, d, format!("the DKIM key at `{selector}` is in testing mode (t=y)"))
                     .evidence(evidence.clone())
                     .remediation("Remove `t=y` once signing works: receivers may treat signatures from a key in testing mode as absent.")
                     .reference("https://www.rfc-editor.org/rfc/rfc6376#section-3.6.1"),
@@ -498,7 +498,7 @@ fn dkim_checks(
             match key.bits {
                 Some(bits) if bits < 1024 => {
                     findings.push(
-                        Finding::new("email.dkim.key_too_short", Stage::Email, Severity::Blocker, d, format!("The DKIM key at `{selector}` is only {bits}-bit RSA"))
+                        Finding::new("email.dkim.key_too_short", Stage::Email, Severity::Blocker, d, format!("the DKIM key at `{selector}` is only {bits}-bit RSA"))
                             .evidence(evidence)
                             .remediation("Rotate to a 2048-bit key now: receivers ignore signatures from keys under 1024 bits, and such keys can be factored.")
                             .reference(RFC8301),
@@ -511,7 +511,7 @@ fn dkim_checks(
                         Stage::Email,
                         Severity::Medium,
                         d,
-                        format!("The DKIM key at `{selector}` is 1024-bit RSA"),
+                        format!("the DKIM key at `{selector}` is 1024-bit RSA"),
                     )
                     .evidence(evidence)
                     .remediation("Rotate to a 2048-bit key at your provider when convenient.")
@@ -528,7 +528,7 @@ fn dkim_checks(
             .any(|f| f.id.starts_with("email.dkim.") && f.subject == d)
     {
         findings.push(
-            Finding::new("email.dkim.missing", Stage::Email, Severity::High, d, format!("No DKIM key found for {d}"))
+            Finding::new("email.dkim.missing", Stage::Email, Severity::High, d, format!("no DKIM key found for {d}"))
                 .evidence(format!("selectors tried: {}", domain.dkim_selectors.join(", ")))
                 .remediation("DKIM selectors cannot be listed, so add your provider's selector to `[email] dkim_selectors` in launchready.toml; if none exists yet, set up DKIM signing at the provider and publish its record.")
                 .reference(RFC6376),
@@ -624,7 +624,7 @@ fn dmarc_checks(
         Ok(record) => record,
         Err(error) => {
             findings.push(
-                Finding::new("email.dmarc.invalid", Stage::Email, Severity::High, d, format!("The DMARC record at {name} is invalid"))
+                Finding::new("email.dmarc.invalid", Stage::Email, Severity::High, d, format!("the DMARC record at {name} is invalid"))
                     .evidence(evidence)
                     .evidence(error.to_string())
                     .remediation("Fix the tag shown; receivers ignore an invalid record (or, with a valid rua, treat it as p=none).")
@@ -641,7 +641,7 @@ fn dmarc_checks(
             Severity::Medium
         };
         findings.push(
-            Finding::new("email.dmarc.monitor_only", Stage::Email, severity, d, format!("The DMARC policy for {d} only monitors (p=none)"))
+            Finding::new("email.dmarc.monitor_only", Stage::Email, severity, d, format!("the DMARC policy for {d} only monitors (p=none)"))
                 .evidence(evidence.clone())
                 .remediation(if record.rua.is_empty() {
                     "p=none without reports protects nothing and tells you nothing: add rua, then move to p=quarantine and p=reject."
@@ -656,7 +656,7 @@ fn dmarc_checks(
     if !inherited {
         if let Some(pct) = record.pct.filter(|p| *p < 100) {
             findings.push(
-                Finding::new("email.dmarc.pct", Stage::Email, Severity::Medium, d, format!("The DMARC policy for {d} applies to only {pct}% of mail"))
+                Finding::new("email.dmarc.pct", Stage::Email, Severity::Medium, d, format!("the DMARC policy for {d} applies to only {pct}% of mail"))
                     .evidence(evidence.clone())
                     .remediation("Raise pct to 100 (or remove it): the rest of the mail gets the next weaker policy. DMARCbis drops pct; use t=y while testing.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7489#section-6.3"),
@@ -664,7 +664,7 @@ fn dmarc_checks(
         }
         if record.policy != Policy::None && record.subdomain_policy == Some(Policy::None) {
             findings.push(
-                Finding::new("email.dmarc.sp_none", Stage::Email, Severity::Medium, d, format!("The DMARC policy for {d} leaves subdomains unprotected (sp=none)"))
+                Finding::new("email.dmarc.sp_none", Stage::Email, Severity::Medium, d, format!("the DMARC policy for {d} leaves subdomains unprotected (sp=none)"))
                     .evidence(evidence.clone())
                     .remediation("Set sp=quarantine or sp=reject, or remove sp so subdomains inherit p: attackers spoof any subdomain otherwise.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7489#section-6.3"),
@@ -672,7 +672,7 @@ fn dmarc_checks(
         }
         if record.rua.is_empty() {
             findings.push(
-                Finding::new("email.dmarc.no_rua", Stage::Email, Severity::Medium, d, format!("The DMARC record for {d} asks for no aggregate reports"))
+                Finding::new("email.dmarc.no_rua", Stage::Email, Severity::Medium, d, format!("the DMARC record for {d} asks for no aggregate reports"))
                     .evidence(evidence.clone())
                     .remediation("Add rua=mailto:<address>: the reports show who sends as you, which you need before enforcing.")
                     .reference("https://www.rfc-editor.org/rfc/rfc7489#section-7.2"),
@@ -685,13 +685,31 @@ fn dmarc_checks(
             let answer = dns.get(&auth, QueryType::Txt)?;
             if !dmarc::authorizes(&answer.txt()) {
                 findings.push(
-                    Finding::new("email.dmarc.rua_unauthorized", Stage::Email, Severity::Medium, d, format!("The DMARC report address {} has not agreed to receive reports for {d}", uri.address))
+                    Finding::new("email.dmarc.rua_unauthorized", Stage::Email, Severity::Medium, d, format!("the DMARC report address {} has not agreed to receive reports for {d}", uri.address))
                         .evidence(evidence.clone())
                         .evidence(format!("TXT {auth}: {}", answer_text(answer)))
                         .remediation(format!("Ask the report processor to publish `v=DMARC1` at {auth}, or send reports to an address under {d}: receivers drop reports to unauthorised destinations."))
                         .reference("https://www.rfc-editor.org/rfc/rfc7489#section-7.1"),
                 );
             }
+        }
+        if !record.unknown_tags.is_empty() {
+            const SHOWN: usize = 10;
+            let mut shown: Vec<&str> = record
+                .unknown_tags
+                .iter()
+                .take(SHOWN)
+                .map(String::as_str)
+                .collect();
+            if record.unknown_tags.len() > SHOWN {
+                shown.push("…");
+            }
+            findings.push(
+                Finding::new("email.dmarc.unknown_tags", Stage::Email, Severity::Medium, d, format!("the DMARC record for {d} has {} tags receivers do not know", record.unknown_tags.len()))
+                    .evidence(format!("unknown: {}", shown.join(", ")))
+                    .remediation("Receivers ignore unknown tags, so a misspelt one (`rau` for `rua`, `sp ` with a stray space) silently does nothing: fix or remove them.")
+                    .reference("https://www.rfc-editor.org/rfc/rfc7489#section-6.3"),
+            );
         }
         if !record.obsolete_tags.is_empty() {
             findings.push(
@@ -700,7 +718,7 @@ fn dmarc_checks(
                     Stage::Email,
                     Severity::Info,
                     d,
-                    format!("The DMARC record for {d} uses tags DMARCbis removed"),
+                    format!("the DMARC record for {d} uses tags DMARCbis removed"),
                 )
                 .evidence(evidence.clone())
                 .evidence(format!("obsolete: {}", record.obsolete_tags.join(", ")))
@@ -755,7 +773,7 @@ fn alignment(
         AlignMode::Relaxed => "relaxed",
         AlignMode::Strict => "strict",
     };
-    let mut finding = Finding::new("email.alignment.none", Stage::Email, Severity::High, d, format!("Mail from {d} cannot pass DMARC: neither SPF nor DKIM aligns"))
+    let mut finding = Finding::new("email.alignment.none", Stage::Email, Severity::High, d, format!("mail from {d} cannot pass DMARC: neither SPF nor DKIM aligns"))
         .evidence(format!(
             "SPF: return-path {return_path} ({}{}, aspf={})",
             if spf_aligned { "aligned" } else { "not aligned" },
@@ -794,7 +812,7 @@ fn mta_sts_checks(
         ]);
     };
     let broken = |why: String| {
-        Finding::new("email.mta_sts.broken", Stage::Email, Severity::High, d, format!("The MTA-STS policy of {d} is announced but unusable"))
+        Finding::new("email.mta_sts.broken", Stage::Email, Severity::High, d, format!("the MTA-STS policy of {d} is announced but unusable"))
             .evidence(format!("TXT {name}: {txt}"))
             .evidence(why)
             .remediation(format!("Serve a valid policy at https://mta-sts.{d}/.well-known/mta-sts.txt with a valid certificate, or remove the _mta-sts record: senders that enforce it may refuse to deliver."))
@@ -840,7 +858,7 @@ fn mta_sts_checks(
         return Ok(Vec::new());
     }
     Ok(vec![
-        Finding::new("email.mta_sts.mx_mismatch", Stage::Email, Severity::High, d, format!("The MTA-STS policy of {d} does not cover all its MX hosts"))
+        Finding::new("email.mta_sts.mx_mismatch", Stage::Email, Severity::High, d, format!("the MTA-STS policy of {d} does not cover all its MX hosts"))
             .evidence(format!("policy mx: {}", policy.mx.join(", ")))
             .evidence(format!("not covered: {}", uncovered.join(", ")))
             .remediation("List every MX host (or a wildcard that covers them) in the policy: in enforce mode senders refuse to deliver to the others.")
@@ -892,7 +910,7 @@ fn smtp_checks(d: &str, smtp: &[SmtpFacts]) -> Vec<Finding> {
         if let Some(tls) = &probe.tls {
             if tls.verification != Verification::Valid {
                 findings.push(
-                    Finding::new("email.smtp.tls_invalid", Stage::Email, Severity::Medium, d, format!("The certificate of MX {host} is not valid"))
+                    Finding::new("email.smtp.tls_invalid", Stage::Email, Severity::Medium, d, format!("the certificate of MX {host} is not valid"))
                         .evidence(format!("{host} ({at}): STARTTLS {} with certificate {:?}", tls.version, tls.verification))
                         .remediation("Install a valid certificate for the MX host name: senders enforcing MTA-STS or DANE refuse to deliver.")
                         .reference(RFC8461),
@@ -931,7 +949,7 @@ fn parked(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
     };
     if !spf_ok && !matches!(txt, Answer::TempError { .. }) {
         findings.push(
-            Finding::new("email.parked.spf", Stage::Email, Severity::Medium, d, format!("The parked domain {d} does not forbid sending"))
+            Finding::new("email.parked.spf", Stage::Email, Severity::Medium, d, format!("the parked domain {d} does not forbid sending"))
                 .evidence(format!("TXT {d}: {}", spf_text(txt)))
                 .remediation("Publish exactly `v=spf1 -all`: anyone can send mail as a parked domain that says nothing.")
                 .reference("https://www.m3aawg.org/sites/default/files/m3aawg_parked_domains_bp-2015-12.pdf"),
@@ -944,7 +962,7 @@ fn parked(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
         .is_some_and(|r| r.policy == Policy::Reject);
     if !reject {
         findings.push(
-            Finding::new("email.parked.dmarc", Stage::Email, Severity::Medium, d, format!("The parked domain {d} has no DMARC p=reject"))
+            Finding::new("email.parked.dmarc", Stage::Email, Severity::Medium, d, format!("the parked domain {d} has no DMARC p=reject"))
                 .evidence(format!("TXT _dmarc.{d}: {}", answer_text(dns.get(&format!("_dmarc.{d}"), QueryType::Txt)?)))
                 .remediation("Publish `v=DMARC1; p=reject;` so receivers reject mail that claims to come from it.")
                 .reference(RFC7489),
@@ -962,7 +980,7 @@ fn parked(dns: &impl Lookup, d: &str) -> Result<Vec<Finding>, Pending> {
                 Stage::Email,
                 Severity::Medium,
                 d,
-                format!("The parked domain {d} has no null MX"),
+                format!("the parked domain {d} has no null MX"),
             )
             .evidence(format!(
                 "MX {d}: {}",
@@ -1001,5 +1019,16 @@ impl IfEmpty for String {
         } else {
             self
         }
+    }
+}
+
+/// Evidence that spans lines (the SPF include tree), one evidence entry per line so every renderer indents it.
+trait TreeEvidence {
+    fn tree(self, tree: &str) -> Self;
+}
+
+impl TreeEvidence for Finding {
+    fn tree(self, tree: &str) -> Finding {
+        tree.lines().fold(self, |f, line| f.evidence(line))
     }
 }

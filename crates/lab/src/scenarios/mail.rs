@@ -257,3 +257,88 @@ fn parkedok() -> Zone {
         .txt("@", "v=spf1 -all")
         .txt("_dmarc", "v=DMARC1; p=reject;")
 }
+
+/// The manifest the hostile mail zones are audited with.
+pub const HOSTILE_MAIL_MANIFEST: &str = r#"# Hostile mail records: each must end in a finding, quickly.
+[site]
+domain = "nonascii.test"
+subdomains = []
+
+[audit]
+intranet = true
+
+[email]
+senders = ["nonascii.test", "fifty.test", "loop.test", "deep.test", "tags.test", "junkkey.test"]
+dkim_selectors = ["s1"]
+"#;
+
+/// Records built to break parsers and walkers: non-ASCII text, a record in 50 strings, an include loop, an
+/// include chain 30 deep, a DMARC record with 1,000 tags, and a DKIM key of random base64.
+pub fn hostile_mail() -> Scenario {
+    let base = |origin: &str| {
+        Zone::new(origin)
+            .mx("@", 10, &format!("mx.{origin}"))
+            .a("mx", Ipv4Addr::LOCALHOST)
+            .txt("s1._domainkey", DEMO_DKIM_RECORD)
+    };
+    let dmarc = "v=DMARC1; p=reject; rua=mailto:dmarc@example.test";
+
+    let fifty: Vec<String> = std::iter::once("v=spf1".to_owned())
+        .chain((1..50).map(|n| format!(" ip4:198.51.100.{n}")))
+        .collect();
+    let fifty_refs: Vec<&str> = fifty.iter().map(String::as_str).collect();
+
+    let mut deep = base("deep.test")
+        .txt("@", "v=spf1 include:d1.deep.test -all")
+        .txt("_dmarc", dmarc);
+    for n in 1..30 {
+        deep = deep.txt(
+            &format!("d{n}"),
+            &format!("v=spf1 include:d{}.deep.test -all", n + 1),
+        );
+    }
+    deep = deep.txt("d30", "v=spf1 -all");
+
+    let mut tags = String::from("v=DMARC1; p=reject; rua=mailto:dmarc@tags.test");
+    for n in 0..1000 {
+        tags.push_str(&format!("; x{n}=y"));
+    }
+
+    Scenario::new()
+        .zone(Zone::new("test"))
+        .zone(
+            base("nonascii.test")
+                // The "minus" is U+2212, pasted from a word processor.
+                .txt("@", "v=spf1 ip4:192.0.2.1 \u{2212}all")
+                .txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:dmarc@nonascii.test; ruf=mailto:é@nonascii.test"),
+        )
+        .zone(
+            base("fifty.test")
+                .txt_strings("@", &fifty_refs)
+                .txt("_dmarc", dmarc),
+        )
+        .zone(
+            base("loop.test")
+                .txt("@", "v=spf1 include:a.loop.test -all")
+                .txt("a", "v=spf1 include:b.loop.test -all")
+                .txt("b", "v=spf1 include:loop.test -all")
+                .txt("_dmarc", dmarc),
+        )
+        .zone(deep)
+        .zone(
+            base("tags.test")
+                .txt("@", "v=spf1 mx -all")
+                .txt("_dmarc", &tags),
+        )
+        .zone(
+            Zone::new("junkkey.test")
+                .mx("@", 10, "mx.junkkey.test")
+                .a("mx", Ipv4Addr::LOCALHOST)
+                .txt("@", "v=spf1 mx -all")
+                .txt("_dmarc", dmarc)
+                .txt(
+                    "s1._domainkey",
+                    "v=DKIM1; k=rsa; p=3q2+7w==Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHh5enp5eHh5enp5eHh5enp5eHh5enp5",
+                ),
+        )
+}
