@@ -195,6 +195,24 @@ pub struct Finding {
     pub reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
+    /// Where in a source tree the finding is, for findings about files (leaked secrets): code-scanning
+    /// dashboards place results by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+    /// A stable identity across runs that never contains a secret: baselines and dashboards match results by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+}
+
+/// A place in a file: path relative to the scanned root with `/` separators, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    /// The commit that introduced it, for findings from git history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 impl Finding {
@@ -217,7 +235,20 @@ impl Finding {
             remediation: String::new(),
             reference: String::new(),
             suppressed: None,
+            location: None,
+            fingerprint: None,
         }
+    }
+
+    /// Places the finding in a file.
+    pub fn at(mut self, location: SourceLocation) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn with_fingerprint(mut self, fingerprint: impl Into<String>) -> Self {
+        self.fingerprint = Some(fingerprint.into());
+        self
     }
 
     pub fn evidence(mut self, line: impl Into<String>) -> Self {
@@ -367,11 +398,23 @@ pub struct Tool {
     pub version: String,
 }
 
+/// Which command produced a report; renderers word the headline and leave out the DNS map accordingly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    #[default]
+    Audit,
+    Secrets,
+}
+
 /// Everything an audit concluded. Rendered by the `report` crate; its JSON form is the versioned public schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
+    /// What produced the report: an audit of a domain, or a secrets scan of a repository.
+    #[serde(default)]
+    pub kind: ReportKind,
     /// The audited domain.
     pub target: String,
     /// When the facts were gathered (RFC 3339, UTC).
@@ -415,6 +458,7 @@ impl Report {
                 name: "launchready".to_string(),
                 version: env!("CARGO_PKG_VERSION").to_string(),
             },
+            kind: ReportKind::Audit,
             target: target.into(),
             generated_at: generated_at.into(),
             score: score(&findings),
@@ -423,6 +467,12 @@ impl Report {
             findings,
             dns_map,
         }
+    }
+
+    /// The same report, marked as coming from another command.
+    pub fn with_kind(mut self, kind: ReportKind) -> Report {
+        self.kind = kind;
+        self
     }
 
     /// Active findings at or above `threshold`: what makes CI fail.

@@ -23,6 +23,50 @@ pub enum Command {
     Demo(DemoCmd),
     /// Write a commented starter launchready.toml for DOMAIN.
     Init(InitCmd),
+    /// Scan a working tree and its full git history (or stdin) for leaked keys and tokens.
+    Secrets(Box<SecretsCmd>),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsCmd {
+    /// The directory or git repository to scan (work tree or bare), or `-` for standard input.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Scan only the working tree, not the git history.
+    #[arg(long, conflicts_with_all = ["all_objects", "since", "staged"])]
+    pub no_history: bool,
+    /// Also scan objects no ref reaches (dangling blobs, dropped stashes).
+    #[arg(long)]
+    pub all_objects: bool,
+    /// Scan only what is staged for the next commit (for a pre-commit hook).
+    #[arg(long, conflicts_with_all = ["all_objects", "since"])]
+    pub staged: bool,
+    /// Scan only commits not reachable from REV (e.g. origin/main in a pull request's CI).
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// A gitleaks v8 config (TOML) to use instead of the built-in rules; `[extend] useDefault = true` adds them.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Findings recorded in this baseline (by fingerprint) are reported as suppressed and do not fail the run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write every finding of this run to FILE as the new baseline (fingerprints only, never secrets).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Print secret values instead of a short prefix and their length.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Skip files and blobs larger than this (bytes, or with a K, M or G suffix).
+    #[arg(long, value_name = "SIZE", default_value = "10M")]
+    pub max_file_size: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// List every skipped file with its reason (otherwise only the counts).
+    #[arg(long)]
+    pub list_skipped: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +200,7 @@ pub enum FormatArg {
     Markdown,
     Html,
     Sarif,
+    Junit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

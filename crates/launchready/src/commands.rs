@@ -1,4 +1,5 @@
-//! The subcommands: `audit`, `demo` and `init`, sharing one path from manifest to report to exit code.
+//! The subcommands `audit`, `demo` and `init`, sharing one path from manifest to report to exit code (`secrets`
+//! lives in its own file and reuses the output path).
 
 use crate::cli::{
     AuditCmd, ColorArg, Command, DemoCmd, FormatArg, InitCmd, NetArgs, OutputArgs, SeverityArg,
@@ -21,6 +22,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Audit(cmd) => audit(*cmd).await,
         Command::Demo(cmd) => demo(cmd).await,
         Command::Init(cmd) => init(cmd),
+        Command::Secrets(cmd) => crate::secrets::run(*cmd).await,
     }
 }
 
@@ -228,7 +230,7 @@ async fn run_audit(
 }
 
 /// Renders the report where it was asked for and turns it into the exit code.
-fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
+pub(crate) fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
     let fail_on = severity(args.fail_on);
     let format = match args.format {
         FormatArg::Text => Format::Terminal,
@@ -236,6 +238,7 @@ fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Html => Format::Html,
         FormatArg::Sarif => Format::Sarif,
+        FormatArg::Junit => Format::Junit,
     };
     let color = match args.color {
         ColorArg::Always => true,

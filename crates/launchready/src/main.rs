@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod secrets;
 
 use clap::Parser;
 use std::process::ExitCode;

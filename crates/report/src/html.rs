@@ -4,7 +4,7 @@
 
 use crate::RenderOptions;
 use crate::text;
-use launchready_findings::{Finding, FixWindow, Report, Verdict};
+use launchready_findings::{Finding, FixWindow, Report, ReportKind, Verdict};
 use std::fmt::Write as _;
 
 /// Kept small and print-friendly; severity colours match the terminal's.
@@ -79,8 +79,10 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
     out.push_str("<h2>Suppressed</h2>\n");
     suppressed_table(&mut out, report);
 
-    out.push_str("<h2>DNS map</h2>\n");
-    dns_table(&mut out, report);
+    if report.kind == ReportKind::Audit {
+        out.push_str("<h2>DNS map</h2>\n");
+        dns_table(&mut out, report);
+    }
 
     out.push_str("</main>\n</body>\n</html>\n");
     out

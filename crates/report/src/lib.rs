@@ -1,11 +1,12 @@
 //! Renders a launchready [`Report`] for people and machines: terminal text, the versioned JSON schema, a Markdown
-//! risk list, a self-contained HTML page, or SARIF 2.1.0 for code-scanning dashboards.
+//! risk list, a self-contained HTML page, SARIF 2.1.0 for code-scanning dashboards, or JUnit XML for CI.
 //!
 //! Rendering is a pure function of the report and a few options: whether to colour, and which severity CI fails on
 //! (used only for wording, the caller decides the exit code). Nothing here does I/O or decides whether stdout is a
 //! terminal.
 
 mod html;
+mod junit;
 mod markdown;
 mod sarif;
 mod terminal;
@@ -28,15 +29,18 @@ pub enum Format {
     Html,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// JUnit XML, shown by CI systems as test results.
+    Junit,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Terminal,
         Format::Json,
         Format::Markdown,
         Format::Html,
         Format::Sarif,
+        Format::Junit,
     ];
 
     /// The canonical name, as accepted by [`FromStr`] and printed by [`Display`](fmt::Display).
@@ -47,6 +51,7 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Html => "html",
             Format::Sarif => "sarif",
+            Format::Junit => "junit",
         }
     }
 }
@@ -65,7 +70,7 @@ impl fmt::Display for UnknownFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown format `{}` (expected one of: text (or terminal), json, markdown (or md), html, sarif)",
+            "unknown format `{}` (expected one of: text (or terminal), json, markdown (or md), html, sarif, junit)",
             self.0
         )
     }
@@ -82,6 +87,7 @@ impl FromStr for Format {
             "markdown" | "md" => Format::Markdown,
             "html" => Format::Html,
             "sarif" => Format::Sarif,
+            "junit" => Format::Junit,
             _ => return Err(UnknownFormat(s.to_string())),
         };
         Ok(format)
@@ -106,6 +112,7 @@ pub fn render(report: &Report, format: Format, options: &RenderOptions) -> Strin
         Format::Markdown => markdown::render(report, options),
         Format::Html => html::render(report, options),
         Format::Sarif => sarif::render(report, options),
+        Format::Junit => junit::render(report, options),
     }
 }
 

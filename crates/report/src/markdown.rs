@@ -4,7 +4,7 @@
 
 use crate::RenderOptions;
 use crate::text;
-use launchready_findings::{Finding, FixWindow, Report};
+use launchready_findings::{Finding, FixWindow, Report, ReportKind};
 use std::fmt::Write as _;
 
 pub fn render(report: &Report, options: &RenderOptions) -> String {
@@ -38,9 +38,11 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
     out.push_str("## Suppressed\n\n");
     suppressed_table(&mut out, report);
 
-    out.push('\n');
-    out.push_str("## DNS map\n\n");
-    dns_table(&mut out, report);
+    if report.kind == ReportKind::Audit {
+        out.push('\n');
+        out.push_str("## DNS map\n\n");
+        dns_table(&mut out, report);
+    }
     out
 }
 

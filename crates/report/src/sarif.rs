@@ -1,5 +1,7 @@
-//! The SARIF 2.1.0 format, for dashboards that collect static-analysis results. Findings are about hosts and URLs,
-//! not files, so each result is located by a logical location of kind `resource` named after its subject.
+//! The SARIF 2.1.0 format, for dashboards that collect static-analysis results. Audit findings are about hosts and
+//! URLs, not files, so each result is located by a logical location of kind `resource` named after its subject;
+//! findings about files (leaked secrets) also get a physical location and a partial fingerprint, which is what
+//! GitHub code scanning needs to place and deduplicate them.
 
 use crate::{RenderOptions, pretty_json};
 use launchready_findings::{Finding, FixWindow, Report, Severity, Stage, Verdict};
@@ -80,6 +82,8 @@ struct SarifResult<'a> {
     message: Text,
     locations: [Location<'a>; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
+    partial_fingerprints: Option<PartialFingerprints<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<[SarifSuppression<'a>; 1]>,
     properties: ResultProperties<'a>,
 }
@@ -87,7 +91,47 @@ struct SarifResult<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Location<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
     logical_locations: [LogicalLocation<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+/// A relative path as the URI reference SARIF wants: everything but unreserved characters and `/` escaped.
+fn path_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+}
+
+#[derive(Serialize)]
+struct PartialFingerprints<'a> {
+    #[serde(rename = "launchready/v1")]
+    launchready: &'a str,
 }
 
 #[derive(Serialize)]
@@ -205,11 +249,24 @@ fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
             text: format!("{} ({})", finding.title, finding.subject),
         },
         locations: [Location {
+            physical_location: finding.location.as_ref().map(|l| PhysicalLocation {
+                artifact_location: ArtifactLocation {
+                    uri: path_uri(&l.path),
+                },
+                region: Region {
+                    start_line: l.line.max(1),
+                    start_column: l.column.max(1),
+                },
+            }),
             logical_locations: [LogicalLocation {
                 name: &finding.subject,
                 kind: "resource",
             }],
         }],
+        partial_fingerprints: finding
+            .fingerprint
+            .as_deref()
+            .map(|launchready| PartialFingerprints { launchready }),
         suppressions: finding.suppressed.as_ref().map(|s| {
             [SarifSuppression {
                 kind: "external",

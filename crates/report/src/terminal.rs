@@ -4,7 +4,7 @@
 
 use crate::RenderOptions;
 use crate::text::{self, PathView, Tone};
-use launchready_findings::{Finding, Report, Severity, Stage, Verdict};
+use launchready_findings::{Finding, Report, ReportKind, Severity, Stage, Verdict};
 use owo_colors::{OwoColorize, Style};
 use std::fmt::Write as _;
 
@@ -106,7 +106,9 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
     }
 
     out.push('\n');
-    dns_map(&mut out, &painter, report);
+    if report.kind == ReportKind::Audit {
+        dns_map(&mut out, &painter, report);
+    }
 
     out.push('\n');
     let _ = writeln!(out, "{}", text::fail_on(report, options.fail_on));

@@ -1,6 +1,8 @@
 //! Wording shared by the human-readable formats, so the terminal, Markdown and HTML say the same thing the same way.
 
-use launchready_findings::{Counts, DnsMapEntry, MapPath, Report, Severity, TlsSummary};
+use launchready_findings::{
+    Counts, DnsMapEntry, MapPath, Report, ReportKind, Severity, TlsSummary,
+};
 
 /// `1 blocker, 2 high, 1 medium, 0 low, 3 info (1 suppressed)`. Every severity is listed even at zero so the line
 /// reads the same from run to run; the suppressed count only appears when something was suppressed.
@@ -36,14 +38,26 @@ pub fn fail_on(report: &Report, fail_on: Severity) -> String {
     format!("CI fails on: {} ({tally})", threshold(fail_on))
 }
 
-/// `demo.test: not ready to launch — score 40/100`.
+/// `demo.test: not ready to launch — score 40/100`; for a secrets scan, `.: leaked secrets found`.
 pub fn headline(report: &Report) -> String {
-    format!(
-        "{}: {} — score {}/100",
-        report.target,
-        report.verdict.title(),
-        report.score
-    )
+    match report.kind {
+        ReportKind::Audit => format!(
+            "{}: {} — score {}/100",
+            report.target,
+            report.verdict.title(),
+            report.score
+        ),
+        ReportKind::Secrets => {
+            let verdict = if report.active().next().is_none() {
+                "no leaked secrets found"
+            } else if report.counts.blocker + report.counts.high > 0 {
+                "leaked secrets found"
+            } else {
+                "possible secrets to review"
+            };
+            format!("{}: {verdict}", report.target)
+        }
+    }
 }
 
 /// The one-line summary that ends the terminal output.

@@ -45,7 +45,7 @@ fn unknown_format_error_lists_the_choices() {
     let err = "xml".parse::<Format>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown format `xml` (expected one of: text (or terminal), json, markdown (or md), html, sarif)"
+        "unknown format `xml` (expected one of: text (or terminal), json, markdown (or md), html, sarif, junit)"
     );
 }
 
@@ -519,4 +519,71 @@ fn an_empty_report_renders_in_every_format() {
     assert!(terminal.contains("quiet.test: ready to launch — score 100/100"));
     let markdown = render(&report, Format::Markdown, &plain());
     assert!(section(&markdown, "## Must fix now").contains("_None._"));
+}
+
+#[test]
+fn junit_is_well_formed_and_fails_exactly_the_findings_at_or_above_fail_on() {
+    let report = demo_report();
+    let out = render(&report, Format::Junit, &plain());
+    let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), report.findings.len());
+    let failed = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .count();
+    let expected = report
+        .findings
+        .iter()
+        .filter(|f| f.is_active() && f.severity >= plain().fail_on)
+        .count();
+    assert_eq!(failed, expected);
+    let skipped = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("skipped")))
+        .count();
+    assert_eq!(
+        skipped,
+        report.findings.iter().filter(|f| !f.is_active()).count()
+    );
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(
+        suite.attribute("failures"),
+        Some(expected.to_string().as_str())
+    );
+}
+
+#[test]
+fn sarif_places_file_findings_physically_with_a_fingerprint() {
+    use launchready_findings::SourceLocation;
+    let mut report = demo_report();
+    report.findings[0] = report.findings[0]
+        .clone()
+        .at(SourceLocation {
+            path: "config/my settings.env".to_string(),
+            line: 3,
+            column: 7,
+            commit: None,
+        })
+        .with_fingerprint("abc123");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&render(&report, Format::Sarif, &plain())).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    let physical = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        physical["artifactLocation"]["uri"],
+        "config/my%20settings.env"
+    );
+    assert_eq!(physical["region"]["startLine"], 3);
+    assert_eq!(physical["region"]["startColumn"], 7);
+    assert_eq!(result["partialFingerprints"]["launchready/v1"], "abc123");
+    // Host findings keep only their logical location.
+    let other = &sarif["runs"][0]["results"][1]["locations"][0];
+    assert!(other.get("physicalLocation").is_none());
 }

@@ -5,8 +5,10 @@
 //! The engine never sees where bytes come from and the sources never judge them: `rules` answers "which secrets
 //! are in these bytes at this path", `sources` answers "which bytes, from where".
 
+pub mod baseline;
 pub mod builtin;
 pub mod gitleaks;
+pub mod report;
 pub mod rules;
 pub mod sources;
 

@@ -1,1 +1,625 @@
-//! (being written)
+//! The detection engine: rules, allowlists and `RuleSet::scan`, which turns the bytes of one file into the secrets
+//! they contain. Pure: no I/O, no knowledge of where the bytes came from beyond their path.
+//!
+//! Architecture (after Nosey Parker and kingfisher): one Aho-Corasick automaton over every rule's keywords finds
+//! candidate positions in a single pass; only the rules whose keywords were seen run their (expensive) regex, and
+//! only over windows around those positions. A file without any keyword costs one automaton pass.
+
+use std::collections::HashSet;
+
+use aho_corasick::AhoCorasick;
+use launchready_findings::Severity;
+use regex::bytes::Regex as BytesRegex;
+
+use crate::RawMatch;
+
+/// A post-filter run on the secret after the regex matched (e.g. "this JWT's payload says service_role").
+/// A plain function pointer so rules stay `Clone + Debug` and data-like.
+pub type Check = fn(&[u8]) -> bool;
+
+/// How far before the start of the line holding a keyword hit a window begins. Covers rules whose match starts on
+/// an earlier line than their keyword (gitleaks' kubernetes-secret-yaml puts `data:` up to ~300 bytes before
+/// `kind: Secret`) with room to spare.
+pub const WINDOW_BEFORE: usize = 1024;
+/// How far past the end of the line holding a keyword hit a window ends. Sized for the longest multi-line match we
+/// know of: a PEM or PGP private-key block, whose keyword is its BEGIN line; a 4096-bit key with subkeys armoured is
+/// about 7 KiB. Also covers curl's up-to-five continuation lines.
+pub const WINDOW_AFTER: usize = 16 * 1024;
+/// The furthest a window looks for the start or end of the hit's line. Past this the line is treated as minified
+/// (one huge line) and the window is cut there, so a 50 MB single-line file costs a bounded amount per hit.
+pub const LINE_CAP: usize = 4096;
+/// The furthest an allowlist's `line` target or the inline-allow check reads either side of a match.
+const MATCH_LINE_CAP: usize = 16 * 1024;
+
+/// Inline markers that suppress a match anywhere on its line.
+const INLINE_ALLOW: [&[u8]; 2] = [b"gitleaks:allow", b"launchready:allow"];
+
+/// One detection rule. Either `regex` or `path` (or both) is set: a rule with only `path` reports the file itself.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub description: String,
+    pub regex: Option<BytesRegex>,
+    /// Which capture group is the secret. `None` is gitleaks' default: the first non-empty group if the regex has
+    /// groups, else the whole match. `Some(0)` is the whole match.
+    pub secret_group: Option<usize>,
+    /// Minimum Shannon entropy (bits per byte) of the secret; a secret must exceed it, as in gitleaks.
+    pub entropy: Option<f32>,
+    /// Lower-case keywords; the rule only runs near one of them. Empty: the rule runs over the whole buffer.
+    pub keywords: Vec<String>,
+    /// Only files whose path matches are examined.
+    pub path: Option<regex::Regex>,
+    pub severity: Severity,
+    pub allowlists: Vec<Allowlist>,
+    /// gitleaks' rule for `generic*` ids with an entropy: the secret must contain a digit.
+    pub require_digit: bool,
+    /// A post-filter on the secret; `false` drops the match.
+    pub check: Option<Check>,
+    /// Report only the first match in a buffer (a rule about the file, such as a committed `.env`).
+    pub once_per_file: bool,
+}
+
+impl Rule {
+    /// A rule with nothing but its identity: no regex, no filters. Callers fill the fields they need.
+    pub fn new(id: &str, description: &str, severity: Severity) -> Rule {
+        Rule {
+            id: id.to_string(),
+            description: description.to_string(),
+            regex: None,
+            secret_group: None,
+            entropy: None,
+            keywords: Vec::new(),
+            path: None,
+            severity,
+            allowlists: Vec::new(),
+            require_digit: false,
+            check: None,
+            once_per_file: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Condition {
+    /// Any one criterion allows the match.
+    #[default]
+    Or,
+    /// Every criterion that is given must match.
+    And,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RegexTarget {
+    #[default]
+    Secret,
+    Match,
+    Line,
+}
+
+/// Reasons a match is not a leak. Stopwords are matched case-insensitively as substrings of the secret.
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    pub description: String,
+    pub condition: Condition,
+    pub regex_target: RegexTarget,
+    pub regexes: Vec<BytesRegex>,
+    pub paths: Vec<regex::Regex>,
+    pub stopwords: Vec<String>,
+    /// Commit ids (or unique prefixes); only sources know commits, through `RuleSet::allows_commit`.
+    pub commits: Vec<String>,
+}
+
+impl Allowlist {
+    fn is_empty(&self) -> bool {
+        self.regexes.is_empty()
+            && self.paths.is_empty()
+            && self.stopwords.is_empty()
+            && self.commits.is_empty()
+    }
+
+    fn path_allows(&self, path: &str) -> bool {
+        self.paths.iter().any(|re| re.is_match(path))
+    }
+
+    /// Whether this allowlist suppresses the whole file, before any rule runs.
+    fn allows_whole_path(&self, path: &str) -> bool {
+        match self.condition {
+            Condition::Or => self.path_allows(path),
+            Condition::And => {
+                !self.paths.is_empty()
+                    && self.regexes.is_empty()
+                    && self.stopwords.is_empty()
+                    && self.commits.is_empty()
+                    && self.path_allows(path)
+            }
+        }
+    }
+
+    fn allows(&self, path: &str, m: &Candidate<'_>, data: &[u8]) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let regex_hit = || {
+            let target = match self.regex_target {
+                RegexTarget::Secret => m.secret,
+                RegexTarget::Match => &data[m.start..m.end],
+                RegexTarget::Line => line_around(data, m.start, m.end),
+            };
+            self.regexes.iter().any(|re| re.is_match(target))
+        };
+        let stopword_hit = || {
+            let lower = String::from_utf8_lossy(m.secret).to_lowercase();
+            self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+        };
+        match self.condition {
+            Condition::Or => self.path_allows(path) || regex_hit() || stopword_hit(),
+            // A commit criterion cannot be judged on bytes alone; sources check it with `allows_commit`, so
+            // here an AND list with commits never allows.
+            Condition::And => {
+                self.commits.is_empty()
+                    && (self.paths.is_empty() || self.path_allows(path))
+                    && (self.regexes.is_empty() || regex_hit())
+                    && (self.stopwords.is_empty() || stopword_hit())
+            }
+        }
+    }
+
+    fn allows_commit(&self, commit: &str) -> bool {
+        let listed = !commit.is_empty()
+            && self
+                .commits
+                .iter()
+                .any(|c| !c.is_empty() && commit.starts_with(c.as_str()));
+        match self.condition {
+            Condition::Or => listed,
+            Condition::And => {
+                listed
+                    && self.paths.is_empty()
+                    && self.regexes.is_empty()
+                    && self.stopwords.is_empty()
+            }
+        }
+    }
+}
+
+/// A match under judgement, before line and column are known.
+struct Candidate<'a> {
+    start: usize,
+    end: usize,
+    secret: &'a [u8],
+}
+
+/// A compiled set of rules plus global allowlists and the keyword automaton.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    global: Vec<Allowlist>,
+    /// Keyword automaton; `None` when no rule has keywords.
+    keywords: Option<AhoCorasick>,
+    /// For each automaton pattern, the rules that listed it.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+impl RuleSet {
+    pub fn new(mut rules: Vec<Rule>, mut global: Vec<Allowlist>) -> RuleSet {
+        for rule in &mut rules {
+            for kw in &mut rule.keywords {
+                *kw = kw.to_lowercase();
+            }
+            rule.keywords.retain(|k| !k.is_empty());
+            for list in &mut rule.allowlists {
+                lower_stopwords(list);
+            }
+        }
+        for list in &mut global {
+            lower_stopwords(list);
+        }
+
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            for kw in &rule.keywords {
+                let slot = match patterns.iter().position(|p| p == kw) {
+                    Some(slot) => slot,
+                    None => {
+                        patterns.push(kw.clone());
+                        keyword_rules.push(Vec::new());
+                        patterns.len() - 1
+                    }
+                };
+                if !keyword_rules[slot].contains(&i) {
+                    keyword_rules[slot].push(i);
+                }
+            }
+        }
+        let keywords = if patterns.is_empty() {
+            None
+        } else {
+            match AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&patterns)
+            {
+                Ok(ac) => Some(ac),
+                Err(_) => {
+                    // Cannot happen for plain strings within the automaton's limits; if it ever does, running
+                    // every rule everywhere is slower but still correct.
+                    keyword_rules.clear();
+                    None
+                }
+            }
+        };
+        RuleSet {
+            rules,
+            global,
+            keywords,
+            keyword_rules,
+        }
+    }
+
+    /// The built-in ruleset (`crate::builtin`).
+    pub fn builtin() -> RuleSet {
+        RuleSet::new(crate::builtin::rules(), crate::builtin::global_allowlists())
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn global_allowlists(&self) -> &[Allowlist] {
+        &self.global
+    }
+
+    /// Splits the set back into its parts, to extend or filter it and build a new one.
+    pub fn into_parts(self) -> (Vec<Rule>, Vec<Allowlist>) {
+        (self.rules, self.global)
+    }
+
+    /// Whether a commit allowlist (the rule's own, or a global one) allows matches of `rule_id` in `commit`.
+    pub fn allows_commit(&self, rule_id: &str, commit: &str) -> bool {
+        let own = self
+            .rules
+            .iter()
+            .filter(|r| r.id == rule_id)
+            .flat_map(|r| r.allowlists.iter());
+        own.chain(self.global.iter())
+            .any(|list| list.allows_commit(commit))
+    }
+
+    /// Every secret in `data`, which was read from `path` (`/`-separated, used by path filters and allowlists).
+    /// Sorted by position, then by rule order.
+    pub fn scan(&self, path: &str, data: &[u8]) -> Vec<RawMatch> {
+        if self.global.iter().any(|list| list.allows_whole_path(path)) {
+            return Vec::new();
+        }
+        let applies: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|rule| {
+                rule.path.as_ref().is_none_or(|re| re.is_match(path))
+                    && !rule
+                        .allowlists
+                        .iter()
+                        .any(|list| list.allows_whole_path(path))
+            })
+            .collect();
+
+        let windows = self.candidate_windows(data, &applies);
+        let mut accepted: Vec<(usize, Candidate<'_>, Option<f32>)> = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !applies[i] {
+                continue;
+            }
+            let Some(regex) = &rule.regex else {
+                // A path-only rule: the file's presence is the finding.
+                let candidate = Candidate {
+                    start: 0,
+                    end: 0,
+                    secret: b"",
+                };
+                if self.allowed(rule, path, &candidate, data) {
+                    continue;
+                }
+                accepted.push((i, candidate, None));
+                continue;
+            };
+            let whole = [(0, data.len())];
+            let rule_windows: &[(usize, usize)] =
+                if rule.keywords.is_empty() || self.keywords.is_none() {
+                    &whole
+                } else {
+                    &windows[i]
+                };
+            'windows: for &(ws, we) in rule_windows {
+                let hay = &data[..we];
+                let mut pos = ws;
+                while pos <= we {
+                    let Some(caps) = regex.captures_at(hay, pos) else {
+                        break;
+                    };
+                    let Some(m) = caps.get(0) else { break };
+                    pos = if m.end() > m.start() {
+                        m.end()
+                    } else {
+                        m.end() + 1
+                    };
+                    if m.start() == m.end() {
+                        continue;
+                    }
+                    let Some(secret) = secret_of(rule, &caps) else {
+                        continue;
+                    };
+                    let candidate = Candidate {
+                        start: m.start(),
+                        end: m.end(),
+                        secret,
+                    };
+                    if let Some(entropy) = self.judge(rule, path, &candidate, data) {
+                        accepted.push((i, candidate, entropy));
+                        if rule.once_per_file {
+                            break 'windows;
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut seen = HashSet::new();
+        accepted.retain(|(i, c, _)| seen.insert((*i, c.start, c.end)));
+        accepted.sort_by_key(|(i, c, _)| (c.start, *i, c.end));
+        let mut lines = LineCounter::default();
+        accepted
+            .into_iter()
+            .map(|(i, c, entropy)| {
+                let rule = &self.rules[i];
+                let (line, column) = lines.position(data, c.start);
+                RawMatch {
+                    rule_id: rule.id.clone(),
+                    description: rule.description.clone(),
+                    severity: rule.severity,
+                    line,
+                    column,
+                    start: c.start,
+                    end: c.end,
+                    secret: String::from_utf8_lossy(c.secret).into_owned(),
+                    entropy,
+                }
+            })
+            .collect()
+    }
+
+    /// Keyword hits turned into merged windows, per rule. Rules without keywords get none (they scan everything).
+    fn candidate_windows(&self, data: &[u8], applies: &[bool]) -> Vec<Vec<(usize, usize)>> {
+        let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.rules.len()];
+        let Some(ac) = &self.keywords else {
+            return windows;
+        };
+        let mut lines = LineBounds::default();
+        for hit in ac.find_overlapping_iter(data) {
+            let rules = &self.keyword_rules[hit.pattern().as_usize()];
+            if !rules.iter().any(|&i| applies[i]) {
+                continue;
+            }
+            let (ls, le) = lines.around(data, hit.start(), hit.end());
+            let ws = ls.saturating_sub(WINDOW_BEFORE);
+            let we = le.saturating_add(WINDOW_AFTER).min(data.len());
+            for &i in rules {
+                if !applies[i] {
+                    continue;
+                }
+                let list = &mut windows[i];
+                match list.last_mut() {
+                    Some(last) if ws <= last.1 => {
+                        last.0 = last.0.min(ws);
+                        last.1 = last.1.max(we);
+                    }
+                    _ => list.push((ws, we)),
+                }
+            }
+        }
+        windows
+    }
+
+    /// Entropy, post-filters, allowlists and inline markers. `Some(entropy)` when the match stands.
+    fn judge(
+        &self,
+        rule: &Rule,
+        path: &str,
+        c: &Candidate<'_>,
+        data: &[u8],
+    ) -> Option<Option<f32>> {
+        if let Some(check) = rule.check
+            && !check(c.secret)
+        {
+            return None;
+        }
+        let entropy = match rule.entropy {
+            Some(threshold) => {
+                let e = shannon_entropy(c.secret);
+                if e <= threshold {
+                    return None;
+                }
+                Some(e)
+            }
+            None => None,
+        };
+        if rule.require_digit && !c.secret.iter().any(u8::is_ascii_digit) {
+            return None;
+        }
+        if self.allowed(rule, path, c, data) {
+            return None;
+        }
+        let line = line_around(data, c.start, c.end);
+        if INLINE_ALLOW.iter().any(|marker| contains(line, marker)) {
+            return None;
+        }
+        Some(entropy)
+    }
+
+    fn allowed(&self, rule: &Rule, path: &str, c: &Candidate<'_>, data: &[u8]) -> bool {
+        rule.allowlists
+            .iter()
+            .chain(self.global.iter())
+            .any(|list| list.allows(path, c, data))
+    }
+}
+
+fn lower_stopwords(list: &mut Allowlist) {
+    for w in &mut list.stopwords {
+        *w = w.to_lowercase();
+    }
+    list.stopwords.retain(|w| !w.is_empty());
+}
+
+/// The secret bytes of a match per the rule's group policy, or `None` when the chosen group did not take part.
+fn secret_of<'h>(rule: &Rule, caps: &regex::bytes::Captures<'h>) -> Option<&'h [u8]> {
+    match rule.secret_group {
+        Some(n) => caps
+            .get(n)
+            .map(|m| m.as_bytes())
+            .filter(|s| n == 0 || !s.is_empty()),
+        None => {
+            let first = (1..caps.len())
+                .filter_map(|g| caps.get(g))
+                .find(|m| !m.as_bytes().is_empty());
+            match first {
+                Some(m) => Some(m.as_bytes()),
+                None => caps.get(0).map(|m| m.as_bytes()),
+            }
+        }
+    }
+}
+
+/// Shannon entropy in bits per byte.
+pub fn shannon_entropy(data: &[u8]) -> f32 {
+    if data.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for &b in data {
+        counts[b as usize] += 1;
+    }
+    let len = data.len() as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&n| n > 0)
+        .map(|&n| {
+            let p = n as f64 / len;
+            -p * p.log2()
+        })
+        .sum();
+    bits as f32
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The line(s) holding `start..end`, without the line terminator, read at most `MATCH_LINE_CAP` either side.
+fn line_around(data: &[u8], start: usize, end: usize) -> &[u8] {
+    let lo = start.saturating_sub(MATCH_LINE_CAP);
+    let ls = data[lo..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(lo, |p| lo + p + 1);
+    let hi = end.saturating_add(MATCH_LINE_CAP).min(data.len());
+    let mut le = data[end..hi]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(hi, |p| end + p);
+    if le > ls && data[le - 1] == b'\r' && le > end {
+        le -= 1;
+    }
+    &data[ls..le]
+}
+
+/// Line bounds of keyword hits, amortised: hits arrive in increasing order, so the line start is tracked by a
+/// cursor that only moves forward and the line end is reused until a hit passes it. Linear in the buffer overall.
+#[derive(Default)]
+struct LineBounds {
+    cursor: usize,
+    line_start: usize,
+    line_end: usize,
+}
+
+impl LineBounds {
+    fn around(&mut self, data: &[u8], start: usize, end: usize) -> (usize, usize) {
+        if start > self.cursor {
+            if let Some(p) = data[self.cursor..start].iter().rposition(|&b| b == b'\n') {
+                self.line_start = self.cursor + p + 1;
+            }
+            self.cursor = start;
+        }
+        let ls = self.line_start.max(start.saturating_sub(LINE_CAP));
+        if end > self.line_end || self.line_end == 0 {
+            let hi = end.saturating_add(LINE_CAP).min(data.len());
+            self.line_end = data[end..hi]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(hi, |p| end + p);
+        }
+        (ls, self.line_end)
+    }
+}
+
+/// 1-based line and byte column for increasing offsets, counting each newline once.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl LineCounter {
+    fn position(&mut self, data: &[u8], at: usize) -> (usize, usize) {
+        let at = at.min(data.len());
+        if at < self.offset {
+            *self = LineCounter::default();
+        }
+        for (i, &b) in data[self.offset..at].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = at;
+        (self.line + 1, at - self.line_start + 1)
+    }
+}
+
+/// Compiles a rule regex with the engine's settings: ASCII-only classes and word boundaries (as Go's RE2 has, and
+/// which keep the lazy DFA usable on non-ASCII input), and size limits roomy enough for gitleaks' largest rules.
+/// Falls back to Unicode mode for patterns that need it (e.g. `\p{..}`).
+pub fn compile(pattern: &str) -> Result<BytesRegex, regex::Error> {
+    let build = |unicode: bool| {
+        regex::bytes::RegexBuilder::new(pattern)
+            .unicode(unicode)
+            .size_limit(64 << 20)
+            .dfa_size_limit(32 << 20)
+            .build()
+    };
+    match build(false) {
+        Ok(re) => Ok(re),
+        Err(ascii_err) => build(true).map_err(|_| ascii_err),
+    }
+}
+
+/// Compiles a path regex (paths are text, so Unicode mode is kept).
+pub fn compile_path(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(64 << 20)
+        .build()
+}
+
+#[cfg(test)]
+mod tests;
