@@ -219,6 +219,7 @@ def norm(s):
 def score(findings, plants, scope_ids, by_line):
     """Returns (found_ids, unplanted list of (key, finding), ambiguous count)."""
     nvals = {p["id"]: norm(p["value"]) for p in plants}
+    paths = {p["id"]: p["path"] for p in plants}
     found, unplanted, ambiguous = set(), {}, 0
     if by_line:
         index = {}
@@ -253,7 +254,15 @@ def score(findings, plants, scope_ids, by_line):
                 found.update(inside)
                 hit = True
             elif len(inside) > 1:
-                amb = True
+                # Shared text (a PEM header, or a fixed DER prefix when a tool shows only the start of a key
+                # body): disambiguate by the file the finding is in.
+                same_file = [pid for pid in inside if paths[pid] and f.path
+                             and (f.path == paths[pid] or f.path.endswith("/" + paths[pid]))]
+                if len(same_file) == 1:
+                    found.update(same_file)
+                    hit = True
+                else:
+                    amb = True
             else:
                 # A finding may report a transformed value (gitleaks decodes base64, so a Discord bot token's
                 # first segment comes back decoded): credit a plant when one of its >= 16-char segments is unique

@@ -87,7 +87,9 @@ macro_rules! token {
 }
 
 /// Values that stand for a secret rather than being one, for keyword-anchored rules.
-const PLACEHOLDER: &str = r#"(?i)^(?:x+|\*+|\.+|0+|<[^>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*)$"#;
+/// Values that stand for a secret rather than being one: masks, shell and template variables, and format-string
+/// slots (`%s`, `%(password)s`, `{}`, `{password}`), which code that builds connection strings is full of.
+const PLACEHOLDER: &str = r#"(?i)^(?:x+|\*+|\.+|0+|<[^>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%[A-Za-z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|%[sdr]|%\([A-Za-z_]+\)[sdr]|\{[A-Za-z0-9_:]*\})$"#;
 const PLACEHOLDER_WORDS: &[&str] = &[
     "example",
     "placeholder",
@@ -804,16 +806,18 @@ pub static SPECS: &[Spec] = &[
         ],
         stopwords: PLACEHOLDER_WORDS,
         examples: &[
-            "DATABASE_URL=postgres://app:«{x20}»@db.example.com:5432/app",
-            "DATABASE_URL=postgresql://app:«{x20}»@db.internal/app",
-            "mongodb+srv://admin:«{x16}»@cluster0.abcde.mongodb.net/prod",
-            "REDIS_URL=rediss://default:«{x32}»@redis.example.com:6379",
-            "mysql://root:«{x12}»@10.0.0.5/shop",
+            "DATABASE_URL=postgres://app:«{x20}»@db.example.com:5432/app", // launchready:allow (a test template)
+            "DATABASE_URL=postgresql://app:«{x20}»@db.internal/app", // launchready:allow (a test template)
+            "mongodb+srv://admin:«{x16}»@cluster0.abcde.mongodb.net/prod", // launchready:allow (a test template)
+            "REDIS_URL=rediss://default:«{x32}»@redis.example.com:6379", // launchready:allow (a test template)
+            "mysql://root:«{x12}»@10.0.0.5/shop", // launchready:allow (a test template)
         ],
         negatives: &[
             "postgres://user:password@localhost/db",
             "postgres://user:${DB_PASSWORD}@db/app",
             "postgres://user:<password>@db/app",
+            "postgres://app_%s:%s@db.example.com/orders",
+            "postgres://app:{password}@db.example.com/orders",
             "mongodb://admin:****@db/app",
             "redis://localhost:6379",
             "postgres://app@db.example.com/app",
