@@ -63,8 +63,7 @@ pub async fn run(cmd: SecretsCmd) -> Result<u8, Failure> {
             ))
         })?
     };
-    let mut findings: Vec<_> = scanned
-        .findings
+    let mut findings: Vec<_> = report::first_occurrences(scanned.findings.clone())
         .iter()
         .map(|found| {
             let mut finding = report::to_finding(found, cmd.show_secrets);

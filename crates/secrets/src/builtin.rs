@@ -966,6 +966,12 @@ pub fn to_rule(spec: &Spec) -> Result<Rule, regex::Error> {
     if !spec.regex.is_empty() {
         rule.regex = Some(rules::compile(spec.regex)?);
     }
+    // Only the key-file rules match across lines (a PEM body, a service-account JSON); every other built-in rule
+    // matches on its keyword's line, so it needs no more than that line.
+    let multiline = spec.regex.contains("(?s") || spec.regex.contains("BEGIN");
+    if !multiline {
+        rule.window = (0, rules::LINE_WINDOW_AFTER);
+    }
     rule.secret_group = spec.secret_group;
     rule.entropy = spec.entropy;
     rule.keywords = spec.keywords.iter().map(|k| k.to_lowercase()).collect();

@@ -82,6 +82,39 @@ pub fn to_finding(found: &SecretFinding, show_secret: bool) -> Finding {
         .with_fingerprint(fingerprint(&m.rule_id, &loc.path, &m.secret))
 }
 
+/// One finding per rule, path and secret: a secret that stays in a file while the file changes lives on in every
+/// later version of its blob, and reporting each version would bury the one fact that matters — where it first
+/// appeared. Keeps the occurrence with the earliest commit (history beats the working tree, which has no date);
+/// the order of the input is otherwise kept.
+pub fn first_occurrences(findings: Vec<SecretFinding>) -> Vec<SecretFinding> {
+    use std::collections::HashMap;
+    let key = |f: &SecretFinding| {
+        (
+            f.found.rule_id.clone(),
+            f.location.path.clone(),
+            f.found.secret.clone(),
+        )
+    };
+    // Earlier is smaller: a commit before none, then by date, then by id for a stable choice.
+    let rank = |f: &SecretFinding| match &f.location.commit {
+        Some(c) => (0u8, c.date.clone(), c.id.clone()),
+        None => (1u8, String::new(), String::new()),
+    };
+    let mut best: HashMap<(String, String, String), usize> = HashMap::new();
+    for (i, finding) in findings.iter().enumerate() {
+        match best.get(&key(finding)) {
+            Some(&j) if rank(&findings[j]) <= rank(finding) => {}
+            _ => {
+                best.insert(key(finding), i);
+            }
+        }
+    }
+    let mut keep: Vec<usize> = best.into_values().collect();
+    keep.sort_unstable();
+    let mut slots: Vec<Option<SecretFinding>> = findings.into_iter().map(Some).collect();
+    keep.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// `secrets.<rule id>`; a rule already named in that family (`secrets.env_file_committed`) keeps its name.
 pub fn finding_id(rule_id: &str) -> String {
     if rule_id.starts_with("secrets.") {
@@ -125,6 +158,22 @@ mod tests {
                 blob: None,
             },
         }
+    }
+
+    #[test]
+    fn a_secret_that_lives_on_in_later_blobs_is_reported_once_at_its_first_commit() {
+        let mut early = found("sk_live_aaaaaaaaaaaaaaaaaaaaaaaa", true);
+        early.location.commit.as_mut().unwrap().date = "2026-01-01T00:00:00Z".into();
+        early.location.commit.as_mut().unwrap().id = "early".into();
+        let mut late = early.clone();
+        late.location.commit.as_mut().unwrap().date = "2026-03-01T00:00:00Z".into();
+        late.location.commit.as_mut().unwrap().id = "late".into();
+        let tree = found("sk_live_aaaaaaaaaaaaaaaaaaaaaaaa", false);
+        let other = found("sk_live_bbbbbbbbbbbbbbbbbbbbbbbb", false);
+        let kept = first_occurrences(vec![late, tree, early, other.clone()]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].location.commit.as_ref().unwrap().id, "early");
+        assert_eq!(kept[1], other);
     }
 
     #[test]

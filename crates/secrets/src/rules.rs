@@ -25,6 +25,8 @@ pub const WINDOW_BEFORE: usize = 1024;
 /// know of: a PEM or PGP private-key block, whose keyword is its BEGIN line; a 4096-bit key with subkeys armoured is
 /// about 7 KiB. Also covers curl's up-to-five continuation lines.
 pub const WINDOW_AFTER: usize = 16 * 1024;
+/// What a line-local rule searches past its keyword's line: room for a value that wraps onto the next line.
+pub const LINE_WINDOW_AFTER: usize = 256;
 /// The furthest a window looks for the start or end of the hit's line. Past this the line is treated as minified
 /// (one huge line) and the window is cut there, so a 50 MB single-line file costs a bounded amount per hit.
 pub const LINE_CAP: usize = 4096;
@@ -57,6 +59,10 @@ pub struct Rule {
     pub check: Option<Check>,
     /// Report only the first match in a buffer (a rule about the file, such as a committed `.env`).
     pub once_per_file: bool,
+    /// Bytes searched before the start and after the end of a keyword's line: generous by default (a PEM block
+    /// runs many lines past its keyword), tight for rules whose match sits on the keyword's line, which keeps a
+    /// common keyword such as `key` from turning every file into one big window.
+    pub window: (usize, usize),
 }
 
 impl Rule {
@@ -75,6 +81,7 @@ impl Rule {
             require_digit: false,
             check: None,
             once_per_file: false,
+            window: (WINDOW_BEFORE, WINDOW_AFTER),
         }
     }
 }
@@ -235,8 +242,11 @@ impl RuleSet {
         let keywords = if patterns.is_empty() {
             None
         } else {
+            // A full DFA: a few hundred keywords make a small one, and it is the fastest of the automaton kinds at
+            // the overlapping search every buffer goes through.
             match AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&patterns)
             {
                 Ok(ac) => Some(ac),
@@ -408,12 +418,13 @@ impl RuleSet {
                 continue;
             }
             let (ls, le) = lines.around(data, hit.start(), hit.end());
-            let ws = ls.saturating_sub(WINDOW_BEFORE);
-            let we = le.saturating_add(WINDOW_AFTER).min(data.len());
             for &i in rules {
                 if !applies[i] {
                     continue;
                 }
+                let (before, after) = self.rules[i].window;
+                let ws = ls.saturating_sub(before);
+                let we = le.saturating_add(after).min(data.len());
                 let list = &mut windows[i];
                 match list.last_mut() {
                     Some(last) if ws <= last.1 => {
