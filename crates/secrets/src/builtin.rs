@@ -689,7 +689,8 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "netlify.token",
         description: "Netlify personal access token",
-        regex: token!(r"nfp_[A-Za-z0-9]{36}"),
+        // Seen as 36 and as 40 characters after the prefix.
+        regex: token!(r"nfp_[A-Za-z0-9]{36,40}"),
         keywords: &["nfp_"],
         entropy: Some(3.0),
         examples: &["NETLIFY_AUTH_TOKEN=«nfp_{x36}»"],
