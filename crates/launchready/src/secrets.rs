@@ -10,7 +10,7 @@ use launchready_findings::{Report, ReportKind, Suppression};
 use launchready_secrets::baseline::{Baseline, GitleaksIgnore};
 use launchready_secrets::rules::RuleSet;
 use launchready_secrets::sources::{self, Progress, ScanOptions, ScanOutput};
-use launchready_secrets::{gitleaks, report};
+use launchready_secrets::{Skipped, gitleaks, report};
 use std::path::Path;
 
 pub async fn run(cmd: SecretsCmd) -> Result<u8, Failure> {
@@ -63,7 +63,12 @@ pub async fn run(cmd: SecretsCmd) -> Result<u8, Failure> {
             ))
         })?
     };
-    let mut findings: Vec<_> = report::first_occurrences(scanned.findings.clone())
+    let ScanOutput {
+        findings: found,
+        skipped,
+        stats,
+    } = scanned;
+    let mut findings: Vec<_> = report::first_occurrences(found)
         .iter()
         .map(|found| {
             let mut finding = report::to_finding(found, cmd.show_secrets);
@@ -88,8 +93,7 @@ pub async fn run(cmd: SecretsCmd) -> Result<u8, Failure> {
             path.display()
         );
     }
-    report_skipped(&scanned, cmd.list_skipped);
-    let stats = &scanned.stats;
+    report_skipped(&skipped, cmd.list_skipped);
     eprintln!(
         "scanned {} file(s) and {} blob(s) from {} commit(s), {:.1} MiB",
         stats.files,
@@ -135,18 +139,18 @@ fn load_rules(config: Option<&Path>) -> Result<RuleSet, Failure> {
     Ok(loaded.rules)
 }
 
-fn report_skipped(output: &ScanOutput, list: bool) {
-    if output.skipped.is_empty() {
+fn report_skipped(skipped_items: &[Skipped], list: bool) {
+    if skipped_items.is_empty() {
         return;
     }
     if list {
-        for skipped in &output.skipped {
+        for skipped in skipped_items {
             eprintln!("skipped {}: {}", skipped.path, skipped.reason);
         }
         return;
     }
     let mut reasons: Vec<(&str, usize)> = Vec::new();
-    for skipped in &output.skipped {
+    for skipped in skipped_items {
         // Reasons start with a short category ("binary", "larger than ..."); group on the part before a colon.
         let key = skipped.reason.split(':').next().unwrap_or_default();
         match reasons.iter_mut().find(|(k, _)| *k == key) {
@@ -157,7 +161,7 @@ fn report_skipped(output: &ScanOutput, list: bool) {
     let summary: Vec<String> = reasons.iter().map(|(k, n)| format!("{n} {k}")).collect();
     eprintln!(
         "skipped {} item(s) ({}); --list-skipped shows them",
-        output.skipped.len(),
+        skipped_items.len(),
         summary.join(", ")
     );
 }
