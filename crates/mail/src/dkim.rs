@@ -480,16 +480,9 @@ mod tests {
         let nested =
             base64::engine::general_purpose::STANDARD.encode([0x30u8, 0x80].repeat(50_000));
         assert!(parse_key_record(&format!("p={nested}")).is_err());
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut noise = crate::records::Noise(0x9e37_79b9_7f4a_7c15);
         for len in 0..400usize {
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed >> 24) as u8
-                })
-                .collect();
+            let bytes: Vec<u8> = (0..len).map(|_| (noise.next() >> 24) as u8).collect();
             let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
             let _ = parse_key_record(&format!("p={b64}"));
             let _ = parse_key_record(&format!("k=ed25519;p={b64}"));
@@ -497,7 +490,7 @@ mod tests {
             // A valid SPKI header with a corrupted body.
             let mut der = LENIENT_BASE64.decode(RSA_1024_SPKI).unwrap();
             let at = len % der.len();
-            der[at] ^= (seed as u8) | 1;
+            der[at] ^= (noise.0 as u8) | 1;
             let _ = parse_key_record(&format!(
                 "p={}",
                 base64::engine::general_purpose::STANDARD.encode(&der)

@@ -863,19 +863,10 @@ mod tests {
         assert!(parse(&"=".repeat(1_000_000)).is_err());
         assert!(parse(&"!".repeat(1_000_000)).is_err());
         let _ = select(&[huge.clone(), "é".repeat(1000)]);
-        // A cheap deterministic generator: the same noise every run, no extra dependency.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut noise = crate::records::Noise(0x2545_f491_4f6c_dd1d);
         let alphabet = b"v=DMARC1;p:none,!@mailto. \t\r\nrsk0\xc3\xa9";
         for _ in 0..2000 {
-            let len = (seed % 64) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            let text = String::from_utf8_lossy(&bytes);
+            let text = noise.text(alphabet, 64);
             let _ = parse(&format!("v=DMARC1;{text}"));
             let _ = parse(&text);
             let _ = select(&[text.to_string()]);

@@ -634,18 +634,10 @@ mod tests {
         assert_eq!(p.uncovered(&hosts).len(), 1000);
         let many_tags: String = (0..1000).map(|i| format!("x{i}=y;")).collect();
         assert!(parse_sts_txt(&format!("v=STSv1;{many_tags}id=1")).is_ok());
-        let mut seed = 0xdead_beef_cafe_f00d_u64;
+        let mut noise = crate::records::Noise(0xdead_beef_cafe_f00d);
         let alphabet = b"version:STSv1\nmode:enforce\r\nmx*.ample_age0123 \t;=\xc3\xa9";
         for _ in 0..2000 {
-            let len = (seed % 80) as usize;
-            let mut bytes = Vec::with_capacity(len);
-            for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
-            }
-            let text = String::from_utf8_lossy(&bytes);
+            let text = noise.text(alphabet, 80);
             let _ = parse_policy(&text);
             let _ = parse_sts_txt(&text);
             let _ = parse_tlsrpt(&text);

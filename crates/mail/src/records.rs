@@ -162,6 +162,30 @@ pub(crate) fn list_items(value: &str, sep: char) -> impl Iterator<Item = &str> {
     value.split(sep).map(trim_wsp)
 }
 
+/// A cheap deterministic noise source for the parsers' robustness tests: the same inputs every run and no extra
+/// dependency (xorshift64).
+#[cfg(test)]
+pub(crate) struct Noise(pub u64);
+
+#[cfg(test)]
+impl Noise {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Up to `max_len - 1` bytes drawn from `alphabet`, decoded lossily.
+    pub(crate) fn text(&mut self, alphabet: &[u8], max_len: u64) -> String {
+        let len = self.0 % max_len;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize])
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
