@@ -37,6 +37,8 @@ import time
 import uuid
 import zlib
 
+import mode_b
+
 TEXT_EXTS = {".rs", ".md", ".toml", ".txt", ".json", ".yml", ".yaml", ".c", ".h", ".py", ".js", ".ts", ".go",
              ".html", ".css"}
 MAX_FILE = 1 << 20
@@ -462,7 +464,7 @@ def git_blob_sha(data):
     return h.hexdigest()
 
 
-def collect_sources(roots):
+def collect_sources(roots, exts=TEXT_EXTS):
     files = []
     for root in roots:
         root = os.path.abspath(root)
@@ -470,7 +472,7 @@ def collect_sources(roots):
             dirnames[:] = sorted(d for d in dirnames if d != ".git")
             for fn in sorted(filenames):
                 full = os.path.join(dirpath, fn)
-                if os.path.splitext(fn)[1] not in TEXT_EXTS or os.path.islink(full):
+                if os.path.splitext(fn)[1] not in exts or os.path.islink(full):
                     continue
                 rel = os.path.relpath(full, root).replace(os.sep, "/")
                 if "\n" in rel or rel.startswith('"') or any(ord(c) < 32 for c in rel):
@@ -491,14 +493,20 @@ def collect_sources(roots):
     return out
 
 
-COMMENT = {".rs": "//", ".c": "//", ".h": "//", ".js": "//", ".ts": "//", ".go": "//", ".py": "#", ".toml": "#",
+# Mode B's host trees (Python and npm packages) also carry these.
+TEXT_EXTS_B = TEXT_EXTS | {".mjs", ".cjs", ".jsx", ".tsx", ".pyi", ".cfg", ".ini"}
+
+COMMENT = {".mjs": "//", ".cjs": "//", ".jsx": "//", ".tsx": "//", ".pyi": "#", ".cfg": "#", ".ini": "#",
+           ".rs": "//", ".c": "//", ".h": "//", ".js": "//", ".ts": "//", ".go": "//", ".py": "#", ".toml": "#",
            ".yml": "#", ".yaml": "#", ".md": "", ".txt": "", ".css": None, ".html": None, ".json": None}
 WORDS = ("refactor tidy revisit clarify adjust rename document benchmark review simplify inline extract note "
          "cache buffer parser iterator allocation boundary layout module handler fallback retry").split()
 
 
 class Generator:
-    def __init__(self, out_dir, size_mb, seed, roots):
+    def __init__(self, out_dir, size_mb, seed, roots, mode="A"):
+        self.mode = mode
+        self.b_cycle = {}
         self.base = os.path.abspath(out_dir)
         self.out = os.path.join(self.base, "repo")
         self.target = int(size_mb * 1024 * 1024)
@@ -595,6 +603,8 @@ class Generator:
 
     def plant(self, index, spec, ref_kind, new_file_counter):
         """Returns (path, new_content_bytes, items, ctx)."""
+        if self.mode == "B":
+            return self.plant_b(spec, ref_kind)
         gen, contexts = spec
         ctx = contexts[index % len(contexts)]
         items = gen(self.rng)
@@ -640,13 +650,56 @@ class Generator:
         lines[at:at] = block
         return path, b"\n".join(lines), items, ctx
 
+    # -- mode B (held-out): placements and syntaxes come from mode_b only --
+    def plant_b(self, spec, ref_kind):
+        items = spec(self.rng)
+        value0, role = items[0][2], items[0][3]
+        # Rotate through every syntax of the value's category (shuffled per round) so all of them get used.
+        choices = mode_b.syntaxes_for(value0, role)
+        key = tuple(c[0] for c in choices)
+        queue = self.b_cycle.setdefault(key, [])
+        if not queue:
+            queue.extend(self.rng.sample(choices, len(choices)))
+        syntax = queue.pop(0)
+        where = syntax[1]
+        if where.startswith("host:"):
+            pool = self.ext_pools.get("." + where[5:], []) or self.ext_pools.get(".py", [])
+            path = self.rng.choice(pool)
+            lines = self.files[path].split(b"\n")
+            at = self.rng.randrange(1, len(lines) + 1)
+            block = []
+            for kind, name, value, _ in items:
+                block.append(mode_b.render_b(syntax, name, value, self.rng)[1].encode())
+            lines[at:at] = block
+            content = b"\n".join(lines)
+        else:
+            texts = []
+            path = None
+            for kind, name, value, _ in items:
+                p, t = mode_b.render_b(syntax, name, value, self.rng)
+                path = path or p
+                texts.append(t)
+            base = self.files.get(path, b"") if ref_kind == "main" else b""
+            sep = b"\n" if base and not base.endswith(b"\n") else b""
+            content = base + sep + ("\n".join(texts) + "\n").encode()
+        return path, content, [(k, n, v) for k, n, v, _ in items], syntax[0]
+
+    def plant_decoys_b(self, changes):
+        self.decoys = []
+        for kind, where, text in mode_b.DECOYS_B:
+            path = where.split(":", 1)[1]
+            base = self.files.get(path, b"")
+            self.files[path] = base + text.encode() + b"\n"
+            changes[path] = True
+            self.decoys.append({"kind": kind, "path": path, "text": text})
+
     # -- main --
     def run(self):
         t0 = time.time()
         if os.path.exists(self.base) and os.listdir(self.base):
             raise SystemExit("%s exists and is not empty" % self.base)
         os.makedirs(self.out)
-        sources = collect_sources(self.roots)
+        sources = collect_sources(self.roots, TEXT_EXTS_B if self.mode == "B" else TEXT_EXTS)
         total_src = sum(s for _, _, s in sources)
         print("sources: %d files, %.1f MiB" % (len(sources), total_src / 2 ** 20), file=sys.stderr)
         # Import at most ~60% of the target from fresh files; evolution supplies the rest.
@@ -695,8 +748,8 @@ class Generator:
         # 2. plant schedule: every kind N times; each plant gets a place (main / side / tag) and maybe a deletion.
         schedule = []
         n = 0
-        for spec in GENERATORS:
-            for i in range(3):
+        for spec in (mode_b.GENERATORS_B if self.mode == "B" else GENERATORS):
+            for i in range(4 if self.mode == "B" else 3):
                 where = "side" if n % 10 == 7 else "tag" if n % 10 == 3 else "main"
                 schedule.append((spec, i, where))
                 n += 1
@@ -718,6 +771,8 @@ class Generator:
                 self.evolve_one(path, rev)
                 changes[path] = True
             this_commit_plants = []
+            if self.mode == "B" and rev == 1:
+                self.plant_decoys_b(changes)
             for _ in range(PLANTS_PER_COMMIT):
                 if not pending:
                     break
@@ -879,6 +934,10 @@ class Generator:
         # Beside the repository, never inside it: a scanner of the working tree (or of .git) must not see them.
         with open(os.path.join(self.base, "planted.json"), "w") as f:
             json.dump(self.plants, f, indent=1)
+        if self.mode == "B":
+            with open(os.path.join(self.base, "decoys.json"), "w") as f:
+                json.dump(self.decoys, f, indent=1)
+        stats["mode"] = self.mode
         with open(os.path.join(self.base, "generator-stats.json"), "w") as f:
             json.dump(stats, f, indent=1)
         print(json.dumps(stats, indent=1))
@@ -890,14 +949,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out_dir")
     ap.add_argument("--size-mb", type=float, default=520, help="target unique blob MiB reachable from HEAD")
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--mode", choices=["A", "B"], default="A",
+                    help="A: the tuning corpus (this file's GENERATORS/render); B: the held-out corpus (mode_b.py: "
+                         "its own values, syntaxes, placements and host trees; never tuned against)")
+    ap.add_argument("--seed", type=int, help="default 7 in mode A, 1109 in mode B")
     ap.add_argument("--source", action="append",
                     help="source root (repeatable); default: every ~/.cargo/registry/src/*/")
     a = ap.parse_args()
     roots = a.source or sorted(glob.glob(os.path.expanduser("~/.cargo/registry/src/*/")))
     if not roots:
         raise SystemExit("no source roots found")
-    Generator(a.out_dir, a.size_mb, a.seed, roots).run()
+    seed = a.seed if a.seed is not None else (1109 if a.mode == "B" else 7)
+    Generator(a.out_dir, a.size_mb, seed, roots, a.mode).run()
 
 
 if __name__ == "__main__":

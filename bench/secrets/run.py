@@ -315,6 +315,10 @@ def main():
     with open(os.path.join(meta, "planted.json")) as f:
         plants = json.load(f)
     hist_bytes, tree_bytes, gstats = repo_stats(repo, meta)
+    decoys = []  # mode B's look-alikes (decoys.json beside planted.json): findings on them are false alarms
+    if os.path.exists(os.path.join(meta, "decoys.json")):
+        with open(os.path.join(meta, "decoys.json")) as f:
+            decoys = json.load(f)
     out_md = os.path.abspath(a.out)
     log_path = a.log or os.path.splitext(out_md)[0] + ".log"
     work = os.path.abspath(a.work or os.path.splitext(out_md)[0] + "-reports")
@@ -374,6 +378,12 @@ def main():
                 rows.append(row)
                 continue
             found, unplanted, amb = score(findings, plants, scope, by_line=(tool == "detect-secrets"))
+            decoy_hits = [d for d in decoys if any(f.path and (f.path == d["path"] or f.path.endswith("/" + d["path"]))
+                                                   and any(norm(s) and norm(s) in norm(d["text"]) for s in f.secrets)
+                                                   for f in findings)]
+            if decoys:
+                log.write("%s %s: %d/%d decoys flagged: %s\n" % (tool, mode, len(decoy_hits), len(decoys),
+                                                               [d["kind"] for d in decoy_hits]))
             row.update({"findings": len(findings), "found": len(found), "unplanted": len(unplanted),
                         "ambiguous": amb, "missed_kinds": sorted({p["kind"] for p in plants if p["id"] in scope
                                                                   and p["id"] not in found})})
