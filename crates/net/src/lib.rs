@@ -8,6 +8,7 @@ mod dns;
 mod http;
 pub mod legacy;
 pub mod mail;
+pub mod request;
 mod smtp;
 pub mod tls;
 
@@ -15,6 +16,7 @@ pub use connect_to::{ConnectTo, ConnectToError, resolve_target};
 pub use dns::RecordSet;
 pub use hickory_resolver::proto::rr::RecordType;
 pub use http::MAX_BODY_BYTES;
+pub use request::{HttpRequest, HttpResponse, HttpSession, RequestError};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};

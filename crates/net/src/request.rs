@@ -1,0 +1,576 @@
+//! A general HTTP(S) request for scripted journeys: any method, caller-chosen headers and body, the whole
+//! response body kept (bounded), phase timings, and optional keep-alive. Like `fetch`, it never follows
+//! redirects and honours `--resolver`, `--connect-to`, `--ca-file` and the timeouts. Unlike `fetch`, a TLS
+//! certificate the client does not trust fails the request (unless `insecure`): a journey must not log in
+//! through a certificate a browser would refuse. HTTP/2 is negotiated by ALPN and carries the authority in
+//! `:authority` only (no `Host` header); if an HTTP/2 setup fails, the request is retried once over HTTP/1.1.
+
+use crate::Net;
+use crate::connect_to::resolve_target;
+use crate::tls::{RecordingVerifier, client_config, session_facts};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use launchready_findings::facts::{NetErrorKind, Timings, TlsFacts, Verification};
+use rustls::pki_types::ServerName;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use url::{Position, Url};
+
+/// The most of a response body a scripted request keeps; the rest is read and dropped.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One request as the caller means it. Headers are sent as given, in order; `Host`, `User-Agent` and
+/// `Accept` are added only when absent (`Host` never on HTTP/2).
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Accept a certificate the client does not trust (curl's `--insecure`).
+    pub insecure: bool,
+}
+
+/// What came back. Header names are as the server sent them (HTTP/2: lower case).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`.
+    pub version: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was longer than [`MAX_REQUEST_BODY_BYTES`] and was cut.
+    pub truncated: bool,
+    pub timings: Timings,
+    pub connected_to: Option<String>,
+    pub tls: Option<TlsFacts>,
+    /// The connection was reused from an earlier request of the same session.
+    pub reused: bool,
+}
+
+/// Why a request got no response.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct RequestError {
+    pub kind: NetErrorKind,
+    pub message: String,
+    pub timings: Timings,
+}
+
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+struct Pooled {
+    sender: Sender,
+    connected_to: Option<String>,
+    tls: Option<TlsFacts>,
+    _driver: AbortOnDrop,
+}
+
+/// Requests that may share connections. With keep-alive off every request opens its own connection (what a
+/// first-time visitor pays); with it on, an idle connection to the same scheme, host and port is reused.
+pub struct HttpSession<'a> {
+    net: &'a Net,
+    keep_alive: bool,
+    idle: Mutex<HashMap<String, Vec<Pooled>>>,
+}
+
+impl std::fmt::Debug for HttpSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSession")
+            .field("keep_alive", &self.keep_alive)
+            .finish()
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+struct Failing {
+    timings: Timings,
+    started: Instant,
+}
+
+impl Failing {
+    fn fail(&self, kind: NetErrorKind, message: impl Into<String>) -> RequestError {
+        let mut timings = self.timings.clone();
+        timings.total_ms = ms(self.started);
+        RequestError {
+            kind,
+            message: message.into(),
+            timings,
+        }
+    }
+}
+
+impl Net {
+    /// One request over a fresh connection, no redirect following.
+    pub async fn request(&self, request: &HttpRequest) -> Result<HttpResponse, RequestError> {
+        self.session(false).send(request).await
+    }
+
+    /// A session for several requests; `keep_alive` lets them share connections.
+    pub fn session(&self, keep_alive: bool) -> HttpSession<'_> {
+        HttpSession {
+            net: self,
+            keep_alive,
+            idle: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl HttpSession<'_> {
+    /// Sends one request and reads the whole response (bounded by [`MAX_REQUEST_BODY_BYTES`]).
+    pub async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, RequestError> {
+        let net = self.net;
+        let _permit = net.limit.acquire().await;
+        let mut failing = Failing {
+            timings: Timings::default(),
+            started: Instant::now(),
+        };
+        if net.past_deadline() {
+            return Err(failing.fail(NetErrorKind::Timeout, "the deadline was reached first"));
+        }
+        let url = &request.url;
+        let https = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            other => {
+                return Err(failing.fail(
+                    NetErrorKind::Protocol,
+                    format!("unsupported scheme `{other}` (only http and https)"),
+                ));
+            }
+        };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Err(failing.fail(NetErrorKind::Protocol, format!("{url} has no host")));
+        };
+        let host = host.trim_matches(['[', ']']).to_string();
+        let key = format!("{}://{}:{}", url.scheme(), host, port);
+
+        let pooled = if self.keep_alive {
+            self.take_idle(&key).await
+        } else {
+            None
+        };
+        let (mut conn, reused) = match pooled {
+            Some(conn) => (conn, true),
+            None => (
+                self.connect(&mut failing, &host, port, https, request.insecure, false)
+                    .await?,
+                false,
+            ),
+        };
+        let mut outcome = self.exchange(&mut failing, &mut conn, request, &host).await;
+        // An HTTP/2 setup or stream failure on a fresh connection: try once more over HTTP/1.1.
+        if outcome.is_err() && matches!(conn.sender, Sender::H2(_)) && !reused {
+            let mut retry = self
+                .connect(&mut failing, &host, port, https, request.insecure, true)
+                .await?;
+            outcome = self
+                .exchange(&mut failing, &mut retry, request, &host)
+                .await;
+            conn = retry;
+        }
+        // A reused connection the server closed meanwhile: one fresh attempt.
+        if outcome.is_err() && reused {
+            let mut fresh = self
+                .connect(&mut failing, &host, port, https, request.insecure, false)
+                .await?;
+            outcome = self
+                .exchange(&mut failing, &mut fresh, request, &host)
+                .await;
+            conn = fresh;
+        }
+        let mut response = outcome?;
+        response.reused = reused;
+        response.connected_to = conn.connected_to.clone();
+        response.tls = conn.tls.clone();
+        response.timings.total_ms = ms(failing.started);
+        let closing = response.headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("connection") && v.to_ascii_lowercase().contains("close")
+        });
+        if self.keep_alive && !closing {
+            self.idle.lock().await.entry(key).or_default().push(conn);
+        }
+        Ok(response)
+    }
+
+    async fn take_idle(&self, key: &str) -> Option<Pooled> {
+        let mut idle = self.idle.lock().await;
+        let list = idle.get_mut(key)?;
+        while let Some(mut conn) = list.pop() {
+            let ready = match &mut conn.sender {
+                Sender::H1(s) => !s.is_closed() && s.ready().await.is_ok(),
+                Sender::H2(s) => !s.is_closed() && s.ready().await.is_ok(),
+            };
+            if ready {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    async fn connect(
+        &self,
+        failing: &mut Failing,
+        host: &str,
+        port: u16,
+        https: bool,
+        insecure: bool,
+        force_h1: bool,
+    ) -> Result<Pooled, RequestError> {
+        let net = self.net;
+        let (target, target_port) = resolve_target(&net.config.connect_to, host, port);
+        let ips = if let Ok(ip) = target.parse::<IpAddr>() {
+            vec![ip]
+        } else if target.eq_ignore_ascii_case("localhost") {
+            // What every browser and curl do without asking DNS (RFC 6761).
+            vec![
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ]
+        } else {
+            let dns_started = Instant::now();
+            let resolved = net.resolve_ips(&target).await;
+            failing.timings.dns_ms = Some(ms(dns_started));
+            match resolved {
+                Ok(ips) if !ips.is_empty() => ips,
+                Ok(_) => {
+                    return Err(
+                        failing.fail(NetErrorKind::Dns, format!("{target} has no addresses"))
+                    );
+                }
+                Err(message) => return Err(failing.fail(NetErrorKind::Dns, message)),
+            }
+        };
+        let connect_started = Instant::now();
+        let mut last_error = (NetErrorKind::Io, "no address to connect to".to_string());
+        let mut stream = None;
+        for ip in ips {
+            let addr = SocketAddr::new(ip, target_port);
+            match tokio::time::timeout(net.op_timeout(), TcpStream::connect(addr)).await {
+                Ok(Ok(tcp)) => {
+                    stream = Some((tcp, addr));
+                    break;
+                }
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    last_error = (
+                        NetErrorKind::Refused,
+                        format!("{addr} refused the connection"),
+                    );
+                }
+                Ok(Err(e)) => last_error = (NetErrorKind::Io, format!("connecting to {addr}: {e}")),
+                Err(_) => {
+                    last_error = (
+                        NetErrorKind::Timeout,
+                        format!(
+                            "connecting to {addr} timed out after {:.1}s",
+                            net.op_timeout().as_secs_f64()
+                        ),
+                    );
+                }
+            }
+        }
+        failing.timings.connect_ms = Some(ms(connect_started));
+        let Some((tcp, addr)) = stream else {
+            return Err(failing.fail(last_error.0, last_error.1));
+        };
+        let _ = tcp.set_nodelay(true);
+        let timeout = net.op_timeout();
+        if !https {
+            let io = TokioIo::new(tcp);
+            let (sender, conn) = match tokio::time::timeout(
+                timeout,
+                hyper::client::conn::http1::handshake(io),
+            )
+            .await
+            {
+                Ok(Ok(pair)) => pair,
+                Ok(Err(e)) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Protocol,
+                        format!("HTTP setup with {host} failed: {e}"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Timeout,
+                        format!("HTTP setup with {host} timed out"),
+                    ));
+                }
+            };
+            return Ok(Pooled {
+                sender: Sender::H1(sender),
+                connected_to: Some(addr.to_string()),
+                tls: None,
+                _driver: AbortOnDrop(tokio::spawn(async move {
+                    let _ = conn.await;
+                })),
+            });
+        }
+
+        let tls_started = Instant::now();
+        let verifier = Arc::new(RecordingVerifier::new(net.webpki.clone()));
+        let alpn: &[&[u8]] = if force_h1 {
+            &[b"http/1.1"]
+        } else {
+            &[b"h2", b"http/1.1"]
+        };
+        let tls_config = client_config(verifier.clone(), alpn)
+            .map_err(|e| failing.fail(NetErrorKind::Tls, e))?;
+        let server_name = ServerName::try_from(host.to_string()).map_err(|e| {
+            failing.fail(
+                NetErrorKind::Tls,
+                format!("`{host}` cannot be a TLS server name: {e}"),
+            )
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config));
+        let tls = match tokio::time::timeout(timeout, connector.connect(server_name, tcp)).await {
+            Err(_) => {
+                failing.timings.tls_ms = Some(ms(tls_started));
+                return Err(failing.fail(
+                    NetErrorKind::Timeout,
+                    format!("TLS handshake with {host} timed out"),
+                ));
+            }
+            Ok(Err(e)) => {
+                failing.timings.tls_ms = Some(ms(tls_started));
+                return Err(failing.fail(
+                    NetErrorKind::Tls,
+                    format!("TLS handshake with {host} failed: {e}"),
+                ));
+            }
+            Ok(Ok(tls)) => tls,
+        };
+        failing.timings.tls_ms = Some(ms(tls_started));
+        let facts = session_facts(tls.get_ref().1, &verifier);
+        if !insecure && facts.verification != Verification::Valid {
+            return Err(failing.fail(
+                NetErrorKind::Tls,
+                format!(
+                    "the certificate of {host} is not trusted ({:?}); pass --ca-file for a private CA",
+                    facts.verification
+                ),
+            ));
+        }
+        let h2 = facts.alpn.as_deref() == Some("h2");
+        let io = TokioIo::new(tls);
+        let (sender, driver) = if h2 {
+            match tokio::time::timeout(
+                timeout,
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io),
+            )
+            .await
+            {
+                Ok(Ok((sender, conn))) => (
+                    Sender::H2(sender),
+                    AbortOnDrop(tokio::spawn(async move {
+                        let _ = conn.await;
+                    })),
+                ),
+                Ok(Err(e)) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Protocol,
+                        format!("HTTP/2 setup with {host} failed: {e}"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Timeout,
+                        format!("HTTP/2 setup with {host} timed out"),
+                    ));
+                }
+            }
+        } else {
+            match tokio::time::timeout(timeout, hyper::client::conn::http1::handshake(io)).await {
+                Ok(Ok((sender, conn))) => (
+                    Sender::H1(sender),
+                    AbortOnDrop(tokio::spawn(async move {
+                        let _ = conn.await;
+                    })),
+                ),
+                Ok(Err(e)) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Protocol,
+                        format!("HTTP setup with {host} failed: {e}"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(failing.fail(
+                        NetErrorKind::Timeout,
+                        format!("HTTP setup with {host} timed out"),
+                    ));
+                }
+            }
+        };
+        Ok(Pooled {
+            sender,
+            connected_to: Some(addr.to_string()),
+            tls: Some(facts),
+            _driver: driver,
+        })
+    }
+
+    async fn exchange(
+        &self,
+        failing: &mut Failing,
+        conn: &mut Pooled,
+        request: &HttpRequest,
+        host: &str,
+    ) -> Result<HttpResponse, RequestError> {
+        let net = self.net;
+        let url = &request.url;
+        let h2 = matches!(conn.sender, Sender::H2(_));
+        let method = http::Method::from_bytes(request.method.as_bytes()).map_err(|e| {
+            failing.fail(
+                NetErrorKind::Protocol,
+                format!("invalid method `{}`: {e}", request.method),
+            )
+        })?;
+        let target = if h2 {
+            url[..Position::AfterQuery].to_string()
+        } else {
+            url[Position::BeforePath..Position::AfterQuery].to_string()
+        };
+        let mut builder = http::Request::builder().method(method).uri(target);
+        let has = |name: &str| {
+            request
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if !h2 && !has("host") {
+            builder = builder.header(
+                http::header::HOST,
+                &url[Position::BeforeHost..Position::AfterPort],
+            );
+        }
+        for (name, value) in &request.headers {
+            // HTTP/2 names the authority in `:authority`; a Host header there is a protocol error.
+            if h2 && name.eq_ignore_ascii_case("host") {
+                continue;
+            }
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if !has("user-agent") {
+            builder = builder.header(http::header::USER_AGENT, &net.config.user_agent);
+        }
+        if !has("accept") {
+            builder = builder.header(http::header::ACCEPT, "*/*");
+        }
+        let http_request = builder
+            .body(Full::new(Bytes::from(request.body.clone())))
+            .map_err(|e| {
+                failing.fail(
+                    NetErrorKind::Protocol,
+                    format!("cannot build a request for {url}: {e}"),
+                )
+            })?;
+        let timeout = net.op_timeout();
+        let sent = Instant::now();
+        let result = match &mut conn.sender {
+            Sender::H1(s) => tokio::time::timeout(timeout, s.send_request(http_request)).await,
+            Sender::H2(s) => tokio::time::timeout(timeout, s.send_request(http_request)).await,
+        };
+        let response = match result {
+            Err(_) => {
+                return Err(failing.fail(
+                    NetErrorKind::Timeout,
+                    format!(
+                        "{host} sent no response within {:.1}s",
+                        timeout.as_secs_f64()
+                    ),
+                ));
+            }
+            Ok(Err(e)) => {
+                let kind = if e.is_incomplete_message() || e.is_canceled() {
+                    NetErrorKind::Io
+                } else {
+                    NetErrorKind::Protocol
+                };
+                return Err(failing.fail(kind, format!("{host} did not answer properly: {e}")));
+            }
+            Ok(Ok(response)) => response,
+        };
+        let mut timings = failing.timings.clone();
+        timings.first_byte_ms = Some(ms(sent));
+        let version = match response.version() {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2",
+            http::Version::HTTP_3 => "HTTP/3",
+            _ => "HTTP/1.1",
+        }
+        .to_string();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let mut body = response.into_body();
+        let mut kept = Vec::new();
+        let mut truncated = false;
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| e.to_string())?;
+                if let Ok(data) = frame.into_data() {
+                    let room = MAX_REQUEST_BODY_BYTES.saturating_sub(kept.len());
+                    if data.len() > room {
+                        truncated = true;
+                    }
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Ok::<(), String>(())
+        };
+        match tokio::time::timeout(timeout, read).await {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                return Err(failing.fail(
+                    NetErrorKind::Io,
+                    format!("reading the body from {host}: {message}"),
+                ));
+            }
+            Err(_) => {
+                return Err(failing.fail(
+                    NetErrorKind::Timeout,
+                    format!("the body from {host} did not finish in time"),
+                ));
+            }
+        }
+        Ok(HttpResponse {
+            version,
+            status,
+            headers,
+            body: kept,
+            truncated,
+            timings,
+            connected_to: None,
+            tls: None,
+            reused: false,
+        })
+    }
+}
+
+/// Stops a connection driver when its connection is dropped, so no task outlives its session.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
