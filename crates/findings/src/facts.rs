@@ -336,6 +336,13 @@ pub struct HopFacts {
     /// The start of a text body (at most 64 KiB), for content checks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The protocol that carried the response: `HTTP/1.1` or `HTTP/2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// Why an earlier attempt on another protocol was given up (HTTP/2 setup failed, so HTTP/1.1 was used, as a
+    /// browser would).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl HopFacts {

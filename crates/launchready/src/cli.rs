@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,14 +98,15 @@ pub struct AuditCmd {
         requires = "probe_rate_limit"
     )]
     pub rate_limit_requests: u32,
-    /// Seconds the rate-limit burst is spread over (up to 60).
+    /// How long the rate-limit burst is spread over, e.g. 3s (up to 60s).
     #[arg(
         long,
-        value_name = "SECS",
-        default_value_t = 3.0,
+        value_name = "DURATION",
+        default_value = "3s",
+        value_parser = duration,
         requires = "probe_rate_limit"
     )]
-    pub rate_limit_window: f64,
+    pub rate_limit_window: Duration,
     /// Opt in to connecting to each MX host on port 25 (or where --connect-to sends it) to check STARTTLS and
     /// its certificate. Sends no mail.
     #[arg(long)]
@@ -134,12 +136,12 @@ pub struct NetArgs {
     /// Trust the CA certificates in this PEM file as well as the public roots. Repeatable.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Vec<PathBuf>,
-    /// Seconds each network operation may take (default: the manifest's, else 10).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    /// Seconds the whole audit may take; work still running then is recorded as timed out.
-    #[arg(long, value_name = "SECS")]
-    pub deadline: Option<f64>,
+    /// How long each network operation may take, e.g. 10s, 500ms (default: the manifest's, else 10s).
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<Duration>,
+    /// How long the whole audit may take, e.g. 2m; work still running then is recorded as timed out.
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub deadline: Option<Duration>,
     /// Network operations in flight at once (default: the manifest's, else 64).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -217,4 +219,9 @@ pub enum ColorArg {
     Auto,
     Always,
     Never,
+}
+
+/// A human duration (`10s`, `1m30s`, `500ms`) or a number of seconds, as every time-taking flag accepts.
+fn duration(input: &str) -> Result<Duration, String> {
+    launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
 }

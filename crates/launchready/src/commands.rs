@@ -65,13 +65,14 @@ fn load_manifest(domain: Option<&str>, path: Option<&Path>) -> Result<Manifest, 
     Ok(manifest)
 }
 
-fn seconds(value: f64, flag: &str) -> Result<Duration, Failure> {
-    if !(value.is_finite() && value > 0.0 && value <= 86_400.0) {
+fn within_a_day(value: Duration, flag: &str) -> Result<Duration, Failure> {
+    if value.is_zero() || value > Duration::from_secs(86_400) {
         return Err(Failure::usage(anyhow!(
-            "{flag} must be a number of seconds between 0 and 86400, not {value}"
+            "{flag} must be more than 0 and at most 24h, not {}",
+            launchready_manifest::format_duration(value)
         )));
     }
-    Ok(Duration::from_secs_f64(value))
+    Ok(value)
 }
 
 fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
@@ -86,12 +87,12 @@ fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure>
         .map(|c| c.parse::<ConnectTo>().map_err(Failure::usage))
         .collect::<Result<Vec<_>, _>>()?;
     let timeout = match args.timeout {
-        Some(secs) => seconds(secs, "--timeout")?,
-        None => Duration::from_secs(manifest.audit.timeout_secs),
+        Some(value) => within_a_day(value, "--timeout")?,
+        None => manifest.audit.timeout,
     };
     let deadline = args
         .deadline
-        .map(|secs| seconds(secs, "--deadline"))
+        .map(|value| within_a_day(value, "--deadline"))
         .transpose()?
         .map(|d| Instant::now() + d);
     let concurrency = args.concurrency.unwrap_or(manifest.audit.concurrency);
@@ -149,7 +150,7 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
                 cmd.rate_limit_requests
             )));
         }
-        let window = seconds(cmd.rate_limit_window, "--rate-limit-window")?;
+        let window = within_a_day(cmd.rate_limit_window, "--rate-limit-window")?;
         if window > Duration::from_secs(60) {
             return Err(Failure::usage(anyhow!(
                 "--rate-limit-window must be at most 60 seconds"

@@ -401,6 +401,16 @@ fn malformed_connect_to_and_resolver_are_usage_errors() {
     );
     check_usage_error(
         dir.path(),
+        &["audit", "example.com", "--deadline", "10 parsecs"],
+        &["--deadline", "`10 parsecs` is not a duration", "1m30s"],
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--timeout", "0s"],
+        &["--timeout must be more than 0"],
+    );
+    check_usage_error(
+        dir.path(),
         &["audit", "example.com", "--ca-file", "/nonexistent.pem"],
         &["/nonexistent.pem"],
     );
@@ -423,7 +433,7 @@ fn an_unreachable_resolver_exits_3_within_the_deadline() {
             "--timeout",
             "5",
             "--deadline",
-            "2",
+            "2s",
         ]),
         Duration::from_secs(30),
     );

@@ -3,6 +3,7 @@
 //! the file, line, column and offending text. The format is documented in `docs/manifest.md`.
 
 mod domain;
+mod duration;
 mod error;
 mod raw;
 mod starter;
@@ -10,6 +11,7 @@ mod translate;
 mod validate;
 
 pub use domain::validate_domain;
+pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
 pub use starter::starter;
 
@@ -58,7 +60,7 @@ pub struct AuditOptions {
     /// Redirects followed before a chain is reported as too long.
     pub max_hops: u32,
     /// Per network operation (DNS query, connect, TLS handshake, HTTP exchange).
-    pub timeout_secs: u64,
+    pub timeout: std::time::Duration,
     /// Network operations in flight at once.
     pub concurrency: usize,
     /// An intranet or staging audit: private and loopback addresses in DNS are expected, not a finding.
@@ -69,7 +71,7 @@ impl Default for AuditOptions {
     fn default() -> Self {
         AuditOptions {
             max_hops: 10,
-            timeout_secs: 10,
+            timeout: std::time::Duration::from_secs(10),
             concurrency: 64,
             intranet: false,
         }

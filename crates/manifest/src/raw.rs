@@ -37,7 +37,13 @@ pub(crate) const TOP_KEYS: &[&str] = &[
 pub(crate) const EDGE_KEYS: &[&str] = &["required", "origin"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
 pub(crate) const SUBDOMAIN_KEYS: &[&str] = &["name", "destination"];
-pub(crate) const AUDIT_KEYS: &[&str] = &["max_hops", "timeout_secs", "concurrency", "intranet"];
+pub(crate) const AUDIT_KEYS: &[&str] = &[
+    "max_hops",
+    "timeout",
+    "timeout_secs",
+    "concurrency",
+    "intranet",
+];
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
 pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
@@ -126,9 +132,22 @@ impl<'de> Deserialize<'de> for RawSubdomain {
 #[serde(deny_unknown_fields, expecting = "an [audit] table")]
 pub(crate) struct RawAudit {
     pub max_hops: Option<S<i64>>,
+    pub timeout: Option<S<RawDuration>>,
+    /// The older spelling of `timeout`, in whole seconds; still read.
     pub timeout_secs: Option<S<i64>>,
     pub concurrency: Option<S<i64>>,
     pub intranet: Option<bool>,
+}
+
+/// A duration as written: `"1m30s"`, `"500ms"`, or a number of seconds.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a duration such as \"10s\", \"1m30s\" or \"500ms\", or a number of seconds"
+)]
+pub(crate) enum RawDuration {
+    Seconds(f64),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

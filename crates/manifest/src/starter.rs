@@ -18,7 +18,7 @@ subdomains = ["app", "members", "api", "admin"]
 
 [audit]
 max_hops = 10       # redirects followed before a chain counts as too long (1-50)
-timeout_secs = 10   # per network operation (1-300)
+timeout = "10s"    # per network operation (100ms-5m; e.g. "10s", "1m30s", "500ms")
 concurrency = 64    # network operations in flight at once (1-1024)
 intranet = false    # true for a staging or intranet audit, where private addresses in DNS are expected
 

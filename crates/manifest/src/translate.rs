@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(did_you_mean("canonicl", &site), Some("canonical"));
         assert_eq!(did_you_mean("zzz", &site), None);
         assert_eq!(
-            did_you_mean("max-hops", &["max_hops", "timeout_secs"]),
+            did_you_mean("max-hops", &["max_hops", "timeout"]),
             Some("max_hops")
         );
         assert_eq!(did_you_mean("x", &["id", "to"]), None);

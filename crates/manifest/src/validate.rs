@@ -4,7 +4,8 @@
 use crate::domain::{Rejection, check_domain, is_within, parse_http_url, resolve_host};
 use crate::error::{Diagnostic, Location};
 use crate::raw::{
-    RawAudit, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute, RawSubdomain, S,
+    RawAudit, RawDuration, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute,
+    RawSubdomain, S,
 };
 use crate::translate::did_you_mean;
 use crate::{
@@ -74,6 +75,62 @@ impl Checker<'_> {
             );
         }
         number
+    }
+}
+
+impl Checker<'_> {
+    /// A duration key (`"10s"`, `"1m30s"`, `"500ms"` or seconds), or its older whole-seconds spelling, within
+    /// `range`; out-of-range and unreadable values are reported at the value.
+    fn duration(
+        &mut self,
+        value: Option<&S<RawDuration>>,
+        legacy_secs: Option<&S<i64>>,
+        key: &str,
+        range: RangeInclusive<std::time::Duration>,
+        default: std::time::Duration,
+    ) -> std::time::Duration {
+        let limits = format!(
+            "from {} to {}; the default is {}",
+            crate::format_duration(*range.start()),
+            crate::format_duration(*range.end()),
+            crate::format_duration(default)
+        );
+        let (span, parsed) = match (value, legacy_secs) {
+            (Some(value), _) => {
+                let parsed = match value.get_ref() {
+                    RawDuration::Seconds(secs) => crate::parse_duration(&secs.to_string()),
+                    RawDuration::Text(text) => crate::parse_duration(text),
+                };
+                (value.span(), parsed)
+            }
+            (None, Some(secs)) => (
+                secs.span(),
+                crate::parse_duration(&secs.get_ref().to_string()),
+            ),
+            (None, None) => return default,
+        };
+        match parsed {
+            Ok(duration) if range.contains(&duration) => duration,
+            Ok(duration) => {
+                self.error(
+                    span,
+                    format!(
+                        "`{key}` is {}, outside the allowed range",
+                        crate::format_duration(duration)
+                    ),
+                    Some(format!("use a duration {limits}")),
+                );
+                default
+            }
+            Err(error) => {
+                self.error(
+                    span,
+                    format!("`{key}`: {error}"),
+                    Some(format!("use a duration {limits}")),
+                );
+                default
+            }
+        }
     }
 }
 
@@ -320,12 +377,12 @@ fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
         1..=50,
         i64::from(defaults.max_hops),
     );
-    let timeout_default = i64::try_from(defaults.timeout_secs).unwrap_or(10);
-    let timeout_secs = checker.in_range(
+    let timeout = checker.duration(
+        raw.timeout.as_ref(),
         raw.timeout_secs.as_ref(),
-        "timeout_secs",
-        1..=300,
-        timeout_default,
+        "timeout",
+        std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(300),
+        defaults.timeout,
     );
     let concurrency_default = i64::try_from(defaults.concurrency).unwrap_or(64);
     let concurrency = checker.in_range(
@@ -337,7 +394,7 @@ fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
     // Out-of-range values were reported above, so the fallbacks below only ever stand in for an error.
     AuditOptions {
         max_hops: u32::try_from(max_hops).unwrap_or(defaults.max_hops),
-        timeout_secs: u64::try_from(timeout_secs).unwrap_or(defaults.timeout_secs),
+        timeout,
         concurrency: usize::try_from(concurrency).unwrap_or(defaults.concurrency),
         intranet: raw.intranet.unwrap_or(defaults.intranet),
     }

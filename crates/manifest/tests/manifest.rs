@@ -130,7 +130,7 @@ fn defaults_for_a_bare_domain() {
         manifest.audit,
         AuditOptions {
             max_hops: 10,
-            timeout_secs: 10,
+            timeout: std::time::Duration::from_secs(10),
             concurrency: 64,
             intranet: false
         }
@@ -182,7 +182,7 @@ fn full_example_parses() {
         m.audit,
         AuditOptions {
             max_hops: 5,
-            timeout_secs: 20,
+            timeout: std::time::Duration::from_secs(20),
             concurrency: 8,
             intranet: true
         }
@@ -428,13 +428,10 @@ fn unknown_keys_in_every_table() {
             ],
         ),
         (
-            "[site]\ndomain = \"example.com\"\n[audit]\ntimeout = 3\n",
+            "[site]\ndomain = \"example.com\"\n[audit]\ntimout = 3\n",
             4,
             1,
-            &[
-                "unknown key `timeout` in [audit]",
-                "did you mean `timeout_secs`?",
-            ],
+            &["unknown key `timout` in [audit]", "did you mean `timeout`?"],
         ),
         (
             "[site]\ndomain = \"example.com\"\n[[route]]\nname = \"a\"\npath = \"/\"\nkind = \"login\"\ncritcal = true\n",
@@ -493,7 +490,7 @@ fn unknown_keys_in_every_table() {
             "[site]\ndomain = \"example.com\"\n[audit]\nbogus = 1\n",
             4,
             1,
-            &["valid keys here: `max_hops`, `timeout_secs`, `concurrency`"],
+            &["valid keys here: `max_hops`, `timeout`, `timeout_secs`, `concurrency`"],
         ),
     ];
     for (input, line, column, needles) in cases {
@@ -692,7 +689,22 @@ fn semantic_errors_point_at_the_value() {
             &with_site("[audit]\ntimeout_secs = 301\n"),
             4,
             16,
-            &["1..=300"],
+            &[
+                "`timeout` is 5m1s, outside the allowed range",
+                "from 100ms to 5m",
+            ],
+        ),
+        (
+            &with_site("[audit]\ntimeout = \"10 parsecs\"\n"),
+            4,
+            11,
+            &["`10 parsecs` is not a duration", "1m30s"],
+        ),
+        (
+            &with_site("[audit]\ntimeout = \"6m\"\n"),
+            4,
+            11,
+            &["`timeout` is 6m, outside the allowed range"],
         ),
         (
             &with_site("[audit]\nconcurrency = -1\n"),

@@ -47,6 +47,31 @@ fn is_text(content_type: Option<&str>) -> bool {
     })
 }
 
+/// How one request differs from the client's defaults.
+#[derive(Default, Clone, Copy)]
+struct Request<'a> {
+    /// Connect to this address of the URL's host instead of what DNS prefers.
+    address: Option<IpAddr>,
+    user_agent: Option<&'a str>,
+}
+
+/// Where and how a hop's request goes, fixed before the first connection attempt.
+#[derive(Clone, Copy)]
+struct Via<'a> {
+    url: &'a Url,
+    host: &'a str,
+    https: bool,
+    target: &'a str,
+    target_port: u16,
+    user_agent: &'a str,
+}
+
+/// A hop's outcome, telling apart an HTTP/2 connection that could not be set up (worth one retry over HTTP/1.1).
+enum Exchanged {
+    Done(HopFacts),
+    H2SetupFailed(HopFacts),
+}
+
 /// What a hop knows before the request goes out, and the failure that ends it early.
 struct Attempt {
     hop: HopFacts,
@@ -64,6 +89,16 @@ impl Attempt {
 impl Net {
     /// Follows redirects from `start` by hand, at most `max_hops` requests, stopping at a loop.
     pub async fn follow(&self, start: &Url, max_hops: u32) -> (Vec<HopFacts>, ChainEnd) {
+        self.follow_as(start, max_hops, None).await
+    }
+
+    /// [`Net::follow`] with another `User-Agent` than the configured one (a mobile browser's, say).
+    pub async fn follow_as(
+        &self,
+        start: &Url,
+        max_hops: u32,
+        user_agent: Option<&str>,
+    ) -> (Vec<HopFacts>, ChainEnd) {
         let mut hops = Vec::new();
         let mut seen = HashSet::new();
         let mut current = start.clone();
@@ -72,7 +107,15 @@ impl Net {
                 return (hops, ChainEnd::TooManyHops);
             }
             seen.insert(current.to_string());
-            let hop = self.fetch(&current).await;
+            let hop = self
+                .fetch_inner(
+                    &current,
+                    Request {
+                        user_agent,
+                        ..Request::default()
+                    },
+                )
+                .await;
             let next = match (hop.status, &hop.location) {
                 (None, _) => {
                     hops.push(hop);
@@ -97,16 +140,23 @@ impl Net {
 
     /// One GET, no redirect following. Never fails: problems are recorded in `HopFacts::error`.
     pub async fn fetch(&self, url: &Url) -> HopFacts {
-        self.fetch_inner(url, None).await
+        self.fetch_inner(url, Request::default()).await
     }
 
     /// One GET sent to a given address of the URL's host (e.g. its IPv6 address) instead of whatever DNS
     /// prefers. `--connect-to` rules apply with the address as the host, so `[::1]:443:[::1]:8443` moves it.
     pub async fn fetch_at(&self, url: &Url, address: IpAddr) -> HopFacts {
-        self.fetch_inner(url, Some(address)).await
+        self.fetch_inner(
+            url,
+            Request {
+                address: Some(address),
+                ..Request::default()
+            },
+        )
+        .await
     }
 
-    async fn fetch_inner(&self, url: &Url, address: Option<IpAddr>) -> HopFacts {
+    async fn fetch_inner(&self, url: &Url, request: Request<'_>) -> HopFacts {
         let _permit = self.limit.acquire().await;
         let attempt = Attempt {
             hop: HopFacts {
@@ -119,6 +169,8 @@ impl Net {
                 tls: None,
                 error: None,
                 body: None,
+                protocol: None,
+                fallback: None,
             },
             started: Instant::now(),
         };
@@ -142,23 +194,58 @@ impl Net {
             return attempt.fail(NetErrorKind::Protocol, "the URL has no host");
         };
         let host = host.trim_matches(['[', ']']).to_string();
-        let (target, target_port) = match address {
+        let (target, target_port) = match request.address {
             Some(address) => resolve_target(&self.config.connect_to, &address.to_string(), port),
             None => resolve_target(&self.config.connect_to, &host, port),
         };
-        self.fetch_via(attempt, url, &host, https, &target, target_port)
-            .await
+        let user_agent = request.user_agent.unwrap_or(&self.config.user_agent);
+        let via = Via {
+            url,
+            host: &host,
+            https,
+            target: &target,
+            target_port,
+            user_agent,
+        };
+        match self.fetch_via(attempt, &via, true).await {
+            Exchanged::Done(hop) => hop,
+            // A browser whose HTTP/2 connection fails at setup tries again over HTTP/1.1; so do we, and the hop
+            // says so. Timings restart with the new connection.
+            Exchanged::H2SetupFailed(first) => {
+                let reason = first
+                    .error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default();
+                let retry = Attempt {
+                    hop: HopFacts {
+                        error: None,
+                        tls: None,
+                        connected_to: None,
+                        timings: Timings::default(),
+                        ..first
+                    },
+                    started: Instant::now(),
+                };
+                match self.fetch_via(retry, &via, false).await {
+                    Exchanged::Done(mut hop) | Exchanged::H2SetupFailed(mut hop) => {
+                        hop.fallback = Some(reason);
+                        hop
+                    }
+                }
+            }
+        }
     }
 
-    async fn fetch_via(
-        &self,
-        mut attempt: Attempt,
-        url: &Url,
-        host: &str,
-        https: bool,
-        target: &str,
-        target_port: u16,
-    ) -> HopFacts {
+    async fn fetch_via(&self, mut attempt: Attempt, via: &Via<'_>, offer_h2: bool) -> Exchanged {
+        let Via {
+            url,
+            host,
+            https,
+            target,
+            target_port,
+            user_agent,
+        } = *via;
         let ips = match target.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
@@ -168,10 +255,13 @@ impl Net {
                 match resolved {
                     Ok(ips) if !ips.is_empty() => ips,
                     Ok(_) => {
-                        return attempt
-                            .fail(NetErrorKind::Dns, format!("{target} has no addresses"));
+                        return Exchanged::Done(
+                            attempt.fail(NetErrorKind::Dns, format!("{target} has no addresses")),
+                        );
                     }
-                    Err(message) => return attempt.fail(NetErrorKind::Dns, message),
+                    Err(message) => {
+                        return Exchanged::Done(attempt.fail(NetErrorKind::Dns, message));
+                    }
                 }
             }
         };
@@ -211,28 +301,37 @@ impl Net {
         let Some(tcp) = stream else {
             let (kind, message) =
                 last_error.unwrap_or((NetErrorKind::Io, "no address to connect to".to_string()));
-            return attempt.fail(kind, message);
+            return Exchanged::Done(attempt.fail(kind, message));
         };
         // Head-of-line latency matters more than throughput for single small requests.
         let _ = tcp.set_nodelay(true);
 
         if !https {
-            return self.exchange(attempt, url, host, tcp, false).await;
+            return self
+                .exchange(attempt, url, host, user_agent, tcp, false)
+                .await;
         }
 
         let tls_started = Instant::now();
         let verifier = Arc::new(RecordingVerifier::new(self.webpki.clone()));
-        let tls_config = match client_config(verifier.clone(), &[b"h2", b"http/1.1"]) {
+        let tls_config = match client_config(
+            verifier.clone(),
+            if offer_h2 {
+                &[b"h2", b"http/1.1"]
+            } else {
+                &[b"http/1.1"]
+            },
+        ) {
             Ok(config) => config,
-            Err(e) => return attempt.fail(NetErrorKind::Tls, e),
+            Err(e) => return Exchanged::Done(attempt.fail(NetErrorKind::Tls, e)),
         };
         let server_name = match ServerName::try_from(host.to_string()) {
             Ok(name) => name,
             Err(e) => {
-                return attempt.fail(
+                return Exchanged::Done(attempt.fail(
                     NetErrorKind::Tls,
                     format!("`{host}` cannot be a TLS server name: {e}"),
-                );
+                ));
             }
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config));
@@ -241,21 +340,21 @@ impl Net {
         {
             Err(_) => {
                 attempt.hop.timings.tls_ms = Some(ms(tls_started));
-                return attempt.fail(
+                return Exchanged::Done(attempt.fail(
                     NetErrorKind::Timeout,
                     format!(
                         "TLS handshake with {host} timed out after {:.1}s",
                         self.op_timeout().as_secs_f64()
                     ),
-                );
+                ));
             }
             Ok(Err(e)) => {
                 attempt.hop.timings.tls_ms = Some(ms(tls_started));
                 attempt.hop.tls = failed_handshake_facts(&verifier);
-                return attempt.fail(
+                return Exchanged::Done(attempt.fail(
                     NetErrorKind::Tls,
                     format!("TLS handshake with {host} failed: {e}"),
-                );
+                ));
             }
             Ok(Ok(tls)) => tls,
         };
@@ -264,7 +363,7 @@ impl Net {
         let facts = session_facts(session, &verifier);
         let h2 = facts.alpn.as_deref() == Some("h2");
         attempt.hop.tls = Some(facts);
-        self.exchange(attempt, url, host, tls, h2).await
+        self.exchange(attempt, url, host, user_agent, tls, h2).await
     }
 
     /// Sends the request over an established stream and records the response.
@@ -273,21 +372,26 @@ impl Net {
         mut attempt: Attempt,
         url: &Url,
         host: &str,
+        user_agent: &str,
         stream: S,
         h2: bool,
-    ) -> HopFacts
+    ) -> Exchanged
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let authority = &url[Position::BeforeHost..Position::AfterPort];
-        let target = if h2 {
-            url[..Position::AfterQuery].to_string()
+        // HTTP/2 carries the host in `:authority`, taken from the absolute URI; a `Host` header beside it is a
+        // duplicate that servers may refuse (RFC 9113 §8.3.1; nginx answers 400). HTTP/1.1 needs `Host`.
+        let builder = if h2 {
+            http::Request::get(url[..Position::AfterQuery].to_string())
+                .version(http::Version::HTTP_2)
         } else {
-            url[Position::BeforePath..Position::AfterQuery].to_string()
+            http::Request::get(url[Position::BeforePath..Position::AfterQuery].to_string())
+                .header(http::header::HOST, authority)
         };
-        let request = match http::Request::get(target)
-            .header(http::header::HOST, authority)
-            .header(http::header::USER_AGENT, &self.config.user_agent)
+        attempt.hop.protocol = Some(if h2 { "HTTP/2" } else { "HTTP/1.1" }.to_string());
+        let request = match builder
+            .header(http::header::USER_AGENT, user_agent)
             .header(
                 http::header::ACCEPT,
                 "text/html,application/xhtml+xml,*/*;q=0.8",
@@ -298,10 +402,10 @@ impl Net {
         {
             Ok(request) => request,
             Err(e) => {
-                return attempt.fail(
+                return Exchanged::Done(attempt.fail(
                     NetErrorKind::Protocol,
                     format!("cannot build a request for {url}: {e}"),
-                );
+                ));
             }
         };
         let io = TokioIo::new(stream);
@@ -316,16 +420,16 @@ impl Net {
                     (result, driver)
                 }
                 Ok(Err(e)) => {
-                    return attempt.fail(
+                    return Exchanged::H2SetupFailed(attempt.fail(
                         NetErrorKind::Protocol,
                         format!("HTTP/2 setup with {host} failed: {e}"),
-                    );
+                    ));
                 }
                 Err(_) => {
-                    return attempt.fail(
+                    return Exchanged::Done(attempt.fail(
                         NetErrorKind::Timeout,
                         format!("HTTP/2 setup with {host} timed out"),
-                    );
+                    ));
                 }
             }
         } else {
@@ -336,23 +440,23 @@ impl Net {
                     (result, driver)
                 }
                 Err(e) => {
-                    return attempt.fail(
+                    return Exchanged::Done(attempt.fail(
                         NetErrorKind::Protocol,
                         format!("HTTP setup with {host} failed: {e}"),
-                    );
+                    ));
                 }
             }
         };
         let (result, _driver) = response;
         let response = match result {
             Err(_) => {
-                return attempt.fail(
+                return Exchanged::Done(attempt.fail(
                     NetErrorKind::Timeout,
                     format!(
                         "{host} accepted the connection but sent no response within {:.1}s",
                         timeout.as_secs_f64()
                     ),
-                );
+                ));
             }
             Ok(Err(e)) => {
                 let kind = if e.is_incomplete_message() || e.is_canceled() {
@@ -360,7 +464,14 @@ impl Net {
                 } else {
                     NetErrorKind::Protocol
                 };
-                return attempt.fail(kind, format!("{host} did not answer properly: {e}"));
+                let hop = attempt.fail(kind, format!("{host} did not answer properly: {e}"));
+                // An HTTP/2 stream refused before any response (GOAWAY, HTTP_1_1_REQUIRED, a reset) is a
+                // setup failure to a browser, which then retries over HTTP/1.1.
+                return if h2 {
+                    Exchanged::H2SetupFailed(hop)
+                } else {
+                    Exchanged::Done(hop)
+                };
             }
             Ok(Ok(response)) => response,
         };
@@ -424,7 +535,7 @@ impl Net {
             attempt.hop.body = Some(String::from_utf8_lossy(&decoded).into_owned());
         }
         attempt.hop.timings.total_ms = ms(attempt.started);
-        attempt.hop
+        Exchanged::Done(attempt.hop)
     }
 }
 

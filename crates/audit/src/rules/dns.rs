@@ -703,6 +703,8 @@ mod tests {
                 message: "refused".to_string(),
             }),
             body: None,
+            protocol: None,
+            fallback: None,
         };
         host_mut(&mut facts, "www.demo.test").ipv6_probe = Some(probe(None));
         host_mut(&mut facts, "demo.test").ipv6_probe = Some(probe(Some(200)));

@@ -50,6 +50,8 @@ pub fn hop(url: &str, status: u16, location: Option<&str>) -> HopFacts {
         }),
         error: None,
         body: None,
+        protocol: None,
+        fallback: None,
     }
 }
 

@@ -1,0 +1,2 @@
+//! Real servers from the operating system (nginx, Apache, Caddy, nsd) started for a test on loopback ports with
+//! generated configs, waited for, and stopped on drop.
