@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use http_body_util::combinators::UnsyncBoxBody;
 use tokio::sync::watch;
 
@@ -82,6 +83,12 @@ impl Shared {
                     kind,
                     cached: Mutex::new(HashMap::new()),
                 }),
+                mobile_redirect: match &site.mobile_redirect {
+                    Some(to) => Some(HeaderValue::from_str(to).map_err(|e| {
+                        LabError::InvalidScenario(format!("{host}: mobile redirect {to:?}: {e}"))
+                    })?),
+                    None => None,
+                },
             };
             if compiled.insert(host.clone(), entry).is_some() {
                 return Err(LabError::InvalidScenario(format!(

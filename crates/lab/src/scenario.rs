@@ -274,6 +274,10 @@ pub struct Site {
     /// 404s, huge bodies; not the hand-written `Dribble`/`HugeHeader` bytes) gets the edge's
     /// headers. `None` is a site served straight from its origin.
     pub edge: Option<EdgeKind>,
+    /// Where visitors whose User-Agent says they are on a phone are sent instead (a 302 on both schemes,
+    /// before the handlers run), as m-dot sites and app-store bounces do. `None`: every browser is served
+    /// the same.
+    pub mobile_redirect: Option<String>,
 }
 
 impl Site {
@@ -293,8 +297,15 @@ impl Site {
             cert: CertSpec::Valid,
             ipv6: true,
             edge: None,
+            mobile_redirect: None,
             host,
         }
+    }
+
+    /// Sends phones elsewhere; see the `mobile_redirect` field.
+    pub fn mobile_redirect(mut self, to: impl Into<String>) -> Self {
+        self.mobile_redirect = Some(to.into());
+        self
     }
 
     /// Puts the site behind a CDN; see the `edge` field.
