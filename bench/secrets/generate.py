@@ -700,6 +700,10 @@ class Generator:
             raise SystemExit("%s exists and is not empty" % self.base)
         os.makedirs(self.out)
         sources = collect_sources(self.roots, TEXT_EXTS_B if self.mode == "B" else TEXT_EXTS)
+        if self.mode == "B":
+            # An npm host tree is a project's installed packages; a project commits its own packages, never
+            # node_modules/ (which scanners skip), so they go in as packages/<name>.
+            sources = [(rel.replace("node_modules/", "packages/"), full, size) for rel, full, size in sources]
         total_src = sum(s for _, _, s in sources)
         print("sources: %d files, %.1f MiB" % (len(sources), total_src / 2 ** 20), file=sys.stderr)
         # Import at most ~60% of the target from fresh files; evolution supplies the rest.
