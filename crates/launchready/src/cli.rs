@@ -26,6 +26,8 @@ pub enum Command {
     Init(InitCmd),
     /// Scan a working tree and its full git history (or stdin) for leaked keys and tokens.
     Secrets(Box<SecretsCmd>),
+    /// Run Hurl flow files (journeys: requests, captures, asserts) against a site and report each step.
+    Flow(Box<crate::flow::FlowCmd>),
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Demo(cmd) => demo(cmd).await,
         Command::Init(cmd) => init(cmd),
         Command::Secrets(cmd) => crate::secrets::run(*cmd).await,
+        Command::Flow(cmd) => crate::flow::run(*cmd).await,
     }
 }
 

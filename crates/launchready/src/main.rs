@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod flow;
 mod secrets;
 
 use clap::Parser;

@@ -1,0 +1,231 @@
+//! The `flow` subcommand: runs Hurl files once with the flow engine and reports per entry. Flags keep Hurl's
+//! names (`--variable`, `--variables-file`, `--secret`, `--header`, `--location`, `--max-redirs`, `--retry`,
+//! `--retry-interval`, `--no-cookie-store`, `--insecure`) so existing command lines work; the network flags
+//! are launchready's own. Exit codes: 0 all passed, 1 an assert failed, 2 a file or option error, 3 could not run.
+
+use crate::Failure;
+use crate::cli::NetArgs;
+use anyhow::anyhow;
+use clap::{Args, ValueEnum};
+use launchready_flow::{Engine, RunOptions, Variables, exit, parse_value};
+use launchready_net::{ConnectTo, Net, NetConfig};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct FlowCmd {
+    /// Flow files (Hurl format) to run, in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Define a variable, NAME=VALUE (true/false, null and numbers are typed). Repeatable.
+    #[arg(long = "variable", value_name = "NAME=VALUE")]
+    pub variables: Vec<String>,
+    /// Read NAME=VALUE lines (# comments) from FILE. Repeatable.
+    #[arg(long = "variables-file", value_name = "FILE")]
+    pub variables_files: Vec<PathBuf>,
+    /// Define a secret variable, NAME=VALUE, redacted from every output. Repeatable.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secrets: Vec<String>,
+    /// Add a header to every request, 'NAME: VALUE'. Repeatable.
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Follow redirects for every request.
+    #[arg(long, short = 'L')]
+    pub location: bool,
+    /// Redirects to follow at most; -1 for no limit.
+    #[arg(
+        long = "max-redirs",
+        value_name = "N",
+        default_value_t = 50,
+        allow_negative_numbers = true
+    )]
+    pub max_redirs: i64,
+    /// Retry a failing entry this many times; -1 for no limit.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub retry: i64,
+    /// Milliseconds between retries.
+    #[arg(long = "retry-interval", value_name = "MS", default_value_t = 1000)]
+    pub retry_interval: u64,
+    /// Do not keep cookies between requests.
+    #[arg(long = "no-cookie-store")]
+    pub no_cookie_store: bool,
+    /// Accept TLS certificates the client does not trust.
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// Open a new connection for every request (what a first-time visitor pays on each).
+    #[arg(long = "no-keep-alive")]
+    pub no_keep_alive: bool,
+    /// Run the remaining entries of a file after one fails.
+    #[arg(long = "continue-on-error")]
+    pub continue_on_error: bool,
+    /// Report format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FlowFormat::Text)]
+    pub format: FlowFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(Failure {
+            code: exit::FILE_ERROR,
+            error: anyhow!("{flag} `{text}`: expected NAME=VALUE"),
+        }),
+    }
+}
+
+fn usage(error: anyhow::Error) -> Failure {
+    Failure {
+        code: exit::FILE_ERROR,
+        error,
+    }
+}
+
+/// Variables in precedence order: environment, files, then flags (later ones win), secrets last.
+fn variables(cmd: &FlowCmd) -> Result<Variables, Failure> {
+    let mut vars = Variables::new();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("HURL_VARIABLE_").map(|n| (n.to_string(), v)))
+        .collect();
+    env.sort();
+    for (name, value) in env {
+        vars.set(&name, parse_value(&value));
+    }
+    for path in &cmd.variables_files {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            usage(anyhow!(
+                "cannot read --variables-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = name_value(line, "--variables-file")
+                .map_err(|f| usage(anyhow!("{}:{}: {}", path.display(), number + 1, f.error)))?;
+            vars.set(&name, parse_value(&value));
+        }
+    }
+    for text in &cmd.variables {
+        let (name, value) = name_value(text, "--variable")?;
+        vars.set(&name, parse_value(&value));
+    }
+    let mut env_secrets: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("HURL_SECRET_").map(|n| (n.to_string(), v)))
+        .collect();
+    env_secrets.sort();
+    for (name, value) in env_secrets {
+        vars.set_secret(&name, value);
+    }
+    for text in &cmd.secrets {
+        let (name, value) = name_value(text, "--secret")?;
+        vars.set_secret(&name, value);
+    }
+    Ok(vars)
+}
+
+fn net_config(args: &NetArgs) -> Result<NetConfig, Failure> {
+    let resolvers = args
+        .resolver
+        .iter()
+        .map(|r| launchready_net::parse_resolver(r).map_err(|e| usage(anyhow!(e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let connect_to = args
+        .connect_to
+        .iter()
+        .map(|c| c.parse::<ConnectTo>().map_err(|e| usage(e.into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = NetConfig {
+        resolvers,
+        connect_to,
+        ca_files: args.ca_file.clone(),
+        // Servers written against Hurl may look for its name in the User-Agent.
+        user_agent: concat!(
+            "launchready/",
+            env!("CARGO_PKG_VERSION"),
+            " (hurl-compatible)"
+        )
+        .to_string(),
+        ..NetConfig::default()
+    };
+    if let Some(timeout) = args.timeout {
+        config.timeout = timeout;
+    }
+    if let Some(deadline) = args.deadline {
+        config.deadline = Some(Instant::now() + deadline);
+    }
+    if let Some(concurrency) = args.concurrency {
+        config.concurrency = concurrency.max(1);
+    }
+    Ok(config)
+}
+
+pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
+    let mut headers = Vec::new();
+    for header in &cmd.headers {
+        let Some((name, value)) = header.split_once(':') else {
+            return Err(usage(anyhow!(
+                "--header `{header}`: expected 'NAME: VALUE'"
+            )));
+        };
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let options = RunOptions {
+        follow_location: cmd.location,
+        max_redirects: usize::try_from(cmd.max_redirs).ok(),
+        retry: usize::try_from(cmd.retry).ok(),
+        retry_interval: Duration::from_millis(cmd.retry_interval),
+        headers,
+        cookie_store: !cmd.no_cookie_store,
+        insecure: cmd.insecure,
+        keep_alive: !cmd.no_keep_alive,
+        continue_on_error: cmd.continue_on_error,
+    };
+    let mut vars = variables(&cmd)?;
+    // Every file is read and checked before anything is sent: a typo never half-runs a journey.
+    let mut files = Vec::new();
+    for path in &cmd.files {
+        files.push(launchready_flow::load(path).map_err(|e| usage(e.into()))?);
+    }
+    let net = Net::new(net_config(&cmd.net)?).map_err(|e| usage(e.into()))?;
+    let engine = Engine::new(&net, options);
+    for file in &files {
+        engine.check(file).map_err(|e| usage(e.into()))?;
+    }
+    let mut results = Vec::new();
+    for file in &files {
+        results.push(engine.run(file, &mut vars).await);
+    }
+    let rendered = match cmd.format {
+        FlowFormat::Text => launchready_flow::render::text(&results),
+        FlowFormat::Json => launchready_flow::render::json(&results),
+        FlowFormat::Junit => launchready_flow::render::junit(&results),
+    };
+    let rendered = vars.redact(&rendered);
+    match &cmd.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| Failure::could_not_run(anyhow!("cannot write {}: {e}", path.display())))?,
+        None => print!("{rendered}"),
+    }
+    Ok(launchready_flow::exit_code(&results))
+}
