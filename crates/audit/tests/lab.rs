@@ -4,26 +4,22 @@
 //! huge headers, dribbling servers, truncated DNS) must end in a finding within the deadline, never a hang.
 #![allow(clippy::unwrap_used)]
 
-use launchready_audit::{GatherOptions, gather_checked};
+use launchready_findings::Finding;
 use launchready_findings::Severity::{self, Blocker, High, Info, Medium};
-use launchready_findings::facts::{ChainEnd, ChainFacts, DnsOutcome, Facts};
-use launchready_findings::{Finding, Report};
-use launchready_lab::{
-    CertSpec, Handler, Lab, Page, Record, RecordData, Scenario, Site, Zone, scenarios,
+use launchready_findings::facts::{ChainEnd, DnsOutcome};
+use launchready_lab::{CertSpec, Handler, Page, Record, RecordData, Scenario, Zone, scenarios};
+use launchready_testkit::lab::{
+    Audit, Case, DEADLINE, Edit, Expected, closed_port, evidence_mentions, has_ipv6_loopback, moved,
 };
-use launchready_manifest::Manifest;
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_testkit::watchdog;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 use std::time::Duration;
-use url::Url;
 
-/// Every audit (lab start included) must finish within this, so a hang fails the test instead of stalling it.
-const DEADLINE: Duration = Duration::from_secs(30);
 /// The per-operation network timeout unless a case asks for another.
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
 const ORIGIN: &str = scenarios::CLEAN_ORIGIN;
-const CLEAN: &str = scenarios::CLEAN_MANIFEST;
+const MEMBERS: &str = "members.clean.test";
+const API: &str = "api.clean.test";
 /// The finding families this file is about.
 const PREFIXES: [&str; 8] = [
     "dns.",
@@ -36,153 +32,6 @@ const PREFIXES: [&str; 8] = [
     "tls.",
 ];
 
-// ---- running an audit ----
-
-/// What a run adds to the scenario and the manifest.
-#[derive(Default)]
-struct Options {
-    /// `--connect-to` rules placed before the lab's own (the first matching rule wins).
-    rules_first: Vec<String>,
-    /// The per-operation timeout; [`OP_TIMEOUT`] when `None`.
-    timeout: Option<Duration>,
-    /// `--links` URLs.
-    links: Vec<&'static str>,
-}
-
-/// One finished audit: the facts it gathered and the report judged from them.
-struct Audit {
-    facts: Facts,
-    report: Report,
-    /// Whether the lab had an IPv6 listener (the machine has IPv6 loopback).
-    ipv6: bool,
-}
-
-impl Audit {
-    fn active(&self) -> impl Iterator<Item = &Finding> {
-        self.report
-            .findings
-            .iter()
-            .filter(|f| f.suppressed.is_none())
-    }
-
-    /// Every active finding, one per line, for failure messages.
-    fn listing(&self) -> String {
-        let lines: Vec<String> = self
-            .active()
-            .map(|f| {
-                format!(
-                    "  {} {} {:?}: {} {:?}",
-                    f.id, f.subject, f.severity, f.title, f.evidence
-                )
-            })
-            .collect();
-        if lines.is_empty() {
-            "  (no active findings)".to_string()
-        } else {
-            lines.join("\n")
-        }
-    }
-
-    fn find(&self, id: &str, subject: &str) -> Option<&Finding> {
-        self.active().find(|f| f.id == id && f.subject == subject)
-    }
-
-    /// The active finding `id` about `subject`.
-    fn get(&self, id: &str, subject: &str) -> &Finding {
-        self.find(id, subject).unwrap_or_else(|| {
-            panic!(
-                "expected {id} about {subject}; active findings:\n{}",
-                self.listing()
-            )
-        })
-    }
-
-    /// The active finding `id` about `subject`, which must have `severity`.
-    fn expect(&self, id: &str, subject: &str, severity: Severity) -> &Finding {
-        let finding = self.get(id, subject);
-        assert_eq!(
-            finding.severity,
-            severity,
-            "{id} about {subject} has the wrong severity; active findings:\n{}",
-            self.listing()
-        );
-        finding
-    }
-
-    /// Active findings of the families this file covers, as `(id, subject, severity)`.
-    fn routing_findings(&self) -> Vec<Expected<'_>> {
-        self.active()
-            .filter(|f| PREFIXES.iter().any(|p| f.id.starts_with(p)))
-            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
-            .collect()
-    }
-
-    fn chain(&self, start: &str) -> &ChainFacts {
-        self.facts
-            .chains
-            .iter()
-            .find(|c| c.start == start)
-            .unwrap_or_else(|| panic!("no chain starts at {start}"))
-    }
-
-    fn hop_urls(&self, start: &str) -> Vec<&str> {
-        self.chain(start)
-            .hops
-            .iter()
-            .map(|h| h.url.as_str())
-            .collect()
-    }
-}
-
-async fn audit(scenario: Scenario, manifest: &str) -> Audit {
-    audit_with(scenario, manifest, Options::default()).await
-}
-
-/// Starts the lab, points the net layer at it (resolver, connect-to, CA file) and runs the real audit.
-async fn audit_with(scenario: Scenario, manifest: &str, options: Options) -> Audit {
-    tokio::time::timeout(DEADLINE, run_audit(scenario, manifest, options))
-        .await
-        .unwrap_or_else(|_| panic!("the audit did not finish within {DEADLINE:?}"))
-}
-
-async fn run_audit(scenario: Scenario, manifest: &str, options: Options) -> Audit {
-    let lab = Lab::start(scenario).await.unwrap();
-    let manifest = Manifest::parse(manifest, Path::new("launchready.toml")).unwrap();
-    let connect_to = options
-        .rules_first
-        .iter()
-        .cloned()
-        .chain(lab.connect_to_args())
-        .map(|rule| rule.parse::<ConnectTo>().unwrap())
-        .collect();
-    let net = Net::new(NetConfig {
-        resolvers: vec![lab.dns_addr()],
-        connect_to,
-        ca_files: vec![lab.ca_file().to_path_buf()],
-        timeout: options.timeout.unwrap_or(OP_TIMEOUT),
-        ..NetConfig::default()
-    })
-    .unwrap();
-    let gather = GatherOptions {
-        links: options
-            .links
-            .iter()
-            .map(|link| Url::parse(link).unwrap())
-            .collect(),
-        ..GatherOptions::default()
-    };
-    let facts = gather_checked(&manifest, &net, &gather).await.unwrap();
-    let report = launchready_audit::report(&facts, &manifest);
-    Audit {
-        facts,
-        report,
-        ipv6: lab.https6_addr().is_some(),
-    }
-}
-
-/// A finding as the tests name it: id, subject, severity.
-type Expected<'a> = (&'a str, &'a str, Severity);
-
 /// What `scenarios::clean()` reports as shipped (it publishes no AAAA records); left out when comparing a
 /// variant's findings with what it is expected to add.
 const BASELINE: [Expected<'static>; 2] = [
@@ -190,155 +39,46 @@ const BASELINE: [Expected<'static>; 2] = [
     ("dns.aaaa.missing", "www.clean.test", Info),
 ];
 
-/// Audits and expects exactly `expected` among the findings of these families, beyond the [`BASELINE`]: the
-/// first entry is the case's own finding, any others are consequences the same change cannot avoid. Returns the
-/// audit for further checks.
-async fn fires(scenario: Scenario, manifest: &str, expected: &[Expected<'_>]) -> Audit {
-    fires_with(scenario, manifest, Options::default(), expected).await
+/// The clean site and its manifest, audited with this file's timeout.
+fn case() -> Case {
+    Case::clean().timeout(OP_TIMEOUT)
 }
 
-async fn fires_with(
-    scenario: Scenario,
-    manifest: &str,
-    options: Options,
-    expected: &[Expected<'_>],
-) -> Audit {
-    let audit = audit_with(scenario, manifest, options).await;
-    for (id, subject, severity) in expected {
-        audit.expect(id, subject, *severity);
-    }
-    let by_name = |a: &Expected<'_>, b: &Expected<'_>| (a.0, a.1).cmp(&(b.0, b.1));
-    let mut found: Vec<Expected<'_>> = audit
-        .routing_findings()
-        .into_iter()
-        .filter(|f| expected.contains(f) || !BASELINE.contains(f))
-        .collect();
-    found.sort_by(by_name);
-    let mut wanted = expected.to_vec();
-    wanted.sort_by(by_name);
-    assert_eq!(
-        found,
-        wanted,
-        "the change must produce exactly the expected findings; active findings:\n{}",
-        audit.listing()
-    );
-    audit
-}
-
-fn evidence_mentions(finding: &Finding, text: &str) {
-    assert!(
-        finding
-            .evidence
-            .iter()
-            .any(|e| e.to_ascii_lowercase().contains(&text.to_ascii_lowercase())),
-        "{} evidence does not mention {text:?}: {:?}",
-        finding.id,
-        finding.evidence
-    );
-}
-
-// ---- scenario tweaks ----
-
-/// `scenarios::clean()` with one change.
-fn clean_with(tweak: impl FnOnce(&mut Scenario)) -> Scenario {
-    let mut scenario = scenarios::clean();
-    tweak(&mut scenario);
-    scenario
+/// The clean site with one change.
+fn clean(tweak: impl FnOnce(&mut Scenario)) -> Case {
+    case().tweak(tweak)
 }
 
 /// The clean site with what `scenarios::clean()` lacks to be quiet: IPv6 (AAAA ::1) on the apex and www, served
 /// by the lab's IPv6 listener.
-fn healthy() -> Scenario {
-    clean_with(|s| {
-        edit_zone(s, |z| {
+fn healthy() -> Case {
+    clean(|s| {
+        s.edit_zone(ORIGIN, |z| {
             z.aaaa("@", Ipv6Addr::LOCALHOST)
                 .aaaa("www", Ipv6Addr::LOCALHOST)
         })
     })
 }
 
-/// Whether this machine has IPv6 loopback (the lab then has an IPv6 listener).
-fn has_ipv6_loopback() -> bool {
-    std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+/// Audits and expects exactly `expected` among the findings of these families, beyond the [`BASELINE`]: the
+/// first entry is the case's own finding, any others are consequences the same change cannot avoid. Returns the
+/// audit for further checks.
+async fn fires(case: Case, expected: &[Expected<'_>]) -> Audit {
+    let audit = case.run().await;
+    audit.check_exactly(&PREFIXES, &BASELINE, expected);
+    audit
 }
 
-fn zone(s: &mut Scenario) -> &mut Zone {
-    s.zone_mut(ORIGIN).unwrap()
-}
+/// A broken api subdomain is reported on both of its entry points.
+const API_BROKEN: [Expected<'static>; 2] = [
+    ("subdomain.broken", "https://api.clean.test/", High),
+    ("subdomain.broken", "http://api.clean.test/", High),
+];
 
-/// Rebuilds the clean zone through its builder methods.
-fn edit_zone(s: &mut Scenario, edit: impl FnOnce(Zone) -> Zone) {
-    let zone = zone(s);
-    let old = std::mem::replace(zone, Zone::new(ORIGIN));
-    *zone = edit(old);
-}
-
-/// Drops the records at `name` (relative to the origin) whose data matches.
-fn remove_records(s: &mut Scenario, name: &str, matches: impl Fn(&RecordData) -> bool) {
-    let zone = zone(s);
-    let name = zone.qualify(name);
-    zone.records
-        .retain(|r| !(r.name == name && matches(&r.data)));
-}
-
-fn site<'a>(s: &'a mut Scenario, host: &str) -> &'a mut Site {
-    s.site_mut(host).unwrap_or_else(|| panic!("no site {host}"))
-}
-
-/// Adds or replaces an HTTPS page of `host`.
-fn set_page(s: &mut Scenario, host: &str, path: &str, page: Page) {
-    let site = site(s, host);
-    site.https = std::mem::replace(&mut site.https, Handler::Close).with_page(path, page);
-}
-
-/// Adds or replaces a plain-HTTP page of `host`.
-fn set_http_page(s: &mut Scenario, host: &str, path: &str, page: Page) {
-    let site = site(s, host);
-    site.http = std::mem::replace(&mut site.http, Handler::Close).with_page(path, page);
-}
-
-fn https_pages<'a>(s: &'a mut Scenario, host: &str) -> &'a mut Vec<(String, Page)> {
-    match &mut site(s, host).https {
-        Handler::Pages(pages) => pages,
-        other => panic!("{host} does not serve pages over https: {other:?}"),
-    }
-}
-
-fn remove_page(s: &mut Scenario, host: &str, path: &str) {
-    https_pages(s, host).retain(|(p, _)| p != path);
-}
-
-/// Rewrites the body of an HTTPS page; `from` must occur in it.
-fn replace_in_page(s: &mut Scenario, host: &str, path: &str, from: &str, to: &str) {
-    let page = https_pages(s, host)
-        .iter_mut()
-        .find(|(p, _)| p == path)
-        .map(|(_, page)| page)
-        .unwrap_or_else(|| panic!("no page {path} on {host}"));
-    assert!(page.body.contains(from), "{host}{path} has no {from:?}");
-    page.body = page.body.replace(from, to);
-}
-
-/// A redirect page (any status) to `location`, taken verbatim.
-fn moved(status: u16, location: &str) -> Page {
-    Page::html(status, "").header("location", location)
-}
-
-/// `CLEAN_MANIFEST` with one edit; `from` must occur in it.
-fn clean_manifest_with(from: &str, to: &str) -> String {
-    assert!(CLEAN.contains(from), "the clean manifest has no {from:?}");
-    CLEAN.replacen(from, to, 1)
-}
-
-/// `CLEAN_MANIFEST` with tables appended.
-fn clean_manifest_plus(extra: &str) -> String {
-    format!("{CLEAN}\n{extra}")
-}
-
-/// A loopback port nothing listens on (bound, read, released).
-fn closed_port() -> u16 {
-    let socket = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    socket.local_addr().unwrap().port()
+/// [`fires`] for a case that breaks the api subdomain; returns the finding about its https entry point.
+async fn api_breaks(case: Case) -> Finding {
+    let audit = fires(case, &API_BROKEN).await;
+    audit.get(API_BROKEN[0].0, API_BROKEN[0].1).clone()
 }
 
 // ---- negative: a healthy site is quiet ----
@@ -351,101 +91,79 @@ async fn a_healthy_site_has_no_dns_or_routing_findings() {
         );
         return;
     }
-    let audit = audit(healthy(), CLEAN).await;
+    let audit = healthy().run().await;
     assert!(audit.ipv6);
-    assert_eq!(audit.routing_findings(), [], "\n{}", audit.listing());
+    assert_eq!(audit.in_families(&PREFIXES), [], "\n{}", audit.listing());
 }
 
 /// `scenarios::clean()` as shipped publishes no AAAA record at all: the only findings of these families it gets
 /// are the informational `dns.aaaa.missing` on the apex and www, the [`BASELINE`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clean_scenario_only_lacks_ipv6() {
-    let audit = audit(scenarios::clean(), CLEAN).await;
-    assert_eq!(audit.routing_findings(), BASELINE, "\n{}", audit.listing());
+    let audit = case().run().await;
+    assert_eq!(
+        audit.in_families(&PREFIXES),
+        BASELINE,
+        "\n{}",
+        audit.listing()
+    );
 }
 
 // ---- DNS ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_host_missing_on_a_subdomain_is_high() {
-    let scenario = clean_with(|s| zone(s).remove_name("members"));
     // The HTTP and TLS rules leave the unresolvable host to the DNS finding.
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.host.missing", "members.clean.test", High)],
-    )
-    .await;
-    evidence_mentions(
-        audit.get("dns.host.missing", "members.clean.test"),
-        "NXDOMAIN",
-    );
+    let case = clean(|s| s.zone_named(ORIGIN).remove_name("members"));
+    let audit = fires(case, &[("dns.host.missing", MEMBERS, High)]).await;
+    evidence_mentions(audit.get("dns.host.missing", MEMBERS), "NXDOMAIN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_host_missing_on_www_is_a_blocker() {
-    let scenario = clean_with(|s| zone(s).remove_name("www"));
     // www no longer resolves, so it is not judged for IPv6 either.
-    fires(
-        scenario,
-        CLEAN,
-        &[
-            ("dns.host.missing", "www.clean.test", Blocker),
-            ("dns.aaaa.missing", "clean.test", Info),
-        ],
-    )
-    .await;
+    let case = clean(|s| s.zone_named(ORIGIN).remove_name("www"));
+    let expected = [
+        ("dns.host.missing", "www.clean.test", Blocker),
+        ("dns.aaaa.missing", "clean.test", Info),
+    ];
+    fires(case, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_host_error_on_servfail() {
-    let scenario = scenarios::clean().dns_servfail("api.clean.test");
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.host.error", "api.clean.test", High)],
-    )
-    .await;
-    evidence_mentions(audit.get("dns.host.error", "api.clean.test"), "SERVFAIL");
+    let case = Case::new(
+        scenarios::clean().dns_servfail(API),
+        scenarios::CLEAN_MANIFEST,
+    );
+    let audit = fires(case.timeout(OP_TIMEOUT), &[("dns.host.error", API, High)]).await;
+    evidence_mentions(audit.get("dns.host.error", API), "SERVFAIL");
+}
+
+/// `members` becomes a CNAME to `target`.
+fn members_cname(target: &str) -> impl FnOnce(&mut Scenario) + '_ {
+    move |s| {
+        s.zone_named(ORIGIN).remove_name("members");
+        s.edit_zone(ORIGIN, |z| z.cname("members", target));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_cname_dangling_inside_the_zone_is_high() {
-    let scenario = clean_with(|s| {
-        zone(s).remove_name("members");
-        edit_zone(s, |z| z.cname("members", "old-members.clean.test"));
-    });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.cname.dangling", "members.clean.test", High)],
-    )
-    .await;
-    evidence_mentions(
-        audit.get("dns.cname.dangling", "members.clean.test"),
-        "members.clean.test → old-members.clean.test",
-    );
+    let case = clean(members_cname("old-members.clean.test"));
+    let audit = fires(case, &[("dns.cname.dangling", MEMBERS, High)]).await;
+    let finding = audit.get("dns.cname.dangling", MEMBERS);
+    evidence_mentions(finding, "members.clean.test → old-members.clean.test");
 }
 
 /// A CNAME to an unclaimed GitHub Pages name. The lab also serves an (empty) `github.io` zone, standing in for
 /// the public internet, so the target is NXDOMAIN as a recursive resolver would report it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_cname_dangling_at_a_takeover_prone_host_is_a_blocker() {
-    let scenario = clean_with(|s| {
-        zone(s).remove_name("members");
-        edit_zone(s, |z| z.cname("members", "clean-members.github.io"));
-    })
-    .zone(Zone::new("github.io"));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.cname.dangling", "members.clean.test", Blocker)],
-    )
-    .await;
-    evidence_mentions(
-        audit.get("dns.cname.dangling", "members.clean.test"),
-        "GitHub Pages",
-    );
+    let mut case = clean(members_cname("clean-members.github.io"));
+    case.scenario = case.scenario.zone(Zone::new("github.io"));
+    let audit = fires(case, &[("dns.cname.dangling", MEMBERS, Blocker)]).await;
+    evidence_mentions(audit.get("dns.cname.dangling", MEMBERS), "GitHub Pages");
 }
 
 /// Without a `github.io` zone the lab, an authoritative-only server, answers REFUSED for the CNAME's target.
@@ -453,44 +171,27 @@ async fn dns_cname_dangling_at_a_takeover_prone_host_is_a_blocker() {
 /// not a dangling CNAME.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cname_whose_target_is_refused_is_a_lookup_error() {
-    let scenario = clean_with(|s| {
-        zone(s).remove_name("members");
-        edit_zone(s, |z| z.cname("members", "clean-members.github.io"));
-    });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.host.error", "members.clean.test", High)],
-    )
-    .await;
-    evidence_mentions(audit.get("dns.host.error", "members.clean.test"), "refused");
-    let members = audit
-        .facts
-        .hosts
-        .iter()
-        .find(|h| h.name == "members.clean.test")
-        .unwrap();
-    assert_eq!(members.dns.cname_chain, ["clean-members.github.io"]);
+    let case = clean(members_cname("clean-members.github.io"));
+    let audit = fires(case, &[("dns.host.error", MEMBERS, High)]).await;
+    evidence_mentions(audit.get("dns.host.error", MEMBERS), "refused");
+    assert_eq!(
+        audit.host(MEMBERS).dns.cname_chain,
+        ["clean-members.github.io"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_cname_long_chain() {
-    let scenario = clean_with(|s| {
-        zone(s).remove_name("members");
-        edit_zone(s, |z| {
-            z.cname("members", "hop1.clean.test")
-                .cname("hop1", "hop2.clean.test")
+    let case = clean(|s| {
+        members_cname("hop1.clean.test")(s);
+        s.edit_zone(ORIGIN, |z| {
+            z.cname("hop1", "hop2.clean.test")
                 .cname("hop2", "app.clean.test")
         });
     });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.cname.long_chain", "members.clean.test", Medium)],
-    )
-    .await;
+    let audit = fires(case, &[("dns.cname.long_chain", MEMBERS, Medium)]).await;
     evidence_mentions(
-        audit.get("dns.cname.long_chain", "members.clean.test"),
+        audit.get("dns.cname.long_chain", MEMBERS),
         "members.clean.test → hop1.clean.test → hop2.clean.test → app.clean.test",
     );
 }
@@ -498,55 +199,49 @@ async fn dns_cname_long_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_ns_single() {
     // The lab generates ns1/ns2 only for a zone without NS at the apex: keep exactly one.
-    let scenario = clean_with(|s| {
-        remove_records(s, "@", |d| matches!(d, RecordData::Ns(_)));
-        edit_zone(s, |z| z.ns("@", "ns1.clean.test"));
+    let case = clean(|s| {
+        s.remove_records(ORIGIN, "@", |d| matches!(d, RecordData::Ns(_)));
+        s.edit_zone(ORIGIN, |z| z.ns("@", "ns1.clean.test"));
     });
-    let audit = fires(scenario, CLEAN, &[("dns.ns.single", "clean.test", Medium)]).await;
+    let audit = fires(case, &[("dns.ns.single", "clean.test", Medium)]).await;
     assert_eq!(audit.facts.zone.ns, ["ns1.clean.test"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_ns_inconsistent() {
     // A second lab stands for ns2, serving a newer copy of the zone.
-    let newer = clean_with(|s| zone(s).serial = 2);
-    let ns2 = tokio::time::timeout(DEADLINE, Lab::start(newer))
-        .await
-        .unwrap()
-        .unwrap();
-    let options = Options {
-        rules_first: vec![format!(
-            "ns2.clean.test:53:127.0.0.1:{}",
-            ns2.dns_addr().port()
-        )],
-        ..Options::default()
-    };
-    let audit = fires_with(
-        scenarios::clean(),
-        CLEAN,
-        options,
+    let newer = clean(|s| s.zone_named(ORIGIN).serial = 2).scenario;
+    let ns2 = watchdog::within(
+        DEADLINE,
+        "starting the ns2 lab",
+        launchready_lab::Lab::start(newer),
+    )
+    .await
+    .unwrap();
+    let rule = format!("ns2.clean.test:53:127.0.0.1:{}", ns2.dns_addr().port());
+    let audit = fires(
+        case().rule_first(rule),
         &[("dns.ns.inconsistent", "clean.test", High)],
     )
     .await;
     let finding = audit.get("dns.ns.inconsistent", "clean.test");
-    evidence_mentions(finding, "ns1.clean.test");
-    evidence_mentions(finding, "SOA serial 1");
-    evidence_mentions(finding, "ns2.clean.test");
-    evidence_mentions(finding, "SOA serial 2");
+    for text in [
+        "ns1.clean.test",
+        "SOA serial 1",
+        "ns2.clean.test",
+        "SOA serial 2",
+    ] {
+        evidence_mentions(finding, text);
+    }
     drop(ns2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_ns_not_authoritative_when_a_nameserver_does_not_answer() {
     let port = closed_port();
-    let options = Options {
-        rules_first: vec![format!("ns2.clean.test:53:127.0.0.1:{port}")],
-        ..Options::default()
-    };
-    let audit = fires_with(
-        scenarios::clean(),
-        CLEAN,
-        options,
+    let case = case().rule_first(format!("ns2.clean.test:53:127.0.0.1:{port}"));
+    let audit = fires(
+        case,
         &[("dns.ns.not_authoritative", "ns2.clean.test", High)],
     )
     .await;
@@ -556,20 +251,27 @@ async fn dns_ns_not_authoritative_when_a_nameserver_does_not_answer() {
     );
 }
 
+fn without_caa(s: &mut Scenario) {
+    s.remove_records(ORIGIN, "@", |d| matches!(d, RecordData::Caa { .. }));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_caa_missing() {
-    let scenario = clean_with(|s| remove_records(s, "@", |d| matches!(d, RecordData::Caa { .. })));
-    fires(scenario, CLEAN, &[("dns.caa.missing", "clean.test", Info)]).await;
+    fires(
+        clean(without_caa),
+        &[("dns.caa.missing", "clean.test", Info)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_caa_mismatch() {
     // The lab CA is "Launchready Lab"; a CAA naming only Let's Encrypt forbids it.
-    let scenario = clean_with(|s| {
-        remove_records(s, "@", |d| matches!(d, RecordData::Caa { .. }));
-        edit_zone(s, |z| z.caa("@", false, "issue", "letsencrypt.org"));
+    let case = clean(|s| {
+        without_caa(s);
+        s.edit_zone(ORIGIN, |z| z.caa("@", false, "issue", "letsencrypt.org"));
     });
-    let audit = fires(scenario, CLEAN, &[("dns.caa.mismatch", "clean.test", High)]).await;
+    let audit = fires(case, &[("dns.caa.mismatch", "clean.test", High)]).await;
     let finding = audit.get("dns.caa.mismatch", "clean.test");
     evidence_mentions(finding, "Launchready Lab");
     evidence_mentions(finding, "letsencrypt.org");
@@ -578,7 +280,7 @@ async fn dns_caa_mismatch() {
 /// `scenarios::clean()` itself has no AAAA records; subdomains are not judged for IPv6.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_aaaa_missing_on_apex_and_www() {
-    fires(scenarios::clean(), CLEAN, &BASELINE).await;
+    fires(case(), &BASELINE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -587,14 +289,8 @@ async fn dns_aaaa_unreachable() {
         println!("skipped: no IPv6 loopback, so the lab has no IPv6 listener");
         return;
     }
-    let mut scenario = healthy();
-    site(&mut scenario, "www.clean.test").ipv6 = false;
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("dns.aaaa.unreachable", "www.clean.test", High)],
-    )
-    .await;
+    let case = healthy().tweak(|s| s.site_named("www.clean.test").ipv6 = false);
+    let audit = fires(case, &[("dns.aaaa.unreachable", "www.clean.test", High)]).await;
     assert!(audit.ipv6);
     evidence_mentions(
         audit.get("dns.aaaa.unreachable", "www.clean.test"),
@@ -604,20 +300,20 @@ async fn dns_aaaa_unreachable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_address_private_without_intranet() {
-    let manifest = clean_manifest_with("intranet = true", "intranet = false");
-    let audit = fires(
-        scenarios::clean(),
-        &manifest,
-        &[
-            ("dns.address.private", "clean.test", High),
-            ("dns.address.private", "www.clean.test", High),
-            ("dns.address.private", "app.clean.test", High),
-            ("dns.address.private", "members.clean.test", High),
-            ("dns.address.private", "api.clean.test", High),
-            ("dns.address.private", "admin.clean.test", High),
-        ],
-    )
-    .await;
+    let case = case().manifest_edit("intranet = true", "intranet = false");
+    let hosts = [
+        "clean.test",
+        "www.clean.test",
+        "app.clean.test",
+        MEMBERS,
+        API,
+        "admin.clean.test",
+    ];
+    let expected: Vec<Expected<'_>> = hosts
+        .iter()
+        .map(|h| ("dns.address.private", *h, High))
+        .collect();
+    let audit = fires(case, &expected).await;
     assert_eq!(
         audit.get("dns.address.private", "clean.test").evidence,
         ["127.0.0.1 (loopback)"]
@@ -626,25 +322,20 @@ async fn dns_address_private_without_intranet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_ttl_long_on_the_apex() {
-    let scenario = clean_with(|s| {
-        remove_records(s, "@", |d| matches!(d, RecordData::A(_)));
-        edit_zone(s, |z| {
+    let case = clean(|s| {
+        s.remove_records(ORIGIN, "@", |d| matches!(d, RecordData::A(_)));
+        s.edit_zone(ORIGIN, |z| {
             z.add_ttl("@", 86_400, RecordData::A(Ipv4Addr::LOCALHOST))
         });
     });
-    fires(scenario, CLEAN, &[("dns.ttl.long", "clean.test", Info)]).await;
+    fires(case, &[("dns.ttl.long", "clean.test", Info)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_wildcard() {
-    let scenario = clean_with(|s| {
-        zone(s).records.push(Record::new(
-            "*.clean.test",
-            300,
-            RecordData::A(Ipv4Addr::LOCALHOST),
-        ))
-    });
-    let audit = fires(scenario, CLEAN, &[("dns.wildcard", "clean.test", Info)]).await;
+    let wildcard = Record::new("*.clean.test", 300, RecordData::A(Ipv4Addr::LOCALHOST));
+    let case = clean(|s| s.zone_named(ORIGIN).records.push(wildcard));
+    let audit = fires(case, &[("dns.wildcard", "clean.test", Info)]).await;
     evidence_mentions(audit.get("dns.wildcard", "clean.test"), "127.0.0.1");
 }
 
@@ -652,30 +343,24 @@ async fn dns_wildcard() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_loop() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
+    let case = clean(|s| {
+        s.set_page(
             "app.clean.test",
             "/",
             moved(301, "https://app.clean.test/home"),
         );
-        set_page(
-            s,
+        s.set_page(
             "app.clean.test",
             "/home",
             moved(301, "https://app.clean.test/"),
         );
     });
     // http://app upgrades into the same loop.
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[
-            ("redirect.loop", "https://app.clean.test/", Blocker),
-            ("redirect.loop", "http://app.clean.test/", Blocker),
-        ],
-    )
-    .await;
+    let expected = [
+        ("redirect.loop", "https://app.clean.test/", Blocker),
+        ("redirect.loop", "http://app.clean.test/", Blocker),
+    ];
+    let audit = fires(case, &expected).await;
     assert_eq!(audit.chain("https://app.clean.test/").end, ChainEnd::Loop);
     assert_eq!(
         audit.hop_urls("https://app.clean.test/"),
@@ -686,10 +371,9 @@ async fn redirect_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_too_many_hops_on_an_entry_point() {
     // http://clean.test upgrades on its own host first, then moves to www: two redirects.
-    let scenario = clean_with(|s| site(s, ORIGIN).http = Handler::redirect_to_https(ORIGIN));
+    let case = clean(|s| s.site_named(ORIGIN).http = Handler::redirect_to_https(ORIGIN));
     let audit = fires(
-        scenario,
-        CLEAN,
+        case,
         &[("redirect.too_many_hops", "http://clean.test/", High)],
     )
     .await;
@@ -706,18 +390,14 @@ async fn redirect_too_many_hops_on_an_entry_point() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_too_many_hops_is_a_blocker_when_the_budget_runs_out() {
     // 1,000 hops behind https://clean.test/; the audit gives up after max_hops requests.
-    let scenario = clean_with(|s| site(s, ORIGIN).https = Handler::redirect_counter(301, 1000));
-    let manifest = clean_manifest_with("intranet = true", "intranet = true\nmax_hops = 10");
+    let case = clean(|s| s.site_named(ORIGIN).https = Handler::redirect_counter(301, 1000))
+        .manifest_edit("intranet = true", "intranet = true\nmax_hops = 10");
     // The counter answers 404 for every other path, the apex's legacy link included.
-    let audit = fires(
-        scenario,
-        &manifest,
-        &[
-            ("redirect.too_many_hops", "https://clean.test/", Blocker),
-            ("legacy_link.broken", "https://clean.test/spring-sale", High),
-        ],
-    )
-    .await;
+    let expected = [
+        ("redirect.too_many_hops", "https://clean.test/", Blocker),
+        ("legacy_link.broken", "https://clean.test/spring-sale", High),
+    ];
+    let audit = fires(case, &expected).await;
     let chain = audit.chain("https://clean.test/");
     assert_eq!(chain.end, ChainEnd::TooManyHops);
     assert_eq!(chain.hops.len(), 10);
@@ -726,17 +406,10 @@ async fn redirect_too_many_hops_is_a_blocker_when_the_budget_runs_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_canonical_inconsistent() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            ORIGIN,
-            "/",
-            Page::html(200, "<!doctype html><title>apex</title>"),
-        )
-    });
+    let apex = Page::html(200, "<!doctype html><title>apex</title>");
+    let case = clean(|s| s.set_page(ORIGIN, "/", apex));
     let audit = fires(
-        scenario,
-        CLEAN,
+        case,
         &[("redirect.canonical_inconsistent", "clean.test", High)],
     )
     .await;
@@ -748,17 +421,13 @@ async fn redirect_canonical_inconsistent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_https_downgrade() {
-    let scenario = clean_with(|s| set_page(s, ORIGIN, "/", moved(301, "http://www.clean.test/")));
+    let case = clean(|s| s.set_page(ORIGIN, "/", moved(301, "http://www.clean.test/")));
     // www's plain-http side upgrades again, which makes it two redirects.
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[
-            ("redirect.https_downgrade", "https://clean.test/", High),
-            ("redirect.too_many_hops", "https://clean.test/", High),
-        ],
-    )
-    .await;
+    let expected = [
+        ("redirect.https_downgrade", "https://clean.test/", High),
+        ("redirect.too_many_hops", "https://clean.test/", High),
+    ];
+    let audit = fires(case, &expected).await;
     assert_eq!(
         audit.hop_urls("https://clean.test/"),
         [
@@ -771,32 +440,21 @@ async fn redirect_https_downgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_no_https() {
-    let scenario = clean_with(|s| {
-        set_http_page(
-            s,
-            "www.clean.test",
-            "/",
-            Page::html(200, "<!doctype html><title>plain</title>"),
-        )
-    });
+    let plain = Page::html(200, "<!doctype html><title>plain</title>");
+    let case = clean(|s| s.set_http_page("www.clean.test", "/", plain));
     // Ending on http://www also leaves the canonical URL.
-    fires(
-        scenario,
-        CLEAN,
-        &[
-            ("redirect.no_https", "http://www.clean.test/", Blocker),
-            ("redirect.canonical_inconsistent", "clean.test", High),
-        ],
-    )
-    .await;
+    let expected = [
+        ("redirect.no_https", "http://www.clean.test/", Blocker),
+        ("redirect.canonical_inconsistent", "clean.test", High),
+    ];
+    fires(case, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_temporary() {
-    let scenario = clean_with(|s| set_page(s, ORIGIN, "/", moved(302, "https://www.clean.test/")));
+    let case = clean(|s| s.set_page(ORIGIN, "/", moved(302, "https://www.clean.test/")));
     fires(
-        scenario,
-        CLEAN,
+        case,
         &[("redirect.temporary", "https://clean.test/", Medium)],
     )
     .await;
@@ -804,22 +462,17 @@ async fn redirect_temporary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirect_cross_host_before_https() {
-    let scenario =
-        clean_with(|s| set_http_page(s, ORIGIN, "/", moved(301, "http://www.clean.test/")));
+    let case = clean(|s| s.set_http_page(ORIGIN, "/", moved(301, "http://www.clean.test/")));
     // http://apex → http://www → https://www is also two redirects.
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[
-            (
-                "redirect.cross_host_before_https",
-                "http://clean.test/",
-                Medium,
-            ),
-            ("redirect.too_many_hops", "http://clean.test/", High),
-        ],
-    )
-    .await;
+    let expected = [
+        (
+            "redirect.cross_host_before_https",
+            "http://clean.test/",
+            Medium,
+        ),
+        ("redirect.too_many_hops", "http://clean.test/", High),
+    ];
+    let audit = fires(case, &expected).await;
     assert_eq!(
         audit.hop_urls("http://clean.test/"),
         [
@@ -834,23 +487,26 @@ async fn redirect_cross_host_before_https() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_not_found_on_a_critical_route_is_a_blocker() {
-    let scenario = clean_with(|s| remove_page(s, "app.clean.test", "/login"));
+    let case = clean(|s| s.remove_page("app.clean.test", "/login"));
     fires(
-        scenario,
-        CLEAN,
+        case,
         &[("route.not_found", "https://app.clean.test/login", Blocker)],
     )
     .await;
 }
 
+/// The clean manifest with one more `[[route]]`.
+fn with_route(name: &str, host: &str, path: &str, kind: &str) -> Case {
+    case().manifest_plus(&format!(
+        "[[route]]\nname = \"{name}\"\nhost = \"{host}\"\npath = \"{path}\"\nkind = \"{kind}\"\n"
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_not_found_on_another_route_is_high() {
-    let manifest = clean_manifest_plus(
-        "[[route]]\nname = \"blog\"\nhost = \"www.clean.test\"\npath = \"/blog\"\nkind = \"other\"\n",
-    );
+    let case = with_route("blog", "www.clean.test", "/blog", "other");
     fires(
-        scenarios::clean(),
-        &manifest,
+        case,
         &[("route.not_found", "https://www.clean.test/blog", High)],
     )
     .await;
@@ -858,17 +514,9 @@ async fn route_not_found_on_another_route_is_high() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_unexpected_status() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            "app.clean.test",
-            "/login",
-            Page::html(500, "<h1>oops</h1>"),
-        )
-    });
+    let case = clean(|s| s.set_page("app.clean.test", "/login", Page::html(500, "<h1>oops</h1>")));
     fires(
-        scenario,
-        CLEAN,
+        case,
         &[(
             "route.unexpected_status",
             "https://app.clean.test/login",
@@ -882,12 +530,9 @@ async fn route_unexpected_status() {
 /// planned once, as the subdomain chain, so the route's `expect_status` is never compared.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_at_a_subdomain_root_is_judged() {
-    let manifest = clean_manifest_plus(
-        "[[route]]\nname = \"admin-home\"\nhost = \"admin.clean.test\"\npath = \"/\"\nkind = \"member\"\n",
-    );
+    let case = with_route("admin-home", "admin.clean.test", "/", "member");
     fires(
-        scenarios::clean(),
-        &manifest,
+        case,
         &[(
             "route.unexpected_status",
             "https://admin.clean.test/",
@@ -900,21 +545,12 @@ async fn a_route_at_a_subdomain_root_is_judged() {
 /// A critical route whose redirect has no Location does not load; it must not pass silently.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_critical_route_that_does_not_load_is_reported() {
-    let scenario = clean_with(|s| set_page(s, "app.clean.test", "/login", Page::html(301, "")));
-    let audit = audit(scenario, CLEAN).await;
-    assert_eq!(
-        audit.chain("https://app.clean.test/login").end,
-        ChainEnd::BadRedirect
-    );
-    let finding = audit
-        .active()
-        .find(|f| f.id == "route.unreachable" && f.subject == "https://app.clean.test/login")
-        .unwrap_or_else(|| {
-            panic!(
-                "no route.unreachable; active findings:\n{}",
-                audit.listing()
-            )
-        });
+    let login = "https://app.clean.test/login";
+    let audit = clean(|s| s.set_page("app.clean.test", "/login", Page::html(301, "")))
+        .run()
+        .await;
+    assert_eq!(audit.chain(login).end, ChainEnd::BadRedirect);
+    let finding = audit.get("route.unreachable", login);
     assert_eq!(finding.severity, Blocker, "the login route is critical");
     assert!(
         finding
@@ -928,63 +564,28 @@ async fn a_critical_route_that_does_not_load_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subdomain_broken_on_5xx() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            "api.clean.test",
-            "/",
-            Page::json(503, r#"{"status":"down"}"#),
-        )
-    });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[
-            ("subdomain.broken", "https://api.clean.test/", High),
-            ("subdomain.broken", "http://api.clean.test/", High),
-        ],
-    )
-    .await;
-    let finding = audit.get("subdomain.broken", "https://api.clean.test/");
+    let case = clean(|s| s.set_page(API, "/", Page::json(503, r#"{"status":"down"}"#)));
+    let finding = api_breaks(case).await;
     assert!(finding.title.contains("503"), "{}", finding.title);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subdomain_broken_when_it_hangs() {
-    let scenario = clean_with(|s| site(s, "api.clean.test").https = Handler::Hang);
-    let options = Options {
-        timeout: Some(Duration::from_secs(1)),
-        ..Options::default()
-    };
-    let audit = fires_with(
-        scenario,
-        CLEAN,
-        options,
-        &[
-            ("subdomain.broken", "https://api.clean.test/", High),
-            ("subdomain.broken", "http://api.clean.test/", High),
-        ],
-    )
-    .await;
+    let case = clean(|s| s.site_named(API).https = Handler::Hang);
     evidence_mentions(
-        audit.get("subdomain.broken", "https://api.clean.test/"),
+        &api_breaks(case.timeout(Duration::from_secs(1))).await,
         "timeout",
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subdomain_wrong_destination() {
-    let manifest = clean_manifest_with(
+    let case = case().manifest_edit(
         r#"subdomains = ["app", "members", "api", "admin"]"#,
         r#"subdomains = ["app", { name = "members", destination = "https://app.clean.test/login" }, "api", "admin"]"#,
     );
-    let audit = fires(
-        scenarios::clean(),
-        &manifest,
-        &[("subdomain.wrong_destination", "members.clean.test", High)],
-    )
-    .await;
-    let finding = audit.get("subdomain.wrong_destination", "members.clean.test");
+    let audit = fires(case, &[("subdomain.wrong_destination", MEMBERS, High)]).await;
+    let finding = audit.get("subdomain.wrong_destination", MEMBERS);
     assert!(
         finding.title.contains("https://members.clean.test/"),
         "{}",
@@ -994,51 +595,36 @@ async fn subdomain_wrong_destination() {
 
 // ---- legacy links ----
 
+const SPRING_SALE: &str = "https://clean.test/spring-sale";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_link_broken() {
-    let scenario = clean_with(|s| remove_page(s, ORIGIN, "/spring-sale"));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("legacy_link.broken", "https://clean.test/spring-sale", High)],
-    )
-    .await;
-    let finding = audit.get("legacy_link.broken", "https://clean.test/spring-sale");
+    let case = clean(|s| s.remove_page(ORIGIN, "/spring-sale"));
+    let audit = fires(case, &[("legacy_link.broken", SPRING_SALE, High)]).await;
+    let finding = audit.get("legacy_link.broken", SPRING_SALE);
     assert!(finding.title.contains("404"), "{}", finding.title);
+}
+
+/// The apex's `/spring-sale` legacy link answers with `page`.
+fn spring_sale(page: Page) -> Case {
+    clean(|s| s.set_page(ORIGIN, "/spring-sale", page))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_link_wrong_target() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            ORIGIN,
-            "/spring-sale",
-            moved(301, "https://www.clean.test/"),
-        )
-    });
-    fires(
-        scenario,
-        CLEAN,
-        &[(
-            "legacy_link.wrong_target",
-            "https://clean.test/spring-sale",
-            High,
-        )],
-    )
-    .await;
+    let case = spring_sale(moved(301, "https://www.clean.test/"));
+    fires(case, &[("legacy_link.wrong_target", SPRING_SALE, High)]).await;
 }
 
 /// A legacy link whose old URL is also an entry point is planned once, as the entry point, so where it lands is
 /// never compared with its `to`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_legacy_link_from_an_entry_point_is_judged() {
-    let manifest = clean_manifest_plus(
+    let case = case().manifest_plus(
         "[[legacy_link]]\nfrom = \"http://clean.test/\"\nto = \"https://www.clean.test/pricing\"\n",
     );
     fires(
-        scenarios::clean(),
-        &manifest,
+        case,
         &[("legacy_link.wrong_target", "http://clean.test/", High)],
     )
     .await;
@@ -1047,62 +633,25 @@ async fn a_legacy_link_from_an_entry_point_is_judged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_link_multi_hop() {
     // Via the apex's own /pricing, which redirects again to www.
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            ORIGIN,
-            "/spring-sale",
-            moved(301, "https://clean.test/pricing"),
-        )
-    });
-    fires(
-        scenario,
-        CLEAN,
-        &[(
-            "legacy_link.multi_hop",
-            "https://clean.test/spring-sale",
-            Medium,
-        )],
-    )
-    .await;
+    let case = spring_sale(moved(301, "https://clean.test/pricing"));
+    fires(case, &[("legacy_link.multi_hop", SPRING_SALE, Medium)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_link_temporary() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
-            ORIGIN,
-            "/spring-sale",
-            moved(302, "https://www.clean.test/pricing"),
-        )
-    });
-    fires(
-        scenario,
-        CLEAN,
-        &[(
-            "legacy_link.temporary",
-            "https://clean.test/spring-sale",
-            Medium,
-        )],
-    )
-    .await;
+    let case = spring_sale(moved(302, "https://www.clean.test/pricing"));
+    fires(case, &[("legacy_link.temporary", SPRING_SALE, Medium)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_links_file_entry_that_404s_is_broken() {
-    let options = Options {
-        links: vec![
-            "https://www.clean.test/black-friday",
-            // Lands on a page in one permanent hop: fine.
-            "https://clean.test/pricing",
-        ],
-        ..Options::default()
-    };
-    fires_with(
-        scenarios::clean(),
-        CLEAN,
-        options,
+    // The second link lands on a page in one permanent hop: fine.
+    let case = case().links(&[
+        "https://www.clean.test/black-friday",
+        "https://clean.test/pricing",
+    ]);
+    fires(
+        case,
         &[(
             "legacy_link.broken",
             "https://www.clean.test/black-friday",
@@ -1114,23 +663,18 @@ async fn a_links_file_entry_that_404s_is_broken() {
 
 // ---- landing page content and reachability ----
 
+/// www's landing page with `from` rewritten to `to`.
+fn www_landing(from: &'static str, to: &'static str) -> Case {
+    clean(move |s| s.replace_in_page("www.clean.test", "/", from, to))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_mixed() {
-    let scenario = clean_with(|s| {
-        replace_in_page(
-            s,
-            "www.clean.test",
-            "/",
-            r#"src="https://www.clean.test/assets/hero.svg""#,
-            r#"src="http://www.clean.test/assets/hero.svg""#,
-        )
-    });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("content.mixed", "https://www.clean.test/", High)],
-    )
-    .await;
+    let case = www_landing(
+        r#"src="https://www.clean.test/assets/hero.svg""#,
+        r#"src="http://www.clean.test/assets/hero.svg""#,
+    );
+    let audit = fires(case, &[("content.mixed", "https://www.clean.test/", High)]).await;
     assert_eq!(
         audit
             .get("content.mixed", "https://www.clean.test/")
@@ -1141,18 +685,12 @@ async fn content_mixed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_canonical_mismatch() {
-    let scenario = clean_with(|s| {
-        replace_in_page(
-            s,
-            "www.clean.test",
-            "/",
-            r#"<link rel="canonical" href="https://www.clean.test/">"#,
-            r#"<link rel="canonical" href="https://clean.test/">"#,
-        )
-    });
+    let case = www_landing(
+        r#"<link rel="canonical" href="https://www.clean.test/">"#,
+        r#"<link rel="canonical" href="https://clean.test/">"#,
+    );
     fires(
-        scenario,
-        CLEAN,
+        case,
         &[(
             "content.canonical_mismatch",
             "https://www.clean.test/",
@@ -1164,17 +702,15 @@ async fn content_canonical_mismatch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_landing_status() {
-    let scenario = clean_with(|s| {
-        set_page(
-            s,
+    let case = clean(|s| {
+        s.set_page(
             "www.clean.test",
             "/",
             Page::html(500, "<h1>Internal error</h1>"),
         )
     });
     fires(
-        scenario,
-        CLEAN,
+        case,
         &[("http.landing.status", "https://www.clean.test/", Blocker)],
     )
     .await;
@@ -1182,96 +718,93 @@ async fn http_landing_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_unreachable_when_an_entry_point_closes_the_connection() {
-    let scenario = clean_with(|s| site(s, ORIGIN).http = Handler::Close);
-    fires(
-        scenario,
-        CLEAN,
-        &[("http.unreachable", "http://clean.test/", Blocker)],
-    )
-    .await;
+    let case = clean(|s| s.site_named(ORIGIN).http = Handler::Close);
+    fires(case, &[("http.unreachable", "http://clean.test/", Blocker)]).await;
 }
 
 // ---- certificates ----
 
+/// members.clean.test serves `cert`, which must fire `id` about it.
+async fn members_cert(cert: CertSpec, id: &str, severity: Severity) -> Audit {
+    let case = clean(|s| s.site_named(MEMBERS).cert = cert);
+    fires(case, &[(id, MEMBERS, severity)]).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cert_expired() {
-    let scenario = clean_with(|s| site(s, "members.clean.test").cert = CertSpec::Expired);
-    fires(
-        scenario,
-        CLEAN,
-        &[("tls.cert.expired", "members.clean.test", Blocker)],
-    )
-    .await;
+    members_cert(CertSpec::Expired, "tls.cert.expired", Blocker).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cert_hostname_mismatch() {
-    let scenario = clean_with(|s| {
-        site(s, "members.clean.test").cert = CertSpec::WrongHost("other.clean.test".to_string())
-    });
-    fires(
-        scenario,
-        CLEAN,
-        &[("tls.cert.hostname_mismatch", "members.clean.test", Blocker)],
-    )
-    .await;
+    let cert = CertSpec::WrongHost("other.clean.test".to_string());
+    members_cert(cert, "tls.cert.hostname_mismatch", Blocker).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cert_untrusted() {
-    let scenario = clean_with(|s| site(s, "members.clean.test").cert = CertSpec::SelfSigned);
-    fires(
-        scenario,
-        CLEAN,
-        &[("tls.cert.untrusted", "members.clean.test", Blocker)],
-    )
-    .await;
+    members_cert(CertSpec::SelfSigned, "tls.cert.untrusted", Blocker).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_cert_expiring() {
-    let scenario = clean_with(|s| site(s, "members.clean.test").cert = CertSpec::ExpiresInDays(9));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("tls.cert.expiring", "members.clean.test", High)],
-    )
-    .await;
-    let finding = audit.get("tls.cert.expiring", "members.clean.test");
+    let audit = members_cert(CertSpec::ExpiresInDays(9), "tls.cert.expiring", High).await;
+    let finding = audit.get("tls.cert.expiring", MEMBERS);
     assert!(finding.title.contains("days"), "{}", finding.title);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_cert_not_yet_valid() {
+    members_cert(CertSpec::NotYetValid, "tls.cert.not_yet_valid", Blocker).await;
+}
+
+/// Port 443 of one host refuses connections: the host does not serve HTTPS at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_no_https_when_443_refuses() {
+    let case = case().rule_first(format!(
+        "members.clean.test:443:127.0.0.1:{}",
+        closed_port()
+    ));
+    let audit = fires(case, &[("tls.no_https", MEMBERS, Blocker)]).await;
+    evidence_mentions(audit.get("tls.no_https", MEMBERS), "refused");
 }
 
 // ---- bad input: every case ends within the deadline as a finding or a clear fact ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relative_location_is_followed_against_the_current_url() {
-    let scenario =
-        clean_with(|s| set_page(s, "app.clean.test", "/", moved(301, "login?from=root")));
-    let audit = fires(scenario, CLEAN, &[]).await;
-    let chain = audit.chain("https://app.clean.test/");
+    let app = "https://app.clean.test/";
+    let audit = fires(
+        clean(|s| s.set_page("app.clean.test", "/", moved(301, "login?from=root"))),
+        &[],
+    )
+    .await;
+    let chain = audit.chain(app);
     assert_eq!(chain.end, ChainEnd::Final, "{}", chain.describe());
     assert_eq!(
-        audit.hop_urls("https://app.clean.test/"),
-        [
-            "https://app.clean.test/",
-            "https://app.clean.test/login?from=root"
-        ]
+        audit.hop_urls(app),
+        [app, "https://app.clean.test/login?from=root"]
     );
     assert_eq!(chain.final_status(), Some(200));
+}
+
+/// The apex's landing page answers with `page`, which makes `https://clean.test/` unreachable.
+async fn apex_unreachable(page: Page, end: ChainEnd) -> Audit {
+    let case = clean(|s| s.set_page(ORIGIN, "/", page));
+    let audit = fires(
+        case,
+        &[("http.unreachable", "https://clean.test/", Blocker)],
+    )
+    .await;
+    let chain = audit.chain("https://clean.test/");
+    assert_eq!(chain.end, end, "{}", chain.describe());
+    audit
 }
 
 /// `javascript:` parses as a URL, so the chain follows it and the next request fails on its scheme.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_javascript_location_makes_the_entry_point_unreachable() {
-    let scenario = clean_with(|s| set_page(s, ORIGIN, "/", moved(301, "javascript:alert(1)")));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("http.unreachable", "https://clean.test/", Blocker)],
-    )
-    .await;
-    let chain = audit.chain("https://clean.test/");
-    assert_eq!(chain.end, ChainEnd::Failed, "{}", chain.describe());
+    let audit = apex_unreachable(moved(301, "javascript:alert(1)"), ChainEnd::Failed).await;
     evidence_mentions(
         audit.get("http.unreachable", "https://clean.test/"),
         "unsupported scheme `javascript`",
@@ -1281,77 +814,30 @@ async fn a_javascript_location_makes_the_entry_point_unreachable() {
 /// A Location that is not a URL ends the chain as a bad redirect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unparsable_location_makes_the_entry_point_unreachable() {
-    let scenario = clean_with(|s| set_page(s, ORIGIN, "/", moved(301, "http://exa mple.com/")));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("http.unreachable", "https://clean.test/", Blocker)],
-    )
-    .await;
-    let chain = audit.chain("https://clean.test/");
-    assert_eq!(chain.end, ChainEnd::BadRedirect, "{}", chain.describe());
-    assert_eq!(
-        chain.hops[0].location.as_deref(),
-        Some("http://exa mple.com/")
-    );
+    let audit = apex_unreachable(moved(301, "http://exa mple.com/"), ChainEnd::BadRedirect).await;
+    let location = &audit.chain("https://clean.test/").hops[0].location;
+    assert_eq!(location.as_deref(), Some("http://exa mple.com/"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_without_location_makes_the_entry_point_unreachable() {
-    let scenario = clean_with(|s| set_page(s, ORIGIN, "/", Page::html(301, "")));
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[("http.unreachable", "https://clean.test/", Blocker)],
-    )
-    .await;
+    let audit = apex_unreachable(Page::html(301, ""), ChainEnd::BadRedirect).await;
     let chain = audit.chain("https://clean.test/");
-    assert_eq!(chain.end, ChainEnd::BadRedirect, "{}", chain.describe());
     assert_eq!(chain.hops.len(), 1);
     assert_eq!(chain.hops[0].location, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_megabyte_header_breaks_the_subdomain_with_a_protocol_error() {
-    let scenario = clean_with(|s| {
-        site(s, "api.clean.test").https = Handler::huge_header(200, 10 * 1024 * 1024)
-    });
-    let audit = fires(
-        scenario,
-        CLEAN,
-        &[
-            ("subdomain.broken", "https://api.clean.test/", High),
-            ("subdomain.broken", "http://api.clean.test/", High),
-        ],
-    )
-    .await;
-    evidence_mentions(
-        audit.get("subdomain.broken", "https://api.clean.test/"),
-        "protocol error",
-    );
+    let case = clean(|s| s.site_named(API).https = Handler::huge_header(200, 10 * 1024 * 1024));
+    evidence_mentions(&api_breaks(case).await, "protocol error");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dribbling_subdomain_is_broken_by_the_timeout() {
-    let scenario = clean_with(|s| {
-        site(s, "api.clean.test").https = Handler::dribble(200, "{\"status\":\"ok\"}")
-    });
-    let options = Options {
-        timeout: Some(Duration::from_secs(2)),
-        ..Options::default()
-    };
-    let audit = fires_with(
-        scenario,
-        CLEAN,
-        options,
-        &[
-            ("subdomain.broken", "https://api.clean.test/", High),
-            ("subdomain.broken", "http://api.clean.test/", High),
-        ],
-    )
-    .await;
+    let case = clean(|s| s.site_named(API).https = Handler::dribble(200, "{\"status\":\"ok\"}"));
     evidence_mentions(
-        audit.get("subdomain.broken", "https://api.clean.test/"),
+        &api_breaks(case.timeout(Duration::from_secs(2))).await,
         "timeout",
     );
 }
@@ -1359,7 +845,11 @@ async fn a_dribbling_subdomain_is_broken_by_the_timeout() {
 /// Every UDP answer is truncated: the audit must retry over TCP and see the same site as over UDP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_udp_answers_are_retried_over_tcp() {
-    let audit = fires(scenarios::clean().dns_truncate_udp(true), CLEAN, &[]).await;
+    let case = Case::new(
+        scenarios::clean().dns_truncate_udp(true),
+        scenarios::CLEAN_MANIFEST,
+    );
+    let audit = fires(case.timeout(OP_TIMEOUT), &[]).await;
     for host in &audit.facts.hosts {
         assert_eq!(
             host.dns.outcome,
@@ -1378,33 +868,4 @@ async fn truncated_udp_answers_are_retried_over_tcp() {
         "{:?}",
         zone.nameservers
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_cert_not_yet_valid() {
-    let scenario = clean_with(|s| site(s, "members.clean.test").cert = CertSpec::NotYetValid);
-    fires(
-        scenario,
-        CLEAN,
-        &[("tls.cert.not_yet_valid", "members.clean.test", Blocker)],
-    )
-    .await;
-}
-
-/// Port 443 of one host refuses connections: the host does not serve HTTPS at all.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tls_no_https_when_443_refuses() {
-    let port = closed_port();
-    let options = Options {
-        rules_first: vec![format!("members.clean.test:443:127.0.0.1:{port}")],
-        ..Options::default()
-    };
-    let audit = fires_with(
-        scenarios::clean(),
-        CLEAN,
-        options,
-        &[("tls.no_https", "members.clean.test", Blocker)],
-    )
-    .await;
-    evidence_mentions(audit.get("tls.no_https", "members.clean.test"), "refused");
 }

@@ -157,7 +157,7 @@ pub async fn try_audit(
 ) -> Result<Audit, StartError> {
     let gather = options.gather()?;
     let (lab, net, manifest) = try_start(scenario, manifest, options).await?;
-    let facts = gather_checked(&manifest, &net, &gather)
+    let facts = Box::pin(gather_checked(&manifest, &net, &gather))
         .await
         .map_err(StartError::Resolver)?;
     let report = launchready_audit::report(&facts, &manifest);
@@ -170,10 +170,11 @@ pub async fn try_audit(
 
 /// [`try_audit`] for tests, within `options.deadline`: a setup failure or a hang fails the test.
 pub async fn audit(scenario: Scenario, manifest: &str, options: &Options) -> Audit {
+    // Boxed: gathering is a large future, and a test's future lives on its thread's stack.
     watchdog::within(
         options.deadline,
         "the audit (lab start included)",
-        try_audit(scenario, manifest, options),
+        Box::pin(try_audit(scenario, manifest, options)),
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"))
