@@ -1,0 +1,172 @@
+//! Caddy serving a lab scenario from a generated Caddyfile: `auto_https off` and explicit `tls CERT KEY` (no ACME,
+//! nothing leaves loopback), the admin endpoint off, storage and HOME in the temp dir, one site block per host
+//! on a plain-HTTP port and on two HTTPS ports whose `servers` options allow `h1` only, or `h1 h2`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use launchready_lab::Scenario;
+
+use super::web::{self, Behaviour, Response, Vhost};
+use super::{Pki, Ports, Process, ServerError, WebOptions, WebServer};
+
+/// A running Caddy; stopped on drop.
+#[derive(Debug)]
+pub struct Caddy {
+    ports: Ports,
+    process: Process,
+    dir: tempfile::TempDir,
+}
+
+impl Caddy {
+    /// Starts Caddy serving `scenario`'s sites with certificates from `pki`. `Ok(None)` when caddy is not
+    /// installed (and `CI` is not `true`), after a skip message on stderr. Caddy speaks TLS through Go, which
+    /// has no TLS 1.0/1.1 server support worth testing, so `legacy_protocols` is refused; Go loads SHA-1 and
+    /// RSA-1024 certificates without being asked, so `seclevel0` needs nothing.
+    pub fn start(
+        scenario: &Scenario,
+        pki: &Pki,
+        options: &WebOptions,
+    ) -> Result<Option<Caddy>, ServerError> {
+        let Some(binary) = super::locate("caddy", "caddy")? else {
+            return Ok(None);
+        };
+        if options.legacy_protocols {
+            return Err(ServerError::Unsupported {
+                server: "caddy".into(),
+                reason: "TLS 1.0/1.1".into(),
+            });
+        }
+        let vhosts = web::vhosts("caddy", scenario, pki, options)?;
+        super::with_port_retries(|| {
+            let dir = web::workdir("launchready-caddy-")?;
+            let ports = Ports::pick()?;
+            let caddyfile = dir.path().join("Caddyfile");
+            web::write(&caddyfile, &config(&vhosts, ports, dir.path())?)?;
+            let mut command = Command::new(&binary);
+            command
+                .arg("run")
+                .arg("--config")
+                .arg(&caddyfile)
+                .args(["--adapter", "caddyfile"])
+                .current_dir(dir.path())
+                .env("HOME", dir.path())
+                .env("XDG_DATA_HOME", dir.path().join("data"))
+                .env("XDG_CONFIG_HOME", dir.path().join("config"));
+            let process = Process::start("caddy", command, dir.path(), vec![], &ports.addrs())?;
+            Ok(Caddy {
+                ports,
+                process,
+                dir,
+            })
+        })
+        .map(Some)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl WebServer for Caddy {
+    fn name(&self) -> &'static str {
+        "caddy"
+    }
+
+    fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
+fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, ServerError> {
+    let mut c = String::new();
+    let _ = writeln!(
+        c,
+        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n\
+         \t# No HTTP/3: it would add an Alt-Svc header and a UDP listener the lab has no counterpart for.\n\
+         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
+         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
+         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1 h2\n\t}}\n}}",
+        dir.join("storage").display(),
+        ports.http,
+        ports.https_h1,
+        ports.https_h2
+    );
+    for vhost in vhosts {
+        let host = vhost.host;
+        let _ = writeln!(c, "http://{host}:{} {{\n\tbind 127.0.0.1", ports.http);
+        behaviour(&mut c, &vhost.http)?;
+        c.push_str("}\n");
+        let _ = writeln!(
+            c,
+            "https://{host}:{}, https://{host}:{} {{\n\tbind 127.0.0.1\n\ttls {} {}",
+            ports.https_h1,
+            ports.https_h2,
+            quote(&vhost.cert.chain.display().to_string()),
+            quote(&vhost.cert.key.display().to_string())
+        );
+        behaviour(&mut c, &vhost.https)?;
+        c.push_str("}\n");
+    }
+    Ok(c)
+}
+
+fn behaviour(c: &mut String, behaviour: &Behaviour<'_>) -> Result<(), ServerError> {
+    match behaviour {
+        Behaviour::Redirect {
+            status,
+            to,
+            preserve_path,
+        } => {
+            let target = if *preserve_path {
+                format!("{}{{uri}}", to.trim_end_matches('/'))
+            } else {
+                to.to_string()
+            };
+            let _ = writeln!(c, "\tredir {} {status}", quote(&target));
+        }
+        Behaviour::Pages(pages) => {
+            for (i, (path, response)) in pages.iter().enumerate() {
+                let _ = writeln!(c, "\t@page{i} path {}\n\thandle @page{i} {{", quote(path));
+                page(c, response)?;
+                c.push_str("\t}\n");
+            }
+            c.push_str("\thandle {\n\t\trespond 404\n\t}\n");
+        }
+    }
+    Ok(())
+}
+
+fn page(c: &mut String, response: &Response<'_>) -> Result<(), ServerError> {
+    let _ = writeln!(
+        c,
+        "\t\theader Content-Type {}",
+        quote(response.content_type)
+    );
+    // `+` adds rather than replaces, which keeps repeated headers such as Set-Cookie.
+    for (name, value) in &response.headers {
+        let _ = writeln!(c, "\t\theader +{name} {}", quote(value));
+    }
+    if response.body.contains('`') {
+        return Err(ServerError::Unsupported {
+            server: "caddy".into(),
+            reason: "a body with a backtick (Caddyfile backtick strings have no escapes)".into(),
+        });
+    }
+    if response.body.is_empty() {
+        let _ = writeln!(c, "\t\trespond {}", response.status);
+    } else {
+        let _ = writeln!(c, "\t\trespond `{}` {}", response.body, response.status);
+    }
+    Ok(())
+}
+
+/// A double-quoted Caddyfile token.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\\\""))
+}

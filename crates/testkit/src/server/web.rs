@@ -1,0 +1,265 @@
+//! What the three web servers share: their ports (one plain-HTTP port, one HTTPS port speaking only HTTP/1.1
+//! and one offering HTTP/2 too), the options a test can add beyond the scenario, and the reading of a lab
+//! `Scenario` into virtual hosts every server module translates into its own configuration.
+
+use std::path::{Path, PathBuf};
+
+use launchready_lab::{Handler, Page, Scenario};
+
+use super::{CertFiles, Pki, ServerError};
+
+/// The HTTP version a test wants the HTTPS port to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// ALPN offers only `http/1.1`.
+    Http1,
+    /// ALPN offers `h2` and `http/1.1`.
+    Http2,
+}
+
+impl Protocol {
+    pub const BOTH: [Protocol; 2] = [Protocol::Http1, Protocol::Http2];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "HTTP/1.1",
+            Protocol::Http2 => "HTTP/2",
+        }
+    }
+}
+
+/// The loopback ports a web server listens on; every virtual host is served on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    pub http: u16,
+    pub https_h1: u16,
+    pub https_h2: u16,
+}
+
+impl Ports {
+    pub(crate) fn pick() -> Result<Ports, ServerError> {
+        Ok(Ports {
+            http: super::free_port()?,
+            https_h1: super::free_port()?,
+            https_h2: super::free_port()?,
+        })
+    }
+
+    pub fn https(&self, protocol: Protocol) -> u16 {
+        match protocol {
+            Protocol::Http1 => self.https_h1,
+            Protocol::Http2 => self.https_h2,
+        }
+    }
+
+    /// `--connect-to` rules sending every host's ports 80 and 443 here, 443 to the port for `protocol`.
+    pub fn connect_to(&self, protocol: Protocol) -> Vec<String> {
+        vec![
+            format!(":80:127.0.0.1:{}", self.http),
+            format!(":443:127.0.0.1:{}", self.https(protocol)),
+        ]
+    }
+
+    pub(crate) fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        [self.http, self.https_h1, self.https_h2]
+            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .to_vec()
+    }
+}
+
+/// What a test asks of a web server beyond serving the scenario's sites.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// Run OpenSSL at security level 0 (nginx, Apache), without which OpenSSL 3 refuses to load SHA-1 signed
+    /// and RSA-1024 certificates at all. TLS 1.2 stays the minimum.
+    pub seclevel0: bool,
+    /// Security level 0 and TLS 1.0 and 1.1 enabled (nginx, Apache; Caddy's Go TLS cannot).
+    pub legacy_protocols: bool,
+    /// Certificates to serve instead of what the site's `CertSpec` asks for, by host.
+    pub certs: Vec<(String, CertFiles)>,
+    /// nginx only: directives added inside `http { }`.
+    pub nginx_http: String,
+    /// nginx only: directives added at the top of the named host's HTTPS `server { }` blocks.
+    pub nginx_server: Vec<(String, String)>,
+}
+
+/// A started web server serving a scenario's sites.
+pub trait WebServer: Send + Sync {
+    /// The server's name as the report tables show it.
+    fn name(&self) -> &'static str;
+    fn ports(&self) -> Ports;
+    /// The server's logs so far, for failure messages.
+    fn log(&self) -> String;
+}
+
+/// One virtual host as the servers configure it.
+#[derive(Debug)]
+pub(crate) struct Vhost<'a> {
+    pub host: &'a str,
+    pub http: Behaviour<'a>,
+    pub https: Behaviour<'a>,
+    pub cert: CertFiles,
+}
+
+/// What a host does on one scheme.
+#[derive(Debug)]
+pub(crate) enum Behaviour<'a> {
+    /// Every request: `status` with `Location: to` (plus the path and query when `preserve_path`).
+    Redirect {
+        status: u16,
+        to: &'a str,
+        preserve_path: bool,
+    },
+    /// Exact paths; anything else is a 404.
+    Pages(Vec<(&'a str, Response<'a>)>),
+}
+
+/// A page as a server sends it: the content type apart from the other headers, since every server sets it
+/// its own way.
+#[derive(Debug)]
+pub(crate) struct Response<'a> {
+    pub status: u16,
+    pub content_type: &'a str,
+    /// Every header but `content-type`, in the scenario's order (repeats kept).
+    pub headers: Vec<(&'a str, &'a str)>,
+    pub body: &'a str,
+}
+
+impl<'a> Response<'a> {
+    fn new(page: &'a Page) -> Self {
+        let content_type = page
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            // What the lab adds when a page names none.
+            .map_or("text/html; charset=utf-8", |(_, value)| value.as_str());
+        Response {
+            status: page.status,
+            content_type,
+            headers: page
+                .headers
+                .iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect(),
+            body: &page.body,
+        }
+    }
+
+    /// The `Location` header, when the page has one.
+    pub fn location(&self) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("location"))
+            .map(|(_, value)| *value)
+    }
+
+    /// Every header but `Location`.
+    pub fn other_headers(&self) -> impl Iterator<Item = &(&'a str, &'a str)> {
+        self.headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("location"))
+    }
+}
+
+/// Reads the scenario's sites into virtual hosts with their certificates, refusing what a real server
+/// cannot be configured to do (scripted misbehaviour, a CDN's headers, injected latency).
+pub(crate) fn vhosts<'a>(
+    server: &str,
+    scenario: &'a Scenario,
+    pki: &Pki,
+    options: &WebOptions,
+) -> Result<Vec<Vhost<'a>>, ServerError> {
+    let unsupported = |reason: String| ServerError::Unsupported {
+        server: server.to_string(),
+        reason,
+    };
+    if !scenario.http_latency.is_zero() {
+        return Err(unsupported("injected HTTP latency".into()));
+    }
+    let mut vhosts = Vec::new();
+    for site in &scenario.sites {
+        if site.edge.is_some() {
+            return Err(unsupported(format!("the CDN in front of {}", site.host)));
+        }
+        let behaviour = |handler: &'a Handler| match handler {
+            Handler::Redirect {
+                status,
+                to,
+                preserve_path,
+            } => Ok(Behaviour::Redirect {
+                status: *status,
+                to,
+                preserve_path: *preserve_path,
+            }),
+            Handler::Pages(pages) => Ok(Behaviour::Pages(
+                pages
+                    .iter()
+                    .map(|(path, page)| (path.as_str(), Response::new(page)))
+                    .collect(),
+            )),
+            other => Err(unsupported(format!("{}: {other:?}", site.host))),
+        };
+        let cert = match options.certs.iter().find(|(host, _)| *host == site.host) {
+            Some((_, files)) => files.clone(),
+            None => pki.for_spec(&site.host, &site.cert)?,
+        };
+        vhosts.push(Vhost {
+            host: &site.host,
+            http: behaviour(&site.http)?,
+            https: behaviour(&site.https)?,
+            cert,
+        });
+    }
+    Ok(vhosts)
+}
+
+/// A scratch directory for one server (config, pid, logs, temp files), removed on drop. Readable by all,
+/// since servers started as root hand requests to unprivileged workers.
+pub(crate) fn workdir(prefix: &str) -> Result<tempfile::TempDir, ServerError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| ServerError::io("creating a server directory", e))?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| ServerError::io("opening a server directory", e))?;
+    Ok(dir)
+}
+
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), ServerError> {
+    std::fs::write(path, text)
+        .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))
+}
+
+impl WebOptions {
+    pub(crate) fn weak_openssl(&self) -> bool {
+        self.seclevel0 || self.legacy_protocols
+    }
+}
+
+/// An OpenSSL configuration at security level 0 for `OPENSSL_CONF` (replacing Debian's level 2 and TLS 1.2
+/// minimum): the only way to make OpenSSL 3 load SHA-1 signed or RSA-1024 certificates, since the level is
+/// checked when a certificate is loaded, before any per-server cipher setting applies.
+pub(crate) fn weak_openssl_conf(dir: &Path, options: &WebOptions) -> Result<PathBuf, ServerError> {
+    let path = dir.join("openssl-seclevel0.cnf");
+    let min = if options.legacy_protocols {
+        "TLSv1"
+    } else {
+        "TLSv1.2"
+    };
+    write(
+        &path,
+        &format!(
+            "openssl_conf = default_conf\n\n[default_conf]\nssl_conf = ssl_sect\n\n[ssl_sect]\n\
+             system_default = system_default_sect\n\n[system_default_sect]\nCipherString = DEFAULT@SECLEVEL=0\n\
+             MinProtocol = {min}\n"
+        ),
+    )?;
+    Ok(path)
+}
+
+/// Whether this process runs as root, where servers must be told which user their workers become.
+pub(crate) fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
