@@ -35,6 +35,8 @@ pub struct Spec {
     pub allow_paths: &'static [&'static str],
     pub require_digit: bool,
     pub once_per_file: bool,
+    /// 0 for one format; 1 for the named-provider rule; 2 for any credential name (see `Rule::fallback`).
+    pub fallback: u8,
     /// Templates that must match; `«…»` marks the expected secret.
     pub examples: &'static [&'static str],
     /// Templates that must not match.
@@ -57,18 +59,31 @@ const BASE: Spec = Spec {
     allow_paths: &[],
     require_digit: false,
     once_per_file: false,
+    fallback: 0,
     examples: &[],
     negatives: &[],
 };
 
-/// `NAME<sep>VALUE` with NAME matched case-insensitively by `$name` (plus up to 25 more name characters), the usual
-/// assignment operators of env files, YAML, JSON, code and shell, and VALUE (case-sensitive) as group 1.
+/// What may stand between a credential's name and its value, as code, config and shell write it: a closing quote or
+/// bracket of the name (`"KEY":`, `ENV["KEY"]`, `getenv("KEY"`), then an assignment (`=`, `:=`, `=>`, `:`, `,`),
+/// a typed declaration (`: &str =`, `: &'static str =`, `: string =`, `: str =`), an environment fallback
+/// (`|| `, `?? `, `?: `, ` or `, `${KEY:-`, `${KEY:=`, `).unwrap_or(`, `).unwrap_or_else(|_| `).
+macro_rules! bridge {
+    () => {
+        r#"["'`]?\]?\)?[ \t]{0,3}(?::[ \t]{0,3}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{0,30}[ \t]{0,3}=|:=|:-|=>|\?\?|\|\||\?:|or[ \t]|\.unwrap_or(?:_else)?\((?:\|_\|)?|[=:,])[ \t]{0,3}"#
+    };
+}
+
+/// `NAME<bridge>VALUE` with NAME matched case-insensitively by `$name` (plus up to 25 more name characters), any
+/// of `bridge!`'s separators, and VALUE (case-sensitive) as group 1.
 macro_rules! assign {
     ($name:literal, $value:literal) => {
         concat!(
             r#"(?i)(?:"#,
             $name,
-            r#")[\w.-]{0,25}["']?[ \t]{0,3}(?:=|:=|=>|:|,)[ \t]{0,3}["'`]?(?-i:("#,
+            r#")[\w.-]{0,25}"#,
+            bridge!(),
+            r#"["'`]?(?-i:("#,
             $value,
             r#"))(?:["'`\s;,)}\]]|\\[nr]|$)"#
         )
@@ -762,17 +777,19 @@ pub static SPECS: &[Spec] = &[
         id: "private_key.pem",
         description: "Private key (PEM, OpenSSH or PGP)",
         regex: r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:\s|\\[nr])+(?:[A-Za-z][A-Za-z0-9-]*:[^\r\n\\]*(?:\r?\n|\\n)+)*(?:\s|\\[nr])*([A-Za-z0-9+/=]{40})[\s\S]*?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----",
+        // The whole block is the secret: `--show-secrets` shows a key that can be used as it stands.
+        secret_group: Some(0),
         keywords: &["-----begin"],
         severity: Severity::Blocker,
         examples: &[
-            "-----BEGIN RSA PRIVATE KEY-----\n«{b40}»{b24}\n{b64}\n-----END RSA PRIVATE KEY-----\n",
-            "-----BEGIN OPENSSH PRIVATE KEY-----\r\n«{b40}»{b30}\r\n-----END OPENSSH PRIVATE KEY-----",
-            "-----BEGIN EC PRIVATE KEY-----\n«{b40}»\n-----END EC PRIVATE KEY-----",
-            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,{H32}\n\n«{b40}»{b24}\n-----END RSA PRIVATE KEY-----",
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n«{b40}»\n-----END ENCRYPTED PRIVATE KEY-----",
-            "-----BEGIN DSA PRIVATE KEY-----\n«{b40}»\n-----END DSA PRIVATE KEY-----",
-            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\nComment: demo\n\n«{b40}»{b24}\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----",
-            "KEY=\"-----BEGIN PRIVATE KEY-----\\n«{b40}»{b24}\\n-----END PRIVATE KEY-----\\n\"",
+            "«-----BEGIN RSA PRIVATE KEY-----\n{b40}{b24}\n{b64}\n-----END RSA PRIVATE KEY-----»\n",
+            "«-----BEGIN OPENSSH PRIVATE KEY-----\r\n{b40}{b30}\r\n-----END OPENSSH PRIVATE KEY-----»",
+            "«-----BEGIN EC PRIVATE KEY-----\n{b40}\n-----END EC PRIVATE KEY-----»",
+            "«-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,{H32}\n\n{b40}{b24}\n-----END RSA PRIVATE KEY-----»",
+            "«-----BEGIN ENCRYPTED PRIVATE KEY-----\n{b40}\n-----END ENCRYPTED PRIVATE KEY-----»",
+            "«-----BEGIN DSA PRIVATE KEY-----\n{b40}\n-----END DSA PRIVATE KEY-----»",
+            "«-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\nComment: demo\n\n{b40}{b24}\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----»",
+            "KEY=\"«-----BEGIN PRIVATE KEY-----\\n{b40}{b24}\\n-----END PRIVATE KEY-----»\\n\"",
         ],
         negatives: &[
             "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
@@ -853,6 +870,213 @@ pub static SPECS: &[Spec] = &[
         ],
         ..BASE
     },
+    // Twilio account SIDs ("AC" + 32 hex) identify the account an auth token unlocks; next to "twilio" the pair is
+    // the credential, so the SID is reported too (kingfisher reports it as the token's dependent capture).
+    Spec {
+        id: "twilio.account_sid",
+        description: "Twilio account SID (pairs with an auth token)",
+        regex: token!(r"AC[0-9a-f]{32}"),
+        keywords: &["twilio"],
+        entropy: Some(3.0),
+        severity: Severity::Low,
+        examples: &["TWILIO_ACCOUNT_SID=«AC{h32}»"],
+        negatives: &["ACCOUNT=AC{h32} for no named provider"],
+        ..BASE
+    },
+    // Brevo (Sendinblue): API keys "xkeysib-" and SMTP keys "xsmtpsib-" + 64 hex + "-" + 16 (Brevo docs).
+    Spec {
+        id: "brevo.api_key",
+        description: "Brevo (Sendinblue) API or SMTP key",
+        regex: token!(r"x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}"),
+        keywords: &["xkeysib-", "xsmtpsib-"],
+        entropy: Some(3.0),
+        examples: &["BREVO_API_KEY=«xkeysib-{h64}-{x16}»"],
+        negatives: &["xkeysib-{h20}-{x16}"],
+        ..BASE
+    },
+    // Cloudinary URLs carry the API key and secret: cloudinary://<15 digits>:<secret>@<cloud name>.
+    Spec {
+        id: "cloudinary.url",
+        description: "Cloudinary URL with an API secret",
+        regex: r"cloudinary://[0-9]{12,20}:([A-Za-z0-9_-]{20,40})@[A-Za-z0-9_-]+",
+        secret_group: Some(1),
+        keywords: &["cloudinary://"],
+        entropy: Some(3.0),
+        examples: &["CLOUDINARY_URL=cloudinary://{d15}:«{u27}»@demo-media"],
+        negatives: &["CLOUDINARY_URL=cloudinary://<api_key>:<api_secret>@cloud"],
+        ..BASE
+    },
+    // A bearer credential written into a request: curl commands in READMEs, HTTP client defaults.
+    Spec {
+        id: "http.bearer_token",
+        description: "Bearer token in an Authorization header",
+        regex: r#"(?i)authorization["']?[ \t]*[:=,][ \t]*["'`]?(?:bearer|token)[ \t]+(?-i:([A-Za-z0-9._~+/-]{20,1024}=*))(?:["'`\s;,)}\]\\]|$)"#,
+        keywords: &["bearer", "authorization"],
+        entropy: Some(3.5),
+        severity: Severity::Medium,
+        check: Some(value_like),
+        allow: &[PLACEHOLDER],
+        stopwords: PLACEHOLDER_WORDS,
+        examples: &[
+            "curl -H \"Authorization: Bearer «{x30}{d4}»\" https://api.example.com",
+            "headers: {{ Authorization: 'Bearer «{u40}»' }}",
+        ],
+        negatives: &[
+            "curl -H \"Authorization: Bearer $TOKEN\" https://api.example.com",
+            "Authorization: Bearer <your-token>",
+            "Authorization: Bearer YOUR_ACCESS_TOKEN_GOES_HERE",
+        ],
+        fallback: 1,
+        ..BASE
+    },
+    // A signed JWT is a bearer credential until it expires. Graded on its decoded payload (never verified, never
+    // sent): Supabase service_role keys have their own rule; the public anon key and unsigned tokens are skipped;
+    // an expired token is Info; anything else (no `exp`, or one in the future) is High.
+    Spec {
+        id: "jwt.token",
+        description: "Signed JWT that has not expired (a bearer credential)",
+        regex: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"),
+        keywords: &["eyj"],
+        check: Some(jwt_is_live_credential),
+        examples: &[
+            "AUTH_TOKEN=«{jwt:authenticated}»",
+            "const token = '«{jwt:worker}»';",
+        ],
+        negatives: &[
+            "SUPABASE_ANON_KEY={jwt:anon}",
+            "SUPABASE_SERVICE_ROLE_KEY={jwt:service_role}",
+            "OLD={jwtold:authenticated}",
+        ],
+        ..BASE
+    },
+    Spec {
+        id: "jwt.expired_token",
+        description: "Signed JWT whose expiry has passed (a test token, or one to check was never reused)",
+        regex: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"),
+        keywords: &["eyj"],
+        check: Some(jwt_is_expired),
+        severity: Severity::Info,
+        examples: &["token: «{jwtold:authenticated}»"],
+        negatives: &["token: {jwt:authenticated}"],
+        ..BASE
+    },
+    // Credentials known by their name, not a prefix: a provider a membership site signs up with (transactional
+    // email, SMS, payments, auth, search, realtime, media), a credential word, and a value that looks like a value.
+    Spec {
+        id: "named.provider_credential",
+        description: "Credential of a named provider (no distinctive prefix, recognised by its name)",
+        regex: concat!(
+            r#"(?i)(?:^|[^A-Za-z0-9])(?:twilio|postmark|mailgun|sendgrid|resend|mailjet|sparkpost|mandrill|brevo|sendinblue|mailersend|smtp|ses|vonage|nexmo|plivo|telnyx|messagebird|sinch|stripe|paypal|braintree|square|razorpay|mollie|paddle|lemon_?squeezy|adyen|auth0|okta|clerk|firebase|supabase|cognito|workos|stytch|algolia|pusher|ably|cloudinary|mapbox|sentry|segment|mixpanel|intercom|onesignal|openai|anthropic|replicate|pinecone|github|gitlab|slack|discord|telegram|shopify|hubspot|airtable|notion|contentful|sanity|linear|cloudflare|vercel|netlify|heroku|render|fly|railway|digitalocean|aws|azure|gcp|google)[\w.-]{0,30}?(?:key|secret|token|password|passwd|pwd|pass|sid|credential|auth)s?"#,
+            bridge!(),
+            r#"["'`]?(?-i:([A-Za-z0-9+/=_.~!@#%^&*-]{16,512}))(?:["'`\s;,)}\]]|\\[nr]|$)"#
+        ),
+        keywords: &[
+            "twilio",
+            "postmark",
+            "mailgun",
+            "sendgrid",
+            "resend",
+            "mailjet",
+            "sparkpost",
+            "mandrill",
+            "brevo",
+            "sendinblue",
+            "mailersend",
+            "smtp",
+            "ses",
+            "vonage",
+            "nexmo",
+            "plivo",
+            "telnyx",
+            "messagebird",
+            "sinch",
+            "stripe",
+            "paypal",
+            "braintree",
+            "square",
+            "razorpay",
+            "mollie",
+            "paddle",
+            "lemon",
+            "adyen",
+            "auth0",
+            "okta",
+            "clerk",
+            "firebase",
+            "supabase",
+            "cognito",
+            "workos",
+            "stytch",
+            "algolia",
+            "pusher",
+            "ably",
+            "cloudinary",
+            "mapbox",
+            "sentry",
+            "segment",
+            "mixpanel",
+            "intercom",
+            "onesignal",
+            "openai",
+            "anthropic",
+            "replicate",
+            "pinecone",
+            "github",
+            "gitlab",
+            "slack",
+            "discord",
+            "telegram",
+            "shopify",
+            "hubspot",
+            "airtable",
+            "notion",
+            "contentful",
+            "sanity",
+            "linear",
+            "cloudflare",
+            "vercel",
+            "netlify",
+            "heroku",
+            "render",
+            "fly",
+            "railway",
+            "digitalocean",
+            "aws",
+            "azure",
+            "gcp",
+            "google",
+        ],
+        entropy: Some(3.0),
+        check: Some(value_like),
+        allow: &[
+            PLACEHOLDER,
+            r"(?i)^(?:process\.env|os\.environ|os\.getenv|import\.meta\.env|env\.|ENV\[|getenv|config\.|settings\.|secrets\.|vars\.|\$|%|\{\{)",
+            r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://)|\.(?:pem|key|json|txt|crt|p12|pfx|yaml|yml|env|js|ts)$",
+        ],
+        allow_match: &[
+            r#"(?i)(?:public|publishable|pub|site|client_?id|account_?id|app_?id|project_?id|key_?id|region|host|domain|url|uri|endpoint|webhook_?url|file|path|name|header|env|cache|sort|partition|idempotency)[_.-]?(?:key|secret|token|password|pass|sid|auth)?s?["'`]?[ \t]*(?:=|:|,|\|\||\?\?)"#,
+            r"^[?&]",
+        ],
+        stopwords: PLACEHOLDER_WORDS,
+        examples: &[
+            "POSTMARK_API_TOKEN=«{h8}-{h4}-{h4}-{h4}-{h12}»",
+            "const algoliaAdminKey: string = '«{h32}»';",
+            "PUSHER_APP_SECRET = os.getenv(\"PUSHER_APP_SECRET\", \"«{h20}»\")",
+            "paypal.client.secret=«{u80}»",
+            "  auth0ClientSecret: process.env.AUTH0_CLIENT_SECRET || '«{u64}»',",
+        ],
+        negatives: &[
+            "STRIPE_PUBLISHABLE_KEY=pk_live_{x24}",
+            "TWILIO_ACCOUNT_SID_ENV=TWILIO_ACCOUNT_SID",
+            "stripeSecretKey = process.env.STRIPE_SECRET_KEY",
+            "SENDGRID_API_KEY=your-sendgrid-key",
+            "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
+            "slack_token_header = x_slack_signature_token",
+            "aws_secret = &PrivateKeyDer::from(key)",
+        ],
+        fallback: 1,
+        ..BASE
+    },
     // Generic: a *_KEY/*_SECRET/*_TOKEN/PASSWORD assignment with a long, random-looking value. Tuned for few false
     // positives (the top complaint about generic rules): an assignment is required, the value is ≥ 16 characters
     // with entropy > 3.5 and a digit, and placeholders, environment lookups, plain words, file paths and
@@ -860,7 +1084,12 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "generic.secret_assignment",
         description: "High-entropy value assigned to a key, secret, token or password",
-        regex: r#"(?:^|[^A-Za-z0-9_.-])(?:(?:[A-Za-z0-9]+[_.-])*(?:[A-Za-z0-9]*(?:Key|Secret|Token|Password|Passwd|KEY|SECRET|TOKEN|PASSWORD|PASSWD)|key|secret|token|password|passwd|pwd|apikey|secretkey|authtoken|accesstoken))["']?[ \t]{0,3}(?:=|:=|=>|:)[ \t]{0,3}(?:"([^"\s\\]{16,200})"|'([^'\s\\]{16,200})'|([A-Za-z0-9+/=_.~!@#%^&*-]{16,200}))(?:[\s;,)}\]]|$)"#,
+        regex: concat!(
+            r#"(?:^|[^A-Za-z0-9_.-])(?:(?:[A-Za-z0-9]+[_.-])*(?:[A-Za-z0-9]*(?:Key|Secret|Token|Password|Passwd|KEY|SECRET|TOKEN|PASSWORD|PASSWD)|key|secret|token|password|passwd|pwd|apikey|secretkey|authtoken|accesstoken))"#,
+            bridge!(),
+            r#"(?:"([^"\s\\]{16,512})"|'([^'\s\\]{16,512})'|`([^`\s\\]{16,512})`|([A-Za-z0-9+/=_.~!@#%^&*-]{16,512})(?:[\s;,)}\]]|$))"#
+        ),
+        check: Some(value_like),
         keywords: &["key", "secret", "token", "password", "passwd", "pwd"],
         entropy: Some(3.5),
         severity: Severity::Medium,
@@ -880,6 +1109,8 @@ pub static SPECS: &[Spec] = &[
             r#"(?i)(?:key|token)["']?[ \t]*(?:=|:=|=>|:)[ \t]*["']?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}["']?[\s;,)}\]]?$"#,
             // Names that mention key or token without being credentials.
             r"(?i)(?:public|publishable|pub|primary|foreign|sort|partition|idempotency|cache|csrf|xsrf|next_?page|page|continuation|pagination|sync|lookup|hash|i18n|translation)[_.-]?(?:key|token)",
+            // A URL query parameter (`?token=…&…`) is a link someone pasted, not an assignment.
+            r"^[?&]",
         ],
         stopwords: PLACEHOLDER_WORDS,
         examples: &[
@@ -905,21 +1136,26 @@ pub static SPECS: &[Spec] = &[
             "keyboard = \"{x32}\"",
             "PASSWORD=correcthorsebatterystaple",
         ],
+        fallback: 2,
         ..BASE
     },
-    // A committed .env file: environment files hold production configuration by convention (dotenv, Next.js,
-    // Vite); templates (.example, .sample, .template, .dist) are meant to be committed.
+    // A committed .env file with a credential in it: environment files hold production configuration by
+    // convention (dotenv, Next.js, Vite); templates (.example, .sample, .template, .dist) are meant to be committed,
+    // and a file of plain settings (ports, modes, hosts, feature flags) is no leak.
     Spec {
         id: "secrets.env_file_committed",
-        description: "Environment file with values committed to the repository",
-        regex: r"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=[ \t]*(\S[^\r\n]*)",
+        description: "Environment file with a credential committed to the repository",
+        regex: r"(?m)^[ \t]*(?:export[ \t]+)?[A-Za-z0-9_]*(?i:KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|PRIVATE|SALT|SIGNING|AUTH|DSN)[A-Za-z0-9_]*[ \t]*=[ \t]*(\S[^\r\n]*)",
         secret_group: Some(1),
         path: Some(r"(?:^|/)\.env(?:\.[A-Za-z0-9_-]+)*$"),
         allow_paths: &[r"(?i)\.(?:example|sample|template|tmpl|tpl|dist|defaults?|schema)(?:\.|$)"],
         allow: &[
             PLACEHOLDER,
             // Values that configure rather than authenticate: numbers, booleans, modes, empty quotes, hosts.
-            r#"(?i)^(?:""|''|true|false|yes|no|on|off|none|null|nil|[0-9]+|development|production|staging|test|debug|info|warn|error|localhost(?::[0-9]+)?|https?://localhost\S*)\s*(?:#.*)?$"#,
+            r#"(?i)^(?:""|''|true|false|yes|no|on|off|none|null|nil|[0-9]+|development|production|staging|test|debug|info|warn|error|localhost(?::[0-9]+)?|https?://\S*)\s*(?:#.*)?$"#,
+        ],
+        allow_match: &[
+            r"(?i)(?:PUBLISHABLE|PUBLIC_KEY|_KEY_ID|_KEY_PATH|_KEY_FILE|_TOKEN_URL|_AUTH_URL|AUTH_DOMAIN|_AUTH_PROVIDER|KEYCLOAK_REALM|_TTL|_EXPIR)",
         ],
         stopwords: &[
             "changeme",
@@ -933,7 +1169,10 @@ pub static SPECS: &[Spec] = &[
         examples: &["# local settings\nPORT=3000\nSTRIPE_KEY=«{x20}»\nOTHER={x10}"],
         negatives: &[
             "PORT=3000\nDEBUG=true\nAPI_KEY=\n# COMMENT=value\nTOKEN=${TOKEN}\nNODE_ENV=production\n",
+            "NODE_ENV=production\nPORT=3000\nLOG_LEVEL=debug\nTZ=UTC\nAPP_NAME=members\n",
+            "STRIPE_PUBLISHABLE_KEY=pk_live_{x24}\nAUTH_URL=https://auth.example.com\n",
         ],
+        fallback: 2,
         ..BASE
     },
 ];
@@ -980,6 +1219,20 @@ pub fn to_rule(spec: &Spec) -> Result<Rule, regex::Error> {
     rule.check = spec.check;
     rule.require_digit = spec.require_digit;
     rule.once_per_file = spec.once_per_file;
+    rule.fallback = spec.fallback;
+    // Live-shaped: a token rule (`token!`) whose keyword is its own prefix, i.e. a provider's structured format
+    // rather than a value recognised by the name next to it.
+    rule.live_shaped = spec.regex.starts_with("(?:^|[^A-Za-z0-9_-])(")
+        && spec.keywords.iter().all(|k| {
+            spec.regex
+                .to_ascii_lowercase()
+                .contains(k.trim_end_matches(['-', '_', '.', '$']))
+        })
+        || spec.id == "private_key.pem"
+        || spec.id == "gcp.service_account_key";
+    if spec.id.starts_with("jwt.") {
+        rule.live_shaped = false;
+    }
     if !spec.allow.is_empty() || !spec.stopwords.is_empty() {
         rule.allowlists.push(Allowlist {
             description: "placeholders and documented examples".to_string(),
@@ -1060,6 +1313,191 @@ fn base64url_decode(input: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Whether a value under a credential-like name looks like a value rather than code or words: no code expression
+/// (`&PrivateKeyDer…`, `Foo::bar(…)`, `a->b`), not an identifier (snake, camel or SCREAMING case words such as
+/// `x25519_generate_private_key` or `D3DKMT_PRESENTHISTORYTOKEN`), no counting sequence or repeated chunk (crypto
+/// test vectors), and random over its own alphabet: Shannon entropy at least 70 % of what that alphabet allows.
+pub fn value_like(value: &[u8]) -> bool {
+    let v = value;
+    if v.is_empty() || matches!(v[0], b'&' | b'$' | b'*' | b'#') {
+        return false;
+    }
+    let has = |needle: &[u8]| v.windows(needle.len()).any(|w| w == needle);
+    if has(b"::") || has(b"->") || v.contains(&b'(') || v.contains(&b'{') || v.contains(&b'[') {
+        return false;
+    }
+    // A JWT is judged by what its payload says (`jwt.*`, `supabase.service_role_key`), not by the name it sits under.
+    if v.starts_with(b"eyJ") && v.iter().filter(|&&b| b == b'.').count() == 2 {
+        return false;
+    }
+    if looks_like_identifier(v) || has_counting_run(v) || is_repeated_chunk(v) || counts_in_hex(v) {
+        return false;
+    }
+    let (mut lower, mut upper, mut digit, mut other, mut hex_only) =
+        (false, false, false, false, true);
+    for &b in v {
+        match b {
+            b'a'..=b'z' => lower = true,
+            b'A'..=b'Z' => upper = true,
+            b'0'..=b'9' => digit = true,
+            _ => other = true,
+        }
+        if !b.is_ascii_hexdigit() && b != b'-' {
+            hex_only = false;
+        }
+    }
+    let alphabet = if hex_only && !(lower && upper) {
+        16
+    } else {
+        26 * usize::from(lower)
+            + 26 * usize::from(upper)
+            + 10 * usize::from(digit)
+            + 16 * usize::from(other)
+    };
+    let max_bits = (alphabet.min(v.len()).max(2) as f32).log2();
+    rules::shannon_entropy(v) >= 0.7 * max_bits
+}
+
+/// Only name characters, and few changes of character class (lower, upper, digit) between neighbours: words
+/// joined by `_`, `-` or `.`, or camel case. Random strings change class every second character or so.
+fn looks_like_identifier(v: &[u8]) -> bool {
+    if !v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return false;
+    }
+    let class = |b: u8| match b {
+        b'a'..=b'z' => 0u8,
+        b'A'..=b'Z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let (mut changes, mut alnum) = (0usize, 0usize);
+    for pair in v.windows(2) {
+        let (a, b) = (class(pair[0]), class(pair[1]));
+        if a == 3 || b == 3 {
+            continue;
+        }
+        // A capital followed by lower case starts a word (`Private`), not a change.
+        if a != b && !(a == 1 && b == 0) {
+            changes += 1;
+        }
+    }
+    for &b in v {
+        if b.is_ascii_alphanumeric() {
+            alnum += 1;
+        }
+    }
+    // Pure hex of key length is data, whatever its changes.
+    let hex = v.iter().all(u8::is_ascii_hexdigit);
+    !hex && changes * 6 < alnum
+}
+
+/// Six or more characters counting up or down by one (`0123456`, `abcdef`): test vectors and fillers.
+fn has_counting_run(v: &[u8]) -> bool {
+    let mut up = 1;
+    let mut down = 1;
+    for pair in v.windows(2) {
+        up = if pair[1] == pair[0].wrapping_add(1) {
+            up + 1
+        } else {
+            1
+        };
+        down = if pair[1] == pair[0].wrapping_sub(1) {
+            down + 1
+        } else {
+            1
+        };
+        if up >= 6 || down >= 6 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Hex whose bytes count up or down (`000102030405…`, `f0f1f2f3…`): a test vector's key or nonce.
+fn counts_in_hex(v: &[u8]) -> bool {
+    if v.len() < 16 || !v.len().is_multiple_of(2) || !v.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let nibble = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+    let bytes: Vec<u8> = v
+        .chunks(2)
+        .map(|p| nibble(p[0]) << 4 | nibble(p[1]))
+        .collect();
+    has_counting_run(&bytes)
+}
+
+/// The value is one chunk of 1 to 8 characters repeated (`abcdabcdabcd…`, `deadbeefdeadbeef…`).
+fn is_repeated_chunk(v: &[u8]) -> bool {
+    (1..=8).any(|n| v.len() >= 2 * n && v.chunks(n).all(|c| c == &v[..c.len()]))
+}
+
+/// The decoded JSON payload of a JWT, when the token has three parts and a JSON object as its payload.
+fn jwt_payload(token: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut parts = token.split(|&b| b == b'.');
+    let (Some(header), Some(payload), Some(signature)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if signature.is_empty() {
+        return None;
+    }
+    // `alg: none` tokens carry no signature and grant nothing.
+    let header: serde_json::Value = serde_json::from_slice(&base64url_decode(header)?).ok()?;
+    if header
+        .get("alg")
+        .and_then(|a| a.as_str())
+        .is_some_and(|a| a.eq_ignore_ascii_case("none"))
+    {
+        return None;
+    }
+    match serde_json::from_slice(&base64url_decode(payload)?).ok()? {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn jwt_role(payload: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    payload.get("role").and_then(|r| r.as_str())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A signed JWT that still works: not Supabase's service_role key (its own rule) nor the public anon key, and
+/// without an `exp` or with one in the future.
+fn jwt_is_live_credential(token: &[u8]) -> bool {
+    let Some(payload) = jwt_payload(token) else {
+        return false;
+    };
+    if matches!(jwt_role(&payload), Some("service_role" | "anon")) {
+        return false;
+    }
+    payload
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .is_none_or(|exp| exp > now_unix())
+}
+
+/// A signed JWT whose `exp` has passed.
+fn jwt_is_expired(token: &[u8]) -> bool {
+    let Some(payload) = jwt_payload(token) else {
+        return false;
+    };
+    if matches!(jwt_role(&payload), Some("service_role" | "anon")) {
+        return false;
+    }
+    payload
+        .get("exp")
+        .and_then(serde_json::Value::as_i64)
+        .is_some_and(|exp| exp <= now_unix())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! only over windows around those positions. A file without any keyword costs one automaton pass.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 use launchready_findings::Severity;
@@ -63,6 +64,12 @@ pub struct Rule {
     /// runs many lines past its keyword), tight for rules whose match sits on the keyword's line, which keeps a
     /// common keyword such as `key` from turning every file into one big window.
     pub window: (usize, usize),
+    /// The rule's match is a provider's full-length, structured format (a prefix and exact length), so it is live
+    /// -shaped even in an example or test file; other rules' matches there are reported at Info.
+    pub live_shaped: bool,
+    /// 0 for a rule about one format; higher for broader fallbacks (1 a named provider, 2 any credential name). A
+    /// match is dropped when a rule of a lower level found a secret overlapping it in the same buffer.
+    pub fallback: u8,
 }
 
 impl Rule {
@@ -82,9 +89,40 @@ impl Rule {
             check: None,
             once_per_file: false,
             window: (WINDOW_BEFORE, WINDOW_AFTER),
+            live_shaped: false,
+            fallback: 0,
         }
     }
 }
+
+/// Where a secret counts for less: templates meant to be committed and test fixtures. Matches of rules that are not
+/// `live_shaped` are reported there at Info, which no default `--fail-on` counts as a failure.
+static EXAMPLE_OR_FIXTURE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+    compile_path(
+        r"(?i)\.(?:example|sample|template|tmpl|tpl|dist)(?:\.[^/]*)?$|(?:^|/)(?:examples?|samples?|templates?|tests?|__tests__|spec|specs|fixtures?|__fixtures__|testdata|test[_-]?data|test[_-]?vectors|__mocks__|mocks?)/|(?:_test|\.test|\.spec|_spec)\.[A-Za-z0-9]+$|(?:^|/)test_[^/]*\.py$|(?:^|/)conftest\.py$",
+    )
+    .ok()
+});
+
+/// Files built for the browser: whatever secret is in them, every visitor has it.
+static CLIENT_BUNDLE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
+    compile_path(
+        r"(?:^|/)(?:dist|build|out|\.next/static|\.output/public|\.svelte-kit/output/client|public/build|static/js)/(?:[^/]+/)*[^/]+\.(?:m?js|cjs)$|\.min\.js$|\.(?:bundle|chunk)\.js$",
+    )
+    .ok()
+});
+
+/// A variable the framework inlines into client code (Next.js, Vite, Create React App, Expo, SvelteKit, Nuxt,
+/// Gatsby), named right before the value on its line.
+static CLIENT_VARIABLE: LazyLock<Option<BytesRegex>> = LazyLock::new(|| {
+    compile(
+        r#"(?:^|[^A-Za-z0-9_])(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|PUBLIC|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]+["'`]?\]?\)?[ \t]*(?:=|:|\|\||\?\?|,)[^=\n]*$"#,
+    )
+    .ok()
+});
+
+/// Rule ids of matches escalated because the secret ships to browsers carry this prefix.
+pub const CLIENT_EXPOSED: &str = "client_exposed.";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Condition {
@@ -294,6 +332,7 @@ impl RuleSet {
 
     /// Whether a commit allowlist (the rule's own, or a global one) allows matches of `rule_id` in `commit`.
     pub fn allows_commit(&self, rule_id: &str, commit: &str) -> bool {
+        let rule_id = rule_id.strip_prefix(CLIENT_EXPOSED).unwrap_or(rule_id);
         let own = self
             .rules
             .iter()
@@ -376,6 +415,13 @@ impl RuleSet {
                         if rule.once_per_file {
                             break 'windows;
                         }
+                    } else {
+                        // A rejected value may hide the real one: `key: process.env.KEY || "…"` first matches
+                        // with the lookup as its value. Search again from inside the rejected match.
+                        let inner = secret_offset(data, secret)
+                            .filter(|&o| o > m.start())
+                            .unwrap_or(m.start() + 1);
+                        pos = pos.min(inner);
                     }
                 }
             }
@@ -383,14 +429,19 @@ impl RuleSet {
 
         let mut seen = HashSet::new();
         accepted.retain(|(i, c, _)| seen.insert((*i, c.start, c.end)));
+        self.drop_covered_fallbacks(&mut accepted, data);
         accepted.sort_by_key(|(i, c, _)| (c.start, *i, c.end));
+        let example = EXAMPLE_OR_FIXTURE
+            .as_ref()
+            .is_some_and(|re| re.is_match(path));
+        let bundle = CLIENT_BUNDLE.as_ref().is_some_and(|re| re.is_match(path));
         let mut lines = LineCounter::default();
         accepted
             .into_iter()
             .map(|(i, c, entropy)| {
                 let rule = &self.rules[i];
                 let (line, column) = lines.position(data, c.start);
-                RawMatch {
+                let mut found = RawMatch {
                     rule_id: rule.id.clone(),
                     description: rule.description.clone(),
                     severity: rule.severity,
@@ -400,9 +451,67 @@ impl RuleSet {
                     end: c.end,
                     secret: String::from_utf8_lossy(c.secret).into_owned(),
                     entropy,
+                };
+                if example && !rule.live_shaped {
+                    found.severity = Severity::Info;
+                    found.description.push_str(" (in an example or test file)");
+                } else if found.severity >= Severity::High && !example {
+                    let variable = || {
+                        let at = secret_offset(data, c.secret).unwrap_or(c.start);
+                        let ls = data[at.saturating_sub(LINE_CAP)..at]
+                            .iter()
+                            .rposition(|&b| b == b'\n')
+                            .map_or(at.saturating_sub(LINE_CAP), |p| {
+                                at.saturating_sub(LINE_CAP) + p + 1
+                            });
+                        CLIENT_VARIABLE
+                            .as_ref()
+                            .is_some_and(|re| re.is_match(&data[ls..at]))
+                    };
+                    let exposure = if bundle {
+                        Some("inside a client bundle every visitor downloads")
+                    } else if variable() {
+                        Some("in a variable the framework ships to browsers")
+                    } else {
+                        None
+                    };
+                    if let Some(exposure) = exposure {
+                        found.rule_id = format!("{CLIENT_EXPOSED}{}", rule.id);
+                        found.severity = Severity::Blocker;
+                        found.description = format!("{} {exposure}", rule.description);
+                    }
                 }
+                found
             })
             .collect()
+    }
+
+    /// Drops a fallback rule's match when a more specific rule found a secret overlapping it: one secret, one
+    /// finding, named by the most precise rule.
+    fn drop_covered_fallbacks(
+        &self,
+        accepted: &mut Vec<(usize, Candidate<'_>, Option<f32>)>,
+        data: &[u8],
+    ) {
+        if !accepted.iter().any(|(i, _, _)| self.rules[*i].fallback > 0) {
+            return;
+        }
+        let spans: Vec<(u8, usize, usize)> = accepted
+            .iter()
+            .map(|(i, c, _)| {
+                let s = secret_offset(data, c.secret).unwrap_or(c.start);
+                (self.rules[*i].fallback, s, s + c.secret.len().max(1))
+            })
+            .collect();
+        let mut k = 0;
+        accepted.retain(|_| {
+            let (level, s, e) = spans[k];
+            k += 1;
+            level == 0
+                || !spans
+                    .iter()
+                    .any(|&(l, os, oe)| l < level && os < e && s < oe)
+        });
     }
 
     /// Keyword hits turned into merged windows, per rule. Rules without keywords get none (they scan everything).
@@ -506,6 +615,12 @@ fn secret_of<'h>(rule: &Rule, caps: &regex::bytes::Captures<'h>) -> Option<&'h [
             }
         }
     }
+}
+
+/// Where `secret` (a sub-slice of `data`) starts in `data`.
+fn secret_offset(data: &[u8], secret: &[u8]) -> Option<usize> {
+    let offset = (secret.as_ptr() as usize).checked_sub(data.as_ptr() as usize)?;
+    (offset + secret.len() <= data.len()).then_some(offset)
 }
 
 /// Shannon entropy in bits per byte.

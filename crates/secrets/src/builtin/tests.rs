@@ -49,7 +49,7 @@ fn b64url(data: &[u8]) -> String {
 }
 
 /// Expands a template into (text, expected secrets): `{cN}` is N random characters of class `c`, `{jwt:ROLE}` a
-/// Supabase-shaped JWT, `«…»` marks a secret.
+/// Supabase-shaped JWT expiring in 2033 (`{jwtold:ROLE}`: expired in 2017), `«…»` marks a secret.
 pub(crate) fn expand(template: &str, seed: u64) -> (String, Vec<String>) {
     let mut rng = Rng(seed);
     let mut out = String::new();
@@ -73,9 +73,17 @@ pub(crate) fn expand(template: &str, seed: u64) -> (String, Vec<String>) {
             && let Some(close) = rest.find('}')
         {
             let inner = &rest[1..close];
-            if let Some(role) = inner.strip_prefix("jwt:") {
+            let jwt = inner
+                .strip_prefix("jwt:")
+                .map(|role| (role, 2_000_000_000))
+                .or_else(|| {
+                    inner
+                        .strip_prefix("jwtold:")
+                        .map(|role| (role, 1_500_000_000))
+                });
+            if let Some((role, exp)) = jwt {
                 let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
-                let payload = b64url(format!(r#"{{"iss":"supabase","ref":"abcdefghijklmnopqrst","role":"{role}","iat":1700000000,"exp":2000000000}}"#).as_bytes());
+                let payload = b64url(format!(r#"{{"iss":"supabase","ref":"abcdefghijklmnopqrst","role":"{role}","iat":1400000000,"exp":{exp}}}"#).as_bytes());
                 let sig: String = (0..43)
                     .map(|_| {
                         char::from(
@@ -256,4 +264,180 @@ fn jwt_role_check() {
     assert!(jwt_is_service_role(service.as_bytes()));
     assert!(!jwt_is_service_role(b"eyJ.!!!.x"));
     assert!(!jwt_is_service_role(b""));
+}
+
+/// Scans `template` (expanded) at `path` with the whole built-in set: (rule id, severity, secret) per match.
+fn scan_all(template: &str, path: &str) -> (Vec<(String, Severity, String)>, Vec<String>) {
+    let (text, secrets) = expand(template, 11);
+    let found = RuleSet::builtin()
+        .scan(path, text.as_bytes())
+        .into_iter()
+        .map(|m| (m.rule_id, m.severity, m.secret))
+        .collect();
+    (found, secrets)
+}
+
+#[test]
+fn named_values_are_found_in_the_declarations_and_fallbacks_of_many_languages() {
+    let syntaxes = [
+        "static API_SECRET: &str = \"«{x30}{d2}»\";",
+        "pub const API_SECRET: &str = \"«{x30}{d2}»\";",
+        "const apiSecret: string = '«{x30}{d2}»';",
+        "export const apiSecret = '«{x30}{d2}»';",
+        "private static final String API_SECRET = \"«{x30}{d2}»\";",
+        "const string ApiSecret = \"«{x30}{d2}»\";",
+        "val apiSecret = \"«{x30}{d2}»\"",
+        "let apiSecret = \"«{x30}{d2}»\"",
+        "apiSecret := \"«{x30}{d2}»\"",
+        "api_secret: \"«{x30}{d2}»\"",
+        "api_secret = \"«{x30}{d2}»\"",
+        "const s = process.env.API_SECRET || '«{x30}{d2}»';",
+        "const s = process.env.API_SECRET ?? \"«{x30}{d2}»\";",
+        "API_SECRET = os.getenv(\"API_SECRET\", \"«{x30}{d2}»\")",
+        "secret = os.environ.get(\"API_SECRET\", \"«{x30}{d2}»\")",
+        "secret = os.getenv(\"API_SECRET\") or \"«{x30}{d2}»\"",
+        "SECRET = ENV.fetch(\"API_SECRET\", \"«{x30}{d2}»\")",
+        "let s = env::var(\"API_SECRET\").unwrap_or(\"«{x30}{d2}»\");",
+        "let s = env::var(\"API_SECRET\").unwrap_or_else(|_| \"«{x30}{d2}»\".to_string());",
+        "      API_SECRET: ${API_SECRET:-«{x30}{d2}»}",
+        ": \"${API_SECRET:=«{x30}{d2}»}\"",
+        "SESSION_SECRET=«{h64}»",
+        "SIGNING_KEY=«{b40}AB1+/w==»",
+    ];
+    for template in syntaxes {
+        let (found, secrets) = scan_all(template, "src/app/config.txt");
+        let got: Vec<&str> = found.iter().map(|(_, _, s)| s.as_str()).collect();
+        assert_eq!(got, secrets, "{template}: {found:?}");
+    }
+}
+
+#[test]
+fn providers_known_by_name_are_found_without_a_prefix() {
+    for template in [
+        "TWILIO_ACCOUNT_SID=«AC{h32}»\nTWILIO_AUTH_TOKEN=«{h32}»",
+        "const postmarkToken: string = '«{h8}-{h4}-{h4}-{h4}-{h12}»';",
+        "MAILGUN_API_KEY=«{h32}-{h8}-{h8}»",
+        "sendgridKey: '«SG.{u22}.{u43}»'",
+    ] {
+        let (found, secrets) = scan_all(template, "server/config.ts");
+        let got: Vec<&str> = found.iter().map(|(_, _, s)| s.as_str()).collect();
+        assert_eq!(got, secrets, "{template}: {found:?}");
+    }
+    // One secret, one finding: the provider's own rule names it, not the fallbacks.
+    let (found, _) = scan_all("TWILIO_AUTH_TOKEN={h32}", "server/.config");
+    let ids: Vec<&str> = found.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(ids, ["twilio.auth_token"]);
+}
+
+#[test]
+fn identifiers_expressions_placeholders_and_test_vectors_are_not_values() {
+    for value in [
+        "x25519_generate_private_key",
+        "D3DKMT_PRESENTHISTORYTOKEN",
+        "win32_get_token_information",
+        "&PrivateKeyDer::from(key)",
+        "PaginationCursorToken",
+        "000102030405060708090a0b0c0d0e0f",
+        "deadbeefdeadbeefdeadbeefdeadbeef",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        assert!(!value_like(value.as_bytes()), "{value}");
+    }
+    let (random, _) = expand("{x32}", 3);
+    assert!(value_like(random.as_bytes()), "{random}");
+    let (hex, _) = expand("{h64}", 3);
+    assert!(value_like(hex.as_bytes()), "{hex}");
+    for template in [
+        "static PRIVATE_KEY_FN: &str = \"x25519_generate_private_key\";",
+        "let token = &PrivateKeyDer::from(bytes);",
+        "see https://api.example.com/v1/items?token={x20}{d4}&page=2",
+        "API_SECRET = os.getenv(\"API_SECRET\", \"changeme-in-production\")",
+        "const secret = process.env.API_SECRET!;",
+    ] {
+        let (found, _) = scan_all(template, "src/lib.rs");
+        assert!(found.is_empty(), "{template}: {found:?}");
+    }
+}
+
+#[test]
+fn signed_jwts_are_graded_by_their_payload() {
+    let (found, _) = scan_all("SUPABASE_SERVICE_ROLE_KEY={jwt:service_role}", "src/a.ts");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "supabase.service_role_key");
+    assert_eq!(found[0].1, Severity::Blocker);
+    let (found, _) = scan_all("AUTH={jwt:authenticated}", "src/a.ts");
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| (f.0.as_str(), f.1))
+            .collect::<Vec<_>>(),
+        [("jwt.token", Severity::High)]
+    );
+    let (found, _) = scan_all("AUTH={jwtold:authenticated}", "src/a.ts");
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| (f.0.as_str(), f.1))
+            .collect::<Vec<_>>(),
+        [("jwt.expired_token", Severity::Info)]
+    );
+    let (found, _) = scan_all("NEXT_PUBLIC_SUPABASE_ANON_KEY={jwt:anon}", "src/a.ts");
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn secrets_shipped_to_browsers_are_blockers() {
+    for (template, path) in [
+        ("NEXT_PUBLIC_STRIPE_SECRET_KEY=sk_live_{x40}", ".env.local"),
+        (
+            "const key = import.meta.env.VITE_OPENAI_KEY || \"sk-proj-{u100}\";",
+            "src/ai.js",
+        ),
+        ("REACT_APP_GITHUB_TOKEN=ghp_{x36}", "web/.env.production"),
+        (
+            "var e={k:\"ghp_{x36}\"};function f(){}",
+            "web/dist/assets/index-4f2a.js",
+        ),
+    ] {
+        let (found, _) = scan_all(template, path);
+        assert_eq!(found.len(), 1, "{template}: {found:?}");
+        assert!(
+            found[0].0.starts_with(crate::rules::CLIENT_EXPOSED),
+            "{found:?}"
+        );
+        assert_eq!(found[0].1, Severity::Blocker);
+    }
+    // Public by design: a Firebase web key stays what it is.
+    let (found, _) = scan_all("NEXT_PUBLIC_FIREBASE_API_KEY=AIza{u35}", ".env.local");
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| (f.0.as_str(), f.1))
+            .collect::<Vec<_>>(),
+        [("gcp.api_key", Severity::Medium)]
+    );
+}
+
+#[test]
+fn examples_and_fixtures_are_info_unless_live_shaped() {
+    let (found, _) = scan_all("API_SECRET = \"{x30}{d2}\"", "tests/fixtures/settings.py");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, Severity::Info);
+    let (found, _) = scan_all(
+        "STRIPE_KEY = \"sk_live_{x40}\"",
+        "config/settings.py.example",
+    );
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| (f.0.as_str(), f.1))
+            .collect::<Vec<_>>(),
+        [("stripe.live_secret_key", Severity::Blocker)]
+    );
+    // A committed .env of plain settings is no leak; one credential in it is.
+    let (found, _) = scan_all(
+        "NODE_ENV=production\nPORT=3000\nLOG_LEVEL=debug\nAPI_URL=https://api.example.com\n",
+        "app/.env",
+    );
+    assert!(found.is_empty(), "{found:?}");
 }
