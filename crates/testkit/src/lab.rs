@@ -413,6 +413,11 @@ impl Case {
         Case::new(scenarios::clean(), scenarios::CLEAN_MANIFEST)
     }
 
+    /// `scenarios::demo()` (the flawed demo site) with its manifest.
+    pub fn demo() -> Self {
+        Case::new(scenarios::demo(), scenarios::DEMO_MANIFEST)
+    }
+
     /// `scenarios::edge()` (the clean site behind a Cloudflare-like edge) with its manifest.
     pub fn edge() -> Self {
         Case::new(scenarios::edge(), scenarios::EDGE_MANIFEST)
