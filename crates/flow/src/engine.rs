@@ -210,6 +210,17 @@ impl<'a> Engine<'a> {
                 break;
             }
         }
+        // Asserts are labelled with their own line of the file, as written.
+        let lines: Vec<&str> = file.source.lines().collect();
+        for entry in &mut entries {
+            for assert in &mut entry.asserts {
+                if assert.label.starts_with("line ")
+                    && let Some(text) = lines.get(assert.line.wrapping_sub(1))
+                {
+                    assert.label = text.trim().to_string();
+                }
+            }
+        }
         let mut result = FlowResult {
             file: file.path.display().to_string(),
             entries,
@@ -566,6 +577,13 @@ fn build_request(
         }
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes());
         headers.push(("Authorization".to_string(), format!("Basic {encoded}")));
+    }
+
+    // Whatever authenticates the request is redacted from every output, in clear and encoded.
+    for (name, value) in &headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            vars.add_secret_value(value.split_once(' ').map_or(value.as_str(), |(_, v)| v));
+        }
     }
 
     let mut cookies = Vec::new();

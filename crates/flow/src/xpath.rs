@@ -1,7 +1,7 @@
 //! XPath 1.0 over libxml2 (the library Hurl uses): HTML bodies through the HTML parser, everything else as
 //! XML with its namespaces registered (the default one as `_`). The binding has no safe accessor for a result's
-//! type, so a node set is recognised by `count()` accepting it, and other results by the expression's outer
-//! function (string functions give strings, numeric ones numbers, predicates booleans).
+//! type, so a result with nodes is a node set, and other results are typed by the expression's outer function
+//! (string functions give strings, numeric ones numbers, predicates booleans) or by how they print.
 
 use crate::value::Value;
 use libxml::parser::Parser;
@@ -58,20 +58,27 @@ pub fn eval(text: &str, html: bool, expr: &str) -> Result<Value, String> {
     if !html {
         register_namespaces(&doc, &context);
     }
-    if let Ok(count) = context.evaluate_checked(&format!("count({expr})")) {
-        let n = count.to_string().parse::<f64>().unwrap_or(0.0);
-        return Ok(Value::Nodeset(n as usize));
-    }
     let result = context
         .evaluate_checked(expr)
-        .map_err(|e| format!("invalid XPath expression `{expr}`: {e:?}"))?;
-    let rendered = result.to_string();
+        .map_err(|e| format!("invalid XPath expression `{expr}`: {e}"))?;
     let outer = expr
         .trim_start()
         .split('(')
         .next()
         .unwrap_or_default()
         .trim();
+    let scalar = STRING_FUNCTIONS.contains(&outer)
+        || NUMBER_FUNCTIONS.contains(&outer)
+        || BOOLEAN_FUNCTIONS.contains(&outer);
+    let nodes = result.get_number_of_nodes();
+    if nodes > 0 {
+        return Ok(Value::Nodeset(nodes));
+    }
+    let rendered = result.to_string();
+    // An empty node set and an empty string both print as nothing; only a string function gives the latter.
+    if !scalar && rendered.is_empty() {
+        return Ok(Value::Nodeset(0));
+    }
     if STRING_FUNCTIONS.contains(&outer) {
         return Ok(Value::String(rendered));
     }
@@ -90,8 +97,9 @@ fn register_namespaces(doc: &Document, context: &Context) {
         return;
     };
     let mut default_registered = false;
-    let mut stack: Vec<Node> = vec![root];
-    while let Some(node) = stack.pop() {
+    // Document order, so the first default namespace declared is the one `_` names.
+    let mut queue: std::collections::VecDeque<Node> = std::collections::VecDeque::from([root]);
+    while let Some(node) = queue.pop_front() {
         for ns in node.get_namespace_declarations() {
             let prefix = ns.get_prefix();
             if prefix.is_empty() {
@@ -103,6 +111,6 @@ fn register_namespaces(doc: &Document, context: &Context) {
                 let _ = context.register_namespace(&prefix, &ns.get_href());
             }
         }
-        stack.extend(node.get_child_elements());
+        queue.extend(node.get_child_elements());
     }
 }
