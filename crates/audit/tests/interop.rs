@@ -153,6 +153,8 @@ struct Case {
     /// Findings every audit of the case (lab included) must report: what the case is about.
     expect: Vec<(&'static str, &'static str)>,
     known: Vec<Known>,
+    /// The User-Agent every audit of the case sends; the audit's own when `None`.
+    user_agent: Option<String>,
 }
 
 impl Case {
@@ -167,6 +169,7 @@ impl Case {
             real_extra: Vec::new(),
             expect: Vec::new(),
             known: Vec::new(),
+            user_agent: None,
         }
     }
 
@@ -212,6 +215,7 @@ async fn run(mut case: Case) {
         resolvers: vec![lab.dns_addr()],
         connect_to: lab.connect_to_args(),
         ca_files: vec![lab.ca_file().to_path_buf()],
+        user_agent: case.user_agent.clone(),
         ..Target::default()
     };
     let dns_rule = format!(":53:127.0.0.1:{}", lab.dns_addr().port());
@@ -226,6 +230,7 @@ async fn run(mut case: Case) {
                     resolvers: vec![lab.dns_addr()],
                     connect_to,
                     ca_files: vec![pki.root_file().to_path_buf()],
+                    user_agent: case.user_agent.clone(),
                     ..Target::default()
                 },
             ));
@@ -288,6 +293,22 @@ async fn run(mut case: Case) {
             show(&real),
             carried.join(", ")
         );
+        // What the case is about, as this server showed it (the evidence tells, e.g., which TLS versions were
+        // accepted or why a handshake failed).
+        for (id, subject) in case.expect.iter().chain(&case.real_extra) {
+            if let Some(f) = report
+                .active()
+                .find(|f| f.id == *id && f.subject == *subject)
+            {
+                println!(
+                    "EVIDENCE | {} | {} {} | {id}@{subject} | {}",
+                    case.name,
+                    kind.name(),
+                    protocol.label(),
+                    f.evidence.join(" / ")
+                );
+            }
+        }
         // An HTTP/2 case that HTTP/1.1 answered (or the reverse) would compare the wrong thing.
         if carried.iter().any(|c| c != protocol.label()) {
             let _ = writeln!(
@@ -509,7 +530,7 @@ async fn legacy_link_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hsts_missing_and_short() {
     let scenario = clean_with(|s| {
-        // The landing page without HSTS; app's pages with a five-minute one and no includeSubDomains.
+        // The landing page without HSTS; the apex's redirects with a five-minute one, no includeSubDomains.
         set_page(
             s,
             "www.clean.test",
@@ -522,23 +543,25 @@ async fn hsts_missing_and_short() {
                 )
                 .header("referrer-policy", "strict-origin-when-cross-origin"),
         );
-        set_page(
-            s,
-            "members.clean.test",
-            "/",
-            Page::html(200, "<!doctype html><title>Members</title>")
-                .header("strict-transport-security", "max-age=300")
-                .header("x-content-type-options", "nosniff")
-                .header(
-                    "content-security-policy",
-                    "default-src 'self'; frame-ancestors 'none'",
-                )
-                .header("referrer-policy", "strict-origin-when-cross-origin"),
-        );
+        for path in ["/", "/pricing", "/spring-sale"] {
+            let to = if path == "/spring-sale" {
+                "/pricing"
+            } else {
+                path
+            };
+            set_page(
+                s,
+                ORIGIN,
+                path,
+                moved(301, &format!("https://www.clean.test{to}"))
+                    .header("strict-transport-security", "max-age=300"),
+            );
+        }
     });
-    check(
-        Case::new("hsts_missing_and_short", scenario).expect(&[("hsts.missing", "www.clean.test")]),
-    )
+    check(Case::new("hsts_missing_and_short", scenario).expect(&[
+        ("hsts.missing", "www.clean.test"),
+        ("hsts.max_age_short", "clean.test"),
+    ]))
     .await;
 }
 
@@ -684,58 +707,40 @@ async fn one_megabyte_certificate() {
 
 // ---- desktop and mobile ----
 
-/// nginx sends phones to an m-dot site with `map $http_user_agent`, the classic way; the audit follows each
-/// entry point as a desktop and as a mobile browser and must see the destinations differ.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs redirect.ua_divergent"]
-async fn nginx_sends_mobile_browsers_to_an_m_dot_site() {
+/// Safari on an iPhone.
+const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
+
+/// www sends phones to an m-dot site: nginx with `map $http_user_agent` and `if`, Apache with a `RewriteCond`
+/// on the User-Agent, Caddy with a `header_regexp` matcher, the lab with `Site::mobile_redirect`.
+fn m_dot_site() -> Case {
     let scenario = clean_with(|s| {
         edit_zone(s, |z| z.a("m", Ipv4Addr::LOCALHOST));
         s.sites.push(launchready_lab::Site::new("m.clean.test"));
+        s.site_mut("www.clean.test").unwrap().mobile_redirect =
+            Some("https://m.clean.test/".into());
     });
-    let Some(pki) = Pki::new().unwrap() else {
-        return;
-    };
-    let options = WebOptions {
-        nginx_http: "map $http_user_agent $mobile {\n default 0;\n ~*(iphone|android|mobile) 1;\n}"
-            .into(),
-        nginx_server: vec![(
-            "www.clean.test".into(),
-            "if ($mobile) { return 302 https://m.clean.test$request_uri; }".into(),
-        )],
-        ..WebOptions::default()
-    };
-    let lab = Lab::start(scenario.clone()).await.unwrap();
-    let Some(nginx) =
-        tokio::task::block_in_place(|| Nginx::start(&scenario, &pki, &options)).unwrap()
-    else {
-        return;
-    };
-    for protocol in Protocol::BOTH {
-        let mut connect_to = nginx.ports().connect_to(protocol);
-        connect_to.push(format!(":53:127.0.0.1:{}", lab.dns_addr().port()));
-        let target = Target {
-            resolvers: vec![lab.dns_addr()],
-            connect_to,
-            ca_files: vec![pki.root_file().to_path_buf()],
-            ..Target::default()
-        };
-        let report = server::audit(scenarios::CLEAN_MANIFEST, &target)
-            .await
-            .unwrap()
-            .report;
-        println!(
-            "MATRIX | ua_divergent | nginx | {} | {}",
-            protocol.label(),
-            show(&keys(&report, &WEB_FAMILIES))
-        );
-        assert!(
-            report.active().any(|f| f.id == "redirect.ua_divergent"),
-            "{}:\n{}",
-            protocol.label(),
-            listing(&report)
-        );
-    }
+    Case::new("m_dot_site", scenario)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m_dot_site_for_phones() {
+    check(m_dot_site()).await;
+}
+
+/// The same site audited as a phone: every entry point of www now lands on the m-dot site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn m_dot_site_seen_from_a_phone() {
+    let mut case = m_dot_site();
+    case.name = "m_dot_site_as_a_phone";
+    case.user_agent = Some(PHONE.into());
+    check(case.expect(&[("redirect.canonical_inconsistent", "clean.test")])).await;
+}
+
+/// The same site, where the audit must say that desktop and mobile browsers land in different places.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs redirect.ua_divergent"]
+async fn m_dot_site_for_phones_is_ua_divergent() {
+    check(m_dot_site().expect(&[("redirect.ua_divergent", "http://www.clean.test/")])).await;
 }
 
 // ---- DNS: NSD serving the lab's zones ----

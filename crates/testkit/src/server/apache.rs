@@ -153,7 +153,7 @@ fn config(
             "<VirtualHost 127.0.0.1:{}>\n  ServerName {host}",
             ports.http
         );
-        behaviour(&mut c, &vhost.http, "http", host, &pages, &mut files)?;
+        behaviour(&mut c, vhost, &vhost.http, "http", &pages, &mut files)?;
         c.push_str("</VirtualHost>\n");
         for (port, protocols) in [
             (ports.https_h1, "http/1.1"),
@@ -176,7 +176,7 @@ fn config(
             if options.weak_openssl() {
                 c.push_str("  SSLCipherSuite DEFAULT@SECLEVEL=0\n");
             }
-            behaviour(&mut c, &vhost.https, "https", host, &pages, &mut files)?;
+            behaviour(&mut c, vhost, &vhost.https, "https", &pages, &mut files)?;
             c.push_str("</VirtualHost>\n");
         }
     }
@@ -185,13 +185,21 @@ fn config(
 
 fn behaviour(
     c: &mut String,
+    vhost: &Vhost<'_>,
     behaviour: &Behaviour<'_>,
     scheme: &str,
-    host: &str,
     pages: &Path,
     files: &mut usize,
 ) -> Result<(), ServerError> {
+    let host = vhost.host;
     c.push_str("  RewriteEngine on\n");
+    if let Some(to) = vhost.mobile_redirect {
+        let _ = writeln!(
+            c,
+            "  RewriteCond \"%{{HTTP_USER_AGENT}}\" \"{}\"\n  RewriteRule \"^\" \"{to}\" [R=302,L,NE,QSD]",
+            web::MOBILE_UA_REGEX
+        );
+    }
     match behaviour {
         Behaviour::Redirect {
             status,

@@ -100,6 +100,7 @@ fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, Serv
     for vhost in vhosts {
         let host = vhost.host;
         let _ = writeln!(c, "http://{host}:{} {{\n\tbind 127.0.0.1", ports.http);
+        mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.http)?;
         c.push_str("}\n");
         let _ = writeln!(
@@ -110,10 +111,23 @@ fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, Serv
             quote(&vhost.cert.chain.display().to_string()),
             quote(&vhost.cert.key.display().to_string())
         );
+        mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.https)?;
         c.push_str("}\n");
     }
     Ok(c)
+}
+
+/// Phones get a 302 before any page: `redir` sorts ahead of `handle` in Caddy's directive order.
+fn mobile(c: &mut String, vhost: &Vhost<'_>) {
+    if let Some(to) = vhost.mobile_redirect {
+        let _ = writeln!(
+            c,
+            "\t@mobile header_regexp User-Agent {}\n\tredir @mobile {} 302",
+            quote(web::MOBILE_UA_REGEX),
+            quote(to)
+        );
+    }
 }
 
 fn behaviour(c: &mut String, behaviour: &Behaviour<'_>) -> Result<(), ServerError> {

@@ -110,8 +110,10 @@ fn config(
          # Locations stay as the scenario wrote them (the lab sends relative ones verbatim).\n\
          absolute_redirect off;\n\
          # `return` texts interpolate variables: a literal dollar is written ${{dollar}}.\n\
-         geo $dollar {{ default \"$\"; }}\n{}\n",
-        options.nginx_http
+         geo $dollar {{ default \"$\"; }}\n\
+         # Phones, as the lab tells them apart, for sites that send them elsewhere.\n\
+         map $http_user_agent $mobile {{ default 0; \"~{}\" 1; }}\n",
+        web::MOBILE_UA_REGEX
     );
     for vhost in vhosts {
         let host = vhost.host;
@@ -120,6 +122,7 @@ fn config(
             "server {{\nlisten 127.0.0.1:{};\nserver_name {host};",
             ports.http
         );
+        mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.http)?;
         c.push_str("}\n");
         let _ = writeln!(
@@ -141,15 +144,19 @@ fn config(
         if options.weak_openssl() {
             c.push_str("ssl_ciphers DEFAULT@SECLEVEL=0;\n");
         }
-        for (_, extra) in options.nginx_server.iter().filter(|(h, _)| h == host) {
-            c.push_str(extra);
-            c.push('\n');
-        }
+        mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.https)?;
         c.push_str("}\n");
     }
     c.push_str("}\n");
     Ok(c)
+}
+
+/// The classic m-dot redirect: `if` at server level runs before any location is chosen.
+fn mobile(c: &mut String, vhost: &Vhost<'_>) {
+    if let Some(to) = vhost.mobile_redirect {
+        let _ = writeln!(c, "if ($mobile) {{ return 302 {}; }}", quote(to));
+    }
 }
 
 fn behaviour(c: &mut String, behaviour: &Behaviour<'_>) -> Result<(), ServerError> {

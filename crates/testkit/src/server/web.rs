@@ -77,10 +77,6 @@ pub struct WebOptions {
     pub legacy_protocols: bool,
     /// Certificates to serve instead of what the site's `CertSpec` asks for, by host.
     pub certs: Vec<(String, CertFiles)>,
-    /// nginx only: directives added inside `http { }`.
-    pub nginx_http: String,
-    /// nginx only: directives added at the top of the named host's HTTPS `server { }` blocks.
-    pub nginx_server: Vec<(String, String)>,
 }
 
 /// A started web server serving a scenario's sites.
@@ -99,7 +95,13 @@ pub(crate) struct Vhost<'a> {
     pub http: Behaviour<'a>,
     pub https: Behaviour<'a>,
     pub cert: CertFiles,
+    /// Where phones are sent (a 302 on both schemes before anything else), as the lab's `mobile_redirect`.
+    pub mobile_redirect: Option<&'a str>,
 }
+
+/// The User-Agent tokens the lab takes for a phone (case-sensitive), as one regular expression for the
+/// servers' own matchers.
+pub(crate) const MOBILE_UA_REGEX: &str = "(Mobile|Android|iPhone)";
 
 /// What a host does on one scheme.
 #[derive(Debug)]
@@ -209,6 +211,7 @@ pub(crate) fn vhosts<'a>(
             http: behaviour(&site.http)?,
             https: behaviour(&site.https)?,
             cert,
+            mobile_redirect: site.mobile_redirect.as_deref(),
         });
     }
     Ok(vhosts)
