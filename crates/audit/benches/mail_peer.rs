@@ -4,16 +4,13 @@
 //!
 //! Run: `pip install checkdmarc && cargo bench -p launchready-audit --bench mail_peer`.
 
-use launchready_audit::{GatherOptions, gather_checked};
-use launchready_lab::{Lab, scenarios};
+use launchready_audit::gather_checked;
+use launchready_lab::scenarios;
 use launchready_mail::dns::{Lookup, QueryType};
 use launchready_mail::{dmarc, org, spf};
-use launchready_manifest::Manifest;
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_testkit::lab::{Options, try_start};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 fn main() {
     if let Err(e) = run() {
@@ -25,29 +22,15 @@ fn main() {
 fn run() -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let lab = Lab::start(scenarios::mail())
+        let options = Options {
+            landing_samples: Some(0),
+            ..Options::default()
+        };
+        let (lab, net, manifest) = try_start(scenarios::mail(), scenarios::MAIL_MANIFEST, &options)
             .await
             .map_err(|e| e.to_string())?;
-        let manifest = Manifest::parse(scenarios::MAIL_MANIFEST, Path::new("mail.toml"))
-            .map_err(|e| e.to_string())?;
-        let connect_to = lab
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse::<ConnectTo>().map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let net = Net::new(NetConfig {
-            resolvers: vec![lab.dns_addr()],
-            connect_to,
-            ca_files: vec![lab.ca_file().to_path_buf()],
-            timeout: Duration::from_secs(3),
-            ..NetConfig::default()
-        })
-        .map_err(|e| e.to_string())?;
-        let options = GatherOptions {
-            landing_samples: 0,
-            ..GatherOptions::default()
-        };
-        let facts = gather_checked(&manifest, &net, &options)
+        let gather = options.gather().map_err(|e| e.to_string())?;
+        let facts = gather_checked(&manifest, &net, &gather)
             .await
             .map_err(|e| e.to_string())?;
         let email = facts.email.ok_or("no email facts")?;

@@ -3,96 +3,32 @@
 
 #![allow(clippy::unwrap_used)]
 
-use launchready_audit::{GatherOptions, gather_checked};
-use launchready_findings::{Finding, Report, Severity};
-use launchready_lab::{Lab, Scenario, scenarios};
-use launchready_manifest::Manifest;
-use launchready_net::{ConnectTo, Net, NetConfig};
-use std::path::Path;
+use launchready_findings::Finding;
+use launchready_findings::Severity::{self, Blocker, High, Info, Medium};
+use launchready_lab::scenarios;
+use launchready_testkit::lab::{Audit, Case, Expected, closed_port};
 use std::time::Duration;
 
-use Severity::{Blocker, High, Info, Medium};
-
+/// The mail lab gathers many domains; it gets more time than a single site.
 const DEADLINE: Duration = Duration::from_secs(40);
 
-async fn audit_with(
-    scenario: Scenario,
-    manifest: &str,
-    rules_first: &[String],
-    smtp: bool,
-) -> Report {
-    let run = async {
-        let lab = Lab::start(scenario).await.unwrap();
-        let manifest = Manifest::parse(manifest, Path::new("launchready.toml")).unwrap();
-        let connect_to = rules_first
-            .iter()
-            .cloned()
-            .chain(lab.connect_to_args())
-            .map(|r| r.parse::<ConnectTo>().unwrap())
-            .collect();
-        let net = Net::new(NetConfig {
-            resolvers: vec![lab.dns_addr()],
-            connect_to,
-            ca_files: vec![lab.ca_file().to_path_buf()],
-            timeout: Duration::from_secs(3),
-            ..NetConfig::default()
-        })
-        .unwrap();
-        let options = GatherOptions {
-            landing_samples: 0,
-            smtp,
-            ..GatherOptions::default()
-        };
-        let facts = gather_checked(&manifest, &net, &options).await.unwrap();
-        launchready_audit::report(&facts, &manifest)
-    };
-    tokio::time::timeout(DEADLINE, run)
-        .await
-        .expect("the audit finished within the deadline")
+fn mail() -> Case {
+    Case::mail().with(|o| o.deadline = DEADLINE)
 }
 
-async fn mail_audit() -> Report {
-    audit_with(scenarios::mail(), scenarios::MAIL_MANIFEST, &[], false).await
+/// The mail lab audited with its own manifest: `expect` fires and nothing matches `forbid`.
+async fn check(expect: &[Expected<'_>], forbid: &[&str]) -> Audit {
+    mail().check(expect, forbid).await
 }
 
-fn email(report: &Report) -> Vec<&Finding> {
-    report
-        .active()
-        .filter(|f| f.id.starts_with("email."))
-        .collect()
-}
-
-fn listing(report: &Report) -> String {
-    email(report)
-        .iter()
-        .map(|f| format!("  {} {} {:?}: {}\n", f.id, f.subject, f.severity, f.title))
-        .collect()
-}
-
-fn find<'a>(report: &'a Report, id: &str, subject: &str) -> Option<&'a Finding> {
-    report.active().find(|f| f.id == id && f.subject == subject)
-}
-
-#[track_caller]
-fn expect(report: &Report, cases: &[(&str, &str, Severity)]) {
-    let missing: Vec<String> = cases
-        .iter()
-        .filter(|(id, subject, severity)| {
-            find(report, id, subject).is_none_or(|f| f.severity != *severity)
-        })
-        .map(|(id, subject, severity)| format!("{id} on {subject} ({severity:?})"))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "missing: {missing:?}\nemail findings:\n{}",
-        listing(report)
-    );
+fn email(audit: &Audit) -> Vec<&Finding> {
+    audit.matching("email.*").collect()
 }
 
 /// The domain has no email finding at all, or none above `ceiling`.
 #[track_caller]
-fn quiet(report: &Report, subject: &str, ceiling: Severity) {
-    let loud: Vec<String> = email(report)
+fn quiet(audit: &Audit, subject: &str, ceiling: Severity) {
+    let loud: Vec<String> = email(audit)
         .into_iter()
         .filter(|f| f.subject == subject && f.severity > ceiling)
         .map(|f| format!("{} {:?}: {}", f.id, f.severity, f.title))
@@ -102,74 +38,72 @@ fn quiet(report: &Report, subject: &str, ceiling: Severity) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_good_domain_and_the_good_parked_domain_are_quiet() {
-    let report = mail_audit().await;
-    let good: Vec<_> = email(&report)
-        .into_iter()
-        .filter(|f| f.subject == "good.test" || f.subject == "parkedok.test")
-        .map(|f| f.id.clone())
-        .collect();
-    assert_eq!(good, Vec::<String>::new(), "\n{}", listing(&report));
     // A subdomain inherits the organisational DMARC policy and signs through a CNAME'd DKIM key; it only lacks
     // the optional reporting records.
-    quiet(&report, "news.good.test", Info);
-    assert!(find(&report, "email.dmarc.missing", "news.good.test").is_none());
+    let audit = check(
+        &[],
+        &[
+            "email.* good.test",
+            "email.* parkedok.test",
+            "email.dmarc.missing news.good.test",
+        ],
+    )
+    .await;
+    quiet(&audit, "news.good.test", Info);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mx_problems() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.mx.missing", "nomx.test", High),
-            ("email.mx.null", "nullmx.test", High),
-            ("email.mx.unresolvable", "mxbad.test", High),
-            ("email.mx.cname", "mxbad.test", Medium),
-            ("email.mx.ip_literal", "mxbad.test", High),
-        ],
-    );
-    let unresolvable = find(&report, "email.mx.unresolvable", "mxbad.test").unwrap();
+    let expect = [
+        ("email.mx.missing", "nomx.test", High),
+        ("email.mx.null", "nullmx.test", High),
+        ("email.mx.unresolvable", "mxbad.test", High),
+        ("email.mx.cname", "mxbad.test", Medium),
+        ("email.mx.ip_literal", "mxbad.test", High),
+    ];
+    let audit = check(&expect, &[]).await;
+    let unresolvable = audit.get("email.mx.unresolvable", "mxbad.test");
     assert!(
         unresolvable.title.contains("gone.mxbad.test"),
         "{unresolvable:?}"
     );
     // The CNAME'd MX host still resolves: it is not also reported as unresolvable.
     assert_eq!(
-        report
-            .active()
-            .filter(|f| f.id == "email.mx.unresolvable")
-            .count(),
+        audit.matching("email.mx.unresolvable").count(),
         1,
         "\n{}",
-        listing(&report)
+        audit.listing()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spf_problems() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.spf.missing", "nomx.test", High),
-            ("email.spf.multiple", "nullmx.test", Blocker),
-            ("email.spf.syntax", "mxbad.test", Blocker),
-            ("email.spf.too_many_lookups", "spfdeep.test", Blocker),
-            ("email.spf.void_lookups", "spfvoid.test", High),
-            ("email.spf.include_missing", "spfvoid.test", Blocker),
-            ("email.spf.weak_all", "spfvoid.test", High),
-            ("email.spf.pass_all", "spfpass.test", Blocker),
-            ("email.spf.ptr", "spfptr.test", Medium),
-            ("email.spf.softfail_all", "spfptr.test", Info),
-            ("email.spf.too_long", "spfptr.test", Medium),
-        ],
-    );
-    let syntax = find(&report, "email.spf.syntax", "mxbad.test").unwrap();
+    let expect = [
+        ("email.spf.missing", "nomx.test", High),
+        ("email.spf.multiple", "nullmx.test", Blocker),
+        ("email.spf.syntax", "mxbad.test", Blocker),
+        ("email.spf.too_many_lookups", "spfdeep.test", Blocker),
+        ("email.spf.void_lookups", "spfvoid.test", High),
+        ("email.spf.include_missing", "spfvoid.test", Blocker),
+        ("email.spf.weak_all", "spfvoid.test", High),
+        ("email.spf.pass_all", "spfpass.test", Blocker),
+        ("email.spf.ptr", "spfptr.test", Medium),
+        ("email.spf.softfail_all", "spfptr.test", Info),
+        ("email.spf.too_long", "spfptr.test", Medium),
+    ];
+    // Healthy records are not flagged.
+    let forbid = [
+        "email.spf.weak_all good.test",
+        "email.spf.softfail_all good.test",
+        "email.spf.too_long good.test",
+    ];
+    let audit = check(&expect, &forbid).await;
+    let syntax = audit.get("email.spf.syntax", "mxbad.test");
     assert!(
         syntax.evidence.iter().any(|e| e.contains("192.0.2.300")),
         "the offending term is named: {syntax:?}"
     );
-    let deep = find(&report, "email.spf.too_many_lookups", "spfdeep.test").unwrap();
+    let deep = audit.get("email.spf.too_many_lookups", "spfdeep.test");
     assert!(deep.title.contains("12"), "{}", deep.title);
     let tree = deep.evidence.join("\n");
     assert!(
@@ -177,116 +111,103 @@ async fn spf_problems() {
         "the tree shows each branch's count:\n{tree}"
     );
     assert!(tree.contains("include:two.spfdeep.test (6)"), "\n{tree}");
-    // Healthy records are not flagged.
-    for id in [
-        "email.spf.weak_all",
-        "email.spf.softfail_all",
-        "email.spf.too_long",
-    ] {
-        assert!(find(&report, id, "good.test").is_none());
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dkim_problems() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.dkim.missing", "nomx.test", High),
-            ("email.dkim.key_too_short", "dkim.test", Blocker),
-            ("email.dkim.key_1024", "dkim.test", Medium),
-            ("email.dkim.testing", "dkim.test", Medium),
-            ("email.dkim.revoked", "dkim.test", High),
-            ("email.dkim.invalid", "dkim.test", High),
-        ],
-    );
-    let missing = find(&report, "email.dkim.missing", "nomx.test").unwrap();
-    let tried = missing.evidence.join(" ");
+    let expect = [
+        ("email.dkim.missing", "nomx.test", High),
+        ("email.dkim.key_too_short", "dkim.test", Blocker),
+        ("email.dkim.key_1024", "dkim.test", Medium),
+        ("email.dkim.testing", "dkim.test", Medium),
+        ("email.dkim.revoked", "dkim.test", High),
+        ("email.dkim.invalid", "dkim.test", High),
+    ];
+    let audit = check(&expect, &["email.dkim.missing dkim.test"]).await;
+    let tried = audit
+        .get("email.dkim.missing", "nomx.test")
+        .evidence
+        .join(" ");
     for selector in ["s1", "google", "selector1", "k1"] {
         assert!(
             tried.contains(selector),
             "{selector} listed as tried: {tried}"
         );
     }
-    assert!(find(&report, "email.dkim.missing", "dkim.test").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dmarc_problems() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.dmarc.missing", "nomx.test", High),
-            ("email.dmarc.multiple", "nullmx.test", High),
-            ("email.dmarc.invalid", "mxbad.test", High),
-            ("email.dmarc.monitor_only", "spfdeep.test", Medium),
-            ("email.dmarc.monitor_only", "spfvoid.test", High),
-            ("email.dmarc.pct", "spfdeep.test", Medium),
-            ("email.dmarc.no_rua", "spfvoid.test", Medium),
-            ("email.dmarc.sp_none", "spfpass.test", Medium),
-            ("email.dmarc.rua_unauthorized", "spfpass.test", Medium),
-            ("email.dmarc.obsolete_tags", "spfpass.test", Info),
-        ],
-    );
+    let expect = [
+        ("email.dmarc.missing", "nomx.test", High),
+        ("email.dmarc.multiple", "nullmx.test", High),
+        ("email.dmarc.invalid", "mxbad.test", High),
+        ("email.dmarc.monitor_only", "spfdeep.test", Medium),
+        ("email.dmarc.monitor_only", "spfvoid.test", High),
+        ("email.dmarc.pct", "spfdeep.test", Medium),
+        ("email.dmarc.no_rua", "spfvoid.test", Medium),
+        ("email.dmarc.sp_none", "spfpass.test", Medium),
+        ("email.dmarc.rua_unauthorized", "spfpass.test", Medium),
+        ("email.dmarc.obsolete_tags", "spfpass.test", Info),
+    ];
     // good.test reports to a third party that authorised it.
-    assert!(find(&report, "email.dmarc.rua_unauthorized", "good.test").is_none());
+    check(&expect, &["email.dmarc.rua_unauthorized good.test"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alignment_mta_sts_and_reporting() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.alignment.none", "nomx.test", High),
-            ("email.mta_sts.missing", "nomx.test", Info),
-            ("email.mta_sts.broken", "spfpass.test", High),
-            ("email.mta_sts.mx_mismatch", "spfptr.test", High),
-            ("email.tlsrpt.missing", "nomx.test", Info),
-            ("email.bimi.missing", "spfpass.test", Info),
-        ],
-    );
+    let expect = [
+        ("email.alignment.none", "nomx.test", High),
+        ("email.mta_sts.missing", "nomx.test", Info),
+        ("email.mta_sts.broken", "spfpass.test", High),
+        ("email.mta_sts.mx_mismatch", "spfptr.test", High),
+        ("email.tlsrpt.missing", "nomx.test", Info),
+        ("email.bimi.missing", "spfpass.test", Info),
+    ];
     // BIMI is only suggested once DMARC enforces.
-    assert!(find(&report, "email.bimi.missing", "nomx.test").is_none());
+    check(&expect, &["email.bimi.missing nomx.test"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parked_domains_must_say_no_mail() {
-    let report = mail_audit().await;
-    expect(
-        &report,
-        &[
-            ("email.parked.spf", "parked.test", Medium),
-            ("email.parked.dmarc", "parked.test", Medium),
-            ("email.parked.mx", "parked.test", Medium),
-        ],
-    );
+    let expect = [
+        ("email.parked.spf", "parked.test", Medium),
+        ("email.parked.dmarc", "parked.test", Medium),
+        ("email.parked.mx", "parked.test", Medium),
+    ];
     // Parked domains are not judged as senders.
-    assert!(find(&report, "email.spf.missing", "parked.test").is_none());
-    assert!(find(&report, "email.dkim.missing", "parkedok.test").is_none());
+    check(
+        &expect,
+        &[
+            "email.spf.missing parked.test",
+            "email.dkim.missing parkedok.test",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_defaults_decide_alignment() {
     // Amazon SES bounces through amazonses.com (SPF cannot align), but signs as the customer: the DKIM key at
     // s1 aligns, so DMARC can pass.
-    let aligned = format!(
-        "{}from = \"hello@nullmx.test\"\nprovider = \"Amazon SES\"\n",
-        scenarios::MAIL_MANIFEST
-    );
-    let report = audit_with(scenarios::mail(), &aligned, &[], false).await;
-    assert!(
-        find(&report, "email.alignment.none", "nullmx.test").is_none(),
-        "\n{}",
-        listing(&report)
-    );
-    // From a provider's own d= domain nothing aligns.
-    let unaligned = format!("{aligned}dkim_domain = \"amazonses.com\"\n");
-    let report = audit_with(scenarios::mail(), &unaligned, &[], false).await;
-    let finding = find(&report, "email.alignment.none", "nullmx.test").unwrap();
-    let evidence = finding.evidence.join("\n");
+    let aligned = mail().manifest_plus("from = \"hello@nullmx.test\"\nprovider = \"Amazon SES\"\n");
+    let manifest = aligned.manifest.clone();
+    aligned
+        .check(&[], &["email.alignment.none nullmx.test"])
+        .await;
+    // From a provider's own d= domain nothing aligns. Only the From domain is judged for alignment, and a provider
+    // is transactional mail: a missing SPF record becomes a blocker.
+    let unaligned = Case { manifest, ..mail() }.manifest_plus("dkim_domain = \"amazonses.com\"\n");
+    let audit = unaligned
+        .check(
+            &[("email.spf.missing", "nomx.test", Blocker)],
+            &["email.alignment.none nomx.test"],
+        )
+        .await;
+    let evidence = audit
+        .get("email.alignment.none", "nullmx.test")
+        .evidence
+        .join("\n");
     assert!(
         evidence.contains("return-path amazonses.com (not aligned"),
         "{evidence}"
@@ -295,41 +216,26 @@ async fn provider_defaults_decide_alignment() {
         evidence.contains("d=amazonses.com (not aligned"),
         "{evidence}"
     );
-    // Only the From domain is judged for alignment.
-    assert!(find(&report, "email.alignment.none", "nomx.test").is_none());
-    // A provider is transactional mail: a missing SPF record becomes a blocker.
-    assert_eq!(
-        find(&report, "email.spf.missing", "nomx.test")
-            .unwrap()
-            .severity,
-        Blocker
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_probe_finds_plaintext_and_bad_certificates() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let rules = [format!("mx.spfvoid.test:25:127.0.0.1:{port}")];
-    let report = audit_with(scenarios::mail(), scenarios::MAIL_MANIFEST, &rules, true).await;
-    expect(
-        &report,
-        &[
-            ("email.smtp.no_starttls", "mxbad.test", Medium),
-            ("email.smtp.tls_invalid", "spfdeep.test", Medium),
-            ("email.smtp.unreachable", "spfvoid.test", Medium),
-        ],
-    );
-    assert!(find(&report, "email.smtp.no_starttls", "good.test").is_none());
-    assert!(find(&report, "email.smtp.tls_invalid", "good.test").is_none());
+    let expect = [
+        ("email.smtp.no_starttls", "mxbad.test", Medium),
+        ("email.smtp.tls_invalid", "spfdeep.test", Medium),
+        ("email.smtp.unreachable", "spfvoid.test", Medium),
+    ];
+    let forbid = [
+        "email.smtp.no_starttls good.test",
+        "email.smtp.tls_invalid good.test",
+    ];
+    mail()
+        .rule_first(format!("mx.spfvoid.test:25:127.0.0.1:{}", closed_port()))
+        .with(|o| o.smtp = true)
+        .check(&expect, &forbid)
+        .await;
     // Without --smtp nothing connects to port 25.
-    let quiet = mail_audit().await;
-    assert!(
-        email(&quiet)
-            .iter()
-            .all(|f| !f.id.starts_with("email.smtp."))
-    );
+    check(&[], &["email.smtp.*"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,8 +243,8 @@ async fn every_email_id_is_documented() {
     let docs =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/checks.md"))
             .unwrap();
-    let report = mail_audit().await;
-    for finding in email(&report) {
+    let audit = check(&[], &[]).await;
+    for finding in email(&audit) {
         assert!(
             docs.contains(&format!("| `{}` |", finding.id)),
             "{} is not in docs/checks.md",
@@ -349,33 +255,32 @@ async fn every_email_id_is_documented() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_records_end_in_findings_not_panics_or_hangs() {
-    let report = audit_with(
-        scenarios::hostile_mail(),
-        scenarios::HOSTILE_MAIL_MANIFEST,
-        &[],
-        false,
-    )
+    let expect = [
+        ("email.spf.syntax", "nonascii.test", Blocker),
+        ("email.dmarc.invalid", "nonascii.test", High),
+        ("email.spf.too_long", "fifty.test", Medium),
+        ("email.spf.too_many_lookups", "loop.test", Blocker),
+        ("email.spf.too_many_lookups", "deep.test", Blocker),
+        ("email.dmarc.unknown_tags", "tags.test", Medium),
+        ("email.dkim.invalid", "junkkey.test", High),
+    ];
+    let hostile = Case::new(scenarios::hostile_mail(), scenarios::HOSTILE_MAIL_MANIFEST);
+    let audit = Case {
+        options: mail().options,
+        ..hostile
+    }
+    .check(&expect, &[])
     .await;
-    expect(
-        &report,
-        &[
-            ("email.spf.syntax", "nonascii.test", Blocker),
-            ("email.dmarc.invalid", "nonascii.test", High),
-            ("email.spf.too_long", "fifty.test", Medium),
-            ("email.spf.too_many_lookups", "loop.test", Blocker),
-            ("email.spf.too_many_lookups", "deep.test", Blocker),
-            ("email.dmarc.unknown_tags", "tags.test", Medium),
-            ("email.dkim.invalid", "junkkey.test", High),
-        ],
-    );
-    let looped = find(&report, "email.spf.too_many_lookups", "loop.test").unwrap();
+    let looped = audit.get("email.spf.too_many_lookups", "loop.test");
     assert!(looped.title.contains("loop"), "{}", looped.title);
     // The 30-deep chain is walked only until it is clearly over the limit.
-    let deep = find(&report, "email.spf.too_many_lookups", "deep.test").unwrap();
-    let tree = deep.evidence.join("\n");
+    let tree = audit
+        .get("email.spf.too_many_lookups", "deep.test")
+        .evidence
+        .join("\n");
     assert!(tree.contains("d5.deep.test"), "{tree}");
     assert!(!tree.contains("d29.deep.test"), "{tree}");
-    let tags = find(&report, "email.dmarc.unknown_tags", "tags.test").unwrap();
+    let tags = audit.get("email.dmarc.unknown_tags", "tags.test");
     assert!(tags.title.contains("1000"), "{}", tags.title);
     assert!(tags.evidence[0].len() < 200, "evidence stays short");
 }
