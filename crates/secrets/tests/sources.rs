@@ -121,6 +121,13 @@ impl Repo {
         repo
     }
 
+    /// A repository whose first commit holds only a README.
+    fn with_readme() -> Repo {
+        let repo = Repo::new();
+        repo.commit_files("initial", &[("README.md", "hello\n")]);
+        repo
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -143,12 +150,27 @@ impl Repo {
         std::fs::remove_file(self.path().join(path)).expect("remove");
     }
 
+    /// Writes `files` and commits everything; returns the commit id.
+    fn commit_files(&self, message: &str, files: &[(&str, &str)]) -> String {
+        for (path, content) in files {
+            self.write(path, content);
+        }
+        self.commit(message)
+    }
+
     /// Commits everything, one day after the previous commit; returns the commit id.
     fn commit(&self, message: &str) -> String {
         self.day.set(self.day.get() + 1);
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
         self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+fn staged() -> ScanOptions {
+    ScanOptions {
+        staged: true,
+        ..ScanOptions::default()
     }
 }
 
@@ -225,11 +247,11 @@ fn plain_directory_respects_gitignore_without_git() {
 
 #[test]
 fn secret_deleted_in_a_later_commit_is_attributed_to_the_commit_that_added_it() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    repo.commit("initial");
-    repo.write("config/prod.env", "TOKEN=SECRET_DELETED1\n");
-    let added = repo.commit("add config");
+    let repo = Repo::with_readme();
+    let added = repo.commit_files(
+        "add config",
+        &[("config/prod.env", "TOKEN=SECRET_DELETED1\n")],
+    );
     repo.remove("config/prod.env");
     repo.commit("remove config");
     let (out, _) = scan(repo.path(), &ScanOptions::default());
@@ -256,17 +278,18 @@ fn secret_deleted_in_a_later_commit_is_attributed_to_the_commit_that_added_it() 
 
 #[test]
 fn a_blob_on_two_branches_and_paths_is_scanned_once_and_attributed_to_the_earliest_commit() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    repo.commit("initial");
+    let repo = Repo::with_readme();
     repo.git(&["checkout", "-q", "-b", "feature"]);
-    repo.write("x/leak.txt", "SECRET_SHARED01\n");
-    let first = repo.commit("feature adds the secret");
+    let first = repo.commit_files(
+        "feature adds the secret",
+        &[("x/leak.txt", "SECRET_SHARED01\n")],
+    );
     repo.git(&["checkout", "-q", "main"]);
-    repo.write("y/other.txt", "SECRET_SHARED01\n");
-    repo.commit("main adds the same content elsewhere");
-    repo.write("z/third.txt", "SECRET_SHARED01\n");
-    repo.commit("and again");
+    repo.commit_files(
+        "main adds the same content elsewhere",
+        &[("y/other.txt", "SECRET_SHARED01\n")],
+    );
+    repo.commit_files("and again", &[("z/third.txt", "SECRET_SHARED01\n")]);
     let (out, scanner) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("x/leak.txt", "SECRET_SHARED01")]));
     assert_eq!(
@@ -288,11 +311,12 @@ fn a_blob_on_two_branches_and_paths_is_scanned_once_and_attributed_to_the_earlie
 fn parents_come_before_children_even_when_clocks_disagree() {
     let repo = Repo::new();
     repo.day.set(20);
-    repo.write("a.txt", "SECRET_CLOCKED1\n");
-    let parent = repo.commit("parent, committed late");
+    let parent = repo.commit_files("parent, committed late", &[("a.txt", "SECRET_CLOCKED1\n")]);
     repo.day.set(1);
-    repo.write("b.txt", "SECRET_CLOCKED1\n");
-    repo.commit("child with an earlier date");
+    repo.commit_files(
+        "child with an earlier date",
+        &[("b.txt", "SECRET_CLOCKED1\n")],
+    );
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("a.txt", "SECRET_CLOCKED1")]));
     assert_eq!(
@@ -307,17 +331,13 @@ fn parents_come_before_children_even_when_clocks_disagree() {
 
 #[test]
 fn secrets_only_on_a_side_branch_a_tag_a_stash_or_a_detached_head_are_found() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    repo.commit("initial");
+    let repo = Repo::with_readme();
 
     repo.git(&["checkout", "-q", "-b", "side"]);
-    repo.write("side.txt", "SECRET_SIDEBRN1\n");
-    let side = repo.commit("side");
+    let side = repo.commit_files("side", &[("side.txt", "SECRET_SIDEBRN1\n")]);
     repo.git(&["checkout", "-q", "main"]);
 
-    repo.write("tagged.txt", "SECRET_TAGONLY1\n");
-    let tagged = repo.commit("tagged");
+    let tagged = repo.commit_files("tagged", &[("tagged.txt", "SECRET_TAGONLY1\n")]);
     repo.git(&["tag", "-a", "v1", "-m", "release"]);
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
 
@@ -325,8 +345,7 @@ fn secrets_only_on_a_side_branch_a_tag_a_stash_or_a_detached_head_are_found() {
     repo.git(&["stash", "-q"]);
 
     repo.git(&["checkout", "-q", "--detach"]);
-    repo.write("detached.txt", "SECRET_DETACHD1\n");
-    let detached = repo.commit("detached");
+    let detached = repo.commit_files("detached", &[("detached.txt", "SECRET_DETACHD1\n")]);
 
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(
@@ -358,12 +377,15 @@ fn secrets_only_on_a_side_branch_a_tag_a_stash_or_a_detached_head_are_found() {
 #[test]
 fn since_reports_only_secrets_introduced_by_new_commits() {
     let repo = Repo::new();
-    repo.write("old.txt", "SECRET_OLDMAIN1\n");
-    repo.write("keep/also-old.txt", "SECRET_OLDMAIN2\n");
-    repo.commit("base");
+    repo.commit_files(
+        "base",
+        &[
+            ("old.txt", "SECRET_OLDMAIN1\n"),
+            ("keep/also-old.txt", "SECRET_OLDMAIN2\n"),
+        ],
+    );
     repo.git(&["checkout", "-q", "-b", "pr"]);
-    repo.write("new.txt", "SECRET_NEWINPR1\n");
-    let new = repo.commit("pr commit");
+    let new = repo.commit_files("pr commit", &[("new.txt", "SECRET_NEWINPR1\n")]);
     repo.remove("old.txt");
     repo.commit("pr removes an old file");
 
@@ -404,21 +426,21 @@ fn since_reports_only_secrets_introduced_by_new_commits() {
 #[test]
 fn staged_scans_only_what_differs_from_head() {
     let repo = Repo::new();
-    repo.write("committed.txt", "SECRET_COMMITD1\n");
-    repo.write("dir1/a.txt", "plain\n");
-    repo.write("dir2/deep/b.txt", "SECRET_COMMITD2\n");
-    repo.commit("base");
+    repo.commit_files(
+        "base",
+        &[
+            ("committed.txt", "SECRET_COMMITD1\n"),
+            ("dir1/a.txt", "plain\n"),
+            ("dir2/deep/b.txt", "SECRET_COMMITD2\n"),
+        ],
+    );
     repo.write("dir1/new.txt", "SECRET_STAGED01\n");
     repo.write("dir1/a.txt", "now SECRET_STAGED02\n");
     repo.git(&["add", "dir1"]);
     repo.write("untracked.txt", "SECRET_UNSTAGD1\n");
     repo.write("committed.txt", "SECRET_COMMITD1\nSECRET_UNSTAGD2\n");
 
-    let options = ScanOptions {
-        staged: true,
-        ..ScanOptions::default()
-    };
-    let (out, _) = scan(repo.path(), &options);
+    let (out, _) = scan(repo.path(), &staged());
     assert_eq!(
         secrets(&out),
         pairs(&[
@@ -432,25 +454,29 @@ fn staged_scans_only_what_differs_from_head() {
 }
 
 #[test]
+fn staged_reports_only_the_lines_the_change_adds() {
+    let repo = Repo::new();
+    repo.commit_files("base", &[("app.env", "A=SECRET_HADIT01\nB=plain\n")]);
+    // The old secret moves down a line and a new one arrives: only the new one is the change's.
+    repo.write("app.env", "B=plain\nC=SECRET_ADDED001\nA=SECRET_HADIT01\n");
+    repo.git(&["add", "app.env"]);
+    let (out, _) = scan(repo.path(), &staged());
+    assert_eq!(secrets(&out), pairs(&[("app.env", "SECRET_ADDED001")]));
+    assert_eq!(out.findings[0].found.line, 2);
+}
+
+#[test]
 fn staged_in_a_repository_without_commits_scans_the_whole_index() {
     let repo = Repo::new();
     repo.write("first.txt", "SECRET_FIRSTAD1\n");
     repo.git(&["add", "first.txt"]);
-    let (out, _) = scan(
-        repo.path(),
-        &ScanOptions {
-            staged: true,
-            ..ScanOptions::default()
-        },
-    );
+    let (out, _) = scan(repo.path(), &staged());
     assert_eq!(secrets(&out), pairs(&[("first.txt", "SECRET_FIRSTAD1")]));
 }
 
 #[test]
 fn all_objects_finds_a_dangling_blob() {
-    let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    repo.commit("initial");
+    let repo = Repo::with_readme();
     repo.write("loose.txt", "SECRET_DANGLNG1\n");
     let blob = repo.git(&["hash-object", "-w", "loose.txt"]);
     repo.remove("loose.txt");
@@ -480,8 +506,7 @@ fn all_objects_finds_a_dangling_blob() {
 #[test]
 fn bare_repository_is_scanned_as_history() {
     let repo = Repo::new();
-    repo.write("a.txt", "SECRET_BAREREP1\n");
-    let commit = repo.commit("one");
+    let commit = repo.commit_files("one", &[("a.txt", "SECRET_BAREREP1\n")]);
     let bare = tempfile::tempdir().expect("tempdir");
     let bare_path = bare.path().join("bare.git");
     git_in(
@@ -511,11 +536,9 @@ fn bare_repository_is_scanned_as_history() {
 #[test]
 fn shallow_clone_scans_what_exists_and_says_what_it_could_not() {
     let repo = Repo::new();
-    repo.write("old.txt", "SECRET_BEFORE01\n");
-    repo.commit("old");
+    repo.commit_files("old", &[("old.txt", "SECRET_BEFORE01\n")]);
     repo.remove("old.txt");
-    repo.write("new.txt", "SECRET_AFTER001\n");
-    let tip = repo.commit("new");
+    let tip = repo.commit_files("new", &[("new.txt", "SECRET_AFTER001\n")]);
     let clone = tempfile::tempdir().expect("tempdir");
     let url = format!("file://{}", repo.path().display());
     git_in(
@@ -545,8 +568,7 @@ fn shallow_clone_scans_what_exists_and_says_what_it_could_not() {
 #[test]
 fn submodule_gitlinks_are_skipped_once() {
     let repo = Repo::new();
-    repo.write("README.md", "hello\n");
-    let first = repo.commit("initial");
+    let first = repo.commit_files("initial", &[("README.md", "hello\n")]);
     repo.git(&[
         "update-index",
         "--add",
@@ -555,8 +577,7 @@ fn submodule_gitlinks_are_skipped_once() {
     ]);
     // Not `commit()`: `git add -A` would stage the gitlink's removal, as there is no checkout behind it.
     repo.git(&["commit", "-q", "-m", "add a submodule"]);
-    repo.write("README.md", "hello again\n");
-    repo.commit("touch");
+    repo.commit_files("touch", &[("README.md", "hello again\n")]);
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     let subs: Vec<_> = out
         .skipped
@@ -575,8 +596,7 @@ fn symlink_loops_do_not_hang_and_committed_links_are_blobs() {
     std::os::unix::fs::symlink("..", repo.path().join("a/up")).expect("symlink");
     std::os::unix::fs::symlink("a", repo.path().join("a/self")).expect("symlink");
     std::os::unix::fs::symlink("SECRET_LINKTGT1", repo.path().join("link")).expect("symlink");
-    repo.write("a/file.txt", "SECRET_INLOOP01\n");
-    let commit = repo.commit("links");
+    let commit = repo.commit_files("links", &[("a/file.txt", "SECRET_INLOOP01\n")]);
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(
         secrets(&out),
@@ -669,9 +689,13 @@ fn invalid_utf8_content_is_still_scanned() {
 #[test]
 fn a_corrupt_loose_object_is_skipped_not_fatal() {
     let repo = Repo::new();
-    repo.write("a.txt", "SECRET_CORRUPT1\n");
-    repo.write("b.txt", "SECRET_HEALTHY1\n");
-    repo.commit("one");
+    repo.commit_files(
+        "one",
+        &[
+            ("a.txt", "SECRET_CORRUPT1\n"),
+            ("b.txt", "SECRET_HEALTHY1\n"),
+        ],
+    );
     let blob = repo.git(&["rev-parse", "HEAD:a.txt"]);
     let object = repo
         .path()
@@ -714,11 +738,9 @@ fn a_corrupt_loose_object_is_skipped_not_fatal() {
 #[test]
 fn allowlisted_commits_are_dropped() {
     let repo = Repo::new();
-    repo.write("a.txt", "SECRET_ALLOWED1\n");
-    let allowed = repo.commit("allowed");
+    let allowed = repo.commit_files("allowed", &[("a.txt", "SECRET_ALLOWED1\n")]);
     repo.remove("a.txt");
-    repo.write("b.txt", "SECRET_REPORTD1\n");
-    repo.commit("reported");
+    repo.commit_files("reported", &[("b.txt", "SECRET_REPORTD1\n")]);
     let scanner = TestScanner {
         allowed_commits: vec![allowed],
         ..TestScanner::default()
@@ -736,11 +758,9 @@ fn allowlisted_commits_are_dropped() {
 #[test]
 fn history_off_scans_only_the_working_tree() {
     let repo = Repo::new();
-    repo.write("gone.txt", "SECRET_HISTORY1\n");
-    repo.commit("one");
+    repo.commit_files("one", &[("gone.txt", "SECRET_HISTORY1\n")]);
     repo.remove("gone.txt");
-    repo.write("here.txt", "SECRET_WORKTRE1\n");
-    repo.commit("two");
+    repo.commit_files("two", &[("here.txt", "SECRET_WORKTRE1\n")]);
     let (out, _) = scan(
         repo.path(),
         &ScanOptions {
@@ -755,8 +775,7 @@ fn history_off_scans_only_the_working_tree() {
 #[test]
 fn progress_is_reported() {
     let repo = Repo::new();
-    repo.write("a.txt", "SECRET_PROGRES1\n");
-    repo.commit("one");
+    repo.commit_files("one", &[("a.txt", "SECRET_PROGRES1\n")]);
     let calls = AtomicUsize::new(0);
     let last = Mutex::new(None);
     let progress = |p: Progress| {

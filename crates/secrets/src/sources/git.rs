@@ -228,6 +228,8 @@ pub(super) fn scan_staged<S: Scanner>(
     };
     let mut seen = HashSet::default();
     let mut jobs = Vec::new();
+    // The blob each staged path replaces, when HEAD had one: only the lines the change adds are reported.
+    let mut bases = Vec::new();
     for entry in index.entries() {
         if entry.mode.is_sparse()
             || entry.mode.is_submodule()
@@ -242,6 +244,7 @@ pub(super) fn scan_staged<S: Scanner>(
             continue;
         }
         if seen.insert(entry.id) {
+            bases.push(head.blobs.get(path).copied());
             jobs.push(Job {
                 id: entry.id,
                 path: path.to_str_lossy().into_owned(),
@@ -260,6 +263,10 @@ pub(super) fn scan_staged<S: Scanner>(
         let Some(job) = jobs.get(index) else { continue };
         match outcome {
             Outcome::Found(matches) => {
+                let matches = match bases.get(index).copied().flatten() {
+                    Some(base) => only_added(&repo, base, job.id, matches),
+                    None => matches,
+                };
                 out.findings
                     .extend(matches.into_iter().map(|found| SecretFinding {
                         found,
@@ -277,6 +284,57 @@ pub(super) fn scan_staged<S: Scanner>(
         }
     }
     Ok(out)
+}
+
+/// The matches that touch a line the staged blob `new` adds to `base` (the `HEAD` version at the same path). A line
+/// counts as added when `base` does not hold it (as many times): a secret the file already had, or one moved
+/// within it, is not the change's to report. If either blob cannot be read, every match is kept.
+fn only_added(
+    repo: &gix::Repository,
+    base: ObjectId,
+    new: ObjectId,
+    matches: Vec<RawMatch>,
+) -> Vec<RawMatch> {
+    let (mut old_buf, mut new_buf) = (Vec::new(), Vec::new());
+    let (Ok(old), Ok(new)) = (
+        repo.objects.find_blob(&base, &mut old_buf),
+        repo.objects.find_blob(&new, &mut new_buf),
+    ) else {
+        return matches;
+    };
+    let added = added_lines(old.data, new.data);
+    matches
+        .into_iter()
+        .filter(|m| {
+            let span = new
+                .data
+                .get(m.start..m.end.min(new.data.len()))
+                .unwrap_or_default();
+            let last = m.line + span.iter().filter(|&&b| b == b'\n').count();
+            (m.line..=last).any(|line| added.contains(&line))
+        })
+        .collect()
+}
+
+/// 1-based numbers of the lines of `new` that `old` does not account for, line for line as a multiset.
+fn added_lines(old: &[u8], new: &[u8]) -> std::collections::HashSet<usize> {
+    let mut have: HashMap<&[u8], usize> = HashMap::new();
+    for line in old.split(|&b| b == b'\n') {
+        *have
+            .entry(line.strip_suffix(b"\r").unwrap_or(line))
+            .or_default() += 1;
+    }
+    let mut added = std::collections::HashSet::new();
+    for (i, line) in new.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        match have.get_mut(line) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                added.insert(i + 1);
+            }
+        }
+    }
+    added
 }
 
 /// What `HEAD` holds, as far as the staged scan needs to know: blob ids by path, and the directories the index's
@@ -304,20 +362,14 @@ impl HeadPaths {
             return head;
         }
         let mut buf = Vec::new();
-        let mut stack = vec![(root, BString::default(), cache)];
-        while let Some((id, prefix, node)) = stack.pop() {
-            let tree = match repo.objects.find_tree(&id, &mut buf) {
-                Ok(tree) => tree,
-                Err(err) => {
-                    skipped.push(Skipped {
-                        path: display_dir(prefix.as_ref()),
-                        reason: format!("corrupt or missing git tree: {id}: {err}"),
-                    });
-                    continue;
-                }
-            };
-            for entry in &tree.entries {
-                let path = join(prefix.as_ref(), entry.filename);
+        walk_tree(
+            repo,
+            root,
+            cache,
+            &mut buf,
+            skipped,
+            |prefix, entry, node, _| {
+                let path = join(prefix, entry.filename);
                 match entry.mode.kind() {
                     EntryKind::Tree => {
                         let child = node.and_then(|n| {
@@ -327,17 +379,19 @@ impl HeadPaths {
                         });
                         if valid(child, entry.oid.to_owned()) {
                             head.unchanged_dirs.insert(path);
+                            None
                         } else {
-                            stack.push((entry.oid.to_owned(), path, child));
+                            Some(child)
                         }
                     }
-                    EntryKind::Commit => {}
+                    EntryKind::Commit => None,
                     EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
                         head.blobs.insert(path, entry.oid.to_owned());
+                        None
                     }
                 }
-            }
-        }
+            },
+        );
         head
     }
 
@@ -353,6 +407,43 @@ impl HeadPaths {
             }
         }
         false
+    }
+}
+
+/// The one tree walk (history, the `--since` base and the staged scan's view of `HEAD` all use it): depth first
+/// from `root`, calling `visit(dir, entry, context, skipped)` for every entry; a subtree is entered when the visitor
+/// returns `Some(context)` for it. A tree that cannot be read is recorded in `skipped` and passed over.
+fn walk_tree<C>(
+    repo: &gix::Repository,
+    root: ObjectId,
+    context: C,
+    buf: &mut Vec<u8>,
+    skipped: &mut Vec<Skipped>,
+    mut visit: impl FnMut(&BStr, &gix::objs::tree::EntryRef<'_>, &C, &mut Vec<Skipped>) -> Option<C>,
+) {
+    let mut stack = vec![(root, BString::default(), context)];
+    while let Some((id, prefix, context)) = stack.pop() {
+        let tree = match repo.objects.find_tree(&id, buf) {
+            Ok(tree) => tree,
+            Err(err) => {
+                skipped.push(Skipped {
+                    path: display_dir(prefix.as_ref()),
+                    reason: format!("corrupt or missing git tree: {id}: {err}"),
+                });
+                continue;
+            }
+        };
+        for entry in &tree.entries {
+            if let Some(child) = visit(prefix.as_ref(), entry, &context, skipped)
+                && entry.mode.kind() == EntryKind::Tree
+            {
+                stack.push((
+                    entry.oid.to_owned(),
+                    join(prefix.as_ref(), entry.filename),
+                    child,
+                ));
+            }
+        }
     }
 }
 
@@ -742,54 +833,36 @@ impl<'r> Collector<'r> {
         if !seen_trees.insert(root) {
             return;
         }
-        let mut stack = vec![(root, BString::default())];
-        while let Some((id, prefix)) = stack.pop() {
-            let tree = match repo.objects.find_tree(&id, buf) {
-                Ok(tree) => tree,
-                Err(err) => {
-                    skipped.push(Skipped {
-                        path: display_dir(prefix.as_ref()),
-                        reason: format!("corrupt or missing git tree: {id}: {err}"),
-                    });
-                    continue;
+        walk_tree(
+            repo,
+            root,
+            (),
+            buf,
+            skipped,
+            |prefix, entry, _, skipped| match entry.mode.kind() {
+                EntryKind::Tree => seen_trees.insert(entry.oid.to_owned()).then_some(()),
+                EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
+                    if seen_blobs.insert(entry.oid.to_owned()) && record {
+                        jobs.push(Job {
+                            id: entry.oid.to_owned(),
+                            path: join(prefix, entry.filename).to_str_lossy().into_owned(),
+                            commit,
+                        });
+                    }
+                    None
                 }
-            };
-            for entry in &tree.entries {
-                match entry.mode.kind() {
-                    EntryKind::Tree => {
-                        if seen_trees.insert(entry.oid.to_owned()) {
-                            stack.push((
-                                entry.oid.to_owned(),
-                                join(prefix.as_ref(), entry.filename),
-                            ));
-                        }
+                EntryKind::Commit => {
+                    let path = join(prefix, entry.filename).to_str_lossy().into_owned();
+                    if record && submodules.insert(path.clone()) {
+                        skipped.push(Skipped {
+                            path,
+                            reason: "submodule, not scanned".to_owned(),
+                        });
                     }
-                    EntryKind::Blob | EntryKind::BlobExecutable | EntryKind::Link => {
-                        if seen_blobs.insert(entry.oid.to_owned()) && record {
-                            let path = join(prefix.as_ref(), entry.filename)
-                                .to_str_lossy()
-                                .into_owned();
-                            jobs.push(Job {
-                                id: entry.oid.to_owned(),
-                                path,
-                                commit,
-                            });
-                        }
-                    }
-                    EntryKind::Commit => {
-                        let path = join(prefix.as_ref(), entry.filename)
-                            .to_str_lossy()
-                            .into_owned();
-                        if record && submodules.insert(path.clone()) {
-                            skipped.push(Skipped {
-                                path,
-                                reason: "submodule, not scanned".to_owned(),
-                            });
-                        }
-                    }
+                    None
                 }
-            }
-        }
+            },
+        );
     }
 
     /// Adds every blob in the object database that no walked tree named.
