@@ -453,3 +453,25 @@ async fn mailbox_urls_are_refused_until_a_backend_is_plugged_in() {
         ))
     );
 }
+
+#[tokio::test]
+async fn the_example_journeys_parse_and_only_mailbox_steps_wait_for_a_backend() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows");
+    let net = net();
+    let engine = Engine::new(&net, RunOptions::default());
+    for (name, needs_mailbox) in [
+        ("signup-to-payment.hurl", true),
+        ("login-to-members.hurl", false),
+        ("password-reset.hurl", true),
+    ] {
+        let file = launchready_flow::load(&dir.join(name)).expect("the example parses");
+        assert!(file.ast.entries.len() >= 5, "{name}");
+        match engine.check(&file) {
+            Ok(()) => assert!(!needs_mailbox, "{name} should need a mailbox"),
+            Err(e) => {
+                assert!(needs_mailbox, "{name}: {e}");
+                assert!(e.to_string().contains("mailbox:// needs [mailbox]"), "{e}");
+            }
+        }
+    }
+}
