@@ -91,14 +91,28 @@ impl ServerError {
 /// and the answer is `None`.
 pub fn locate(program: &str, package: &str) -> Result<Option<PathBuf>, ServerError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    decide(find(program, &path), program, package, ci)
+}
+
+fn find(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path)
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
         .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file());
+        .find(|candidate| candidate.is_file())
+}
+
+/// A found binary is used; a missing one fails under CI and is a loud skip elsewhere.
+fn decide(
+    found: Option<PathBuf>,
+    program: &str,
+    package: &str,
+    ci: bool,
+) -> Result<Option<PathBuf>, ServerError> {
     if found.is_some() {
         return Ok(found);
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if ci {
         return Err(ServerError::Missing {
             program: program.into(),
             package: package.into(),
@@ -368,4 +382,65 @@ pub async fn audit(manifest: &str, target: &Target) -> Result<Audited, AuditErro
         .map_err(|e| AuditError::Gather(e.to_string()))?;
     let report = launchready_audit::report(&facts, &manifest);
     Ok(Audited { facts, report })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_binary_fails_under_ci_and_is_skipped_elsewhere() {
+        assert!(find("launchready-no-such-server", std::ffi::OsStr::new("")).is_none());
+        let missing = decide(None, "nginx", "nginx", true);
+        assert!(
+            matches!(&missing, Err(ServerError::Missing { program, package }) if program == "nginx" && package == "nginx"),
+            "{missing:?}"
+        );
+        assert!(matches!(decide(None, "nginx", "nginx", false), Ok(None)));
+        let found = PathBuf::from("/usr/sbin/nginx");
+        assert_eq!(
+            decide(Some(found.clone()), "nginx", "nginx", true).ok(),
+            Some(Some(found))
+        );
+    }
+
+    /// A server's workers are its children in its process group; dropping the server must end them all, as
+    /// nginx's and Apache's workers outlive a master killed alone.
+    #[test]
+    fn dropping_a_process_ends_its_whole_group() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a port");
+        let addr = listener.local_addr().expect("its address");
+        let mut command = Command::new("sh");
+        // A worker that ignores SIGTERM beside a leader that exits on it.
+        command.args(["-c", "sh -c 'trap \"\" TERM; sleep 60' & sleep 60"]);
+        let process = Process::start("sh", command, dir.path(), vec![], &[addr]).expect("started");
+        let pid = rustix::process::Pid::from_raw(process.child.id() as i32).expect("a pid");
+        assert!(rustix::process::test_kill_process_group(pid).is_ok());
+        drop(process);
+        // A killed worker is reaped by init a moment later; until then it still counts as a member.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while rustix::process::test_kill_process_group(pid).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            rustix::process::test_kill_process_group(pid).is_err(),
+            "a process of the group survived"
+        );
+    }
+
+    #[test]
+    fn a_server_that_exits_at_once_is_an_error_with_its_output() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo 'bind: address already in use' >&2; exit 1"]);
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port().expect("a port")));
+        let error =
+            Process::start("sh", command, dir.path(), vec![], &[addr]).expect_err("it exited");
+        assert!(
+            error.to_string().contains("address already in use"),
+            "{error}"
+        );
+        assert!(error.port_clash());
+    }
 }
