@@ -1005,3 +1005,52 @@ impl CookieJar {
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).expect("a URL")
+    }
+
+    #[test]
+    fn the_jar_matches_host_path_and_scheme_and_forgets_expired_cookies() {
+        let mut jar = CookieJar::default();
+        jar.store(
+            &url("http://club.test/login"),
+            "session=abc; Path=/; HttpOnly",
+        );
+        jar.store(&url("http://club.test/account/x"), "pref=dark");
+        jar.store(&url("https://club.test/"), "tls=1; Secure");
+        jar.store(&url("http://club.test/"), "wide=1; Domain=club.test");
+        jar.store(&url("http://club.test/"), "evil=1; Domain=other.test");
+        assert_eq!(
+            jar.header_for(&url("http://club.test/account/y"))
+                .as_deref(),
+            Some("session=abc; pref=dark; wide=1")
+        );
+        assert_eq!(
+            jar.header_for(&url("https://club.test/")).as_deref(),
+            Some("session=abc; tls=1; wide=1")
+        );
+        assert_eq!(
+            jar.header_for(&url("http://www.club.test/")).as_deref(),
+            Some("wide=1")
+        );
+        jar.store(&url("http://club.test/"), "session=; Max-Age=0; Path=/");
+        assert_eq!(
+            jar.header_for(&url("http://club.test/")).as_deref(),
+            Some("wide=1")
+        );
+    }
+
+    #[test]
+    fn request_cookies_follow_the_jar() {
+        assert_eq!(
+            merge_cookies(Some("a=1".into()), &[("b".into(), "2".into())]).as_deref(),
+            Some("a=1; b=2")
+        );
+        assert_eq!(merge_cookies(None, &[]), None);
+    }
+}

@@ -947,3 +947,53 @@ fn json_string(template: &Template, vars: &Variables) -> Result<String, EvalErro
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_entities_decode_named_decimal_and_hex_forms() {
+        assert_eq!(html_unescape("a &gt; b &amp;&amp; c"), "a > b && c");
+        assert_eq!(html_unescape("&#xA9; &#x1D306; &#65 foo"), "© 𝌆 A foo");
+        assert_eq!(html_unescape("&unknown; &"), "&unknown; &");
+    }
+
+    #[test]
+    fn url_encoding_keeps_unreserved_characters_and_slashes() {
+        assert_eq!(
+            url_encode("https://a.b/?x=ш"),
+            "https%3A//a.b/%3Fx%3D%D1%88"
+        );
+    }
+
+    #[test]
+    fn dates_parse_with_or_without_zone_and_time() {
+        let with_zone = parse_date("2020-08-27T09:07:46+0200", "%Y-%m-%dT%H:%M:%S%z");
+        assert_eq!(
+            with_zone.map(|d| d.to_rfc3339()),
+            Some("2020-08-27T07:07:46+00:00".into())
+        );
+        let day = parse_date("2020-08-27", "%Y-%m-%d");
+        assert_eq!(
+            day.map(|d| d.to_rfc3339()),
+            Some("2020-08-27T00:00:00+00:00".into())
+        );
+        assert!(parse_date("yesterday", "%Y-%m-%d").is_none());
+    }
+
+    #[test]
+    fn body_text_follows_the_declared_charset() {
+        let ctx = QueryContext {
+            headers: vec![("Content-Type".into(), "text/html; CHARSET=latin1".into())],
+            body: vec![0x63, 0x61, 0x66, 0xe9],
+            ..QueryContext::default()
+        };
+        assert_eq!(ctx.text().as_deref(), Ok("café"));
+        let invalid = QueryContext {
+            body: vec![0xff],
+            ..QueryContext::default()
+        };
+        assert!(invalid.text().is_err());
+    }
+}

@@ -167,3 +167,39 @@ pub fn render(template: &Template, vars: &Variables) -> Result<String, EvalError
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_values_are_typed_like_hurl() {
+        let cases = [
+            ("true", Value::Bool(true)),
+            ("null", Value::Null),
+            ("30", Value::Integer(30)),
+            ("-4", Value::Integer(-4)),
+            ("1.70", Value::Float(1.7)),
+            (
+                "9223372036854775808",
+                Value::BigInteger("9223372036854775808".into()),
+            ),
+            ("\"123\"", Value::String("123".into())),
+            ("Milky Way", Value::String("Milky Way".into())),
+            ("1.2.3", Value::String("1.2.3".into())),
+            ("\\", Value::String("\\".into())),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_value(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn redaction_replaces_the_longest_secret_first() {
+        let mut vars = Variables::new();
+        vars.set_secret("a", "abc".into());
+        vars.add_secret_value("abcdef");
+        assert_eq!(vars.redact("x=abcdef y=abc"), "x=*** y=***");
+        assert!(vars.is_secret("a"));
+    }
+}
