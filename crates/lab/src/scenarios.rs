@@ -1,7 +1,7 @@
 //! Ready-made scenarios. [`demo`] is a small membership site with deliberate launch flaws that
 //! the rest of the workspace uses for end-to-end tests and demos; [`clean`] is the same kind of
 //! site done right, the baseline an audit should pass; [`edge`] is a healthy site behind a
-//! Cloudflare-like CDN with its origin reachable directly.
+//! Cloudflare-like CDN with its origin reachable directly; both are a [`HealthySite`] with other flags.
 //!
 //! Deliberate flaws in `demo()` (keep this list in sync when adding more):
 //! - `admin.demo.test` has no DNS record (NXDOMAIN);
@@ -27,9 +27,11 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::scenario::{CertSpec, EdgeKind, Handler, Page, Scenario, Site, Zone};
+use crate::scenario::{CertSpec, Handler, Page, Scenario, Site, Zone};
 
+mod healthy;
 mod mail;
+pub use healthy::HealthySite;
 pub use mail::{
     DKIM_512_RECORD, DKIM_1024_RECORD, GOOD_MTA_STS_POLICY, HOSTILE_MAIL_MANIFEST, MAIL_MANIFEST,
     hostile_mail, mail,
@@ -316,202 +318,14 @@ reason = "renewed automatically on the 1st of each month"
 /// over HTTPS with a valid certificate and upgrades plain HTTP with a 301, the landing page loads
 /// only HTTPS assets and names itself canonical, the legacy link `/spring-sale` is one 301 to
 /// `/pricing`, and DNS has NS, CAA, MX, SPF, DKIM (`s1`) and DMARC records, all with TTL 300.
-///
-/// The apex serves a short list of paths (`/`, `/pricing`, `/spring-sale`) rather than
-/// redirecting everything, because a blanket redirect would send `/spring-sale` through www in
-/// two hops; other apex paths are 404.
+/// See [`HealthySite`].
 pub fn clean() -> Scenario {
-    let apex_paths = || {
-        Handler::pages([
-            ("/".to_owned(), to_www("/")),
-            ("/pricing".to_owned(), to_www("/pricing")),
-            // The legacy link goes straight to its new home, not via www's /spring-sale.
-            ("/spring-sale".to_owned(), to_www("/pricing")),
-        ])
-    };
-    Scenario::new()
-        .zone(clean_zone())
-        .site(
-            Site::new(CLEAN_ORIGIN)
-                .http(apex_paths())
-                .https(apex_paths()),
-        )
-        .site(
-            Site::new("www.clean.test").https(Handler::pages([
-                ("/".to_owned(), secure(Page::html(200, CLEAN_LANDING_HTML))),
-                (
-                    "/pricing".to_owned(),
-                    secure(Page::html(200, CLEAN_PRICING_HTML)),
-                ),
-                (
-                    "/assets/site.css".to_owned(),
-                    secure(Page::css(SITE_CSS).header("cache-control", "public, max-age=31536000")),
-                ),
-                (
-                    "/assets/hero.svg".to_owned(),
-                    secure(
-                        Page::new(200, HERO_SVG)
-                            .header("content-type", "image/svg+xml")
-                            .header("cache-control", "public, max-age=31536000"),
-                    ),
-                ),
-            ])),
-        )
-        .site(Site::new("app.clean.test").https(Handler::pages([
-            ("/".to_owned(), secure(Page::html(200, CLEAN_APP_HTML))),
-            (
-                "/login".to_owned(),
-                // Login pages carry per-visitor state and must never be cached.
-                secure(Page::html(200, CLEAN_LOGIN_HTML).header("cache-control", "no-store")),
-            ),
-        ])))
-        .site(Site::new("members.clean.test").https(Handler::pages([(
-            "/".to_owned(),
-            secure(Page::html(200, CLEAN_MEMBERS_HTML)),
-        )])))
-        .site(Site::new("api.clean.test").https(Handler::pages([(
-            "/".to_owned(),
-            secure(Page::json(200, r#"{"status":"ok"}"#)),
-        )])))
-        .site(Site::new("admin.clean.test").https(Handler::pages([(
-            "/".to_owned(),
-            secure(Page::html(401, CLEAN_ADMIN_HTML).header(
-                "www-authenticate",
-                r#"Basic realm="admin", charset="UTF-8""#,
-            )),
-        )])))
-}
-
-fn clean_zone() -> Zone {
-    Zone::new(CLEAN_ORIGIN)
-        // Explicit rather than generated, so the zone reads like a real one.
-        .ns("@", "ns1.clean.test")
-        .ns("@", "ns2.clean.test")
-        .a("ns1", Ipv4Addr::LOCALHOST)
-        .a("ns2", Ipv4Addr::LOCALHOST)
-        .a("@", Ipv4Addr::LOCALHOST)
-        .a("www", Ipv4Addr::LOCALHOST)
-        .a("app", Ipv4Addr::LOCALHOST)
-        .a("members", Ipv4Addr::LOCALHOST)
-        .a("api", Ipv4Addr::LOCALHOST)
-        .a("admin", Ipv4Addr::LOCALHOST)
-        .caa("@", false, "issue", "launchready.lab")
-        .mx("@", 10, "mail.clean.test")
-        .a("mail", Ipv4Addr::LOCALHOST)
-        .txt("@", CLEAN_SPF_RECORD)
-        .txt("s1._domainkey", DEMO_DKIM_RECORD)
-        .txt("_dmarc", CLEAN_DMARC_RECORD)
+    HealthySite::new(CLEAN_ORIGIN).build()
 }
 
 pub const CLEAN_SPF_RECORD: &str = "v=spf1 mx -all";
 
 pub const CLEAN_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@clean.test";
-
-/// A 301 from the apex to `https://www.clean.test{path}`.
-fn to_www(path: &str) -> Page {
-    secure(Page::html(301, "").header("location", format!("https://www.clean.test{path}")))
-}
-
-/// The headers a healthy HTTPS response carries.
-fn secure(page: Page) -> Page {
-    page.header(
-        "strict-transport-security",
-        "max-age=31536000; includeSubDomains",
-    )
-    .header("x-content-type-options", "nosniff")
-    .header(
-        "content-security-policy",
-        "default-src 'self'; frame-ancestors 'none'",
-    )
-    .header("referrer-policy", "strict-origin-when-cross-origin")
-}
-
-const CLEAN_LANDING_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Clean Club — members-only workshops</title>
-  <meta name="description" content="Clean Club: weekly hands-on workshops for makers.">
-  <link rel="canonical" href="https://www.clean.test/">
-  <link rel="stylesheet" href="https://www.clean.test/assets/site.css">
-</head>
-<body>
-  <header>
-    <a class="logo" href="https://www.clean.test/">Clean Club</a>
-    <nav><a href="https://www.clean.test/pricing">Pricing</a> <a href="https://app.clean.test/login">Log in</a></nav>
-  </header>
-  <main>
-    <h1>Learn by building, together.</h1>
-    <img src="https://www.clean.test/assets/hero.svg" alt="Members at a workshop" width="960" height="540">
-    <p><a class="cta" href="https://app.clean.test/login">Join the club</a></p>
-  </main>
-  <footer>&copy; Clean Club</footer>
-</body>
-</html>
-"#;
-
-const CLEAN_PRICING_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Pricing — Clean Club</title>
-  <link rel="canonical" href="https://www.clean.test/pricing">
-  <link rel="stylesheet" href="https://www.clean.test/assets/site.css">
-</head>
-<body>
-  <h1>Pricing</h1>
-  <ul>
-    <li>Monthly: 12 EUR</li>
-    <li>Yearly: 120 EUR</li>
-  </ul>
-</body>
-</html>
-"#;
-
-const HERO_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="960" height="540" viewBox="0 0 960 540"><rect width="960" height="540" fill="#2b6cb0"/></svg>
-"##;
-
-const CLEAN_APP_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>App — Clean Club</title></head>
-<body>
-  <h1>Clean Club app</h1>
-  <p><a href="https://app.clean.test/login">Log in</a> to continue.</p>
-</body>
-</html>
-"#;
-
-const CLEAN_LOGIN_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Log in — Clean Club</title></head>
-<body>
-  <h1>Log in</h1>
-  <form method="post" action="https://app.clean.test/login">
-    <label>Email <input type="email" name="email" autocomplete="username" required></label>
-    <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
-    <button type="submit">Log in</button>
-  </form>
-</body>
-</html>
-"#;
-
-const CLEAN_MEMBERS_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Members — Clean Club</title></head>
-<body>
-  <h1>Members area</h1>
-  <p>Please <a href="https://app.clean.test/login">log in</a> to see this month's workshops.</p>
-</body>
-</html>
-"#;
-
-const CLEAN_ADMIN_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Authentication required</title></head>
-<body><h1>Authentication required</h1></body>
-</html>
-"#;
 
 /// The manifest for [`clean`]: auditing the clean lab with it should report nothing to fix.
 pub const CLEAN_MANIFEST: &str = r#"# The clean site's manifest: a launch that is ready.
@@ -541,9 +355,9 @@ dkim_selectors = ["s1"]
 "#;
 
 /// A healthy membership site behind a Cloudflare-like CDN: zone `edge.test` with the apex, www,
-/// app, members, api and admin sites, all served through the edge ([`EdgeKind::Cloudflare`]:
-/// `server: cloudflare`, `cf-ray`, `cf-cache-status`), plus `origin.edge.test`, standing for the
-/// origin server reached directly.
+/// app, members, api and admin sites, all served through the edge
+/// ([`Cloudflare`](crate::scenario::EdgeKind::Cloudflare): `server: cloudflare`, `cf-ray`,
+/// `cf-cache-status`), plus `origin.edge.test`, standing for the origin server reached directly.
 ///
 /// - `http://edge.test/`, `https://edge.test/` and `http://www.edge.test/` each reach
 ///   `https://www.edge.test/` in one 301 (the apex answers only `/` and `/login`, like
@@ -561,209 +375,12 @@ dkim_selectors = ["s1"]
 ///   SSL" origin that the edge reaches over plain HTTP;
 /// - DNS has NS, CAA, MX, SPF, DKIM (`s1`) and DMARC records.
 ///
-/// Every body stays under 1 KiB because the lab does not compress and auditors flag text
-/// responses from 1 KiB up that arrive uncompressed.
+/// See [`HealthySite`].
 pub fn edge() -> Scenario {
-    let apex_paths = || {
-        Handler::pages([
-            ("/".to_owned(), edge_to_www("/")),
-            ("/login".to_owned(), edge_to_www("/login")),
-        ])
-    };
-    Scenario::new()
-        .zone(edge_zone())
-        .site(
-            Site::new(EDGE_ORIGIN)
-                .edge(EdgeKind::Cloudflare)
-                .http(apex_paths())
-                .https(apex_paths()),
-        )
-        .site(
-            Site::new("www.edge.test")
-                .edge(EdgeKind::Cloudflare)
-                .https(Handler::pages([
-                    (
-                        "/".to_owned(),
-                        edge_secure(Page::html(200, EDGE_LANDING_HTML)),
-                    ),
-                    (
-                        "/login".to_owned(),
-                        edge_secure(
-                            Page::html(200, EDGE_LOGIN_HTML)
-                                .header("cache-control", "no-store")
-                                .header(
-                                    "set-cookie",
-                                    "session=abc; Secure; HttpOnly; SameSite=Lax",
-                                ),
-                        ),
-                    ),
-                    (
-                        "/assets/app.css".to_owned(),
-                        edge_secure(Page::css(EDGE_CSS).header("cache-control", IMMUTABLE)),
-                    ),
-                    (
-                        "/assets/app.js".to_owned(),
-                        edge_secure(
-                            Page::new(200, EDGE_JS)
-                                .header("content-type", "text/javascript; charset=utf-8")
-                                .header("cache-control", IMMUTABLE),
-                        ),
-                    ),
-                ])),
-        )
-        .site(
-            Site::new("app.edge.test")
-                .edge(EdgeKind::Cloudflare)
-                .https(Handler::pages([
-                    ("/".to_owned(), secure(Page::html(200, EDGE_APP_HTML))),
-                    (
-                        "/login".to_owned(),
-                        secure(
-                            Page::html(200, EDGE_LOGIN_HTML).header("cache-control", "no-store"),
-                        ),
-                    ),
-                ])),
-        )
-        .site(
-            Site::new("members.edge.test")
-                .edge(EdgeKind::Cloudflare)
-                .https(Handler::pages([(
-                    "/".to_owned(),
-                    secure(Page::html(200, EDGE_MEMBERS_HTML)),
-                )])),
-        )
-        .site(
-            Site::new("api.edge.test")
-                .edge(EdgeKind::Cloudflare)
-                .https(Handler::pages([(
-                    "/".to_owned(),
-                    secure(Page::json(200, r#"{"status":"ok"}"#)),
-                )])),
-        )
-        .site(
-            Site::new("admin.edge.test")
-                .edge(EdgeKind::Cloudflare)
-                .https(Handler::pages([(
-                    "/".to_owned(),
-                    secure(Page::html(401, CLEAN_ADMIN_HTML).header(
-                        "www-authenticate",
-                        r#"Basic realm="admin", charset="UTF-8""#,
-                    )),
-                )])),
-        )
-        .site(
-            Site::new("origin.edge.test")
-                // Flexible SSL: the origin speaks plain HTTP only and never redirects, since
-                // the edge (not the visitor) is its client.
-                .http(Handler::pages([(
-                    "/".to_owned(),
-                    Page::html(200, EDGE_LANDING_HTML),
-                )]))
-                .https(Handler::Close),
-        )
-}
-
-fn edge_zone() -> Zone {
-    Zone::new(EDGE_ORIGIN)
-        .ns("@", "ns1.edge.test")
-        .ns("@", "ns2.edge.test")
-        .a("ns1", Ipv4Addr::LOCALHOST)
-        .a("ns2", Ipv4Addr::LOCALHOST)
-        .a("@", Ipv4Addr::LOCALHOST)
-        .a("www", Ipv4Addr::LOCALHOST)
-        .a("app", Ipv4Addr::LOCALHOST)
-        .a("members", Ipv4Addr::LOCALHOST)
-        .a("api", Ipv4Addr::LOCALHOST)
-        .a("admin", Ipv4Addr::LOCALHOST)
-        .a("origin", Ipv4Addr::LOCALHOST)
-        .caa("@", false, "issue", "launchready.lab")
-        .mx("@", 10, "mail.edge.test")
-        .a("mail", Ipv4Addr::LOCALHOST)
-        .txt("@", CLEAN_SPF_RECORD)
-        .txt("s1._domainkey", DEMO_DKIM_RECORD)
-        .txt("_dmarc", EDGE_DMARC_RECORD)
+    HealthySite::new(EDGE_ORIGIN).edge(true).build()
 }
 
 pub const EDGE_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@edge.test";
-
-/// Cache-Control of fingerprinted static assets.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-/// A 301 from the apex to `https://www.edge.test{path}`, with the apex's HSTS (preload-ready).
-fn edge_to_www(path: &str) -> Page {
-    edge_secure(Page::html(301, "").header("location", format!("https://www.edge.test{path}")))
-}
-
-/// Every protective header a launch checklist asks of the landing site.
-fn edge_secure(page: Page) -> Page {
-    page.header(
-        "strict-transport-security",
-        "max-age=31536000; includeSubDomains; preload",
-    )
-    .header(
-        "content-security-policy",
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    )
-    .header("x-frame-options", "DENY")
-    .header("x-content-type-options", "nosniff")
-    .header("referrer-policy", "strict-origin-when-cross-origin")
-}
-
-const EDGE_LANDING_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Edge Club — members-only workshops</title>
-  <meta name="description" content="Edge Club: weekly hands-on workshops for makers.">
-  <link rel="canonical" href="https://www.edge.test/">
-  <link rel="stylesheet" href="https://www.edge.test/assets/app.css">
-  <script src="https://www.edge.test/assets/app.js" defer></script>
-</head>
-<body>
-  <h1>Learn by building, together.</h1>
-  <p><a class="cta" href="https://www.edge.test/login">Log in</a></p>
-</body>
-</html>
-"#;
-
-const EDGE_LOGIN_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Log in — Edge Club</title></head>
-<body>
-  <h1>Log in</h1>
-  <form method="post" action="/login">
-    <label>Email <input type="email" name="email" autocomplete="username" required></label>
-    <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
-    <button type="submit">Log in</button>
-  </form>
-</body>
-</html>
-"#;
-
-const EDGE_CSS: &str = "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60rem}\n";
-
-const EDGE_JS: &str = "document.documentElement.classList.add(\"js\");\n";
-
-const EDGE_APP_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>App — Edge Club</title></head>
-<body>
-  <h1>Edge Club app</h1>
-  <p><a href="https://app.edge.test/login">Log in</a> to continue.</p>
-</body>
-</html>
-"#;
-
-const EDGE_MEMBERS_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Members — Edge Club</title></head>
-<body>
-  <h1>Members area</h1>
-  <p>Please <a href="https://www.edge.test/login">log in</a> to see this month's workshops.</p>
-</body>
-</html>
-"#;
 
 /// The manifest for [`edge`]. It names no `[edge] origin`: every lab address is loopback, so a
 /// test that probes the origin adds that table itself together with its own connection rules.
