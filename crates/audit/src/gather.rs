@@ -5,8 +5,9 @@ use crate::gather_mail::gather_email;
 use crate::plan::{Plan, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
-    AssetFacts, ChainFacts, DnsOutcome, FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts,
-    LandingFacts, LandingSample, OriginFacts, RateLimitFacts, ZoneFacts,
+    AssetFacts, CanonicalSource, ChainEnd, ChainFacts, ChainPurpose, DnsOutcome,
+    FACTS_SCHEMA_VERSION, Facts, HopFacts, HostFacts, LandingFacts, LandingSample, OriginFacts,
+    RateLimitFacts, UserAgents, ZoneFacts,
 };
 use launchready_manifest::{Manifest, RouteKind};
 use launchready_net::{Net, RecordType};
@@ -111,9 +112,14 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
     let plan = plan(manifest, &options.links);
     let nothing = || {};
     let on_chain_done = options.on_chain_done.unwrap_or(&nothing);
-    let (hosts, chains, zone, origin, landing, rate_limit, email) = tokio::join!(
+    let (hosts, (chains, mobile_chains), zone, origin, landing, rate_limit, email) = tokio::join!(
         lookup_hosts(&plan, net),
-        follow_chains(&plan, net, on_chain_done),
+        async {
+            tokio::join!(
+                follow_chains(&plan, net, on_chain_done),
+                follow_mobile(&plan, net)
+            )
+        },
         net.zone_facts(manifest.apex()),
         probe_origin(manifest, net),
         landing(manifest, net, options.landing_samples, plan.max_hops),
@@ -127,10 +133,29 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         landing.as_ref(),
         &manifest.site.canonical_url,
     );
+    let (canonical_url, canonical_source) = if manifest.site.canonical_declared {
+        (
+            manifest.site.canonical_url.to_string(),
+            CanonicalSource::Declared,
+        )
+    } else {
+        match infer_canonical(manifest.apex(), &chains) {
+            Some((url, from)) => (url, CanonicalSource::Inferred { from }),
+            None => (
+                manifest.site.canonical_url.to_string(),
+                CanonicalSource::Default,
+            ),
+        }
+    };
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         domain: manifest.apex().to_string(),
-        canonical_url: manifest.site.canonical_url.to_string(),
+        canonical_url,
+        canonical_source,
+        user_agents: Some(UserAgents {
+            desktop: net.config().user_agent.clone(),
+            mobile: net.config().mobile_user_agent.clone(),
+        }),
         gathered_at: now
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_else(|_| now.unix_timestamp().to_string()),
@@ -138,6 +163,7 @@ pub async fn gather(manifest: &Manifest, net: &Net, options: &GatherOptions<'_>)
         resolvers: net.resolver_names(),
         hosts,
         chains,
+        mobile_chains,
         zone,
         origin,
         landing,
@@ -309,6 +335,70 @@ async fn follow_chains(
     .await
 }
 
+/// The entry points and legacy links once more, as a phone's browser: where mobile visitors land.
+async fn follow_mobile(plan: &Plan, net: &Net) -> Vec<ChainFacts> {
+    let compared = plan.chains.iter().filter(|c| {
+        matches!(
+            c.purpose,
+            ChainPurpose::EntryPoint | ChainPurpose::LegacyLink
+        )
+    });
+    join_all(compared.map(|chain| async move {
+        let (hops, end) = net.follow_mobile(&chain.start, plan.max_hops).await;
+        ChainFacts {
+            start: chain.start.to_string(),
+            purpose: chain.purpose,
+            label: chain.label.clone(),
+            hops,
+            end,
+        }
+    }))
+    .await
+}
+
+/// The canonical URL a site shows when the manifest does not name one: where every apex and www entry point
+/// that loaded ended, if they all ended on one https URL of the apex or www host. `None` when they disagree
+/// (that is the canonical-consistency rule's finding) or nothing loaded. Pure, so it is unit-tested.
+pub fn infer_canonical(apex: &str, chains: &[ChainFacts]) -> Option<(String, Vec<String>)> {
+    let www = format!("www.{apex}");
+    let mut end: Option<Url> = None;
+    let mut from = Vec::new();
+    for chain in chains
+        .iter()
+        .filter(|c| c.purpose == ChainPurpose::EntryPoint)
+    {
+        let Some(start_host) = Url::parse(&chain.start)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        else {
+            continue;
+        };
+        if start_host != apex && start_host != www {
+            continue;
+        }
+        let Some(last) = chain.hops.last().filter(|_| chain.end == ChainEnd::Final) else {
+            continue;
+        };
+        if !last.status.is_some_and(|s| (200..300).contains(&s)) {
+            continue;
+        }
+        let landed = Url::parse(&last.url).ok()?;
+        let host = landed.host_str().map(str::to_ascii_lowercase);
+        if landed.scheme() != "https"
+            || !(host.as_deref() == Some(apex) || host == Some(www.clone()))
+        {
+            return None;
+        }
+        let origin = Url::parse(&format!("https://{}/", host.unwrap_or_default())).ok()?;
+        match &end {
+            Some(seen) if *seen != origin => return None,
+            _ => end = Some(origin),
+        }
+        from.push(format!("{} → {}", chain.start, last.url));
+    }
+    end.map(|url| (url.to_string(), from))
+}
+
 /// Round trips that carry network latency (a DNS answer or an HTTP response) along the longest dependent
 /// sequence. Host lookups are one round trip each (A and AAAA go out together) and run beside the chains; a
 /// chain pays one per hop plus one per lookup its client had to make.
@@ -358,4 +448,55 @@ fn critical_path(
         .max(dns)
         .max(delegation)
         .max(landing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(start: &str, end_url: &str, status: u16) -> ChainFacts {
+        let mut hop: HopFacts = serde_json::from_value(serde_json::json!({
+            "url": end_url, "connected_to": null, "status": status, "location": null,
+            "headers": [], "timings": {"total_ms": 1.0}, "tls": null, "error": null
+        }))
+        .unwrap();
+        hop.url = end_url.to_string();
+        ChainFacts {
+            start: start.to_string(),
+            purpose: ChainPurpose::EntryPoint,
+            label: None,
+            hops: vec![hop],
+            end: ChainEnd::Final,
+        }
+    }
+
+    #[test]
+    fn the_canonical_is_where_every_entry_point_lands() {
+        let apex = "https://demo.test/";
+        let chains = [
+            chain("http://demo.test/", apex, 200),
+            chain("https://demo.test/", apex, 200),
+            chain("http://www.demo.test/", "https://demo.test/?from=www", 200),
+            chain("https://www.demo.test/", apex, 200),
+        ];
+        let (url, from) = infer_canonical("demo.test", &chains).unwrap();
+        assert_eq!(url, apex);
+        assert_eq!(from.len(), 4);
+        assert!(from[0].starts_with("http://demo.test/ → "));
+    }
+
+    #[test]
+    fn no_canonical_is_inferred_from_disagreement_plain_http_or_another_host() {
+        let disagree = [
+            chain("http://demo.test/", "https://demo.test/", 200),
+            chain("https://www.demo.test/", "https://www.demo.test/", 200),
+        ];
+        assert_eq!(infer_canonical("demo.test", &disagree), None);
+        let plain = [chain("http://demo.test/", "http://demo.test/", 200)];
+        assert_eq!(infer_canonical("demo.test", &plain), None);
+        let elsewhere = [chain("http://demo.test/", "https://shop.example/", 200)];
+        assert_eq!(infer_canonical("demo.test", &elsewhere), None);
+        let broken = [chain("http://demo.test/", "https://demo.test/", 500)];
+        assert_eq!(infer_canonical("demo.test", &broken), None);
+    }
 }

@@ -10,7 +10,8 @@ mod plan;
 pub mod rules;
 
 pub use gather::{
-    GatherOptions, RateLimitProbe, chain_count, gather, gather_checked, rate_limit_targets,
+    GatherOptions, RateLimitProbe, chain_count, gather, gather_checked, infer_canonical,
+    rate_limit_targets,
 };
 pub use links::{LinksError, load_links, parse_links};
 pub use plan::{Plan, PlannedChain, PlannedHost, plan};

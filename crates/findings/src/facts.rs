@@ -14,6 +14,14 @@ pub struct Facts {
     pub domain: String,
     /// The URL every entry point should end on, e.g. `https://www.example.com/`.
     pub canonical_url: String,
+    /// Where `canonical_url` came from: the manifest, the entry points (when they agree and the manifest says
+    /// nothing), or the default.
+    #[serde(default)]
+    pub canonical_source: CanonicalSource,
+    /// The `User-Agent` strings the audit sent: `desktop` on every request, `mobile` on the second pass over
+    /// the entry points and legacy links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agents: Option<UserAgents>,
     /// When gathering started (RFC 3339, UTC). Certificate validity is judged against this instant, so a saved
     /// snapshot judges the same way tomorrow.
     pub gathered_at: String,
@@ -23,6 +31,10 @@ pub struct Facts {
     pub resolvers: Vec<String>,
     pub hosts: Vec<HostFacts>,
     pub chains: Vec<ChainFacts>,
+    /// The entry points and legacy links followed again with a phone browser's `User-Agent`, to compare where
+    /// mobile visitors land. Kept apart from `chains` so every other rule judges one pass only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mobile_chains: Vec<ChainFacts>,
     /// Zone-level DNS facts about the apex: nameservers, wildcard, apex CNAME.
     #[serde(default)]
     pub zone: ZoneFacts,
@@ -40,6 +52,26 @@ pub struct Facts {
     pub email: Option<EmailFacts>,
     /// How many sequential network round trips the longest dependent sequence took: the lower bound on wall time.
     pub critical_path_round_trips: u32,
+}
+
+/// How the canonical URL was chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CanonicalSource {
+    /// `[site] canonical` in the manifest.
+    Declared,
+    /// Not declared; every entry point that loaded ended on it. `from` lists `start → end` for each.
+    Inferred { from: Vec<String> },
+    /// Not declared, and the entry points did not agree (or none loaded): the default, `https://www.{domain}/`.
+    #[default]
+    Default,
+}
+
+/// The browser identities the audit used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAgents {
+    pub desktop: String,
+    pub mobile: String,
 }
 
 /// What the mail checks saw: every DNS question and answer (so SPF, DKIM and DMARC verdicts are re-derived from

@@ -44,6 +44,9 @@ pub struct Site {
     pub domain: String,
     /// Where every entry point (http/https, apex/www) must end up. Always on the apex or the www host.
     pub canonical_url: url::Url,
+    /// Whether `canonical` was written in the manifest. When it was not, `canonical_url` is only the default
+    /// (`https://www.{domain}/`) and the audit infers the canonical URL from where the entry points land.
+    pub canonical_declared: bool,
     pub subdomains: Vec<Subdomain>,
 }
 
@@ -242,6 +245,7 @@ impl Manifest {
                     })
                     .collect(),
                 canonical_url,
+                canonical_declared: false,
                 domain: apex.clone(),
             },
             audit: AuditOptions::default(),

@@ -195,6 +195,7 @@ pub(crate) fn validate(
             site: Site {
                 domain: domain.to_string(),
                 canonical_url,
+                canonical_declared: raw.site.canonical.is_some(),
                 subdomains,
             },
             audit,

@@ -42,8 +42,17 @@ pub struct NetConfig {
     pub deadline: Option<Instant>,
     /// Operations in flight at once.
     pub concurrency: usize,
+    /// Sent on every request: what a visitor on a computer sends, so the audit sees what visitors see.
     pub user_agent: String,
+    /// Sent on the second pass over entry points and legacy links, to see where phones land.
+    pub mobile_user_agent: String,
 }
+
+/// A current desktop browser (Chrome on Windows, in the reduced form Chrome sends since 2023).
+pub const DESKTOP_USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36";
+/// A current phone browser (Chrome on Android, reduced form): carries the `Mobile` and `Android` tokens that
+/// servers' mobile detection looks for.
+pub const MOBILE_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Mobile Safari/537.36";
 
 impl Default for NetConfig {
     fn default() -> Self {
@@ -54,7 +63,8 @@ impl Default for NetConfig {
             timeout: Duration::from_secs(10),
             deadline: None,
             concurrency: 64,
-            user_agent: concat!("launchready/", env!("CARGO_PKG_VERSION")).to_string(),
+            user_agent: DESKTOP_USER_AGENT.to_string(),
+            mobile_user_agent: MOBILE_USER_AGENT.to_string(),
         }
     }
 }

@@ -59,6 +59,51 @@ fn ipv6(facts: &Facts) -> Vec<Finding> {
     findings
 }
 
+/// The domain itself is not in DNS: the apex has no records and the zone answers no NS (NXDOMAIN, or no
+/// delegation). Everything else about such a name would only repeat this, so it is the audit's one finding.
+pub(crate) fn domain_missing(facts: &Facts) -> Option<Finding> {
+    let apex = facts.hosts.iter().find(|h| h.name == facts.domain)?;
+    let apex_missing = matches!(apex.dns.outcome, DnsOutcome::NxDomain | DnsOutcome::NoData);
+    let ns = facts.zone.ns_outcome.as_ref()?;
+    let undelegated = matches!(ns, DnsOutcome::NxDomain | DnsOutcome::NoData);
+    if !(apex_missing && undelegated) {
+        return None;
+    }
+    let resolvers = if facts.resolvers.is_empty() {
+        "the system resolver".to_string()
+    } else {
+        facts.resolvers.join(", ")
+    };
+    let (title, cause) = if *ns == DnsOutcome::NxDomain {
+        (
+            format!("{} does not exist in DNS", facts.domain),
+            "the name is not registered, has expired or is on hold, or its registration has no nameservers",
+        )
+    } else {
+        (
+            format!("{} has no nameservers (no NS delegation)", facts.domain),
+            "the registrar does not delegate the domain to a DNS provider, or the zone was deleted there",
+        )
+    };
+    let describe = |outcome: &DnsOutcome| match outcome {
+        DnsOutcome::NxDomain => "NXDOMAIN".to_string(),
+        DnsOutcome::NoData => "no records (NODATA)".to_string(),
+        other => format!("{other:?}"),
+    };
+    Some(
+        Finding::new("dns.domain.missing", Stage::DnsRouting, Severity::Blocker, &facts.domain, title)
+            .evidence(format!("{} A/AAAA: {}", facts.domain, describe(&apex.dns.outcome)))
+            .evidence(format!("{} NS: {}", facts.domain, describe(ns)))
+            .evidence(format!("asked: {resolvers}"))
+            .evidence(format!("likely cause: {cause}"))
+            .remediation(format!(
+                "Check {} at your registrar: registered, paid, not expired or on hold, and its nameservers set to your DNS provider's (`whois {}` shows both). Nothing else can be checked until the name resolves.",
+                facts.domain, facts.domain
+            ))
+            .reference("https://www.rfc-editor.org/rfc/rfc8020"),
+    )
+}
+
 /// Whether the host's failed lookup went through a CNAME whose target is gone.
 fn dangling(host: &HostFacts) -> Option<&str> {
     matches!(host.dns.outcome, DnsOutcome::NxDomain | DnsOutcome::NoData)
@@ -501,6 +546,51 @@ mod tests {
                 ("admin.demo.test", Severity::High)
             ]
         );
+    }
+
+    #[test]
+    fn a_domain_that_does_not_exist_is_one_blocker_and_nothing_else() {
+        let mut facts = site();
+        for host in &mut facts.hosts {
+            host.dns.outcome = DnsOutcome::NxDomain;
+            host.dns.addresses.clear();
+        }
+        facts.zone.ns_outcome = Some(DnsOutcome::NxDomain);
+        facts.zone.ns.clear();
+        for chain in &mut facts.chains {
+            chain.hops = vec![failed(
+                &chain.start,
+                launchready_findings::facts::NetErrorKind::Dns,
+                "NXDOMAIN",
+            )];
+            chain.end = launchready_findings::facts::ChainEnd::Failed;
+        }
+        let findings = crate::rules::judge(&facts, &manifest());
+        let ids: Vec<_> = findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.severity))
+            .collect();
+        assert_eq!(ids, [("dns.domain.missing", Severity::Blocker)]);
+        assert!(
+            findings[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("127.0.0.1:53"))
+        );
+        // No delegation at all reads differently.
+        facts.zone.ns_outcome = Some(DnsOutcome::NoData);
+        let findings = crate::rules::judge(&facts, &manifest());
+        assert!(
+            findings[0].title.contains("no nameservers"),
+            "{}",
+            findings[0].title
+        );
+        // An apex without addresses in a delegated zone is an ordinary missing host.
+        facts.zone.ns_outcome = Some(DnsOutcome::Resolved);
+        facts.zone.ns = vec!["ns1.demo.test".to_string()];
+        let findings = crate::rules::judge(&facts, &manifest());
+        assert!(findings.iter().all(|f| f.id != "dns.domain.missing"));
+        assert!(findings.iter().any(|f| f.id == "dns.host.missing"));
     }
 
     #[test]

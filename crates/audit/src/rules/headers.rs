@@ -1,8 +1,8 @@
 //! Response-header rules: HSTS on the entry points, the security headers of the landing page and sign-in pages,
 //! version leaks, session cookies, and pages that must never sit in a shared cache.
 
-use super::{host_of, resolvable};
-use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts, HopFacts, HostRole};
+use super::{Exposure, exposure, host_of, resolvable};
+use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts, HopFacts};
 use launchready_findings::{Finding, Severity, Stage};
 use launchready_manifest::{Manifest, RouteKind};
 
@@ -12,7 +12,7 @@ const ONE_YEAR: u64 = 31_536_000;
 
 pub(crate) fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     let mut findings = Vec::new();
-    hsts(facts, &mut findings);
+    hsts(facts, manifest, &mut findings);
     security_headers(facts, manifest, &mut findings);
     version_leaks(facts, &mut findings);
     cookies_and_caching(facts, manifest, &mut findings);
@@ -49,32 +49,62 @@ fn directive<'a>(parsed: &'a [(String, Option<String>)], name: &str) -> Option<&
     parsed.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-fn hsts(facts: &Facts, findings: &mut Vec<Finding>) {
-    // Each key host's own first https response counts, redirect or not: browsers honour HSTS on a 301, and
-    // the preload list requires it on the apex's redirect.
-    for host in facts
-        .hosts
+/// The first https response of `host`'s own root (`https://host/`), redirect or not.
+fn first_https_hop<'a>(facts: &'a Facts, host: &str) -> Option<&'a HopFacts> {
+    let start = format!("https://{host}/");
+    facts
+        .chains
         .iter()
-        .filter(|h| matches!(h.role, HostRole::Apex | HostRole::Www))
-    {
+        .find(|c| {
+            c.start == start
+                && matches!(
+                    c.purpose,
+                    ChainPurpose::EntryPoint | ChainPurpose::Subdomain
+                )
+        })
+        .and_then(|c| c.hops.first())
+        .filter(|hop| hop.status.is_some() && resolvable(facts, host))
+}
+
+/// Whether the apex's HSTS covers every subdomain for a year (for visitors who have been to the apex).
+fn apex_covers_subdomains(facts: &Facts) -> bool {
+    first_https_hop(facts, &facts.domain)
+        .and_then(|hop| hop.header("strict-transport-security"))
+        .is_some_and(|value| {
+            let parsed = directives(value);
+            directive(&parsed, "includesubdomains").is_some()
+                && directive(&parsed, "max-age")
+                    .and_then(|v| v.as_deref())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .is_some_and(|age| age >= ONE_YEAR)
+        })
+}
+
+fn hsts(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
+    // Each host's own first https response counts, redirect or not: browsers honour HSTS on a 301, and the
+    // preload list requires it on the apex's redirect. Every host is judged, with severity by its exposure.
+    let covered = apex_covers_subdomains(facts);
+    for host in &facts.hosts {
         let host = host.name.clone();
-        let start = format!("https://{host}/");
-        let Some(hop) = facts
-            .chains
-            .iter()
-            .find(|c| c.start == start && c.purpose == ChainPurpose::EntryPoint)
-            .and_then(|c| c.hops.first())
-            .filter(|hop| hop.status.is_some() && resolvable(facts, &host))
-        else {
+        let Some(hop) = first_https_hop(facts, &host) else {
             continue;
         };
+        let exposure = exposure(facts, manifest, &host);
         let Some(value) = hop.header("strict-transport-security") else {
-            findings.push(
-                Finding::new("hsts.missing", Stage::EdgeCaching, Severity::High, &host, format!("{host} does not send Strict-Transport-Security"))
-                    .evidence(format!("{} [{}] has no strict-transport-security header", hop.url, hop.status.unwrap_or_default()))
-                    .remediation("Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every https response, so browsers never try plain http again.")
-                    .reference(MDN_HSTS),
-            );
+            let apex_covers = covered && exposure != Exposure::Key;
+            let severity = match (exposure, apex_covers) {
+                (Exposure::Key, _) | (Exposure::Sensitive, false) => Severity::High,
+                (Exposure::Sensitive, true) | (Exposure::Ordinary, false) => Severity::Medium,
+                (Exposure::Ordinary, true) => Severity::Low,
+            };
+            let mut finding = Finding::new("hsts.missing", Stage::EdgeCaching, severity, &host, format!("{host} does not send Strict-Transport-Security"))
+                .evidence(format!("{} [{}] has no strict-transport-security header", hop.url, hop.status.unwrap_or_default()))
+                .remediation("Send `Strict-Transport-Security: max-age=31536000; includeSubDomains` on every https response, so browsers never try plain http again.")
+                .reference(MDN_HSTS);
+            if apex_covers {
+                finding = finding.evidence(format!("{}'s HSTS has includeSubDomains, which protects {host} only for visitors who have been to {} first", facts.domain, facts.domain));
+            }
+            findings.push(finding);
             continue;
         };
         let parsed = directives(value);
@@ -87,7 +117,11 @@ fn hsts(facts: &Facts, findings: &mut Vec<Finding>) {
                 Finding::new(
                     "hsts.max_age_short",
                     Stage::EdgeCaching,
-                    Severity::Medium,
+                    if exposure == Exposure::Ordinary {
+                        Severity::Low
+                    } else {
+                        Severity::Medium
+                    },
                     &host,
                     format!("HSTS on {host} lasts {}", max_age.map_or("an unreadable time".to_string(), |a| format!("{a} s, under a year"))),
                 )
@@ -99,7 +133,7 @@ fn hsts(facts: &Facts, findings: &mut Vec<Finding>) {
         let include_subdomains = directive(&parsed, "includesubdomains").is_some();
         if !include_subdomains {
             findings.push(
-                Finding::new("hsts.no_include_subdomains", Stage::EdgeCaching, Severity::Low, &host, format!("HSTS on {host} does not cover subdomains"))
+                Finding::new("hsts.no_include_subdomains", Stage::EdgeCaching, if exposure == Exposure::Key { Severity::Low } else { Severity::Info }, &host, format!("HSTS on {host} does not cover subdomains"))
                     .evidence(evidence.clone())
                     .remediation("Add includeSubDomains once every subdomain serves https, so app., members. and the rest are protected too.")
                     .reference(MDN_HSTS),
@@ -169,7 +203,14 @@ fn sensitive_pages<'a>(facts: &'a Facts, manifest: &Manifest) -> Vec<(&'a HopFac
                     )
                 });
         let landing = chain.start == facts.canonical_url;
-        if (landing || sensitive_route)
+        // A subdomain's own root, when it serves an HTML page there: app., members. and the rest carry logins.
+        let subdomain_page = chain.purpose == ChainPurpose::Subdomain
+            && chain.start.starts_with("https://")
+            && chain
+                .last()
+                .and_then(|hop| hop.header("content-type"))
+                .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
+        if (landing || sensitive_route || subdomain_page)
             && let Some(hop) = final_hop(facts, chain)
             && hop.status.is_some_and(|s| (200..300).contains(&s))
             && !pages
@@ -187,9 +228,11 @@ fn security_headers(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Findi
         let csp = hop.header("content-security-policy");
         let frame_ancestors =
             csp.is_some_and(|v| v.to_ascii_lowercase().contains("frame-ancestors"));
+        let ordinary = host_of(&hop.url)
+            .is_some_and(|host| exposure(facts, manifest, &host) == Exposure::Ordinary);
         if hop.header("x-frame-options").is_none() && !frame_ancestors {
             findings.push(
-                Finding::new("headers.frame.missing", Stage::EdgeCaching, Severity::Medium, &hop.url, format!("{} can be framed by any site (clickjacking)", hop.url))
+                Finding::new("headers.frame.missing", Stage::EdgeCaching, if ordinary { Severity::Low } else { Severity::Medium }, &hop.url, format!("{} can be framed by any site (clickjacking)", hop.url))
                     .evidence("no X-Frame-Options and no CSP frame-ancestors")
                     .remediation("Send `Content-Security-Policy: frame-ancestors 'self'` (or `X-Frame-Options: DENY`) so another site cannot overlay your login or checkout.")
                     .reference("https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy/frame-ancestors"),
@@ -294,6 +337,8 @@ fn cookies_and_caching(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Fi
         .map(|hop| hop.url.as_str())
         .collect();
     let mut judged: Vec<&str> = Vec::new();
+    // One finding per host and cookie name: the same session cookie set on every page is one problem.
+    let mut cookies_seen: Vec<String> = Vec::new();
     for hop in facts.chains.iter().flat_map(|c| c.hops.iter()) {
         if hop.status.is_none() || judged.contains(&hop.url.as_str()) {
             continue;
@@ -309,11 +354,43 @@ fn cookies_and_caching(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Fi
             continue;
         }
         judged.push(&hop.url);
-        if private {
-            cookie_flags(hop, &cookies, findings);
-        }
+        // Every cookie a member page sets is judged; elsewhere (any host, landing page included) only the
+        // ones named like a session, since analytics cookies are read by page scripts on purpose.
+        let judged_cookies: Vec<&str> = cookies
+            .iter()
+            .copied()
+            .filter(|cookie| private || session_like(cookie))
+            .filter(|cookie| {
+                let key = format!(
+                    "{}|{}",
+                    host_of(&hop.url).unwrap_or_default(),
+                    cookie.split('=').next().unwrap_or_default().trim()
+                );
+                !cookies_seen.contains(&key) && {
+                    cookies_seen.push(key);
+                    true
+                }
+            })
+            .collect();
+        cookie_flags(hop, &judged_cookies, findings);
         cache_privacy(hop, !cookies.is_empty(), findings);
     }
+}
+
+/// A cookie whose name says it holds a session or a credential.
+fn session_like(cookie: &str) -> bool {
+    let name = cookie
+        .split('=')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    // CSRF tokens in the double-submit pattern (XSRF-TOKEN) are meant to be read by scripts.
+    !name.contains("csrf")
+        && !name.contains("xsrf")
+        && ["sess", "sid", "auth", "token", "login", "remember", "jwt"]
+            .iter()
+            .any(|word| name.contains(word))
 }
 
 fn cookie_flags(hop: &HopFacts, cookies: &[&str], findings: &mut Vec<Finding>) {
@@ -444,7 +521,152 @@ mod tests {
             "https://demo.test/",
             vec![apex.clone(), landing.clone()],
         );
+        for sub in ["app", "members", "api", "admin"] {
+            let start = format!("https://{sub}.demo.test/");
+            let page = with_headers(
+                hop(&start, 200, None),
+                &[("strict-transport-security", GOOD_HSTS)],
+            );
+            set_chain(&mut facts, &start, vec![page]);
+        }
         facts
+    }
+
+    /// The hardened site with `host`'s own https root answering with `headers` only.
+    fn subdomain_with(host: &str, headers: &[(&str, &str)]) -> Facts {
+        let mut facts = hardened();
+        let start = format!("https://{host}/");
+        set_chain(
+            &mut facts,
+            &start,
+            vec![with_headers(hop(&start, 200, None), headers)],
+        );
+        facts
+    }
+
+    #[test]
+    fn every_host_is_judged_for_hsts_with_severity_by_exposure() {
+        // A login host (app.) is as exposed as the apex; a docs host is not.
+        let mut facts = subdomain_with("app.demo.test", &[]);
+        facts.hosts.push(facts.hosts[2].clone());
+        let docs = facts.hosts.last_mut().unwrap();
+        docs.name = "docs.demo.test".to_string();
+        facts.chains.push(ChainFacts {
+            start: "https://docs.demo.test/".to_string(),
+            purpose: ChainPurpose::Subdomain,
+            label: None,
+            hops: vec![with_headers(
+                hop("https://docs.demo.test/", 200, None),
+                &[("strict-transport-security", "max-age=300")],
+            )],
+            end: ChainEnd::Final,
+        });
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [
+                ("hsts.preload", "demo.test", Severity::Info),
+                ("hsts.missing", "app.demo.test", Severity::Medium),
+                ("hsts.max_age_short", "docs.demo.test", Severity::Low),
+                (
+                    "hsts.no_include_subdomains",
+                    "docs.demo.test",
+                    Severity::Info
+                ),
+            ],
+            "app. is one step lower than the apex here: the apex's includeSubDomains covers it for returning visitors"
+        );
+        // Without the apex's includeSubDomains, a login host missing HSTS is as bad as the apex missing it.
+        for chain in facts
+            .chains
+            .iter_mut()
+            .filter(|c| c.start == "https://demo.test/")
+        {
+            chain.hops[0].headers = vec![(
+                "strict-transport-security".to_string(),
+                "max-age=31536000".to_string(),
+            )];
+        }
+        let judged = judge(&facts, &manifest());
+        let found = ids(&judged);
+        assert!(
+            found.contains(&("hsts.missing", "app.demo.test", Severity::High)),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&("hsts.no_include_subdomains", "demo.test", Severity::Low)),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_subdomain_page_without_framing_protection_is_reported_by_exposure() {
+        let html = [
+            ("strict-transport-security", GOOD_HSTS),
+            ("content-type", "text/html; charset=utf-8"),
+        ];
+        let facts = subdomain_with("members.demo.test", &html);
+        let judged = judge(&facts, &manifest());
+        let found = ids(&judged);
+        assert!(
+            found.contains(&(
+                "headers.frame.missing",
+                "https://members.demo.test/",
+                Severity::Medium
+            )),
+            "{found:?}"
+        );
+        // The same page with frame-ancestors is fine; a JSON API root is not a page to frame.
+        let protected = subdomain_with(
+            "members.demo.test",
+            &[
+                html[0],
+                html[1],
+                ("content-security-policy", "frame-ancestors 'self'"),
+            ],
+        );
+        assert_eq!(
+            ids(&judge(&protected, &manifest())),
+            [("hsts.preload", "demo.test", Severity::Info)]
+        );
+        let api = subdomain_with(
+            "api.demo.test",
+            &[html[0], ("content-type", "application/json")],
+        );
+        assert_eq!(
+            ids(&judge(&api, &manifest())),
+            [("hsts.preload", "demo.test", Severity::Info)]
+        );
+    }
+
+    #[test]
+    fn session_cookies_are_judged_on_any_host_but_analytics_and_csrf_cookies_are_not() {
+        let facts = subdomain_with(
+            "admin.demo.test",
+            &[
+                ("strict-transport-security", GOOD_HSTS),
+                (
+                    "set-cookie",
+                    "admin_session=abc; Path=/; Secure; SameSite=Lax",
+                ),
+                ("set-cookie", "_ga=GA1.2.3; Path=/"),
+                (
+                    "set-cookie",
+                    "XSRF-TOKEN=abc; Path=/; Secure; SameSite=Strict",
+                ),
+                ("cache-control", "private, no-store"),
+            ],
+        );
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [
+                ("hsts.preload", "demo.test", Severity::Info),
+                (
+                    "cookie.httponly.missing",
+                    "https://admin.demo.test/",
+                    Severity::Medium
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Routing rules: how visitors travel from what they type or click to the page that serves them. Hop budgets,
 //! canonical consistency, https upgrades and downgrades, temporary redirects, routes and legacy links.
 
-use super::{host_of, resolvable};
-use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts, HostRole};
+use super::{Exposure, exposure, host_of, resolvable};
+use launchready_findings::facts::{
+    CanonicalSource, ChainEnd, ChainFacts, ChainPurpose, Facts, HostRole,
+};
 use launchready_findings::{Finding, Severity, Stage};
 use launchready_manifest::{Manifest, RouteKind};
 
@@ -43,7 +45,9 @@ fn live_chains(facts: &Facts) -> impl Iterator<Item = (&ChainFacts, String)> {
 pub(crate) fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     let mut findings = Vec::new();
     entry_points(facts, &mut findings);
+    subdomain_upgrades(facts, manifest, &mut findings);
     canonical_consistency(facts, &mut findings);
+    mobile_divergence(facts, &mut findings);
     downgrades(facts, &mut findings);
     routes(facts, manifest, &mut findings);
     subdomain_destinations(facts, &mut findings);
@@ -153,6 +157,104 @@ fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
     }
 }
 
+/// A subdomain whose http:// root ends on a page served over plain http: nothing upgrades its visitors.
+fn subdomain_upgrades(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
+    for (chain, host) in live_chains(facts)
+        .filter(|(c, _)| c.purpose == ChainPurpose::Subdomain && c.start.starts_with("http://"))
+    {
+        let Some(last) = chain.last().filter(|_| chain.end == ChainEnd::Final) else {
+            continue;
+        };
+        if !(last.url.starts_with("http://")
+            && last.status.is_some_and(|s| (200..300).contains(&s)))
+        {
+            continue;
+        }
+        let severity = match exposure(facts, manifest, &host) {
+            Exposure::Ordinary => Severity::Medium,
+            Exposure::Sensitive | Exposure::Key => Severity::Blocker,
+        };
+        findings.push(
+            Finding::new(
+                "redirect.no_https",
+                Stage::DnsRouting,
+                severity,
+                &chain.start,
+                format!("{} serves the page over plain http instead of redirecting to https", chain.start),
+            )
+            .evidence(chain.describe())
+            .remediation(format!("Answer every http:// request to {host} with a 301 to its https:// URL; sign-ins and session cookies on plain http can be read by anyone on the network."))
+            .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Practical_implementation_guides/TLS#http_redirections"),
+        );
+    }
+}
+
+/// Where a chain ended, as compared between a desktop and a phone: the final URL and status, or how it failed.
+fn outcome(chain: &ChainFacts) -> String {
+    match (chain.end, chain.last()) {
+        (ChainEnd::Final, Some(last)) => {
+            format!("{} [{}]", last.url, last.status.unwrap_or_default())
+        }
+        (end, _) => format!("{} ({end:?})", chain.describe()),
+    }
+}
+
+/// Entry points and legacy links that take a phone somewhere else than a computer: m-dot sites, app-store
+/// bounces, mobile-only 404s. A phone that ends on an error or never arrives is worse than a different page.
+fn mobile_divergence(facts: &Facts, findings: &mut Vec<Finding>) {
+    for mobile in &facts.mobile_chains {
+        let Some(host) = host_of(&mobile.start).filter(|h| resolvable(facts, h)) else {
+            continue;
+        };
+        let Some(desktop) = facts.chains.iter().find(|c| {
+            c.start == mobile.start && c.purpose == mobile.purpose && c.label == mobile.label
+        }) else {
+            continue;
+        };
+        // Only a desktop visit that works is a reference; failures are other rules' findings.
+        let Some(desktop_end) = final_url(desktop).filter(|_| {
+            desktop
+                .final_status()
+                .is_some_and(|s| (200..300).contains(&s))
+        }) else {
+            continue;
+        };
+        let mobile_ok = mobile.end == ChainEnd::Final
+            && mobile
+                .final_status()
+                .is_some_and(|s| (200..300).contains(&s));
+        let same = mobile_ok && final_url(mobile).is_some_and(|end| same_url(end, desktop_end));
+        if same {
+            continue;
+        }
+        let severity = if mobile_ok {
+            Severity::Medium
+        } else {
+            Severity::High
+        };
+        let what = if mobile_ok {
+            format!("phones land on {}", final_url(mobile).unwrap_or_default())
+        } else {
+            "phones do not reach a working page".to_string()
+        };
+        let mut finding = Finding::new(
+            "redirect.ua_divergent",
+            Stage::DnsRouting,
+            severity,
+            &mobile.start,
+            format!("{}: computers land on {desktop_end}, {what}", mobile.start),
+        )
+        .evidence(format!("desktop: {}", outcome(desktop)))
+        .evidence(format!("mobile: {}", outcome(mobile)))
+        .remediation(format!("Serve phones the same destination as computers (check User-Agent rules at {host}, its CDN and any m-dot or app-store redirect), or make the mobile destination work; paid traffic is mostly mobile."))
+        .reference("https://developers.google.com/search/docs/crawling-indexing/mobile/mobile-sites-mobile-first-indexing");
+        if let Some(agents) = &facts.user_agents {
+            finding = finding.evidence(format!("mobile User-Agent: {}", agents.mobile));
+        }
+        findings.push(finding);
+    }
+}
+
 fn join(statuses: &[u16]) -> String {
     statuses
         .iter()
@@ -162,6 +264,25 @@ fn join(statuses: &[u16]) -> String {
 }
 
 fn canonical_consistency(facts: &Facts, findings: &mut Vec<Finding>) {
+    if let CanonicalSource::Inferred { from } = &facts.canonical_source {
+        let mut finding = Finding::new(
+            "redirect.canonical_inferred",
+            Stage::DnsRouting,
+            Severity::Info,
+            &facts.domain,
+            format!(
+                "canonical URL inferred as {}: every entry point lands there",
+                facts.canonical_url
+            ),
+        )
+        .remediation(format!(
+            "Declare it in launchready.toml (`[site] canonical = \"{}\"`) so a later change to the redirects is caught.",
+            facts.canonical_url
+        ))
+        .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls");
+        finding.evidence = from.clone();
+        findings.push(finding);
+    }
     let ends: Vec<(&str, &str)> = live_chains(facts)
         .filter(|(c, _)| c.purpose == ChainPurpose::EntryPoint)
         .filter_map(|(c, _)| final_url(c).map(|end| (c.start.as_str(), end)))
@@ -515,6 +636,139 @@ mod tests {
             "http://www.demo.test/",
             Severity::Blocker
         )));
+    }
+
+    #[test]
+    fn a_subdomain_serving_plain_http_is_reported_with_severity_by_exposure() {
+        let mut facts = site();
+        set_chain(
+            &mut facts,
+            "http://app.demo.test/",
+            vec![hop("http://app.demo.test/", 200, None)],
+        );
+        facts.hosts.push(facts.hosts[2].clone());
+        facts.hosts.last_mut().unwrap().name = "docs.demo.test".to_string();
+        add_chain(
+            &mut facts,
+            "http://docs.demo.test/",
+            ChainPurpose::Subdomain,
+            None,
+            vec![
+                hop(
+                    "http://docs.demo.test/",
+                    301,
+                    Some("http://docs.demo.test/start"),
+                ),
+                hop("http://docs.demo.test/start", 200, None),
+            ],
+        );
+        // A subdomain that upgrades is fine, even when it then lands on another host.
+        add_chain(
+            &mut facts,
+            "http://members.demo.test/",
+            ChainPurpose::Subdomain,
+            None,
+            vec![
+                hop(
+                    "http://members.demo.test/",
+                    301,
+                    Some("https://www.demo.test/members"),
+                ),
+                hop("https://www.demo.test/members", 200, None),
+            ],
+        );
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [
+                (
+                    "redirect.no_https",
+                    "http://app.demo.test/",
+                    Severity::Blocker
+                ),
+                (
+                    "redirect.no_https",
+                    "http://docs.demo.test/",
+                    Severity::Medium
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn phones_that_land_elsewhere_or_on_errors_diverge() {
+        let mut facts = site();
+        let mobile = |start: &str, hops| {
+            let mut chain = facts_chain(start, hops);
+            chain.purpose = ChainPurpose::EntryPoint;
+            chain
+        };
+        facts.mobile_chains = vec![
+            // Same destination: quiet.
+            mobile(
+                "http://demo.test/",
+                vec![
+                    hop("http://demo.test/", 301, Some("https://www.demo.test/")),
+                    hop("https://www.demo.test/", 200, None),
+                ],
+            ),
+            // An m-dot site: another page that works.
+            mobile(
+                "https://www.demo.test/",
+                vec![
+                    hop("https://www.demo.test/", 302, Some("https://m.demo.test/")),
+                    hop("https://m.demo.test/", 200, None),
+                ],
+            ),
+            // A mobile-only 404.
+            mobile(
+                "https://demo.test/",
+                vec![
+                    hop(
+                        "https://demo.test/",
+                        301,
+                        Some("https://www.demo.test/mobile"),
+                    ),
+                    hop("https://www.demo.test/mobile", 404, None),
+                ],
+            ),
+        ];
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [
+                (
+                    "redirect.ua_divergent",
+                    "https://www.demo.test/",
+                    Severity::Medium
+                ),
+                (
+                    "redirect.ua_divergent",
+                    "https://demo.test/",
+                    Severity::High
+                ),
+            ]
+        );
+    }
+
+    fn facts_chain(start: &str, hops: Vec<launchready_findings::facts::HopFacts>) -> ChainFacts {
+        ChainFacts {
+            start: start.to_string(),
+            purpose: ChainPurpose::EntryPoint,
+            label: None,
+            end: ChainEnd::Final,
+            hops,
+        }
+    }
+
+    #[test]
+    fn an_inferred_canonical_is_noted_and_not_inconsistent() {
+        let mut facts = site();
+        facts.canonical_source = CanonicalSource::Inferred {
+            from: vec!["http://demo.test/ → https://www.demo.test/".to_string()],
+        };
+        assert_eq!(
+            ids(&judge(&facts, &manifest())),
+            [("redirect.canonical_inferred", "demo.test", Severity::Info)]
+        );
     }
 
     #[test]
