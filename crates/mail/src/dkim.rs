@@ -465,37 +465,39 @@ mod tests {
 
     #[test]
     fn hostile_inputs_end_quickly() {
-        let start = std::time::Instant::now();
-        let huge = format!("v=DKIM1; p={}", "A".repeat(10 * 1024 * 1024));
-        assert!(parse_key_record(&huge).is_err());
-        let many: String = (0..1000).map(|i| format!("x{i}=y;")).collect();
-        assert_eq!(
-            parse_key_record(&format!("{many}p="))
-                .unwrap()
-                .unknown_tags
-                .len(),
-            1000
-        );
-        // Deeply nested DER: 0x30 0x80 repeated (indefinite-length sequences), then random-ish bytes.
-        let nested =
-            base64::engine::general_purpose::STANDARD.encode([0x30u8, 0x80].repeat(50_000));
-        assert!(parse_key_record(&format!("p={nested}")).is_err());
-        let mut noise = crate::records::Noise(0x9e37_79b9_7f4a_7c15);
-        for len in 0..400usize {
-            let bytes: Vec<u8> = (0..len).map(|_| (noise.next() >> 24) as u8).collect();
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-            let _ = parse_key_record(&format!("p={b64}"));
-            let _ = parse_key_record(&format!("k=ed25519;p={b64}"));
-            let _ = parse_key_record(&String::from_utf8_lossy(&bytes));
-            // A valid SPKI header with a corrupted body.
-            let mut der = LENIENT_BASE64.decode(RSA_1024_SPKI).unwrap();
-            let at = len % der.len();
-            der[at] ^= (noise.0 as u8) | 1;
-            let _ = parse_key_record(&format!(
-                "p={}",
-                base64::engine::general_purpose::STANDARD.encode(&der)
-            ));
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        // Hostile input must never make parsing hang or go quadratic: past the limit the test fails.
+        let limit = std::time::Duration::from_secs(20);
+        launchready_testkit::watchdog::finish_within(limit, "the hostile DKIM key records", || {
+            let huge = format!("v=DKIM1; p={}", "A".repeat(10 * 1024 * 1024));
+            assert!(parse_key_record(&huge).is_err());
+            let many: String = (0..1000).map(|i| format!("x{i}=y;")).collect();
+            assert_eq!(
+                parse_key_record(&format!("{many}p="))
+                    .unwrap()
+                    .unknown_tags
+                    .len(),
+                1000
+            );
+            // Deeply nested DER: 0x30 0x80 repeated (indefinite-length sequences), then random-ish bytes.
+            let nested =
+                base64::engine::general_purpose::STANDARD.encode([0x30u8, 0x80].repeat(50_000));
+            assert!(parse_key_record(&format!("p={nested}")).is_err());
+            let mut noise = crate::records::Noise(0x9e37_79b9_7f4a_7c15);
+            for len in 0..400usize {
+                let bytes: Vec<u8> = (0..len).map(|_| (noise.next() >> 24) as u8).collect();
+                let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+                let _ = parse_key_record(&format!("p={b64}"));
+                let _ = parse_key_record(&format!("k=ed25519;p={b64}"));
+                let _ = parse_key_record(&String::from_utf8_lossy(&bytes));
+                // A valid SPKI header with a corrupted body.
+                let mut der = LENIENT_BASE64.decode(RSA_1024_SPKI).unwrap();
+                let at = len % der.len();
+                der[at] ^= (noise.0 as u8) | 1;
+                let _ = parse_key_record(&format!(
+                    "p={}",
+                    base64::engine::general_purpose::STANDARD.encode(&der)
+                ));
+            }
+        });
     }
 }
