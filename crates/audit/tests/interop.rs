@@ -372,27 +372,70 @@ async fn run(mut case: Case) {
 
 /// Runs a DNS case: the lab's DNS and NSD serving the same zones (HTTP from the lab in both), compared in the
 /// DNS, email and subdomain families.
-async fn check_dns(name: &'static str, scenario: Scenario, manifest: &str) {
-    tokio::time::timeout(DEADLINE, run_dns(name, scenario, manifest))
+/// `expect`: findings both audits must report, what the case is about.
+async fn check_dns(
+    name: &'static str,
+    scenario: Scenario,
+    manifest: &str,
+    expect: &[(&str, &str)],
+) {
+    tokio::time::timeout(DEADLINE, run_dns(name, scenario, manifest, None, expect))
         .await
         .expect("the case finished within its deadline");
 }
 
-async fn run_dns(name: &'static str, scenario: Scenario, manifest: &str) {
+/// Like [`check_dns`], with `ns2.clean.test` answered by a second server (a second lab, or a second NSD)
+/// serving `ns2`'s own zones.
+async fn check_dns_with_ns2(
+    name: &'static str,
+    scenario: Scenario,
+    ns2: Scenario,
+    expect: &[(&str, &str)],
+) {
+    let run = run_dns(name, scenario, scenarios::CLEAN_MANIFEST, Some(ns2), expect);
+    tokio::time::timeout(DEADLINE, run)
+        .await
+        .expect("the case finished within its deadline");
+}
+
+async fn run_dns(
+    name: &'static str,
+    scenario: Scenario,
+    manifest: &str,
+    ns2: Option<Scenario>,
+    expect: &[(&str, &str)],
+) {
     let Some(nsd) = tokio::task::block_in_place(|| Nsd::start(&scenario)).unwrap() else {
         return;
     };
     let lab = Lab::start(scenario).await.unwrap();
+    let mut lab_rules = Vec::new();
+    let mut nsd_rules = Vec::new();
+    let mut second = None;
+    if let Some(ns2) = ns2 {
+        let Some(nsd2) = tokio::task::block_in_place(|| Nsd::start(&ns2)).unwrap() else {
+            return;
+        };
+        let lab2 = Lab::start(ns2).await.unwrap();
+        lab_rules.push(format!(
+            "ns2.{ORIGIN}:53:127.0.0.1:{}",
+            lab2.dns_addr().port()
+        ));
+        nsd_rules.push(format!("ns2.{ORIGIN}:53:127.0.0.1:{}", nsd2.addr().port()));
+        second = Some((lab2, nsd2));
+    }
     let lab_target = Target {
         resolvers: vec![lab.dns_addr()],
-        connect_to: lab.connect_to_args(),
+        connect_to: lab_rules.into_iter().chain(lab.connect_to_args()).collect(),
         ca_files: vec![lab.ca_file().to_path_buf()],
         ..Target::default()
     };
     // First match wins: nameserver queries go to NSD, everything else to the lab.
     let nsd_target = Target {
         resolvers: vec![nsd.addr()],
-        connect_to: std::iter::once(nsd.connect_to())
+        connect_to: nsd_rules
+            .into_iter()
+            .chain([nsd.connect_to()])
             .chain(lab.connect_to_args())
             .collect(),
         ..lab_target.clone()
@@ -408,6 +451,14 @@ async fn run_dns(name: &'static str, scenario: Scenario, manifest: &str) {
     );
     println!("MATRIX | {name} | lab | | {}", show(&lab_keys));
     println!("MATRIX | {name} | nsd | | {}", show(&nsd_keys));
+    for (id, subject) in expect {
+        let key = (id.to_string(), subject.to_string());
+        assert!(
+            lab_keys.contains(&key),
+            "case {name}: the lab lacks {id} about {subject}:\n{}",
+            listing(&lab_report)
+        );
+    }
     assert_eq!(
         lab_keys,
         nsd_keys,
@@ -418,6 +469,7 @@ async fn run_dns(name: &'static str, scenario: Scenario, manifest: &str) {
         listing(&nsd_report),
         nsd.log()
     );
+    drop(second);
 }
 
 // ---- scenario tweaks (as in tests/lab.rs) ----
@@ -761,7 +813,13 @@ async fn m_dot_site_for_phones_is_ua_divergent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nsd_serves_the_clean_zone_with_mail_records() {
-    check_dns("nsd_clean", scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
+    check_dns(
+        "nsd_clean",
+        scenarios::clean(),
+        scenarios::CLEAN_MANIFEST,
+        &[("email.mta_sts.missing", "clean.test")],
+    )
+    .await;
 }
 
 /// A CNAME chain, a dangling CNAME, a name that does not exist and a CAA that forbids the serving CA.
@@ -786,6 +844,12 @@ async fn nsd_cname_chain_dangling_nxdomain_and_caa() {
         "nsd_cname_dangling_nxdomain_caa",
         scenario,
         scenarios::CLEAN_MANIFEST,
+        &[
+            ("dns.cname.long_chain", "members.clean.test"),
+            ("dns.cname.dangling", "api.clean.test"),
+            ("dns.host.missing", "admin.clean.test"),
+            ("dns.caa.mismatch", "clean.test"),
+        ],
     )
     .await;
 }
@@ -803,13 +867,59 @@ async fn nsd_wildcard_and_takeover_prone_cname() {
         });
     })
     .zone(Zone::new("github.io"));
-    check_dns("nsd_wildcard_takeover", scenario, scenarios::CLEAN_MANIFEST).await;
+    check_dns(
+        "nsd_wildcard_takeover",
+        scenario,
+        scenarios::CLEAN_MANIFEST,
+        &[
+            ("dns.wildcard", "clean.test"),
+            ("dns.cname.dangling", "members.clean.test"),
+        ],
+    )
+    .await;
+}
+
+/// Two nameservers that disagree: ns2 serves a newer copy of the zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nsd_nameservers_that_disagree() {
+    let newer = clean_with(|s| zone(s).serial = 2);
+    check_dns_with_ns2(
+        "nsd_ns_inconsistent",
+        scenarios::clean(),
+        newer,
+        &[("dns.ns.inconsistent", "clean.test")],
+    )
+    .await;
+}
+
+/// ns2 answers, but does not serve the zone (REFUSED).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nsd_a_nameserver_without_the_zone() {
+    let other = Scenario::new().zone(Zone::new("other.test"));
+    check_dns_with_ns2(
+        "nsd_ns_not_authoritative",
+        scenarios::clean(),
+        other,
+        &[("dns.ns.not_authoritative", "ns2.clean.test")],
+    )
+    .await;
 }
 
 /// One zone per email flaw (the mail lab), served by NSD.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nsd_serves_the_mail_zones() {
-    check_dns("nsd_mail", scenarios::mail(), scenarios::MAIL_MANIFEST).await;
+    check_dns(
+        "nsd_mail",
+        scenarios::mail(),
+        scenarios::MAIL_MANIFEST,
+        &[
+            ("email.mx.null", "nullmx.test"),
+            ("email.spf.too_many_lookups", "spfdeep.test"),
+            ("email.dkim.key_1024", "dkim.test"),
+            ("email.dmarc.missing", "nomx.test"),
+        ],
+    )
+    .await;
 }
 
 // ---- the demo ----
