@@ -221,6 +221,8 @@ def score(findings, plants, scope_ids, by_line):
     nvals = {p["id"]: norm(p["value"]) for p in plants}
     paths = {p["id"]: p["path"] for p in plants}
     found, unplanted, ambiguous = set(), {}, 0
+    long_lines = {p["id"]: [norm(l) for l in p["value"].split("\n") if len(norm(l)) >= 40 and "-----" not in l]
+                  for p in plants if "\n" in p["value"]}
     if by_line:
         index = {}
         for p in plants:
@@ -264,6 +266,14 @@ def score(findings, plants, scope_ids, by_line):
                 else:
                     amb = True
             else:
+                # A whole key block reported as it stands at HEAD may carry a line the history inserted into it
+                # (an evolution comment inside a YAML block): credit the one plant whose >= 40-character body line
+                # the finding contains.
+                owners = [pid for pid, ls in long_lines.items() if any(l in ns for l in ls)]
+                if len(owners) == 1:
+                    found.update(owners)
+                    hit = True
+                    continue
                 # A finding may report a transformed value (gitleaks decodes base64, so a Discord bot token's
                 # first segment comes back decoded): credit a plant when one of its >= 16-char segments is unique
                 # to it.

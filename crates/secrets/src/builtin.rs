@@ -67,10 +67,11 @@ const BASE: Spec = Spec {
 /// What may stand between a credential's name and its value, as code, config and shell write it: a closing quote or
 /// bracket of the name (`"KEY":`, `ENV["KEY"]`, `getenv("KEY"`), then an assignment (`=`, `:=`, `=>`, `:`, `,`),
 /// a typed declaration (`: &str =`, `: &'static str =`, `: string =`, `: str =`), an environment fallback
-/// (`|| `, `?? `, `?: `, ` or `, `${KEY:-`, `${KEY:=`, `).unwrap_or(`, `).unwrap_or_else(|_| `).
+/// (`|| `, `?? `, `?: `, ` or `, `${KEY:-`, `${KEY:=`, `).unwrap_or(`, `).unwrap_or_else(|_| `). After a closing
+/// parenthesis only a fallback may follow: `f('name') => '…'` is a call and its result, not an assignment.
 macro_rules! bridge {
     () => {
-        r#"["'`]?\]?\)?[ \t]{0,3}(?::[ \t]{0,3}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{0,30}[ \t]{0,3}=|:=|:-|=>|\?\?|\|\||\?:|or[ \t]|\.unwrap_or(?:_else)?\((?:\|_\|)?|[=:,])[ \t]{0,3}"#
+        r#"["'`]?\]?(?:[ \t]{0,3}(?::[ \t]{0,3}&?(?:'static[ \t]+)?[A-Za-z_][A-Za-z0-9_<>\[\]]{0,30}[ \t]{0,3}=|:=|:-|=>|\?\?|\|\||\?:|or[ \t]|[=:,])|\)[ \t]{0,3}(?:\|\||\?\?|\?:|or[ \t]|\.unwrap_or(?:_else)?\((?:\|_\|)?))[ \t]{0,3}"#
     };
 }
 
@@ -804,7 +805,7 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "database.url_password",
         description: "Database connection URL with a password",
-        regex: r#"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^\s:@/'"`]{0,100}:([^\s@/'"`]{1,200})@[A-Za-z0-9._\[\]-]+"#,
+        regex: r#"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^\s:@/'"`]{0,100}:([^\s@/'"`]{6,200})@[A-Za-z0-9._\[\]-]+"#,
         secret_group: Some(1),
         keywords: &[
             "postgres://",
@@ -839,6 +840,7 @@ pub static SPECS: &[Spec] = &[
             "mongodb://admin:****@db/app",
             "redis://localhost:6379",
             "postgres://app@db.example.com/app",
+            "postgres://foo:bar@host/db",
         ],
         ..BASE
     },
@@ -968,7 +970,7 @@ pub static SPECS: &[Spec] = &[
         regex: concat!(
             r#"(?i)(?:^|[^A-Za-z0-9])(?:twilio|postmark|mailgun|sendgrid|resend|mailjet|sparkpost|mandrill|brevo|sendinblue|mailersend|smtp|ses|vonage|nexmo|plivo|telnyx|messagebird|sinch|stripe|paypal|braintree|square|razorpay|mollie|paddle|lemon_?squeezy|adyen|auth0|okta|clerk|firebase|supabase|cognito|workos|stytch|algolia|pusher|ably|cloudinary|mapbox|sentry|segment|mixpanel|intercom|onesignal|openai|anthropic|replicate|pinecone|github|gitlab|slack|discord|telegram|shopify|hubspot|airtable|notion|contentful|sanity|linear|cloudflare|vercel|netlify|heroku|render|fly|railway|digitalocean|aws|azure|gcp|google)[\w.-]{0,30}?(?:key|secret|token|password|passwd|pwd|pass|sid|credential|auth)s?"#,
             bridge!(),
-            r#"["'`]?(?-i:([A-Za-z0-9+/=_.~!@#%^&*-]{16,512}))(?:["'`\s;,)}\]]|\\[nr]|$)"#
+            r#"["'`]?(?-i:([A-Za-z0-9+/_.~!@#%^&*-]{16,512}={0,2}))(?:["'`\s;,)}\]]|\\[nr]|$)"#
         ),
         keywords: &[
             "twilio",
@@ -1087,7 +1089,7 @@ pub static SPECS: &[Spec] = &[
         regex: concat!(
             r#"(?:^|[^A-Za-z0-9_.-])(?:(?:[A-Za-z0-9]+[_.-])*(?:[A-Za-z0-9]*(?:Key|Secret|Token|Password|Passwd|KEY|SECRET|TOKEN|PASSWORD|PASSWD)|key|secret|token|password|passwd|pwd|apikey|secretkey|authtoken|accesstoken))"#,
             bridge!(),
-            r#"(?:"([^"\s\\]{16,512})"|'([^'\s\\]{16,512})'|`([^`\s\\]{16,512})`|([A-Za-z0-9+/=_.~!@#%^&*-]{16,512})(?:[\s;,)}\]]|$))"#
+            r#"(?:"([^"\s\\]{16,512})"|'([^'\s\\]{16,512})'|`([^`\s\\]{16,512})`|([A-Za-z0-9+/_.~!@#%^&*-]{16,512}={0,2})(?:[\s;,)}\]]|$))"#
         ),
         check: Some(value_like),
         keywords: &["key", "secret", "token", "password", "passwd", "pwd"],
@@ -1321,11 +1323,27 @@ fn base64url_decode(input: &[u8]) -> Option<Vec<u8>> {
 /// test vectors), and random over its own alphabet: Shannon entropy at least 70 % of what that alphabet allows.
 pub fn value_like(value: &[u8]) -> bool {
     let v = value;
-    if v.is_empty() || matches!(v[0], b'&' | b'$' | b'*' | b'#') {
+    if v.is_empty() || matches!(v[0], b'&' | b'$' | b'*' | b'#' | b'!') {
+        return false;
+    }
+    // Member access: code, not a credential.
+    const RECEIVERS: [&[u8]; 8] = [
+        b"this.",
+        b"self.",
+        b"window.",
+        b"document.",
+        b"process.",
+        b"props.",
+        b"state.",
+        b"options.",
+    ];
+    if RECEIVERS.iter().any(|r| v.starts_with(r)) {
         return false;
     }
     let has = |needle: &[u8]| v.windows(needle.len()).any(|w| w == needle);
-    if has(b"::") || has(b"->") || v.contains(&b'(') || v.contains(&b'{') || v.contains(&b'[') {
+    // Brackets and `=` are left to the rules' value classes: unquoted values cannot hold them (so `f(x)` never
+    // matches), while a quoted literal may (a Django key has `(`, `=` and `+`).
+    if has(b"::") || has(b"->") {
         return false;
     }
     // A JWT is judged by what its payload says (`jwt.*`, `supabase.service_role_key`), not by the name it sits under.

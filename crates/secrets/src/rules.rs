@@ -388,7 +388,9 @@ impl RuleSet {
                 };
             'windows: for &(ws, we) in rule_windows {
                 let hay = &data[..we];
-                let mut pos = ws;
+                // One byte early: rules open with "start or a non-name character", and a window that begins at a
+                // line start must let them see the newline before it.
+                let mut pos = ws.saturating_sub(1);
                 while pos <= we {
                     let Some(caps) = regex.captures_at(hay, pos) else {
                         break;

@@ -303,6 +303,9 @@ fn named_values_are_found_in_the_declarations_and_fallbacks_of_many_languages() 
         ": \"${API_SECRET:=«{x30}{d2}»}\"",
         "SESSION_SECRET=«{h64}»",
         "SIGNING_KEY=«{b40}AB1+/w==»",
+        // Not the first line: the window starts at the line, and the character before the name is outside it.
+        "import os\nAPI_SECRET = \"«{x30}{d2}»\"",
+        "[app]\nbilling_api_token = \"«{u38}{d2}»\"",
     ];
     for template in syntaxes {
         let (found, secrets) = scan_all(template, "src/app/config.txt");
@@ -353,6 +356,9 @@ fn identifiers_expressions_placeholders_and_test_vectors_are_not_values() {
         "see https://api.example.com/v1/items?token={x20}{d4}&page=2",
         "API_SECRET = os.getenv(\"API_SECRET\", \"changeme-in-production\")",
         "const secret = process.env.API_SECRET!;",
+        "computeHMACSignature('', 'test_secret') => 'f7f9bd47fb987337b5796fdc1fdb9ba221d0d5396814bfcaf9521f43fd8927fd'",
+        "a.lockToken=this.instanceID+1,this.lockAcquired=!1",
+        "supabaseAuthToken||!session.expires_at",
     ] {
         let (found, _) = scan_all(template, "src/lib.rs");
         assert!(found.is_empty(), "{template}: {found:?}");
