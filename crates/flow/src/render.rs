@@ -1,5 +1,5 @@
-//! Renderers over [`FlowResult`]s: text for people, JSON for machines, JUnit XML for CI. None of them
-//! computes anything; secrets are already redacted in the results.
+//! Renderers over [`FlowResult`]s: text for people, JSON for machines, JUnit XML for CI, Markdown and HTML for
+//! reports. None of them computes anything; secrets are already redacted in the results.
 
 use crate::result::{FlowResult, Status};
 use std::fmt::Write as _;
@@ -159,5 +159,151 @@ pub fn junit(results: &[FlowResult]) -> String {
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");
+    out
+}
+
+/// Markdown: a table per file, then the failures with their detail.
+pub fn markdown(results: &[FlowResult]) -> String {
+    let mut out = String::from("# Flow results\n\n");
+    for result in results {
+        let verdict = if result.passed() { "passed" } else { "FAILED" };
+        let _ = writeln!(
+            out,
+            "## `{}`: {verdict} ({} ms)\n",
+            result.file, result.duration_ms
+        );
+        out.push_str(
+            "| # | line | request | status | total ms | result |\n|---|---|---|---|---|---|\n",
+        );
+        for entry in &result.entries {
+            let last = entry.exchanges.last();
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{} {}` | {} | {} | {} |",
+                entry.index,
+                entry.line,
+                entry.method,
+                entry.url.replace('|', "\\|"),
+                last.map(|e| e.status.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                last.map(|e| format!("{:.1}", e.timings.total_ms))
+                    .unwrap_or_else(|| "-".into()),
+                match entry.status {
+                    Status::Passed => "ok",
+                    Status::Failed => "**failed**",
+                    Status::Skipped => "skipped",
+                }
+            );
+        }
+        out.push('\n');
+        for entry in result.entries.iter().filter(|e| e.status == Status::Failed) {
+            let _ = writeln!(
+                out,
+                "### Entry {} (line {}) failed\n",
+                entry.index, entry.line
+            );
+            if let Some(error) = &entry.error {
+                let _ = writeln!(out, "- error: {error}");
+            }
+            for assert in entry.asserts.iter().filter(|a| !a.passed) {
+                let _ = writeln!(
+                    out,
+                    "- line {}: `{}` — {}",
+                    assert.line,
+                    assert.label,
+                    assert.reason.as_deref().unwrap_or_default()
+                );
+            }
+            if let Some(exchange) = entry.exchanges.last() {
+                out.push_str("\n```http\n");
+                let _ = writeln!(out, "{} {}", exchange.method, exchange.url);
+                for (name, value) in &exchange.request_headers {
+                    let _ = writeln!(out, "{name}: {value}");
+                }
+                let _ = writeln!(out, "\n{} {}", exchange.version, exchange.status);
+                for (name, value) in &exchange.response_headers {
+                    let _ = writeln!(out, "{name}: {value}");
+                }
+                let _ = writeln!(out, "\n{}", exchange.body_excerpt.replace("```", "'''"));
+                out.push_str("```\n\n");
+            }
+        }
+    }
+    out
+}
+
+fn html_escape(text: &str) -> String {
+    xml_escape(text).replace('\'', "&#x27;")
+}
+
+/// A self-contained HTML page: a table per file, failures expanded.
+pub fn html(results: &[FlowResult]) -> String {
+    let mut out = String::from(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Flow results</title>\n<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}.failed{color:#b00020;font-weight:bold}pre{background:#f6f6f6;padding:.6rem;overflow:auto}</style>\n</head><body>\n<h1>Flow results</h1>\n",
+    );
+    for result in results {
+        let verdict = if result.passed() { "passed" } else { "failed" };
+        let _ = writeln!(
+            out,
+            "<h2><code>{}</code>: <span class=\"{verdict}\">{verdict}</span> ({} ms)</h2>",
+            html_escape(&result.file),
+            result.duration_ms
+        );
+        out.push_str("<table><tr><th>#</th><th>line</th><th>request</th><th>status</th><th>total ms</th><th>result</th></tr>\n");
+        for entry in &result.entries {
+            let last = entry.exchanges.last();
+            let (class, label) = match entry.status {
+                Status::Passed => ("passed", "ok"),
+                Status::Failed => ("failed", "failed"),
+                Status::Skipped => ("skipped", "skipped"),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td><code>{} {}</code></td><td>{}</td><td>{}</td><td class=\"{class}\">{label}</td></tr>",
+                entry.index,
+                entry.line,
+                html_escape(&entry.method),
+                html_escape(&entry.url),
+                last.map(|e| e.status.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                last.map(|e| format!("{:.1}", e.timings.total_ms))
+                    .unwrap_or_else(|| "-".into()),
+            );
+        }
+        out.push_str("</table>\n");
+        for entry in result.entries.iter().filter(|e| e.status == Status::Failed) {
+            let _ = writeln!(
+                out,
+                "<h3>Entry {} (line {}) failed</h3><ul>",
+                entry.index, entry.line
+            );
+            if let Some(error) = &entry.error {
+                let _ = writeln!(out, "<li>error: {}</li>", html_escape(error));
+            }
+            for assert in entry.asserts.iter().filter(|a| !a.passed) {
+                let _ = writeln!(
+                    out,
+                    "<li>line {}: <code>{}</code> — {}</li>",
+                    assert.line,
+                    html_escape(&assert.label),
+                    html_escape(assert.reason.as_deref().unwrap_or_default())
+                );
+            }
+            out.push_str("</ul>\n");
+            if let Some(exchange) = entry.exchanges.last() {
+                let mut block = format!("{} {}\n", exchange.method, exchange.url);
+                for (name, value) in &exchange.request_headers {
+                    let _ = writeln!(block, "{name}: {value}");
+                }
+                let _ = writeln!(block, "\n{} {}", exchange.version, exchange.status);
+                for (name, value) in &exchange.response_headers {
+                    let _ = writeln!(block, "{name}: {value}");
+                }
+                let _ = writeln!(block, "\n{}", exchange.body_excerpt);
+                let _ = writeln!(out, "<pre>{}</pre>", html_escape(&block));
+            }
+        }
+    }
+    out.push_str("</body></html>\n");
     out
 }

@@ -78,6 +78,8 @@ pub enum FlowFormat {
     Text,
     Json,
     Junit,
+    Markdown,
+    Html,
 }
 
 fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
@@ -220,6 +222,8 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
         FlowFormat::Text => launchready_flow::render::text(&results),
         FlowFormat::Json => launchready_flow::render::json(&results),
         FlowFormat::Junit => launchready_flow::render::junit(&results),
+        FlowFormat::Markdown => launchready_flow::render::markdown(&results),
+        FlowFormat::Html => launchready_flow::render::html(&results),
     };
     let rendered = vars.redact(&rendered);
     match &cmd.output {

@@ -298,3 +298,39 @@ fn junit_output_has_a_case_per_entry() {
     );
     assert!(xml.contains("actual: 404, expected: 200"), "{xml}");
 }
+
+#[test]
+fn markdown_and_html_reports_show_the_failure_without_the_secret() {
+    let addr = server();
+    let dir = tempfile::tempdir().expect("temp dir");
+    flow(
+        dir.path(),
+        "echo.hurl",
+        &format!(
+            "GET http://{addr}/echo\nX-Key: {{{{key}}}}\nHTTP 200\n[Asserts]\nbody contains \"<nope>\"\n"
+        ),
+    );
+    for format in ["markdown", "html"] {
+        let run = run(
+            dir.path(),
+            &["echo.hurl", "--secret", "key=k-4417", "--format", format],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        assert!(!run.stdout.contains("k-4417"), "{}", run.stdout);
+        assert!(run.stdout.contains("x-key: ***"), "{}", run.stdout);
+        if format == "html" {
+            assert!(
+                run.stdout.contains("&lt;nope&gt;") && !run.stdout.contains("<nope>"),
+                "{}",
+                run.stdout
+            );
+        } else {
+            assert!(
+                run.stdout.contains("| 1 | 1 | `GET http://"),
+                "{}",
+                run.stdout
+            );
+        }
+    }
+}
