@@ -6,8 +6,9 @@
 //! `[[rules.allowlists]]` form (description, condition, regexTarget, regexes, paths, stopwords, commits), and global
 //! allowlists as `[allowlist]` or `[[allowlists]]` (with `targetRules` they join those rules' own lists).
 //!
-//! Config rules are High severity: gitleaks has no severities, and a rule someone chose to run is one they want
-//! to hear about.
+//! Config rules are High severity unless they say otherwise: gitleaks has no severities, and a rule someone chose
+//! to run is one they want to hear about. As an extension gitleaks ignores, a rule may carry `severity = "…"`
+//! (`blocker`/`critical`, `high`, `medium`, `low`, `info`; any case); another word is an error naming the rule.
 //!
 //! Error policy. Anything that makes the file itself wrong is an error naming the file, the rule and the problem:
 //! invalid TOML, a known key with the wrong type, a regex that does not parse (gitleaks would refuse it too), a
@@ -109,6 +110,8 @@ struct RawRule {
     #[serde(default)]
     keywords: Vec<String>,
     path: Option<String>,
+    /// launchready's extension: the rule's severity (default high).
+    severity: Option<String>,
     allowlist: Option<RawAllowlist>,
     #[serde(default)]
     allowlists: Vec<RawAllowlist>,
@@ -255,10 +258,27 @@ fn convert_rule(raw: &RawRule, origin: &str) -> Result<Converted, GitleaksError>
     if raw.regex.is_none() && raw.path.is_none() {
         return Err(rule_err("a rule needs a `regex` or a `path`".to_string()));
     }
+    let severity = match raw
+        .severity
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("high") => Severity::High,
+        Some("blocker" | "critical") => Severity::Blocker,
+        Some("medium" | "moderate") => Severity::Medium,
+        Some("low") => Severity::Low,
+        Some("info" | "informational") => Severity::Info,
+        Some(other) => {
+            return Err(rule_err(format!(
+                "severity `{other}` is not one of blocker, critical, high, medium, low, info"
+            )));
+        }
+    };
     let mut rule = Rule::new(
         &raw.id,
         raw.description.as_deref().unwrap_or(&raw.id),
-        Severity::High,
+        severity,
     );
     if let Some(pattern) = &raw.regex {
         match compile_go(pattern) {

@@ -1,6 +1,7 @@
 //! gitleaks v8 compatibility: the real default config loads unchanged, its rules find what gitleaks finds, and
 //! broken, extending and rule-disabling configs behave as documented.
 
+use launchready_findings::Severity;
 use launchready_secrets::gitleaks::{self, GitleaksError, Loaded};
 use launchready_secrets::rules::RuleSet;
 
@@ -272,4 +273,38 @@ fn extend_path_is_relative_and_rules_override() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(missing.contains("nope.toml"), "{missing}");
+}
+
+#[test]
+fn a_rule_may_carry_a_severity() {
+    let loaded = parse(
+        r#"
+[[rules]]
+id = "internal-key"
+regex = '''ik_[a-z0-9]{20}'''
+severity = "Blocker"
+
+[[rules]]
+id = "plain"
+regex = '''pl_[a-z0-9]{20}'''
+"#,
+    )
+    .expect("loads");
+    let severity = |id: &str| {
+        loaded
+            .rules
+            .rules()
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.severity)
+    };
+    assert_eq!(severity("internal-key"), Some(Severity::Blocker));
+    assert_eq!(severity("plain"), Some(Severity::High));
+    let err = parse("[[rules]]\nid = \"odd-rule\"\nregex = 'x_[a-z]{9}'\nseverity = \"urgent\"\n")
+        .expect_err("unknown severity");
+    let text = err.to_string();
+    assert!(
+        text.contains("urgent") && text.contains("odd-rule"),
+        "{text}"
+    );
 }
