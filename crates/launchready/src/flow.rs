@@ -203,7 +203,7 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
         keep_alive: !cmd.no_keep_alive,
         continue_on_error: cmd.continue_on_error,
     };
-    let mut vars = variables(&cmd)?;
+    let vars = variables(&cmd)?;
     // Every file is read and checked before anything is sent: a typo never half-runs a journey.
     let mut files = Vec::new();
     for path in &cmd.files {
@@ -214,9 +214,11 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
     for file in &files {
         engine.check(file).map_err(|e| usage(e.into()))?;
     }
+    // Like Hurl, each file starts from the command line's variables and a fresh cookie jar.
     let mut results = Vec::new();
     for file in &files {
-        results.push(engine.run(file, &mut vars).await);
+        let mut file_vars = vars.clone();
+        results.push(engine.run(file, &mut file_vars).await);
     }
     let rendered = match cmd.format {
         FlowFormat::Text => launchready_flow::render::text(&results),
