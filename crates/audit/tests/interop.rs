@@ -802,9 +802,9 @@ async fn m_dot_site_seen_from_a_phone() {
     check(case.expect(&[("redirect.canonical_inconsistent", "clean.test")])).await;
 }
 
-/// The same site, where the audit must say that desktop and mobile browsers land in different places.
+/// The same site, where the audit must say that desktop and mobile browsers land in different places (the
+/// audit follows every entry point again as a phone).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs redirect.ua_divergent"]
 async fn m_dot_site_for_phones_is_ua_divergent() {
     check(m_dot_site().expect(&[("redirect.ua_divergent", "http://www.clean.test/")])).await;
 }
