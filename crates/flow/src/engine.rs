@@ -386,7 +386,7 @@ impl<'a> Engine<'a> {
             version: response.version.clone(),
             status: response.status,
             headers: response.headers.clone(),
-            body: response.body.clone(),
+            body: decode_body(&response.headers, &response.body),
             duration_ms: started.elapsed().as_millis() as u64,
             redirects,
             ip: response
@@ -424,6 +424,41 @@ impl<'a> Engine<'a> {
             transport: true,
         })
     }
+}
+
+/// Undoes `Content-Encoding` (gzip, deflate, br, in the order applied) as Hurl does before reading a body; a
+/// body that does not decode is kept as it came.
+fn decode_body(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let encodings: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|e| e.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .filter(|e| !e.is_empty() && e != "identity")
+        .collect();
+    let mut data = body.to_vec();
+    for encoding in encodings.iter().rev() {
+        let mut out = Vec::new();
+        let decoded = match encoding.as_str() {
+            "gzip" | "x-gzip" => {
+                flate2::read::GzDecoder::new(data.as_slice()).read_to_end(&mut out)
+            }
+            "deflate" => flate2::read::ZlibDecoder::new(data.as_slice()).read_to_end(&mut out),
+            "br" => {
+                brotli_decompressor::Decompressor::new(data.as_slice(), 4096).read_to_end(&mut out)
+            }
+            _ => return body.to_vec(),
+        };
+        if decoded.is_err() {
+            return body.to_vec();
+        }
+        data = out;
+    }
+    data
 }
 
 fn eval_message(e: &EvalError) -> String {
@@ -1043,6 +1078,18 @@ mod tests {
             jar.header_for(&url("http://club.test/")).as_deref(),
             Some("wide=1")
         );
+    }
+
+    #[test]
+    fn compressed_bodies_are_decoded_before_queries_read_them() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"hello").expect("compress");
+        let compressed = gz.finish().expect("compress");
+        let headers = vec![("Content-Encoding".to_string(), "gzip".to_string())];
+        assert_eq!(decode_body(&headers, &compressed), b"hello");
+        assert_eq!(decode_body(&headers, b"not gzip"), b"not gzip");
+        assert_eq!(decode_body(&[], b"plain"), b"plain");
     }
 
     #[test]
