@@ -3,8 +3,9 @@
 //! years later.
 
 use crate::RenderOptions;
+use crate::table::{self, Cell, Paths, Table};
 use crate::text;
-use launchready_findings::{Finding, FixWindow, Report, ReportKind, Verdict};
+use launchready_findings::{Finding, FixWindow, Report, ReportKind, Severity, Verdict};
 use std::fmt::Write as _;
 
 /// Kept small and print-friendly; severity colours match the terminal's.
@@ -73,15 +74,15 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
     for window in [FixWindow::Now, FixWindow::AfterLaunch] {
         let _ = writeln!(out, "<h2>{}</h2>", escape(window.title()));
         let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
-        findings_table(&mut out, &findings);
+        table(&mut out, &table::findings(&findings));
     }
 
     out.push_str("<h2>Suppressed</h2>\n");
-    suppressed_table(&mut out, report);
+    table(&mut out, &table::suppressed(report));
 
     if report.kind == ReportKind::Audit {
         out.push_str("<h2>DNS map</h2>\n");
-        dns_table(&mut out, report);
+        table(&mut out, &table::dns_map(report));
     }
 
     out.push_str("</main>\n</body>\n</html>\n");
@@ -96,115 +97,75 @@ fn verdict_class(verdict: Verdict) -> &'static str {
     }
 }
 
-fn severity_badge(finding: &Finding) -> String {
-    let severity = finding.severity.as_str();
+fn severity_badge(severity: Severity) -> String {
+    let severity = severity.as_str();
     format!("<span class=\"sev sev-{severity}\">{severity}</span>")
 }
 
-fn findings_table(out: &mut String, findings: &[&Finding]) {
-    if findings.is_empty() {
-        out.push_str("<p class=\"meta\">None.</p>\n");
+/// A table as HTML; an empty one is its `empty` sentence.
+fn table(out: &mut String, table: &Table<'_>) {
+    if table.rows.is_empty() {
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", table.empty);
         return;
     }
-    out.push_str("<table>\n<thead><tr><th>Severity</th><th>ID</th><th>Subject</th><th>Title</th>");
-    out.push_str("<th>Evidence</th><th>Fix</th></tr></thead>\n<tbody>\n");
-    for finding in findings {
-        let evidence = if finding.evidence.is_empty() {
-            String::new()
-        } else {
-            let items: String = finding
-                .evidence
+    out.push_str("<table>\n<thead><tr>");
+    for heading in table.headings {
+        let _ = write!(out, "<th>{heading}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in &table.rows {
+        out.push_str("<tr>");
+        for content in row {
+            let _ = write!(out, "<td>{}</td>", table_cell(content));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// One cell's content. The DNS map's paths cell lists each entry point as the chain of requests a browser makes.
+fn table_cell(content: &Cell<'_>) -> String {
+    match content {
+        Cell::Severity(severity) => severity_badge(*severity),
+        Cell::Id(id) => format!("<code>{}</code>", escape(id)),
+        Cell::Text(text) => multiline(text),
+        Cell::Label(label) => escape(label),
+        Cell::Records(records) => format!("<code>{}</code>", multiline(records)),
+        Cell::Evidence([]) => String::new(),
+        Cell::Evidence(lines) => {
+            let items: String = lines
                 .iter()
                 .map(|line| format!("<li>{}</li>", multiline(line)))
                 .collect();
             format!("<ul class=\"evidence\">{items}</ul>")
-        };
-        let mut fix = multiline(&finding.remediation);
-        if !finding.reference.is_empty() {
-            if !fix.is_empty() {
-                fix.push_str("<br>");
-            }
-            fix.push_str("See: ");
-            fix.push_str(&link(&finding.reference));
         }
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            severity_badge(finding),
-            escape(&finding.id),
-            multiline(&finding.subject),
-            multiline(&finding.title),
-            evidence,
+        Cell::Fix {
+            remediation,
+            reference,
+        } => {
+            let mut fix = multiline(remediation);
+            if !reference.is_empty() {
+                if !fix.is_empty() {
+                    fix.push_str("<br>");
+                }
+                fix.push_str("See: ");
+                fix.push_str(&link(reference));
+            }
             fix
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-fn suppressed_table(out: &mut String, report: &Report) {
-    let suppressed: Vec<&Finding> = report.suppressed().collect();
-    if suppressed.is_empty() {
-        out.push_str("<p class=\"meta\">None.</p>\n");
-        return;
-    }
-    out.push_str("<table>\n<thead><tr><th>Severity</th><th>ID</th><th>Subject</th><th>Title</th>");
-    out.push_str("<th>Reason</th></tr></thead>\n<tbody>\n");
-    for finding in suppressed {
-        let reason = finding
-            .suppressed
-            .as_ref()
-            .map(|s| s.reason.as_str())
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            severity_badge(finding),
-            escape(&finding.id),
-            multiline(&finding.subject),
-            multiline(&finding.title),
-            multiline(reason)
-        );
-    }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-/// One row per host; its paths cell lists each entry point as the chain of requests a browser makes.
-fn dns_table(out: &mut String, report: &Report) {
-    if report.dns_map.is_empty() {
-        out.push_str("<p class=\"meta\">No hosts were mapped.</p>\n");
-        return;
-    }
-    out.push_str("<table>\n<thead><tr><th>Host</th><th>Role</th><th>Records</th><th>TLS</th>");
-    out.push_str("<th>Paths to the final URL</th></tr></thead>\n<tbody>\n");
-    for entry in &report.dns_map {
-        let paths = if entry.paths.is_empty() {
-            format!(
-                "<span class=\"meta\">{}</span>",
-                multiline(&text::final_destination(entry))
-            )
-        } else {
-            let items: String = entry
-                .paths
+        }
+        Cell::Tls(None) => "<span class=\"meta\">—</span>".to_string(),
+        Cell::Tls(Some(view)) => tls_cell(view),
+        Cell::Paths(Paths::Destination(destination)) => {
+            format!("<span class=\"meta\">{}</span>", multiline(destination))
+        }
+        Cell::Paths(Paths::Chains(chains)) => {
+            let items: String = chains
                 .iter()
-                .map(|path| format!("<li>{}</li>", path_chain(&text::path_view(path))))
+                .map(|chain| format!("<li>{}</li>", path_chain(chain)))
                 .collect();
             format!("<ul class=\"paths\">{items}</ul>")
-        };
-        let tls = entry.tls.as_ref().map_or_else(
-            || "<span class=\"meta\">—</span>".to_string(),
-            |tls| tls_cell(&text::tls_view(tls)),
-        );
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            multiline(&entry.host),
-            escape(&entry.role),
-            multiline(&text::record_chain(entry)),
-            tls,
-            paths
-        );
+        }
     }
-    out.push_str("</tbody>\n</table>\n");
 }
 
 /// The TLS facts one per line: session and key, issuer, expiry (the day, with the full instant in `datetime`), names,

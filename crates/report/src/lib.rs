@@ -9,6 +9,7 @@ mod html;
 mod junit;
 mod markdown;
 mod sarif;
+mod table;
 mod terminal;
 mod text;
 

@@ -3,6 +3,7 @@
 //! GitHub-flavoured Markdown tables for a PR comment or a handover document.
 
 use crate::RenderOptions;
+use crate::table::{self, Cell, Paths, Table};
 use crate::text;
 use launchready_findings::{Finding, FixWindow, Report, ReportKind};
 use std::fmt::Write as _;
@@ -31,115 +32,70 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         let _ = writeln!(out, "## {}", window.title());
         out.push('\n');
         let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
-        findings_table(&mut out, &findings);
+        table(&mut out, &table::findings(&findings));
     }
 
     out.push('\n');
     out.push_str("## Suppressed\n\n");
-    suppressed_table(&mut out, report);
+    table(&mut out, &table::suppressed(report));
 
     if report.kind == ReportKind::Audit {
         out.push('\n');
         out.push_str("## DNS map\n\n");
-        dns_table(&mut out, report);
+        table(&mut out, &table::dns_map(report));
     }
     out
 }
 
-fn findings_table(out: &mut String, findings: &[&Finding]) {
-    if findings.is_empty() {
-        out.push_str("_None._\n");
+/// A table as GitHub-flavoured Markdown; an empty one is its `empty` sentence in italics.
+fn table(out: &mut String, table: &Table<'_>) {
+    if table.rows.is_empty() {
+        let _ = writeln!(out, "_{}_", table.empty);
         return;
     }
-    out.push_str("| Severity | ID | Subject | Title | Evidence | Fix |\n");
-    out.push_str("| --- | --- | --- | --- | --- | --- |\n");
-    for finding in findings {
-        let evidence = finding
-            .evidence
+    let _ = writeln!(out, "| {} |", table.headings.join(" | "));
+    let _ = writeln!(out, "|{}", " --- |".repeat(table.headings.len()));
+    for row in &table.rows {
+        let cells: Vec<String> = row.iter().map(table_cell).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+}
+
+/// One cell on one line: multi-line content is joined with `<br>`. The DNS map's TLS cell sums up the session and
+/// certificate; its paths cell holds one redirect chain per entry point, `url `301` → url `200``.
+fn table_cell(content: &Cell<'_>) -> String {
+    match content {
+        Cell::Severity(severity) => severity.to_string(),
+        Cell::Id(id) => code(id),
+        Cell::Text(text) | Cell::Label(text) => cell(text),
+        Cell::Records(records) => cell(records),
+        Cell::Evidence(lines) => lines
             .iter()
             .map(|line| cell(line))
             .collect::<Vec<_>>()
-            .join("<br>");
-        let mut fix = cell(&finding.remediation);
-        if !finding.reference.is_empty() {
-            if !fix.is_empty() {
-                fix.push_str("<br>");
+            .join("<br>"),
+        Cell::Fix {
+            remediation,
+            reference,
+        } => {
+            let mut fix = cell(remediation);
+            if !reference.is_empty() {
+                if !fix.is_empty() {
+                    fix.push_str("<br>");
+                }
+                fix.push_str("See: ");
+                fix.push_str(&link(reference));
             }
-            fix.push_str("See: ");
-            fix.push_str(&link(&finding.reference));
-        }
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            finding.severity,
-            code(&finding.id),
-            cell(&finding.subject),
-            cell(&finding.title),
-            evidence,
             fix
-        );
-    }
-}
-
-fn suppressed_table(out: &mut String, report: &Report) {
-    let suppressed: Vec<&Finding> = report.suppressed().collect();
-    if suppressed.is_empty() {
-        out.push_str("_None._\n");
-        return;
-    }
-    out.push_str("| Severity | ID | Subject | Title | Reason |\n");
-    out.push_str("| --- | --- | --- | --- | --- |\n");
-    for finding in suppressed {
-        let reason = finding
-            .suppressed
-            .as_ref()
-            .map(|s| s.reason.as_str())
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            finding.severity,
-            code(&finding.id),
-            cell(&finding.subject),
-            cell(&finding.title),
-            cell(reason)
-        );
-    }
-}
-
-/// One row per host; its TLS column sums up the session and certificate, its paths column holds one redirect chain
-/// per entry point, `url `301` → url `200``.
-fn dns_table(out: &mut String, report: &Report) {
-    if report.dns_map.is_empty() {
-        out.push_str("_No hosts were mapped._\n");
-        return;
-    }
-    out.push_str("| Host | Role | Records | TLS | Paths to the final URL |\n");
-    out.push_str("| --- | --- | --- | --- | --- |\n");
-    for entry in &report.dns_map {
-        let paths = if entry.paths.is_empty() {
-            cell(&text::final_destination(entry))
-        } else {
-            entry
-                .paths
-                .iter()
-                .map(|path| path_chain(&text::path_view(path)))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        };
-        let tls = entry
-            .tls
-            .as_ref()
-            .map_or_else(|| "—".to_string(), |tls| tls_cell(&text::tls_view(tls)));
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            cell(&entry.host),
-            cell(&entry.role),
-            cell(&text::record_chain(entry)),
-            tls,
-            paths
-        );
+        }
+        Cell::Tls(None) => "—".to_string(),
+        Cell::Tls(Some(view)) => tls_cell(view),
+        Cell::Paths(Paths::Destination(destination)) => cell(destination),
+        Cell::Paths(Paths::Chains(chains)) => chains
+            .iter()
+            .map(path_chain)
+            .collect::<Vec<_>>()
+            .join("<br>"),
     }
 }
 
