@@ -156,6 +156,8 @@ struct Case {
     known: Vec<Known>,
     /// The User-Agent every audit of the case sends; the audit's own when `None`.
     user_agent: Option<String>,
+    /// A change made for the real servers only, where they send what the lab cannot.
+    real_tweak: Option<fn(&mut Scenario)>,
 }
 
 impl Case {
@@ -171,6 +173,7 @@ impl Case {
             expect: Vec::new(),
             known: Vec::new(),
             user_agent: None,
+            real_tweak: None,
         }
     }
 
@@ -201,11 +204,15 @@ async fn run(mut case: Case) {
         let files = make(&pki, host).unwrap();
         case.options.certs.push((host.to_string(), files));
     }
+    let mut real_scenario = case.scenario.clone();
+    if let Some(tweak) = case.real_tweak {
+        tweak(&mut real_scenario);
+    }
     // Starting is blocking (it waits for the ports); servers start one after the other, in a few ms each.
     let mut servers: Vec<(Kind, Box<dyn WebServer>)> = Vec::new();
     for kind in &case.servers {
         let started =
-            tokio::task::block_in_place(|| kind.start(&case.scenario, &pki, &case.options));
+            tokio::task::block_in_place(|| kind.start(&real_scenario, &pki, &case.options));
         match started {
             Ok(Some(server)) => servers.push((*kind, server)),
             Ok(None) => {}
@@ -982,5 +989,54 @@ async fn a_host_no_server_is_configured_for() {
             CADDY_UNKNOWN,
         ),
     ]);
+    check(case).await;
+}
+
+/// The domain does not exist: only the parent zone (`test`) is served, so the apex is NXDOMAIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nsd_a_domain_that_does_not_exist() {
+    let scenario = clean_with(|s| s.zones = vec![Zone::new("test")]);
+    check_dns(
+        "nsd_domain_missing",
+        scenario,
+        scenarios::CLEAN_MANIFEST,
+        &[("dns.domain.missing", "clean.test")],
+    )
+    .await;
+}
+
+/// A legacy link redirected to a page whose name is not ASCII. The lab can only send the Location
+/// percent-encoded (its header values are ASCII); the real servers send it as many servers do, as raw UTF-8
+/// bytes, which browsers follow by percent-encoding them. Either way the link lands on the page in one hop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_location_in_raw_utf8() {
+    fn redirect_to(s: &mut Scenario, location: &str) {
+        set_page(s, ORIGIN, "/spring-sale", moved(301, location));
+    }
+    let scenario = clean_with(|s| {
+        redirect_to(s, "https://www.clean.test/prix-%C3%A9t%C3%A9");
+        set_page(
+            s,
+            "www.clean.test",
+            "/prix-%C3%A9t%C3%A9",
+            Page::html(200, "<!doctype html><title>Prix</title>"),
+        );
+    });
+    let mut case = Case::new("raw_utf8_location", scenario);
+    case.real_tweak = Some(|s| redirect_to(s, "https://www.clean.test/prix-été"));
+    case.manifest = scenarios::CLEAN_MANIFEST.replace(
+        "to = \"https://www.clean.test/pricing\"",
+        "to = \"https://www.clean.test/prix-%C3%A9t%C3%A9\"",
+    );
+    // KNOWN: the net layer reads Location with `HeaderValue::to_str`, which refuses any byte outside visible
+    // ASCII; the 301 is recorded without a target, the chain ends as a bad redirect and the link is reported
+    // broken ("[301]", with no word about the Location), although every browser follows it.
+    case.known = vec![Known {
+        server: None,
+        protocol: None,
+        id: "legacy_link.broken",
+        subject: "https://clean.test/spring-sale",
+        why: "a raw UTF-8 Location is dropped by the client (HeaderValue::to_str), so the 301 has no target",
+    }];
     check(case).await;
 }
