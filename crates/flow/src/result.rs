@@ -181,6 +181,8 @@ pub struct Exchange {
     pub body_bytes: usize,
     pub timings: Timings,
     pub connected_to: Option<String>,
+    /// The request went over a connection kept from an earlier one, so it paid no DNS, connect or TLS time.
+    pub reused_connection: bool,
 }
 
 fn hide(name: &str, value: &str) -> String {
@@ -236,6 +238,7 @@ impl Exchange {
             body_bytes: response.body.len(),
             timings: response.timings.clone(),
             connected_to: response.connected_to.clone(),
+            reused_connection: response.reused,
         }
     }
 }

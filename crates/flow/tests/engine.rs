@@ -229,6 +229,15 @@ duration < 30000
             .iter()
             .all(|e| e.exchanges[0].timings.total_ms > 0.0)
     );
+    // Keep-alive: one connection for the whole journey, its cost paid by the first request only.
+    let reused: Vec<bool> = result
+        .entries
+        .iter()
+        .map(|e| e.exchanges[0].reused_connection)
+        .collect();
+    assert_eq!(reused, [false, true, true]);
+    assert!(result.entries[0].exchanges[0].timings.connect_ms.is_some());
+    assert!(result.entries[1].exchanges[0].timings.connect_ms.is_none());
 }
 
 #[tokio::test]
