@@ -142,17 +142,7 @@ fn table_cell(content: &Cell<'_>) -> String {
         Cell::Fix {
             remediation,
             reference,
-        } => {
-            let mut fix = multiline(remediation);
-            if !reference.is_empty() {
-                if !fix.is_empty() {
-                    fix.push_str("<br>");
-                }
-                fix.push_str("See: ");
-                fix.push_str(&link(reference));
-            }
-            fix
-        }
+        } => table::fix(multiline(remediation), reference, link),
         Cell::Tls(None) => "<span class=\"meta\">—</span>".to_string(),
         Cell::Tls(Some(view)) => tls_cell(view),
         Cell::Paths(Paths::Destination(destination)) => {

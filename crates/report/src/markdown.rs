@@ -77,17 +77,7 @@ fn table_cell(content: &Cell<'_>) -> String {
         Cell::Fix {
             remediation,
             reference,
-        } => {
-            let mut fix = cell(remediation);
-            if !reference.is_empty() {
-                if !fix.is_empty() {
-                    fix.push_str("<br>");
-                }
-                fix.push_str("See: ");
-                fix.push_str(&link(reference));
-            }
-            fix
-        }
+        } => table::fix(cell(remediation), reference, link),
         Cell::Tls(None) => "—".to_string(),
         Cell::Tls(Some(view)) => tls_cell(view),
         Cell::Paths(Paths::Destination(destination)) => cell(destination),

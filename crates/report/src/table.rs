@@ -115,3 +115,17 @@ fn dns_row(entry: &DnsMapEntry) -> Vec<Cell<'_>> {
         Cell::Paths(paths),
     ]
 }
+
+/// A fix cell's content: the remediation (already escaped by the format), then `See: ` and the reference as the
+/// format's link, on a line of its own.
+pub fn fix(remediation: String, reference: &str, link: impl Fn(&str) -> String) -> String {
+    let mut fix = remediation;
+    if !reference.is_empty() {
+        if !fix.is_empty() {
+            fix.push_str("<br>");
+        }
+        fix.push_str("See: ");
+        fix.push_str(&link(reference));
+    }
+    fix
+}
