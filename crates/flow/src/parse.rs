@@ -61,12 +61,23 @@ pub fn parse(path: &Path, source: &str) -> Result<FlowFile, FlowError> {
     let shown = path.display().to_string();
     let ast = hurl_core::parser::parse_hurl_file(source).map_err(|e| {
         let lines: Vec<&str> = source.lines().collect();
+        // hurl_core points at the column with a caret; the message is what follows it.
         let detail = e.fixme(&lines).to_string(Format::Plain);
+        let detail = detail.trim_start().trim_start_matches('^').trim();
+        let line = lines
+            .get(e.pos.line.wrapping_sub(1))
+            .copied()
+            .unwrap_or_default();
+        let caret = " ".repeat(e.pos.column.saturating_sub(1));
         FlowError::Syntax {
             path: shown.clone(),
             line: e.pos.line,
             column: e.pos.column,
-            message: format!("{}: {}", e.description(), detail),
+            message: format!(
+                "{} ({})\n  | {line}\n  | {caret}^",
+                detail,
+                e.description().to_lowercase()
+            ),
         }
     })?;
     for entry in &ast.entries {
