@@ -4,7 +4,12 @@
 //!
 //! Nothing here performs I/O, so every judgement built on these types is a pure function.
 
+mod compare;
 pub mod facts;
+mod score;
+
+pub use compare::{Comparison, FindingKey};
+pub use score::{CategoryScore, breakdown, score, score_for};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -408,7 +413,7 @@ pub enum ReportKind {
 }
 
 /// Everything an audit concluded. Rendered by the `report` crate; its JSON form is the versioned public schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -420,11 +425,17 @@ pub struct Report {
     /// When the facts were gathered (RFC 3339, UTC).
     pub generated_at: String,
     pub score: u8,
+    /// How the score is made up: each category's weight and the points it kept.
+    #[serde(default)]
+    pub score_breakdown: Vec<CategoryScore>,
     pub verdict: Verdict,
     pub counts: Counts,
     /// Active findings first, most severe first; suppressed findings last. Never dropped.
     pub findings: Vec<Finding>,
     pub dns_map: Vec<DnsMapEntry>,
+    /// What changed since an earlier report (`audit --compare`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
 }
 
 impl Report {
@@ -462,16 +473,26 @@ impl Report {
             target: target.into(),
             generated_at: generated_at.into(),
             score: score(&findings),
+            score_breakdown: score::breakdown(ReportKind::Audit, &findings),
             verdict: verdict(&counts),
             counts,
             findings,
             dns_map,
+            comparison: None,
         }
     }
 
-    /// The same report, marked as coming from another command.
+    /// The same report with what changed since `previous`.
+    pub fn compared_with(mut self, previous: &Report) -> Report {
+        self.comparison = Some(Comparison::between(previous, &self));
+        self
+    }
+
+    /// The same report, marked as coming from another command (and scored on that command's scale).
     pub fn with_kind(mut self, kind: ReportKind) -> Report {
         self.kind = kind;
+        self.score = score::score_for(kind, &self.findings);
+        self.score_breakdown = score::breakdown(kind, &self.findings);
         self
     }
 
@@ -489,16 +510,6 @@ impl Report {
     pub fn suppressed(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| !f.is_active())
     }
-}
-
-/// 100 minus the penalties of active findings, floored at 0.
-pub fn score(findings: &[Finding]) -> u8 {
-    let lost: u32 = findings
-        .iter()
-        .filter(|f| f.is_active())
-        .map(|f| f.severity.penalty())
-        .sum();
-    u8::try_from(100u32.saturating_sub(lost)).unwrap_or(0)
 }
 
 pub fn verdict(counts: &Counts) -> Verdict {
@@ -526,17 +537,6 @@ mod tests {
         assert!(Severity::Low > Severity::Info);
         assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
         assert!("severe".parse::<Severity>().is_err());
-    }
-
-    #[test]
-    fn score_counts_only_active_findings_and_floors_at_zero() {
-        let mut suppressed = finding(Severity::Blocker);
-        suppressed.suppressed = Some(Suppression {
-            reason: "known".into(),
-        });
-        assert_eq!(score(&[finding(Severity::High), suppressed]), 85);
-        let many = vec![finding(Severity::Blocker); 4];
-        assert_eq!(score(&many), 0);
     }
 
     #[test]

@@ -122,6 +122,10 @@ pub struct AuditCmd {
     /// Judge a saved facts snapshot instead of touching the network.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["save_facts"])]
     pub from_facts: Option<PathBuf>,
+    /// Compare with an earlier JSON report of the same site (`--format json` output): the report says which
+    /// findings were fixed, which are new and which remain, and how the score moved.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub compare: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -150,6 +154,13 @@ pub struct NetArgs {
     /// Redirects to follow from each starting URL (default: the manifest's, else 10).
     #[arg(long, value_name = "N")]
     pub max_hops: Option<u32>,
+    /// The User-Agent of every request (default: a current desktop Chrome's, so the audit sees what visitors see).
+    #[arg(long, value_name = "STRING")]
+    pub user_agent: Option<String>,
+    /// The User-Agent of the second pass over entry points and legacy links, to see where phones land (default: a
+    /// current Chrome on Android's).
+    #[arg(long, value_name = "STRING")]
+    pub mobile_user_agent: Option<String>,
 }
 
 #[derive(Debug, Args)]

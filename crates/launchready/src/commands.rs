@@ -100,6 +100,14 @@ fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure>
     if concurrency == 0 {
         return Err(Failure::usage(anyhow!("--concurrency must be at least 1")));
     }
+    let defaults = NetConfig::default();
+    let user_agent = |value: &Option<String>, flag: &str, default: String| match value {
+        Some(ua) if ua.trim().is_empty() || ua.chars().any(char::is_control) => Err(
+            Failure::usage(anyhow!("{flag} must be a non-empty, single-line string")),
+        ),
+        Some(ua) => Ok(ua.clone()),
+        None => Ok(default),
+    };
     Ok(NetConfig {
         resolvers,
         connect_to,
@@ -107,7 +115,16 @@ fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure>
         timeout,
         deadline,
         concurrency,
-        ..NetConfig::default()
+        user_agent: user_agent(
+            &args.user_agent,
+            "--user-agent",
+            defaults.user_agent.clone(),
+        )?,
+        mobile_user_agent: user_agent(
+            &args.mobile_user_agent,
+            "--mobile-user-agent",
+            defaults.mobile_user_agent,
+        )?,
     })
 }
 
@@ -120,7 +137,7 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
             }
             (None, false) => Manifest::for_domain(&facts.domain).map_err(Failure::usage)?,
         };
-        let report = launchready_audit::report(&facts, &manifest);
+        let report = compare(launchready_audit::report(&facts, &manifest), &cmd)?;
         return emit(&report, &cmd.output);
     }
     let mut manifest = load_manifest(cmd.domain.as_deref(), cmd.manifest.as_deref())?;
@@ -189,7 +206,13 @@ async fn audit(cmd: AuditCmd) -> Result<u8, Failure> {
         smtp: cmd.smtp,
         ..GatherOptions::default()
     };
+    // Read before the network work, so a bad path fails at once rather than after the audit.
+    let previous = cmd.compare.as_deref().map(load_previous).transpose()?;
     let report = run_audit(&manifest, config, options, cmd.save_facts.as_deref()).await?;
+    let report = match &previous {
+        Some(previous) => compared(report, previous),
+        None => report,
+    };
     emit(&report, &cmd.output)
 }
 
@@ -232,6 +255,39 @@ async fn run_audit(
 }
 
 /// Renders the report where it was asked for and turns it into the exit code.
+/// Reads an earlier JSON report for `--compare`.
+fn load_previous(path: &Path) -> Result<Report, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::usage(anyhow!(
+            "cannot read the report to compare with, {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str::<Report>(&text).map_err(|e| {
+        Failure::usage(anyhow!(
+            "{} is not a launchready JSON report (write one with --format json): {e}",
+            path.display()
+        ))
+    })
+}
+
+fn compared(report: Report, previous: &Report) -> Report {
+    if previous.target != report.target {
+        eprintln!(
+            "warning: comparing {} with a report about {}",
+            report.target, previous.target
+        );
+    }
+    report.compared_with(previous)
+}
+
+fn compare(report: Report, cmd: &AuditCmd) -> Result<Report, Failure> {
+    match cmd.compare.as_deref() {
+        Some(path) => Ok(compared(report, &load_previous(path)?)),
+        None => Ok(report),
+    }
+}
+
 pub(crate) fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
     let fail_on = severity(args.fail_on);
     let format = match args.format {
@@ -289,6 +345,8 @@ async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
         deadline: None,
         concurrency: None,
         max_hops: None,
+        user_agent: None,
+        mobile_user_agent: None,
     };
     let config = net_config(&net, &manifest)?;
     let report = run_audit(&manifest, config, GatherOptions::default(), None).await?;

@@ -551,3 +551,89 @@ async fn links_file_entries_are_checked_like_legacy_links() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("bad.txt:2:"), "{}", out.stderr);
 }
+
+/// The loop of fixing: audit, change something, audit again with `--compare` and see what moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_shows_fixed_and_new_findings_against_an_earlier_report() {
+    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_manifest(dir.path(), DEMO_MANIFEST);
+    let mut first = args(&[
+        "audit",
+        "--format",
+        "json",
+        "--output",
+        "before.json",
+        "--save-facts",
+        "facts.json",
+        "--deadline",
+        "1m30s",
+        "--timeout",
+        "2500ms",
+    ]);
+    first.extend(lab_flags(&lab));
+    let live = run(dir.path(), first).await;
+    assert_eq!(live.code, 1, "{}", live.stderr);
+    drop(lab);
+
+    // The earlier report had a finding the site no longer has, and lacked one it has now.
+    let path = dir.path().join("before.json");
+    let mut before: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let findings = before["findings"].as_array_mut().unwrap();
+    let dropped = findings.remove(0);
+    let mut gone = dropped.clone();
+    gone["id"] = "tls.cert.expired".into();
+    gone["subject"] = "old.demo.test".into();
+    findings.push(gone);
+    std::fs::write(&path, before.to_string()).unwrap();
+
+    let out = run(
+        dir.path(),
+        args(&[
+            "audit",
+            "--from-facts",
+            "facts.json",
+            "--compare",
+            "before.json",
+        ]),
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.contains(": 1 fixed, 1 new, "), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("fixed blocker tls.cert.expired — old.demo.test"),
+        "{}",
+        out.stdout
+    );
+    let new_line = format!(
+        "new   {} {} — {}",
+        dropped["severity"].as_str().unwrap(),
+        dropped["id"].as_str().unwrap(),
+        dropped["subject"].as_str().unwrap()
+    );
+    assert!(out.stdout.contains(&new_line), "{new_line}\n{}", out.stdout);
+    assert!(out.stdout.contains("score by category: "), "{}", out.stdout);
+}
+
+#[test]
+fn compare_with_a_missing_or_foreign_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--compare", "nowhere.json"],
+        &["nowhere.json"],
+    );
+    std::fs::write(dir.path().join("notes.json"), "[1, 2, 3]").unwrap();
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--compare", "notes.json"],
+        &["notes.json is not a launchready JSON report"],
+    );
+    check_usage_error(
+        dir.path(),
+        &["audit", "example.com", "--mobile-user-agent", " "],
+        &["--mobile-user-agent must be a non-empty"],
+    );
+}

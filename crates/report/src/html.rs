@@ -71,6 +71,21 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         escape(&report.tool.version)
     );
 
+    if let Some(line) = text::score_breakdown(report) {
+        let _ = writeln!(out, "<p class=\"meta\">{}.</p>", escape(&line));
+    }
+    if let Some((headline, lines)) = text::comparison(report) {
+        out.push_str("<h2>Since the previous run</h2>\n");
+        let _ = writeln!(out, "<p>{}.</p>", escape(&headline));
+        if !lines.is_empty() {
+            out.push_str("<ul>\n");
+            for line in lines {
+                let _ = writeln!(out, "<li>{}</li>", escape(&line));
+            }
+            out.push_str("</ul>\n");
+        }
+    }
+
     for window in [FixWindow::Now, FixWindow::AfterLaunch] {
         let _ = writeln!(out, "<h2>{}</h2>", escape(window.title()));
         let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();

@@ -27,6 +27,23 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         inline(&report.tool.version)
     );
 
+    if let Some(line) = text::score_breakdown(report) {
+        out.push('\n');
+        let _ = writeln!(out, "{}.", inline(&line));
+    }
+
+    if let Some((headline, lines)) = text::comparison(report) {
+        out.push('\n');
+        out.push_str("## Since the previous run\n\n");
+        let _ = writeln!(out, "{}.", inline(&headline));
+        if !lines.is_empty() {
+            out.push('\n');
+            for line in lines {
+                let _ = writeln!(out, "- {}", inline(&line));
+            }
+        }
+    }
+
     for window in [FixWindow::Now, FixWindow::AfterLaunch] {
         out.push('\n');
         let _ = writeln!(out, "## {}", window.title());

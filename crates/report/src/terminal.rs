@@ -110,7 +110,22 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         dns_map(&mut out, &painter, report);
     }
 
+    if let Some((headline, lines)) = text::comparison(report) {
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "{}",
+            painter.paint(&one_line(&headline), Style::new().bold())
+        );
+        for line in lines {
+            push_indented(&mut out, &line);
+        }
+    }
+
     out.push('\n');
+    if let Some(line) = text::score_breakdown(report) {
+        let _ = writeln!(out, "{}", one_line(&line));
+    }
     let _ = writeln!(out, "{}", text::fail_on(report, options.fail_on));
     let _ = writeln!(
         out,

@@ -60,6 +60,44 @@ pub fn headline(report: &Report) -> String {
     }
 }
 
+/// `score by category: reachability 20/20 · dns_routing 12.1/20 · …`, so a fix shows where the points came from.
+pub fn score_breakdown(report: &Report) -> Option<String> {
+    if report.score_breakdown.is_empty() || report.kind != ReportKind::Audit {
+        return None;
+    }
+    let parts: Vec<String> = report
+        .score_breakdown
+        .iter()
+        .map(|c| format!("{} {}/{}", c.category, trim(c.points), trim(c.weight)))
+        .collect();
+    Some(format!("score by category: {}", parts.join(" · ")))
+}
+
+/// `12.0` as `12`, `12.3` as `12.3`.
+fn trim(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// The comparison with an earlier run as a headline and one line per fixed and new finding (unchanged ones are
+/// only counted), or nothing when the report was not compared.
+pub fn comparison(report: &Report) -> Option<(String, Vec<String>)> {
+    let comparison = report.comparison.as_ref()?;
+    let mut lines = Vec::new();
+    for (mark, list) in [("fixed", &comparison.fixed), ("new", &comparison.new)] {
+        for key in list.iter() {
+            lines.push(format!(
+                "{mark:<5} {} {} — {} ({})",
+                key.severity, key.id, key.subject, key.title
+            ));
+        }
+    }
+    Some((comparison.summary(report.score), lines))
+}
+
 /// The one-line summary that ends the terminal output.
 pub fn summary(report: &Report) -> String {
     format!("{} — {}", headline(report), counts(&report.counts))

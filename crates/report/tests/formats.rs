@@ -92,7 +92,7 @@ fn terminal_groups_active_findings_by_stage_and_ends_with_the_summary() {
     // The only email finding is suppressed, so its stage has no active group.
     assert!(!out.contains("Stage 5: Email deliverability"));
     assert!(out.trim_end().ends_with(
-        "demo.test: not ready to launch — score 40/100 — 1 blocker, 1 high, 1 medium, 0 low, 1 info (1 suppressed)"
+        "demo.test: not ready to launch — score 76/100 — 1 blocker, 1 high, 1 medium, 0 low, 1 info (1 suppressed)"
     ));
     assert!(out.contains("CI fails on: high and above (2 findings qualify)"));
 }
