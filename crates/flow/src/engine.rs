@@ -27,7 +27,7 @@ use url::Url;
 /// implements this and is registered with [`Engine::with_backend`] — the engine does not change.
 pub trait Backend: Send + Sync {
     /// Answers one request. A backend that polls (a mailbox) answers 404 while nothing is there, so
-    /// `[Options] retry` waits.
+    /// `[Options] retry` waits. A backend bounds its own network operations with a timeout.
     fn send<'a>(
         &'a self,
         request: &'a HttpRequest,

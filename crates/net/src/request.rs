@@ -207,10 +207,18 @@ impl HttpSession<'_> {
     async fn take_idle(&self, key: &str) -> Option<Pooled> {
         let mut idle = self.idle.lock().await;
         let list = idle.get_mut(key)?;
+        // An idle connection is ready at once or not at all; the bound only guards against a stuck one.
+        let wait = self.net.op_timeout().min(std::time::Duration::from_secs(1));
         while let Some(mut conn) = list.pop() {
             let ready = match &mut conn.sender {
-                Sender::H1(s) => !s.is_closed() && s.ready().await.is_ok(),
-                Sender::H2(s) => !s.is_closed() && s.ready().await.is_ok(),
+                Sender::H1(s) => {
+                    !s.is_closed()
+                        && matches!(tokio::time::timeout(wait, s.ready()).await, Ok(Ok(())))
+                }
+                Sender::H2(s) => {
+                    !s.is_closed()
+                        && matches!(tokio::time::timeout(wait, s.ready()).await, Ok(Ok(())))
+                }
             };
             if ready {
                 return Some(conn);
