@@ -153,6 +153,8 @@ struct Case {
     real_extra: Vec<(&'static str, &'static str)>,
     /// Findings every audit of the case (lab included) must report: what the case is about.
     expect: Vec<(&'static str, &'static str)>,
+    /// Findings the lab must not report (the comparison then holds the real servers to the same).
+    forbid: Vec<(&'static str, &'static str)>,
     known: Vec<Known>,
     /// The User-Agent every audit of the case sends; the audit's own when `None`.
     user_agent: Option<String>,
@@ -171,6 +173,7 @@ impl Case {
             openssl_only: Vec::new(),
             real_extra: Vec::new(),
             expect: Vec::new(),
+            forbid: Vec::new(),
             known: Vec::new(),
             user_agent: None,
             real_tweak: None,
@@ -179,6 +182,11 @@ impl Case {
 
     fn expect(mut self, ids: &[(&'static str, &'static str)]) -> Self {
         self.expect.extend_from_slice(ids);
+        self
+    }
+
+    fn forbid(mut self, ids: &[(&'static str, &'static str)]) -> Self {
+        self.forbid.extend_from_slice(ids);
         self
     }
 
@@ -266,6 +274,18 @@ async fn run(mut case: Case) {
         let _ = writeln!(
             failures,
             "the lab lacks {missing:?}; its findings:\n{}",
+            listing(&lab_report)
+        );
+    }
+    let present: Vec<&(&str, &str)> = case
+        .forbid
+        .iter()
+        .filter(|(id, subject)| lab_keys.contains(&(id.to_string(), subject.to_string())))
+        .collect();
+    if !present.is_empty() {
+        let _ = writeln!(
+            failures,
+            "the lab reports {present:?}; its findings:\n{}",
             listing(&lab_report)
         );
     }
@@ -526,6 +546,29 @@ fn edit_zone(s: &mut Scenario, edit: impl FnOnce(Zone) -> Zone) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clean_site() {
     check(Case::new("clean", scenarios::clean())).await;
+}
+
+/// The clean site with IPv6 (AAAA ::1 on the apex and www), served on `[::1]` as well: quiet. Skipped where
+/// the machine has no IPv6 loopback (neither the lab nor the servers can listen there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn healthy_site_with_ipv6() {
+    if std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0)).is_err() {
+        eprintln!("SKIP interop: no IPv6 loopback");
+        return;
+    }
+    let scenario = clean_with(|s| {
+        edit_zone(s, |z| {
+            z.aaaa("@", std::net::Ipv6Addr::LOCALHOST)
+                .aaaa("www", std::net::Ipv6Addr::LOCALHOST)
+        })
+    });
+    check(Case::new("healthy_ipv6", scenario).forbid(&[
+        ("dns.aaaa.missing", "clean.test"),
+        ("dns.aaaa.missing", "www.clean.test"),
+        ("dns.aaaa.unreachable", "clean.test"),
+        ("dns.aaaa.unreachable", "www.clean.test"),
+    ]))
+    .await;
 }
 
 // ---- redirects and routes ----

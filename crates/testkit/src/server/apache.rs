@@ -135,24 +135,30 @@ fn config(
          # Stock production settings; with version numbers the audit reports headers.version_leak.\n\
          ServerTokens Prod\nServerSignature Off\nTraceEnable Off\nTimeout 10\n\
          StartServers 1\nServerLimit 2\nThreadsPerChild 25\nMaxRequestWorkers 50\nMinSpareThreads 5\nMaxSpareThreads 50\n\
-         Listen 127.0.0.1:{}\nListen 127.0.0.1:{}\nListen 127.0.0.1:{}\n\
          SSLSessionCache \"shmcb:{d}/ssl_scache(512000)\"\n\
          Protocols http/1.1\nDocumentRoot \"{}\"\n\
          <Directory \"{}\">\n  Require all granted\n  SetHandler send-as-is\n</Directory>",
-        ports.http,
-        ports.https_h1,
-        ports.https_h2,
         empty.display(),
         pages.display()
     );
+    for ip in ports.hosts() {
+        for port in [ports.http, ports.https_h1, ports.https_h2] {
+            let _ = writeln!(c, "Listen {ip}:{port}");
+        }
+    }
+    // One virtual host answers on the port at every listening address.
+    let on = |port: u16| {
+        ports
+            .hosts()
+            .iter()
+            .map(|ip| format!("{ip}:{port}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut files = 0;
     for vhost in vhosts {
         let host = vhost.host;
-        let _ = writeln!(
-            c,
-            "<VirtualHost 127.0.0.1:{}>\n  ServerName {host}",
-            ports.http
-        );
+        let _ = writeln!(c, "<VirtualHost {}>\n  ServerName {host}", on(ports.http));
         behaviour(&mut c, vhost, &vhost.http, "http", &pages, &mut files)?;
         c.push_str("</VirtualHost>\n");
         for (port, protocols) in [
@@ -161,8 +167,9 @@ fn config(
         ] {
             let _ = writeln!(
                 c,
-                "<VirtualHost 127.0.0.1:{port}>\n  ServerName {host}\n  Protocols {protocols}\n  SSLEngine on\n\
+                "<VirtualHost {}>\n  ServerName {host}\n  Protocols {protocols}\n  SSLEngine on\n\
                  \x20 SSLCertificateFile \"{}\"\n  SSLCertificateKeyFile \"{}\"",
+                on(port),
                 vhost.cert.chain.display(),
                 vhost.cert.key.display()
             );

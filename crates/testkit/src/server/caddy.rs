@@ -99,13 +99,14 @@ fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, Serv
     );
     for vhost in vhosts {
         let host = vhost.host;
-        let _ = writeln!(c, "http://{host}:{} {{\n\tbind 127.0.0.1", ports.http);
+        let bind = ports.hosts().join(" ").replace(['[', ']'], "");
+        let _ = writeln!(c, "http://{host}:{} {{\n\tbind {bind}", ports.http);
         mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.http)?;
         c.push_str("}\n");
         let _ = writeln!(
             c,
-            "https://{host}:{}, https://{host}:{} {{\n\tbind 127.0.0.1\n\ttls {} {}",
+            "https://{host}:{}, https://{host}:{} {{\n\tbind {bind}\n\ttls {} {}",
             ports.https_h1,
             ports.https_h2,
             quote(&vhost.cert.chain.display().to_string()),

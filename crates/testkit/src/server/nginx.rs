@@ -117,20 +117,25 @@ fn config(
     );
     for vhost in vhosts {
         let host = vhost.host;
-        let _ = writeln!(
-            c,
-            "server {{\nlisten 127.0.0.1:{};\nserver_name {host};",
-            ports.http
-        );
+        c.push_str("server {\n");
+        for ip in ports.hosts() {
+            let _ = writeln!(c, "listen {ip}:{};", ports.http);
+        }
+        let _ = writeln!(c, "server_name {host};");
         mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.http)?;
         c.push_str("}\n");
+        c.push_str("server {\n");
+        for ip in ports.hosts() {
+            let _ = writeln!(
+                c,
+                "listen {ip}:{} ssl;\nlisten {ip}:{} ssl http2;",
+                ports.https_h1, ports.https_h2
+            );
+        }
         let _ = writeln!(
             c,
-            "server {{\nlisten 127.0.0.1:{} ssl;\nlisten 127.0.0.1:{} ssl http2;\nserver_name {host};\n\
-             ssl_certificate {};\nssl_certificate_key {};",
-            ports.https_h1,
-            ports.https_h2,
+            "server_name {host};\nssl_certificate {};\nssl_certificate_key {};",
             vhost.cert.chain.display(),
             vhost.cert.key.display()
         );

@@ -28,21 +28,41 @@ impl Protocol {
     }
 }
 
-/// The loopback ports a web server listens on; every virtual host is served on each.
+/// The loopback ports a web server listens on, on 127.0.0.1 and, when the machine has IPv6 loopback, on
+/// `[::1]` too (the same numbers); every virtual host is served on each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ports {
     pub http: u16,
     pub https_h1: u16,
     pub https_h2: u16,
+    pub ipv6: bool,
 }
 
 impl Ports {
     pub(crate) fn pick() -> Result<Ports, ServerError> {
+        let (http, https_h1, https_h2) = (
+            super::free_port()?,
+            super::free_port()?,
+            super::free_port()?,
+        );
+        let ipv6 = [http, https_h1, https_h2].iter().all(|port| {
+            std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, *port)).is_ok()
+        });
         Ok(Ports {
-            http: super::free_port()?,
-            https_h1: super::free_port()?,
-            https_h2: super::free_port()?,
+            http,
+            https_h1,
+            https_h2,
+            ipv6,
         })
+    }
+
+    /// The addresses to listen on, as server configurations write them.
+    pub(crate) fn hosts(&self) -> &'static [&'static str] {
+        if self.ipv6 {
+            &["127.0.0.1", "[::1]"]
+        } else {
+            &["127.0.0.1"]
+        }
     }
 
     pub fn https(&self, protocol: Protocol) -> u16 {
@@ -52,18 +72,31 @@ impl Ports {
         }
     }
 
-    /// `--connect-to` rules sending every host's ports 80 and 443 here, 443 to the port for `protocol`.
+    /// `--connect-to` rules sending every host's ports 80 and 443 here, 443 to the port for `protocol`; the
+    /// audit's IPv6 probes (aimed at `[::1]:443` by an AAAA record) to the IPv6 listener first.
     pub fn connect_to(&self, protocol: Protocol) -> Vec<String> {
-        vec![
-            format!(":80:127.0.0.1:{}", self.http),
-            format!(":443:127.0.0.1:{}", self.https(protocol)),
-        ]
+        let mut rules = Vec::new();
+        if self.ipv6 {
+            rules.push(format!("[::1]:80:[::1]:{}", self.http));
+            rules.push(format!("[::1]:443:[::1]:{}", self.https(protocol)));
+        }
+        rules.push(format!(":80:127.0.0.1:{}", self.http));
+        rules.push(format!(":443:127.0.0.1:{}", self.https(protocol)));
+        rules
     }
 
     pub(crate) fn addrs(&self) -> Vec<std::net::SocketAddr> {
-        [self.http, self.https_h1, self.https_h2]
-            .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
-            .to_vec()
+        let mut addrs = Vec::new();
+        for port in [self.http, self.https_h1, self.https_h2] {
+            addrs.push(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            if self.ipv6 {
+                addrs.push(std::net::SocketAddr::from((
+                    std::net::Ipv6Addr::LOCALHOST,
+                    port,
+                )));
+            }
+        }
+        addrs
     }
 }
 
@@ -183,6 +216,12 @@ pub(crate) fn vhosts<'a>(
     for site in &scenario.sites {
         if site.edge.is_some() {
             return Err(unsupported(format!("the CDN in front of {}", site.host)));
+        }
+        if !site.ipv6 {
+            return Err(unsupported(format!(
+                "{} served on IPv4 only (every site is served on both)",
+                site.host
+            )));
         }
         let behaviour = |handler: &'a Handler| match handler {
             Handler::Redirect {
