@@ -11,7 +11,6 @@ use launchready_lab::{CertSpec, Lab, Scenario, Site};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -33,12 +32,22 @@ fn scenario() -> Scenario {
 
 /// A client that accepts RSA keys of any size: it records the chain, trusts it, and checks
 /// handshake signatures itself with the `rsa` crate instead of ring (which stops at 2048 bits).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AnyRsaVerifier {
-    chain: Mutex<Vec<CertificateDer<'static>>>,
+    recorder: Arc<common::RecordingVerifier>,
     checked: Mutex<Vec<SignatureScheme>>,
     /// Offer only PKCS#1 v1.5, which TLS 1.2 allows, to exercise that signer too.
     pkcs1_only: bool,
+}
+
+impl Default for AnyRsaVerifier {
+    fn default() -> Self {
+        AnyRsaVerifier {
+            recorder: common::RecordingVerifier::new(),
+            checked: Mutex::default(),
+            pkcs1_only: false,
+        }
+    }
 }
 
 impl AnyRsaVerifier {
@@ -90,14 +99,13 @@ impl ServerCertVerifier for AnyRsaVerifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut chain = vec![end_entity.clone().into_owned()];
-        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        *self.chain.lock().unwrap() = chain;
-        Ok(ServerCertVerified::assertion())
+        // Trusts whatever arrives and keeps it to inspect.
+        self.recorder
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
     fn verify_tls12_signature(
@@ -130,15 +138,6 @@ impl ServerCertVerifier for AnyRsaVerifier {
     }
 }
 
-fn webpki(lab: &Lab) -> Arc<WebPkiServerVerifier> {
-    WebPkiServerVerifier::builder_with_provider(
-        Arc::new(common::lab_roots(lab)),
-        common::provider(),
-    )
-    .build()
-    .unwrap()
-}
-
 #[tokio::test]
 async fn weak_rsa_leaf_is_1024_bits_and_signs_handshakes_with_it() {
     let lab = Lab::start(scenario()).await.unwrap();
@@ -161,7 +160,7 @@ async fn weak_rsa_leaf_is_1024_bits_and_signs_handshakes_with_it() {
         };
         assert_eq!(*client.checked.lock().unwrap(), vec![expected]);
 
-        let chain = client.chain.lock().unwrap().clone();
+        let chain = client.recorder.last_chain();
         assert_eq!(chain.len(), 2, "leaf + intermediate");
         let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
         match leaf.public_key().parsed().unwrap() {
@@ -169,15 +168,13 @@ async fn weak_rsa_leaf_is_1024_bits_and_signs_handshakes_with_it() {
             other => panic!("not RSA: {other:?}"),
         }
         // The chain itself is sound: only the key is weak.
-        webpki(&lab)
-            .verify_server_cert(
-                &chain[0],
-                &chain[1..],
-                &ServerName::try_from("weak.test").unwrap(),
-                &[],
-                UnixTime::now(),
-            )
-            .unwrap();
+        common::verify_at(
+            &common::lab_verifier(&lab),
+            &chain,
+            "weak.test",
+            UnixTime::now(),
+        )
+        .unwrap();
     }
 }
 
@@ -216,30 +213,19 @@ async fn webpki_refuses_the_weak_rsa_handshake_signature_after_seeing_the_chain(
 async fn long_chain_sends_fifty_extra_certificates_and_still_verifies() {
     let lab = Lab::start(scenario()).await.unwrap();
 
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "long.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
+    let chain = common::chain_of(&lab, "long.test").await;
     assert_eq!(chain.len(), 51, "leaf + 50");
     assert!(chain[1..].iter().all(|c| c == &chain[1]));
     assert_ne!(&chain[1], lab.ca_der(), "the root is not sent");
 
-    let tls = common::tls_connect(&lab, "long.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
-    assert_eq!(common::get_over(tls, "long.test", "/").await.status, 200);
+    assert_eq!(common::https_get(&lab, "long.test", "/").await.status, 200);
 }
 
 #[tokio::test]
 async fn a_40_kb_leaf_arrives_whole_and_verifies() {
     let lab = Lab::start(scenario()).await.unwrap();
 
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "big.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
+    let chain = common::chain_of(&lab, "big.test").await;
     assert_eq!(chain.len(), 2);
     let len = chain[0].len();
     assert!((39_900..=40_100).contains(&len), "leaf is {len} bytes");
@@ -248,10 +234,7 @@ async fn a_40_kb_leaf_arrives_whole_and_verifies() {
         && e.oid.to_id_string() == "1.3.6.1.4.1.32473.1"
         && e.value.len() > 39_000));
 
-    let tls = common::tls_connect(&lab, "big.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
-    assert_eq!(common::get_over(tls, "big.test", "/").await.status, 200);
+    assert_eq!(common::https_get(&lab, "big.test", "/").await.status, 200);
 }
 
 #[tokio::test]

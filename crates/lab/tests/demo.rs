@@ -4,45 +4,23 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
 use hickory_server::proto::rr::RecordType;
 use launchready_lab::{Lab, scenarios};
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::ServerCertVerifier;
-use rustls_pki_types::{ServerName, UnixTime};
 
 #[tokio::test]
 async fn http_apex_reaches_canonical_www_in_two_hops() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
-    let mut url = "http://demo.test/pricing".to_owned();
-    let mut hops = Vec::new();
-    for _ in 0..5 {
-        let (scheme, rest) = url.split_once("://").unwrap();
-        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let path = if path.is_empty() { "/" } else { path };
-        let reply = match scheme {
-            "http" => common::http_get(&lab, host, path).await,
-            _ => common::https_get(&lab, host, path).await,
-        };
-        if !reply.status.is_redirection() {
-            assert_eq!(reply.status, 200);
-            assert!(reply.body.contains("Pricing"));
-            break;
-        }
-        let next = reply.header("location").unwrap().to_owned();
-        hops.push((reply.status.as_u16(), next.clone()));
-        url = next;
-    }
     assert_eq!(
-        hops,
+        common::follow(&lab, "http://demo.test/pricing", 5).await,
         vec![
+            (301, "http://demo.test/pricing".to_owned()),
             (301, "https://demo.test/pricing".to_owned()),
-            (301, "https://www.demo.test/pricing".to_owned()),
+            (200, "https://www.demo.test/pricing".to_owned()),
         ]
     );
+    let pricing = common::https_get(&lab, "www.demo.test", "/pricing").await;
+    assert!(pricing.body.contains("Pricing"));
 
     let www = common::http_get(&lab, "www.demo.test", "/pricing").await;
     assert_eq!(
@@ -83,47 +61,15 @@ async fn app_members_and_api_sites() {
 #[tokio::test]
 async fn members_certificate_expires_within_ten_days() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "members.demo.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
-    let verifier = WebPkiServerVerifier::builder_with_provider(
-        Arc::new(common::lab_roots(&lab)),
-        common::provider(),
-    )
-    .build()
-    .unwrap();
-    let name = ServerName::try_from("members.demo.test").unwrap();
-    let in_days = |days: u64| {
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
-        UnixTime::since_unix_epoch(now + Duration::from_secs(days * 86_400))
+    let verifier = common::lab_verifier(&lab);
+    let valid = async |host: &str, days: u64| {
+        let chain = common::chain_of(&lab, host).await;
+        common::verify_at(&verifier, &chain, host, common::days_from_now(days)).is_ok()
     };
-    assert!(
-        verifier
-            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(8))
-            .is_ok()
-    );
-    assert!(
-        verifier
-            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(10))
-            .is_err()
-    );
-
+    assert!(valid("members.demo.test", 8).await);
+    assert!(!valid("members.demo.test", 10).await);
     // The other demo hosts have the normal 90-day validity.
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "app.demo.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
-    let name = ServerName::try_from("app.demo.test").unwrap();
-    assert!(
-        verifier
-            .verify_server_cert(&chain[0], &chain[1..], &name, &[], in_days(60))
-            .is_ok()
-    );
+    assert!(valid("app.demo.test", 60).await);
 }
 
 #[tokio::test]

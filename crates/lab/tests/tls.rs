@@ -5,14 +5,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-
 use launchready_lab::{CertSpec, DEFAULT_HOST, Lab, Scenario, Site};
-use rustls::CertificateError;
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::ServerCertVerifier;
-use rustls_pki_types::{ServerName, UnixTime};
+use rustls::CertificateError::*;
+use rustls_pki_types::UnixTime;
 
 fn pki_scenario() -> Scenario {
     Scenario::new()
@@ -25,13 +20,16 @@ fn pki_scenario() -> Scenario {
         .site(Site::new("soon.test").cert(CertSpec::ExpiresInDays(9)))
 }
 
-async fn handshake_error(lab: &Lab, host: &str) -> rustls::Error {
-    let err = common::tls_connect(lab, host, common::verifying_config(lab))
-        .await
-        .expect_err("handshake should fail");
-    common::rustls_error(&err)
-        .cloned()
-        .unwrap_or_else(|| panic!("not a rustls error: {err}"))
+/// The handshake with `host` fails verification with a certificate error matching the pattern.
+macro_rules! fails_with {
+    ($lab:expr, $host:expr, $pattern:pat) => {{
+        let err = common::handshake_error($lab, $host).await;
+        assert!(
+            matches!(err, rustls::Error::InvalidCertificate($pattern)),
+            "{}: {err:?}",
+            $host
+        );
+    }};
 }
 
 #[tokio::test]
@@ -51,134 +49,45 @@ async fn valid_site_verifies_with_leaf_and_intermediate() {
 #[tokio::test]
 async fn expired_certificate_fails_as_expired() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-    let err = handshake_error(&lab, "expired.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(
-                CertificateError::Expired | CertificateError::ExpiredContext { .. }
-            )
-        ),
-        "{err:?}"
-    );
+    fails_with!(&lab, "expired.test", Expired | ExpiredContext { .. });
 }
 
 #[tokio::test]
 async fn not_yet_valid_wrong_host_and_self_signed_fail_distinctly() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-
-    let err = handshake_error(&lab, "future.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. }
-            )
-        ),
-        "{err:?}"
-    );
-
-    let err = handshake_error(&lab, "wrong.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-            )
-        ),
-        "{err:?}"
+    fails_with!(&lab, "future.test", NotValidYet | NotValidYetContext { .. });
+    fails_with!(
+        &lab,
+        "wrong.test",
+        NotValidForName | NotValidForNameContext { .. }
     );
     // The wrong-host certificate is otherwise fine: it verifies for the name it was issued to.
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "wrong.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
-    let verifier = WebPkiServerVerifier::builder_with_provider(
-        Arc::new(common::lab_roots(&lab)),
-        common::provider(),
-    )
-    .build()
-    .unwrap();
-    verifier
-        .verify_server_cert(
-            &chain[0],
-            &chain[1..],
-            &ServerName::try_from("other.test").unwrap(),
-            &[],
-            UnixTime::now(),
-        )
-        .unwrap();
-
-    let err = handshake_error(&lab, "self.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
-        ),
-        "{err:?}"
-    );
+    let chain = common::chain_of(&lab, "wrong.test").await;
+    let verifier = common::lab_verifier(&lab);
+    common::verify_at(&verifier, &chain, "other.test", UnixTime::now()).unwrap();
+    fails_with!(&lab, "self.test", UnknownIssuer);
 }
 
 #[tokio::test]
 async fn no_intermediate_sends_a_one_certificate_chain() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "nochain.test", recorder.config())
-        .await
-        .unwrap();
-    assert_eq!(recorder.last_chain().len(), 1);
-
-    let err = handshake_error(&lab, "nochain.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
-        ),
-        "{err:?}"
-    );
+    assert_eq!(common::chain_of(&lab, "nochain.test").await.len(), 1);
+    fails_with!(&lab, "nochain.test", UnknownIssuer);
 }
 
 #[tokio::test]
 async fn expiring_soon_is_valid_now_and_expired_after_the_window() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-    let recorder = common::RecordingVerifier::new();
-    common::tls_connect(&lab, "soon.test", recorder.config())
-        .await
-        .unwrap();
-    let chain = recorder.last_chain();
-    let verifier = WebPkiServerVerifier::builder_with_provider(
-        Arc::new(common::lab_roots(&lab)),
-        common::provider(),
-    )
-    .build()
-    .unwrap();
-    let name = ServerName::try_from("soon.test").unwrap();
-    let at = |days: u64| {
-        UnixTime::since_unix_epoch(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                + Duration::from_secs(days * 86_400),
-        )
-    };
-
-    verifier
-        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(0))
-        .unwrap();
-    verifier
-        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(8))
-        .unwrap();
-    let err = verifier
-        .verify_server_cert(&chain[0], &chain[1..], &name, &[], at(10))
-        .unwrap_err();
+    let chain = common::chain_of(&lab, "soon.test").await;
+    let verifier = common::lab_verifier(&lab);
+    let at = |days| common::verify_at(&verifier, &chain, "soon.test", common::days_from_now(days));
+    at(0).unwrap();
+    at(8).unwrap();
+    let err = at(10).unwrap_err();
     assert!(
         matches!(
             err,
-            rustls::Error::InvalidCertificate(
-                CertificateError::Expired | CertificateError::ExpiredContext { .. }
-            )
+            rustls::Error::InvalidCertificate(Expired | ExpiredContext { .. })
         ),
         "{err:?}"
     );
@@ -195,16 +104,10 @@ async fn unknown_sni_gets_the_default_lab_invalid_certificate() {
     common::tls_connect(&lab, DEFAULT_HOST, common::verifying_config(&lab))
         .await
         .unwrap();
-
-    let err = handshake_error(&lab, "unknown.test").await;
-    assert!(
-        matches!(
-            err,
-            rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
-            )
-        ),
-        "{err:?}"
+    fails_with!(
+        &lab,
+        "unknown.test",
+        NotValidForName | NotValidForNameContext { .. }
     );
 }
 

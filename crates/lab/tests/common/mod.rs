@@ -16,6 +16,7 @@ use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use launchready_lab::Lab;
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -208,6 +209,49 @@ pub async fn tls_connect(
 
 pub fn rustls_error(err: &std::io::Error) -> Option<&rustls::Error> {
     err.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+/// The rustls error a verifying client's handshake with `host` fails with.
+pub async fn handshake_error(lab: &Lab, host: &str) -> rustls::Error {
+    let err = tls_connect(lab, host, verifying_config(lab))
+        .await
+        .expect_err("handshake should fail");
+    rustls_error(&err)
+        .cloned()
+        .unwrap_or_else(|| panic!("not a rustls error: {err}"))
+}
+
+/// The certificate chain `host` sends, leaf first, whether or not it verifies.
+pub async fn chain_of(lab: &Lab, host: &str) -> Vec<CertificateDer<'static>> {
+    let recorder = RecordingVerifier::new();
+    tls_connect(lab, host, recorder.config()).await.unwrap();
+    recorder.last_chain()
+}
+
+/// A browser-like verifier trusting only the lab root, to check chains at chosen instants.
+pub fn lab_verifier(lab: &Lab) -> Arc<WebPkiServerVerifier> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(lab_roots(lab)), provider())
+        .build()
+        .unwrap()
+}
+
+/// Whether `verifier` accepts `chain` for `host` at `at`.
+pub fn verify_at(
+    verifier: &WebPkiServerVerifier,
+    chain: &[CertificateDer<'static>],
+    host: &str,
+    at: UnixTime,
+) -> Result<ServerCertVerified, rustls::Error> {
+    let name = ServerName::try_from(host.to_owned()).unwrap();
+    verifier.verify_server_cert(&chain[0], &chain[1..], &name, &[], at)
+}
+
+/// The instant `days` days from now.
+pub fn days_from_now(days: u64) -> UnixTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    UnixTime::since_unix_epoch(now + Duration::from_secs(days * 86_400))
 }
 
 /// Accepts any certificate but remembers the chain the server sent, to inspect what the lab
