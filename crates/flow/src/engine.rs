@@ -14,7 +14,7 @@ use base64::Engine as _;
 use futures::future::BoxFuture;
 use hurl_core::ast::{
     Body, Bytes, CountOption, DurationOption, Entry, MultipartParam, OptionKind, Placeholder,
-    SourceInfo, StatusValue, TemplateElement, VariableValue, VersionValue,
+    StatusValue, TemplateElement, VariableValue, VersionValue,
 };
 use hurl_core::types::{Count, DurationUnit};
 use launchready_net::{HttpRequest, HttpResponse, HttpSession, Net, RequestError};
@@ -175,7 +175,6 @@ impl<'a> Engine<'a> {
                         line,
                         eval_message(&e),
                         false,
-                        vars,
                     ));
                     break;
                 }
@@ -300,7 +299,7 @@ impl<'a> Engine<'a> {
         let started = Instant::now();
         let built = match build_request(entry, options, &self.options.headers, vars, dir) {
             Ok(built) => built,
-            Err(e) => return EntryResult::failed(index, line, eval_message(&e), false, vars),
+            Err(e) => return EntryResult::failed(index, line, eval_message(&e), false),
         };
         let mut result = EntryResult::new(index, line, &built.request);
         // Follow redirects by hand so each hop is recorded and the jar sees every Set-Cookie.
@@ -865,7 +864,7 @@ fn check_response(
         let outcome = (|| -> Result<(String, Value), EvalError> {
             let name = render(&capture.name, vars)?;
             let value = eval_query(&capture.query, ctx, vars)?;
-            let value = eval_filters(value, &capture.filters, vars, dir)?;
+            let value = eval_filters(value, &capture.filters, vars)?;
             let value = value.ok_or_else(|| {
                 EvalError::new(
                     capture.query.source_info,
@@ -897,26 +896,16 @@ fn check_response(
     }
     for assert in spec.asserts() {
         let line = assert.query.source_info.start.line;
-        let label = assert_label(&entry_source_line(
-            assert.query.source_info,
-            &assert.line_terminator0,
-        ));
+        // Labelled with its own line of the file once the run is over (the engine keeps the source).
+        let label = format!("line {line}");
         let outcome = (|| -> Result<Result<(), String>, EvalError> {
             let value = eval_query(&assert.query, ctx, vars)?;
-            let value = eval_filters(value, &assert.filters, vars, dir)?;
+            let value = eval_filters(value, &assert.filters, vars)?;
             eval_predicate(&assert.predicate, value.as_ref(), vars, dir)
         })();
         push_outcome(result, line, label, outcome);
     }
     result.finish();
-}
-
-fn entry_source_line(at: SourceInfo, _end: &hurl_core::ast::LineTerminator) -> String {
-    format!("line {}", at.start.line)
-}
-
-fn assert_label(text: &str) -> String {
-    text.to_string()
 }
 
 fn clip(text: &str) -> String {

@@ -281,9 +281,7 @@ pub fn eval_filters(
     value: Option<Value>,
     filters: &[(hurl_core::ast::Whitespace, Filter)],
     vars: &Variables,
-    file_dir: &Path,
 ) -> Result<Option<Value>, EvalError> {
-    let _ = file_dir;
     let mut current = value;
     for (_, filter) in filters {
         let Some(value) = current else {

@@ -126,13 +126,7 @@ impl EntryResult {
         }
     }
 
-    pub fn failed(
-        index: usize,
-        line: usize,
-        message: String,
-        transport: bool,
-        _vars: &crate::vars::Variables,
-    ) -> Self {
+    pub fn failed(index: usize, line: usize, message: String, transport: bool) -> Self {
         let mut entry = Self::skipped(index, line);
         entry.attempts = 1;
         entry.fail(message, transport);
