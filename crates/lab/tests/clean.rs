@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::net::Ipv4Addr;
-
 use hickory_server::proto::rr::{RData, RecordType};
 use launchready_lab::{Lab, scenarios};
 
@@ -15,17 +13,12 @@ const CANONICAL: &str = "https://www.clean.test/";
 #[tokio::test]
 async fn every_entry_point_reaches_the_canonical_url_in_one_hop() {
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    for entry in [
+    let entries = [
         "http://clean.test/",
         "https://clean.test/",
         "http://www.clean.test/",
-    ] {
-        assert_eq!(
-            common::follow(&lab, entry, 3).await,
-            vec![(301, entry.to_owned()), (200, CANONICAL.to_owned())],
-            "{entry}"
-        );
-    }
+    ];
+    common::assert_one_hop_to(&lab, &entries, CANONICAL).await;
     assert_eq!(
         common::follow(&lab, CANONICAL, 3).await,
         vec![(200, CANONICAL.to_owned())]
@@ -69,21 +62,13 @@ async fn landing_page_is_canonical_and_loads_only_https_assets() {
 #[tokio::test]
 async fn subdomains_answer_over_https_and_upgrade_plain_http() {
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    for (host, status) in [
+    let hosts = [
         ("app.clean.test", 200),
         ("members.clean.test", 200),
         ("api.clean.test", 200),
         ("admin.clean.test", 401),
-    ] {
-        let https = common::https_get(&lab, host, "/").await;
-        assert_eq!(https.status, status, "{host}");
-        let http = common::http_get(&lab, host, "/").await;
-        assert_eq!(http.status, 301, "{host}");
-        assert_eq!(
-            http.header("location"),
-            Some(format!("https://{host}/").as_str())
-        );
-    }
+    ];
+    common::assert_https_and_upgrade(&lab, &hosts).await;
     let admin = common::https_get(&lab, "admin.clean.test", "/").await;
     assert!(
         admin
@@ -101,19 +86,11 @@ async fn subdomains_answer_over_https_and_upgrade_plain_http() {
 #[tokio::test]
 async fn legacy_link_is_one_redirect_to_pricing() {
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    for from in [
+    let froms = [
         "https://clean.test/spring-sale",
         "http://clean.test/spring-sale",
-    ] {
-        assert_eq!(
-            common::follow(&lab, from, 3).await,
-            vec![
-                (301, from.to_owned()),
-                (200, "https://www.clean.test/pricing".to_owned()),
-            ],
-            "{from}"
-        );
-    }
+    ];
+    common::assert_one_hop_to(&lab, &froms, "https://www.clean.test/pricing").await;
 }
 
 #[tokio::test]
@@ -139,29 +116,21 @@ async fn dns_has_ns_caa_mail_records_and_every_host() {
     let resolver = common::resolver(&lab);
 
     for host in [
-        "clean", "www", "app", "members", "api", "admin", "ns1", "ns2",
+        "", "www.", "app.", "members.", "api.", "admin.", "ns1.", "ns2.",
     ] {
-        let name = if host == "clean" {
-            "clean.test.".to_owned()
-        } else {
-            format!("{host}.clean.test.")
-        };
-        let a = resolver.lookup(name.as_str(), RecordType::A).await.unwrap();
-        assert_eq!(a.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
-        assert_eq!(a.answers()[0].ttl, 300, "{name}");
+        let name = format!("{host}clean.test.");
+        assert_eq!(
+            common::assert_loopback(&resolver, &name).await,
+            300,
+            "{name}"
+        );
     }
 
     let ns = common::raw_udp(lab.dns_addr(), "clean.test.", RecordType::NS).await;
-    let mut targets: Vec<String> = ns
-        .answers
-        .iter()
-        .map(|r| match &r.data {
-            RData::NS(ns) => ns.0.to_ascii(),
-            other => panic!("unexpected {other:?}"),
-        })
-        .collect();
-    targets.sort();
-    assert_eq!(targets, vec!["ns1.clean.test.", "ns2.clean.test."]);
+    assert_eq!(
+        common::ns_targets(&ns),
+        vec!["ns1.clean.test.", "ns2.clean.test."]
+    );
 
     let caa = resolver
         .lookup("clean.test.", RecordType::CAA)
@@ -177,31 +146,26 @@ async fn dns_has_ns_caa_mail_records_and_every_host() {
         other => panic!("unexpected {other:?}"),
     }
 
-    for (name, prefix) in [
+    let mail = [
         ("clean.test.", "v=spf1 "),
         ("_dmarc.clean.test.", "v=DMARC1; p=reject"),
         ("s1._domainkey.clean.test.", "v=DKIM1; "),
-    ] {
-        let txt = resolver.lookup(name, RecordType::TXT).await.unwrap();
-        let RData::TXT(txt) = &txt.answers()[0].data else {
-            panic!("not TXT");
-        };
-        let text: Vec<u8> = txt.txt_data.iter().flat_map(|c| c.to_vec()).collect();
-        assert!(text.starts_with(prefix.as_bytes()), "{name}");
-    }
+    ];
+    common::assert_txt_prefixes(&resolver, &mail).await;
 }
 
 #[test]
 fn clean_manifest_describes_the_clean_site() {
     let m = scenarios::CLEAN_MANIFEST;
-    for line in [
-        "[site]\ndomain = \"clean.test\"\ncanonical = \"https://www.clean.test/\"\n",
-        "subdomains = [\"app\", \"members\", \"api\", \"admin\"]\n",
-        "[[route]]\nname = \"login\"\nhost = \"app.clean.test\"\npath = \"/login\"\nkind = \"login\"\ncritical = true\n",
-        "[[legacy_link]]\nfrom = \"https://clean.test/spring-sale\"\nto = \"https://www.clean.test/pricing\"\n",
-    ] {
-        assert!(m.contains(line), "missing {line:?}");
-    }
+    common::assert_contains_all(
+        m,
+        &[
+            "[site]\ndomain = \"clean.test\"\ncanonical = \"https://www.clean.test/\"\n",
+            "subdomains = [\"app\", \"members\", \"api\", \"admin\"]\n",
+            "[[route]]\nname = \"login\"\nhost = \"app.clean.test\"\npath = \"/login\"\nkind = \"login\"\ncritical = true\n",
+            "[[legacy_link]]\nfrom = \"https://clean.test/spring-sale\"\nto = \"https://www.clean.test/pricing\"\n",
+        ],
+    );
     assert!(
         !m.contains("[[ignore]]"),
         "a clean launch needs no exceptions"

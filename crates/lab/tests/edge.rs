@@ -6,9 +6,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
 
-use hickory_server::proto::rr::{RData, RecordType};
 use launchready_lab::{Lab, scenarios};
 
 const CANONICAL: &str = "https://www.edge.test/";
@@ -37,24 +35,18 @@ fn assert_ray(reply: &common::Reply) -> String {
 #[tokio::test]
 async fn every_entry_point_reaches_www_in_one_hop() {
     let lab = Lab::start(scenarios::edge()).await.unwrap();
-    for entry in [
+    let entries = [
         "http://edge.test/",
         "https://edge.test/",
         "http://www.edge.test/",
-    ] {
-        assert_eq!(
-            common::follow(&lab, entry, 3).await,
-            vec![(301, entry.to_owned()), (200, CANONICAL.to_owned())],
-            "{entry}"
-        );
-    }
-    assert_eq!(
-        common::follow(&lab, "https://edge.test/login", 3).await,
-        vec![
-            (301, "https://edge.test/login".to_owned()),
-            (200, "https://www.edge.test/login".to_owned()),
-        ]
-    );
+    ];
+    common::assert_one_hop_to(&lab, &entries, CANONICAL).await;
+    common::assert_one_hop_to(
+        &lab,
+        &["https://edge.test/login"],
+        "https://www.edge.test/login",
+    )
+    .await;
     let apex = common::https_get(&lab, "edge.test", "/").await;
     assert_eq!(apex.header("location"), Some(CANONICAL));
     assert_eq!(apex.header("server"), Some("cloudflare"));
@@ -209,27 +201,23 @@ async fn origin_serves_plain_http_without_edge_headers_and_no_https() {
 #[tokio::test]
 async fn subdomains_answer_over_https_and_upgrade_plain_http() {
     let lab = Lab::start(scenarios::edge()).await.unwrap();
-    for (host, status) in [
+    let hosts = [
         ("app.edge.test", 200),
         ("members.edge.test", 200),
         ("api.edge.test", 200),
         ("admin.edge.test", 401),
-    ] {
+    ];
+    for (host, _) in hosts {
         common::tls_connect(&lab, host, common::verifying_config(&lab))
             .await
             .unwrap_or_else(|e| panic!("{host}: {e}"));
-        let https = common::https_get(&lab, host, "/").await;
-        assert_eq!(https.status, status, "{host}");
+    }
+    let replies = common::assert_https_and_upgrade(&lab, &hosts).await;
+    for ((host, _), https) in hosts.iter().zip(&replies) {
         assert_eq!(
             https.header("strict-transport-security"),
             Some("max-age=31536000; includeSubDomains"),
             "{host}"
-        );
-        let http = common::http_get(&lab, host, "/").await;
-        assert_eq!(http.status, 301, "{host}");
-        assert_eq!(
-            http.header("location"),
-            Some(format!("https://{host}/").as_str())
         );
     }
     let login = common::https_get(&lab, "app.edge.test", "/login").await;
@@ -241,48 +229,35 @@ async fn subdomains_answer_over_https_and_upgrade_plain_http() {
 async fn dns_has_every_host_and_the_mail_records() {
     let lab = Lab::start(scenarios::edge()).await.unwrap();
     let resolver = common::resolver(&lab);
-    for name in
+    let names =
         EDGE_HOSTS
             .iter()
             .copied()
-            .chain(["origin.edge.test", "ns1.edge.test", "mail.edge.test"])
-    {
-        let a = resolver
-            .lookup(format!("{name}.").as_str(), RecordType::A)
-            .await
-            .unwrap();
-        assert_eq!(
-            a.answers()[0].data,
-            RData::A(Ipv4Addr::LOCALHOST.into()),
-            "{name}"
-        );
+            .chain(["origin.edge.test", "ns1.edge.test", "mail.edge.test"]);
+    for name in names {
+        common::assert_loopback(&resolver, &format!("{name}.")).await;
     }
-    for (name, prefix) in [
+    let mail = [
         ("edge.test.", "v=spf1 "),
         ("_dmarc.edge.test.", "v=DMARC1; p=reject"),
         ("s1._domainkey.edge.test.", "v=DKIM1; "),
-    ] {
-        let txt = resolver.lookup(name, RecordType::TXT).await.unwrap();
-        let RData::TXT(txt) = &txt.answers()[0].data else {
-            panic!("not TXT");
-        };
-        let text: Vec<u8> = txt.txt_data.iter().flat_map(|c| c.to_vec()).collect();
-        assert!(text.starts_with(prefix.as_bytes()), "{name}");
-    }
+    ];
+    common::assert_txt_prefixes(&resolver, &mail).await;
 }
 
 #[test]
 fn edge_manifest_describes_the_edge_site() {
     let m = scenarios::EDGE_MANIFEST;
-    for line in [
-        "[site]\ndomain = \"edge.test\"\ncanonical = \"https://www.edge.test/\"\n",
-        "subdomains = [\"app\", \"members\", \"api\", \"admin\"]\n",
-        "[audit]\n",
-        "intranet = true\n",
-        "[[route]]\nname = \"login\"\nhost = \"www.edge.test\"\npath = \"/login\"\nkind = \"login\"\n",
-    ] {
-        assert!(m.contains(line), "missing {line:?}");
-    }
+    common::assert_contains_all(
+        m,
+        &[
+            "[site]\ndomain = \"edge.test\"\ncanonical = \"https://www.edge.test/\"\n",
+            "subdomains = [\"app\", \"members\", \"api\", \"admin\"]\n",
+            "[audit]\n",
+            "intranet = true\n",
+            "[[route]]\nname = \"login\"\nhost = \"www.edge.test\"\npath = \"/login\"\nkind = \"login\"\n",
+        ],
+    );
     assert!(!m.contains("[[ignore]]"));
     assert_eq!(scenarios::EDGE_ORIGIN, "edge.test");
 }

@@ -2,7 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_server::proto::op::{Message, Query};
-use hickory_server::proto::rr::{Name, RecordType};
+use hickory_server::proto::rr::{Name, RData, RecordType};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -449,4 +449,78 @@ pub async fn follow(lab: &Lab, url: &str, max_hops: usize) -> Vec<(u16, String)>
         };
     }
     panic!("more than {max_hops} hops from {visited:?}");
+}
+
+/// The NS targets in a DNS answer, sorted.
+pub fn ns_targets(answer: &Message) -> Vec<String> {
+    let mut targets: Vec<String> = answer
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::NS(ns) => ns.0.to_ascii(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    targets.sort();
+    targets
+}
+
+/// Asserts that `name` has an A record for 127.0.0.1 and returns its TTL.
+pub async fn assert_loopback(resolver: &TokioResolver, name: &str) -> u32 {
+    let a = resolver.lookup(name, RecordType::A).await.unwrap();
+    assert_eq!(
+        a.answers()[0].data,
+        RData::A(Ipv4Addr::LOCALHOST.into()),
+        "{name}"
+    );
+    a.answers()[0].ttl
+}
+
+/// Asserts that the first TXT record of each name starts with its prefix.
+pub async fn assert_txt_prefixes(resolver: &TokioResolver, expected: &[(&str, &str)]) {
+    for (name, prefix) in expected {
+        let txt = resolver.lookup(*name, RecordType::TXT).await.unwrap();
+        let RData::TXT(txt) = &txt.answers()[0].data else {
+            panic!("not TXT");
+        };
+        let text: Vec<u8> = txt.txt_data.iter().flat_map(|c| c.to_vec()).collect();
+        assert!(text.starts_with(prefix.as_bytes()), "{name}");
+    }
+}
+
+/// Asserts that `text` contains every part.
+#[track_caller]
+pub fn assert_contains_all(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "missing {part:?}");
+    }
+}
+
+/// Follows each entry point and asserts it reaches `canonical` in one 301, and that `canonical` itself answers.
+pub async fn assert_one_hop_to(lab: &Lab, entries: &[&str], canonical: &str) {
+    for entry in entries {
+        assert_eq!(
+            follow(lab, entry, 3).await,
+            vec![(301, entry.to_string()), (200, canonical.to_owned())],
+            "{entry}"
+        );
+    }
+}
+
+/// Asserts that each host answers `/` over HTTPS with its status and upgrades plain HTTP with a 301 to the same
+/// URL over HTTPS; returns the HTTPS replies.
+pub async fn assert_https_and_upgrade(lab: &Lab, hosts: &[(&str, u16)]) -> Vec<Reply> {
+    let mut replies = Vec::new();
+    for (host, status) in hosts {
+        let https = https_get(lab, host, "/").await;
+        assert_eq!(https.status, *status, "{host}");
+        let http = http_get(lab, host, "/").await;
+        assert_eq!(http.status, 301, "{host}");
+        assert_eq!(
+            http.header("location"),
+            Some(format!("https://{host}/").as_str())
+        );
+        replies.push(https);
+    }
+    replies
 }
