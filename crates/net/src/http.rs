@@ -494,14 +494,16 @@ impl Net {
                 )
             })
             .collect();
+        // Browsers read Location's bytes as UTF-8 (servers send raw `é` as readily as `%C3%A9`); `to_str` would
+        // refuse any byte outside visible ASCII and lose the redirect. `Url::join` percent-encodes the rest.
         attempt.hop.location = response
             .headers()
             .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .map(|location| {
-                url.join(location)
+                url.join(&location)
                     .map(|u| u.to_string())
-                    .unwrap_or_else(|_| location.to_string())
+                    .unwrap_or(location)
             });
         let keep_body = !is_redirect(status) && is_text(attempt.hop.header("content-type"));
         let mut body = response.into_body();

@@ -248,10 +248,22 @@ pub fn cert_facts(der: &[u8]) -> Option<CertFacts> {
     })
 }
 
+/// Signature algorithms x509-parser's registry has no name for, named as RFC 3279/5758 do, so the rules (which
+/// look for `sha1` in the name) see them. A real OpenSSL signs ECDSA-with-SHA1 leaves on request.
+const EXTRA_ALGORITHMS: &[(&str, &str)] = &[
+    ("1.2.840.10045.4.1", "ecdsa-with-SHA1"),
+    ("1.2.840.10040.4.3", "dsa-with-SHA1"),
+    ("1.3.14.3.2.29", "sha1WithRSASignature"),
+];
+
 fn algorithm_name(oid: &x509_parser::der_parser::oid::Oid<'_>) -> String {
+    let id = oid.to_id_string();
+    if let Some((_, name)) = EXTRA_ALGORITHMS.iter().find(|(known, _)| *known == id) {
+        return name.to_string();
+    }
     x509_parser::objects::oid2sn(oid, x509_parser::objects::oid_registry())
         .map(str::to_string)
-        .unwrap_or_else(|_| oid.to_id_string())
+        .unwrap_or(id)
 }
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<String> {
@@ -323,5 +335,29 @@ mod tests {
         std::fs::write(&path, "not a certificate\n").unwrap();
         let err = root_store(&[&path]).unwrap_err().to_string();
         assert!(err.contains("no PEM certificate"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod algorithm_tests {
+    use super::*;
+    use x509_parser::der_parser::oid::Oid;
+
+    #[test]
+    fn sha1_signatures_are_named_whatever_the_key_type() {
+        let ecdsa_sha1 = Oid::from(&[1, 2, 840, 10045, 4, 1]).unwrap();
+        assert_eq!(algorithm_name(&ecdsa_sha1), "ecdsa-with-SHA1");
+        let rsa_sha1 = Oid::from(&[1, 2, 840, 113549, 1, 1, 5]).unwrap();
+        assert!(
+            algorithm_name(&rsa_sha1)
+                .to_ascii_lowercase()
+                .contains("sha1")
+        );
+        let ecdsa_sha256 = Oid::from(&[1, 2, 840, 10045, 4, 3, 2]).unwrap();
+        assert!(
+            !algorithm_name(&ecdsa_sha256)
+                .to_ascii_lowercase()
+                .contains("sha1")
+        );
     }
 }

@@ -129,3 +129,32 @@ async fn a_broken_http2_server_is_read_over_http1_and_the_hop_says_so() {
     assert!(reason.contains("broken.test"), "{reason:?}");
     assert_eq!(hop.body.as_deref(), Some("fine over http/1.1"));
 }
+
+/// Real servers send a Location with raw UTF-8 (`/prix-été`) as readily as percent-encoded; browsers follow it.
+#[tokio::test]
+async fn a_raw_utf8_location_is_followed_as_browsers_do() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let mut response = b"HTTP/1.1 301 Moved Permanently\r\nLocation: /prix-".to_vec();
+            response.extend_from_slice("été".as_bytes());
+            response.extend_from_slice(b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tcp.write_all(&response).await;
+        }
+    });
+    let net = Net::new(NetConfig {
+        connect_to: vec![format!("utf8.test:80:{addr}").parse().unwrap()],
+        timeout: Duration::from_secs(5),
+        ..NetConfig::default()
+    })
+    .unwrap();
+    let hop = net.fetch(&Url::parse("http://utf8.test/").unwrap()).await;
+    assert_eq!(hop.status, Some(301), "{hop:?}");
+    assert_eq!(
+        hop.location.as_deref(),
+        Some("http://utf8.test/prix-%C3%A9t%C3%A9")
+    );
+}
