@@ -160,6 +160,8 @@ struct Case {
     user_agent: Option<String>,
     /// A change made for the real servers only, where they send what the lab cannot.
     real_tweak: Option<fn(&mut Scenario)>,
+    /// A further check of each real server's audit (facts and report).
+    real_check: Option<fn(&server::Audited) -> Result<(), String>>,
 }
 
 impl Case {
@@ -177,6 +179,7 @@ impl Case {
             known: Vec::new(),
             user_agent: None,
             real_tweak: None,
+            real_check: None,
         }
     }
 
@@ -336,6 +339,17 @@ async fn run(mut case: Case) {
                     f.evidence.join(" / ")
                 );
             }
+        }
+        if let Some(check) = case.real_check
+            && let Err(message) = check(&audited)
+        {
+            let _ = writeln!(
+                failures,
+                "{} {}: {message}\n{}",
+                kind.name(),
+                protocol.label(),
+                listing(report)
+            );
         }
         // An HTTP/2 case that HTTP/1.1 answered (or the reverse) would compare the wrong thing.
         if carried.iter().any(|c| c != protocol.label()) {
@@ -710,6 +724,64 @@ async fn cacheable_login_and_uncached_assets() {
             .expect(&[("cache.private.cacheable", "https://app.clean.test/login")]),
     )
     .await;
+}
+
+/// A landing page over 1 KiB with mixed content and a wrong canonical link, compressed by each server (nginx
+/// gzip, Apache brotli, Caddy gzip): the content checks must read the decoded page, and the page is not
+/// reported uncompressed. The lab sends it uncompressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compressed_responses_are_decoded() {
+    let body = format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Clean Club</title>\
+         <link rel=canonical href=\"https://clean.test/\"></head><body><h1>Clean Club</h1>{}\
+         <img src=\"http://www.clean.test/hero.jpg\" alt=hero></body></html>",
+        "<p>Weekly workshops, a friendly community and a library that grows every month.</p>"
+            .repeat(30)
+    );
+    let scenario = clean_with(|s| {
+        set_page(
+            s,
+            "www.clean.test",
+            "/",
+            Page::html(200, body)
+                .header(
+                    "strict-transport-security",
+                    "max-age=31536000; includeSubDomains",
+                )
+                .header("x-content-type-options", "nosniff")
+                .header(
+                    "content-security-policy",
+                    "default-src 'self'; frame-ancestors 'none'",
+                )
+                .header("referrer-policy", "strict-origin-when-cross-origin"),
+        )
+    });
+    let mut case = Case::new("compressed", scenario).expect(&[
+        ("content.mixed", "https://www.clean.test/"),
+        ("content.canonical_mismatch", "https://www.clean.test/"),
+    ]);
+    case.options.compress = true;
+    case.real_check = Some(|audited| {
+        let landing = audited
+            .facts
+            .chains
+            .iter()
+            .flat_map(|c| c.hops.iter())
+            .find(|h| h.url == "https://www.clean.test/" && h.status == Some(200))
+            .ok_or("no 200 from https://www.clean.test/")?;
+        let encoding = landing.header("content-encoding").unwrap_or("none");
+        if !["gzip", "br"].contains(&encoding) {
+            return Err(format!(
+                "the landing page came with content-encoding {encoding}"
+            ));
+        }
+        if audited.report.active().any(|f| f.id == "perf.uncompressed") {
+            return Err(format!("perf.uncompressed on a {encoding} response"));
+        }
+        println!("EVIDENCE | compressed | landing page content-encoding: {encoding}");
+        Ok(())
+    });
+    check(case).await;
 }
 
 // ---- certificates ----

@@ -126,6 +126,13 @@ fn config(
     for (name, file) in LOAD {
         let _ = writeln!(c, "LoadModule {name} {MODULES}/{file}");
     }
+    if options.compress {
+        let _ = writeln!(
+            c,
+            "LoadModule filter_module {MODULES}/mod_filter.so\nLoadModule brotli_module {MODULES}/mod_brotli.so\n\
+             AddOutputFilterByType BROTLI_COMPRESS text/html text/css application/json image/svg+xml text/plain"
+        );
+    }
     if web::running_as_root() {
         c.push_str("User nobody\nGroup nogroup\n");
     }

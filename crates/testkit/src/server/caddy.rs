@@ -43,7 +43,7 @@ impl Caddy {
             let dir = web::workdir("launchready-caddy-")?;
             let ports = Ports::pick()?;
             let caddyfile = dir.path().join("Caddyfile");
-            web::write(&caddyfile, &config(&vhosts, ports, dir.path())?)?;
+            web::write(&caddyfile, &config(&vhosts, ports, options, dir.path())?)?;
             let mut command = Command::new(&binary);
             command
                 .arg("run")
@@ -83,7 +83,17 @@ impl WebServer for Caddy {
     }
 }
 
-fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, ServerError> {
+fn config(
+    vhosts: &[Vhost<'_>],
+    ports: Ports,
+    options: &WebOptions,
+    dir: &Path,
+) -> Result<String, ServerError> {
+    let encode = if options.compress {
+        "\tencode gzip\n"
+    } else {
+        ""
+    };
     let mut c = String::new();
     let _ = writeln!(
         c,
@@ -100,13 +110,17 @@ fn config(vhosts: &[Vhost<'_>], ports: Ports, dir: &Path) -> Result<String, Serv
     for vhost in vhosts {
         let host = vhost.host;
         let bind = ports.hosts().join(" ").replace(['[', ']'], "");
-        let _ = writeln!(c, "http://{host}:{} {{\n\tbind {bind}", ports.http);
+        let _ = writeln!(
+            c,
+            "http://{host}:{} {{\n\tbind {bind}\n{encode}",
+            ports.http
+        );
         mobile(&mut c, vhost);
         behaviour(&mut c, &vhost.http)?;
         c.push_str("}\n");
         let _ = writeln!(
             c,
-            "https://{host}:{}, https://{host}:{} {{\n\tbind {bind}\n\ttls {} {}",
+            "https://{host}:{}, https://{host}:{} {{\n\tbind {bind}\n{encode}\ttls {} {}",
             ports.https_h1,
             ports.https_h2,
             quote(&vhost.cert.chain.display().to_string()),

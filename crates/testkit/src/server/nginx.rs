@@ -115,6 +115,11 @@ fn config(
          map $http_user_agent $mobile {{ default 0; \"~{}\" 1; }}\n",
         web::MOBILE_UA_REGEX
     );
+    if options.compress {
+        c.push_str(
+            "gzip on;\ngzip_min_length 256;\ngzip_types text/css application/json image/svg+xml text/plain;\n",
+        );
+    }
     for vhost in vhosts {
         let host = vhost.host;
         c.push_str("server {\n");
@@ -191,7 +196,22 @@ fn behaviour(c: &mut String, behaviour: &Behaviour<'_>) -> Result<(), ServerErro
 }
 
 fn page(c: &mut String, response: &Response<'_>) -> Result<(), ServerError> {
-    let _ = writeln!(c, "default_type {};", quote(response.content_type));
+    // nginx matches `gzip_types` (and its own text/html rule) against the whole `default_type` string, so a
+    // charset written there turns compression off; the `charset` directive adds it to the header instead.
+    match response.content_type.split_once(';') {
+        Some((mime, params)) if params.trim().to_ascii_lowercase().starts_with("charset=") => {
+            let charset = params.trim()["charset=".len()..].trim_matches('"');
+            let _ = writeln!(
+                c,
+                "default_type {};\ncharset {};\ncharset_types *;",
+                quote(mime.trim()),
+                quote(charset)
+            );
+        }
+        _ => {
+            let _ = writeln!(c, "default_type {};", quote(response.content_type));
+        }
+    }
     for (name, value) in response.other_headers() {
         let _ = writeln!(c, "add_header {} {} always;", quote(name), quote(value));
     }

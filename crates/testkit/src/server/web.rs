@@ -108,6 +108,9 @@ pub struct WebOptions {
     pub seclevel0: bool,
     /// Security level 0 and TLS 1.0 and 1.1 enabled (nginx, Apache; Caddy's Go TLS cannot).
     pub legacy_protocols: bool,
+    /// Compress text responses the way each server usually does: nginx `gzip`, Apache `mod_brotli` (br),
+    /// Caddy `encode gzip`. The lab never compresses.
+    pub compress: bool,
     /// Certificates to serve instead of what the site's `CertSpec` asks for, by host.
     pub certs: Vec<(String, CertFiles)>,
 }
