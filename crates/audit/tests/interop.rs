@@ -137,6 +137,9 @@ struct Known {
     why: &'static str,
 }
 
+/// Checks one real server's audit beyond the comparison; the error says what is wrong.
+type RealCheck = fn(&server::Audited) -> Result<(), String>;
+
 /// Makes a leaf for a host with the case's PKI.
 type MakeCert = fn(&Pki, &str) -> Result<CertFiles, ServerError>;
 
@@ -161,7 +164,7 @@ struct Case {
     /// A change made for the real servers only, where they send what the lab cannot.
     real_tweak: Option<fn(&mut Scenario)>,
     /// A further check of each real server's audit (facts and report).
-    real_check: Option<fn(&server::Audited) -> Result<(), String>>,
+    real_check: Option<RealCheck>,
 }
 
 impl Case {
