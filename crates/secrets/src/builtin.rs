@@ -1307,7 +1307,7 @@ pub fn value_like(value: &[u8]) -> bool {
     if v.is_empty() || matches!(v[0], b'&' | b'$' | b'*' | b'#' | b'!') {
         return false;
     }
-    // Member access: code, not a credential.
+    let has = |needle: &[u8]| v.windows(needle.len()).any(|w| w == needle);
     const RECEIVERS: [&[u8]; 8] = [
         b"this.",
         b"self.",
@@ -1318,10 +1318,10 @@ pub fn value_like(value: &[u8]) -> bool {
         b"state.",
         b"options.",
     ];
-    if RECEIVERS.iter().any(|r| v.starts_with(r)) {
+    // Member access and template interpolation (`sb-${url.host}-auth-token`): code, not a credential.
+    if RECEIVERS.iter().any(|r| v.starts_with(r)) || has(b"${") {
         return false;
     }
-    let has = |needle: &[u8]| v.windows(needle.len()).any(|w| w == needle);
     // Brackets and `=` are left to the rules' value classes: unquoted values cannot hold them (so `f(x)` never
     // matches), while a quoted literal may (a Django key has `(`, `=` and `+`).
     if has(b"::") || has(b"->") {

@@ -95,11 +95,13 @@ impl Rule {
     }
 }
 
-/// Where a secret counts for less: templates meant to be committed and test fixtures. Matches of rules that are not
-/// `live_shaped` are reported there at Info, which no default `--fail-on` counts as a failure.
+/// Where a secret counts for less: templates meant to be committed, test fixtures and test-vector files. Matches of
+/// rules that are not `live_shaped` are reported there at Info, which no default `--fail-on` counts as a failure;
+/// those of the broadest fallback (any credential-like name, `Rule::fallback` 2) are not reported there at all, as
+/// `Key = <hex>` is what a test vector looks like.
 static EXAMPLE_OR_FIXTURE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
     compile_path(
-        r"(?i)\.(?:example|sample|template|tmpl|tpl|dist)(?:\.[^/]*)?$|(?:^|/)(?:examples?|samples?|templates?|tests?|__tests__|spec|specs|fixtures?|__fixtures__|testdata|test[_-]?data|test[_-]?vectors|__mocks__|mocks?)/|(?:_test|\.test|\.spec|_spec)\.[A-Za-z0-9]+$|(?:^|/)test_[^/]*\.py$|(?:^|/)conftest\.py$",
+        r"(?i)\.(?:example|sample|template|tmpl|tpl|dist)(?:\.[^/]*)?$|(?:^|/)(?:examples?|samples?|templates?|tests?|__tests__|spec|specs|fixtures?|__fixtures__|testdata|test[_-]?data|test[_-]?vectors|__mocks__|mocks?)/|(?:_tests?|\.test|\.spec|_spec)\.[A-Za-z0-9]+$|\.rsp$|(?:^|/)(?:test[_-]?vectors?|vectors|kat)/|(?:^|/)test_[^/]*\.py$|(?:^|/)conftest\.py$",
     )
     .ok()
 });
@@ -432,10 +434,13 @@ impl RuleSet {
         let mut seen = HashSet::new();
         accepted.retain(|(i, c, _)| seen.insert((*i, c.start, c.end)));
         self.drop_covered_fallbacks(&mut accepted, data);
-        accepted.sort_by_key(|(i, c, _)| (c.start, *i, c.end));
         let example = EXAMPLE_OR_FIXTURE
             .as_ref()
             .is_some_and(|re| re.is_match(path));
+        if example {
+            accepted.retain(|(i, _, _)| self.rules[*i].fallback < 2);
+        }
+        accepted.sort_by_key(|(i, c, _)| (c.start, *i, c.end));
         let bundle = CLIENT_BUNDLE.as_ref().is_some_and(|re| re.is_match(path));
         let mut lines = LineCounter::default();
         accepted
