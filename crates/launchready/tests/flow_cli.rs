@@ -334,3 +334,20 @@ fn markdown_and_html_reports_show_the_failure_without_the_secret() {
         }
     }
 }
+
+#[test]
+fn connect_to_sends_a_named_host_to_the_local_server() {
+    let addr = server();
+    let port = addr.port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    flow(
+        dir.path(),
+        "cutover.hurl",
+        &format!(
+            "GET http://club.test:{port}/echo\nHTTP 200\n[Asserts]\nbody contains \"host: club.test:{port}\"\n"
+        ),
+    );
+    let rule = format!("club.test:{port}:127.0.0.1:{port}");
+    let run = run(dir.path(), &["cutover.hurl", "--connect-to", &rule], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
