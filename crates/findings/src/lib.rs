@@ -113,10 +113,11 @@ pub enum Stage {
     Email,
     Monitoring,
     Handover,
+    AiGuardrails,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 8] = [
         Stage::QuickAudit,
         Stage::DnsRouting,
         Stage::EdgeCaching,
@@ -124,6 +125,7 @@ impl Stage {
         Stage::Email,
         Stage::Monitoring,
         Stage::Handover,
+        Stage::AiGuardrails,
     ];
 
     pub fn number(self) -> u8 {
@@ -135,6 +137,7 @@ impl Stage {
             Stage::Email => 5,
             Stage::Monitoring => 6,
             Stage::Handover => 7,
+            Stage::AiGuardrails => 8,
         }
     }
 
@@ -147,6 +150,7 @@ impl Stage {
             Stage::Email => "Email deliverability",
             Stage::Monitoring => "Monitoring and alerting",
             Stage::Handover => "Handover",
+            Stage::AiGuardrails => "AI guardrails",
         }
     }
 }
@@ -410,6 +414,8 @@ pub enum ReportKind {
     #[default]
     Audit,
     Secrets,
+    /// `launchready ai-probe`: guardrail probes against an AI assistant.
+    AiProbe,
 }
 
 /// Everything an audit concluded. Rendered by the `report` crate; its JSON form is the versioned public schema.

@@ -57,6 +57,16 @@ pub fn headline(report: &Report) -> String {
             };
             format!("{}: {verdict}", report.target)
         }
+        ReportKind::AiProbe => {
+            let verdict = if report.counts.blocker + report.counts.high > 0 {
+                "guardrails failed"
+            } else if report.active().next().is_none() {
+                "every guardrail probe passed"
+            } else {
+                "guardrail probes to review"
+            };
+            format!("{}: {verdict}", report.target)
+        }
     }
 }
 
