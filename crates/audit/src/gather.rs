@@ -2,7 +2,7 @@
 //! facts snapshot. The only part of the audit that touches the network.
 
 use crate::gather_mail::gather_email;
-use crate::plan::{Plan, plan};
+use crate::plan::{Plan, PlannedChain, plan};
 use futures::future::join_all;
 use launchready_findings::facts::{
     AssetFacts, CanonicalSource, ChainEnd, ChainFacts, ChainPurpose, DnsOutcome,
@@ -321,18 +321,7 @@ async fn follow_chains(
     net: &Net,
     on_chain_done: &(dyn Fn() + Sync),
 ) -> Vec<ChainFacts> {
-    join_all(plan.chains.iter().map(|chain| async move {
-        let (hops, end) = net.follow(&chain.start, plan.max_hops).await;
-        on_chain_done();
-        ChainFacts {
-            start: chain.start.to_string(),
-            purpose: chain.purpose,
-            label: chain.label.clone(),
-            hops,
-            end,
-        }
-    }))
-    .await
+    follow_each(plan, net, plan.chains.iter(), None, on_chain_done).await
 }
 
 /// The entry points and legacy links once more, as a phone's browser: where mobile visitors land.
@@ -343,8 +332,21 @@ async fn follow_mobile(plan: &Plan, net: &Net) -> Vec<ChainFacts> {
             ChainPurpose::EntryPoint | ChainPurpose::LegacyLink
         )
     });
-    join_all(compared.map(|chain| async move {
-        let (hops, end) = net.follow_mobile(&chain.start, plan.max_hops).await;
+    let mobile = net.config().mobile_user_agent.as_str();
+    follow_each(plan, net, compared, Some(mobile), &|| {}).await
+}
+
+/// Follows each planned chain at once, with the given `User-Agent` (the configured one when `None`).
+async fn follow_each<'a>(
+    plan: &Plan,
+    net: &Net,
+    chains: impl Iterator<Item = &'a PlannedChain>,
+    user_agent: Option<&str>,
+    on_chain_done: &(dyn Fn() + Sync),
+) -> Vec<ChainFacts> {
+    join_all(chains.map(|chain| async move {
+        let (hops, end) = net.follow_as(&chain.start, plan.max_hops, user_agent).await;
+        on_chain_done();
         ChainFacts {
             start: chain.start.to_string(),
             purpose: chain.purpose,

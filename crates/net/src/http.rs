@@ -92,12 +92,6 @@ impl Net {
         self.follow_as(start, max_hops, None).await
     }
 
-    /// [`Net::follow`] as a phone's browser (the configured mobile `User-Agent`).
-    pub async fn follow_mobile(&self, start: &Url, max_hops: u32) -> (Vec<HopFacts>, ChainEnd) {
-        let user_agent = self.config.mobile_user_agent.clone();
-        self.follow_as(start, max_hops, Some(&user_agent)).await
-    }
-
     /// [`Net::follow`] with another `User-Agent` than the configured one (a mobile browser's, say).
     pub async fn follow_as(
         &self,
