@@ -496,6 +496,17 @@ async fn run_dns(
     println!("MATRIX | {name} | lab | | {}", show(&lab_keys));
     println!("MATRIX | {name} | nsd | | {}", show(&nsd_keys));
     for (id, subject) in expect {
+        for (side, report) in [("lab", &lab_report), ("nsd", &nsd_report)] {
+            if let Some(f) = report
+                .active()
+                .find(|f| f.id == *id && f.subject == *subject)
+            {
+                println!(
+                    "EVIDENCE | {name} | {side} | {id}@{subject} | {}",
+                    f.evidence.join(" / ")
+                );
+            }
+        }
         let key = (id.to_string(), subject.to_string());
         assert!(
             lab_keys.contains(&key),
@@ -1157,4 +1168,27 @@ async fn a_location_in_raw_utf8() {
         why: "a raw UTF-8 Location is dropped by the client (HeaderValue::to_str), so the 301 has no target",
     }];
     check(case).await;
+}
+
+/// An empty non-terminal (`api` has no records, `v1.api` has) and an apex with forty TXT records (site
+/// verification tokens pile up like this), whose answer is too big for one UDP datagram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nsd_empty_non_terminal_and_a_large_txt_set() {
+    let scenario = clean_with(|s| {
+        zone(s).remove_name("api");
+        edit_zone(s, |z| {
+            let mut z = z.a("v1.api", Ipv4Addr::LOCALHOST);
+            for i in 0..40 {
+                z = z.txt("@", &format!("site-verification={i:02}-{}", "x".repeat(40)));
+            }
+            z
+        });
+    });
+    check_dns(
+        "nsd_ent_large_txt",
+        scenario,
+        scenarios::CLEAN_MANIFEST,
+        &[("dns.host.missing", "api.clean.test")],
+    )
+    .await;
 }
