@@ -475,12 +475,11 @@ async fn silent_names_never_get_an_answer() {
     );
     assert!(matches!(err, NetError::Timeout), "{err:?}");
 
-    // Other names still answer, promptly.
-    let started = Instant::now();
-    let app = resolver
-        .lookup("app.demo.test.", RecordType::A)
+    // Other names still answer, promptly: within the time the silent one was given.
+    let app = resolver.lookup("app.demo.test.", RecordType::A);
+    let app = tokio::time::timeout(Duration::from_millis(500), app)
         .await
+        .expect("app.demo.test answers within 500 ms")
         .unwrap();
-    assert!(started.elapsed() < Duration::from_millis(500));
     assert_eq!(app.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, Version};
@@ -160,14 +160,16 @@ async fn stall_tls_never_answers_and_lets_go_when_the_lab_drops() {
     );
 
     drop(lab);
-    let started = Instant::now();
-    for stream in [&mut raw, &mut plain] {
-        let read = tokio::time::timeout(common::IO_TIMEOUT, stream.read(&mut buf))
-            .await
-            .expect("the connection ends when the lab is dropped");
-        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    }
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Both connections end within 3 s of the drop, or the test fails.
+    let ended = async {
+        for stream in [&mut raw, &mut plain] {
+            let read = stream.read(&mut buf).await;
+            assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(3), ended)
+        .await
+        .expect("the connections end when the lab is dropped");
 }
 
 #[tokio::test]

@@ -323,12 +323,10 @@ async fn dropping_the_lab_stops_dribble_and_huge_header_writers() {
 
     // Both connections end (EOF or reset) instead of trickling on: the dribble long before its
     // ~90 remaining bytes, the huge header far short of 1 GiB.
-    let started = Instant::now();
     let mut rest = Vec::new();
-    let ended = tokio::time::timeout(common::IO_TIMEOUT, drip.read_to_end(&mut rest)).await;
-    assert!(ended.is_ok(), "dribble still open after drop");
+    let ended = tokio::time::timeout(Duration::from_secs(3), drip.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "dribble still open 3 s after drop");
     assert!(rest.len() <= 3, "dribble kept writing: {rest:?}");
-    assert!(started.elapsed() < Duration::from_secs(3));
 
     let mut total = 0usize;
     let ended = tokio::time::timeout(common::IO_TIMEOUT, async {

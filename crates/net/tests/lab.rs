@@ -5,27 +5,25 @@
 use launchready_findings::facts::{ChainEnd, DnsOutcome, NetErrorKind, Verification};
 use launchready_lab::{CertSpec, Handler, Lab, RecordData, Scenario, scenarios};
 use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_testkit::lab::{self as testkit, Options};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 use url::Url;
 
-fn config(lab: &Lab, connect_to: Vec<String>) -> NetConfig {
-    NetConfig {
-        resolvers: vec![lab.dns_addr()],
-        connect_to: connect_to
-            .iter()
-            .map(|r| r.parse::<ConnectTo>().unwrap())
-            .collect(),
-        ca_files: vec![lab.ca_file().to_path_buf()],
+/// The lab's nameserver, listeners and CA, as `--resolver`, `--connect-to` and `--ca-file` would give them.
+fn options() -> Options {
+    Options {
         timeout: Duration::from_secs(5),
-        ..NetConfig::default()
+        ..Options::default()
     }
 }
 
+fn config(lab: &Lab) -> NetConfig {
+    testkit::net_config(lab, &options()).unwrap()
+}
+
 async fn lab(scenario: Scenario) -> (Lab, Net) {
-    let lab = Lab::start(scenario).await.unwrap();
-    let net = Net::new(config(&lab, lab.connect_to_args())).unwrap();
-    (lab, net)
+    testkit::start_net(scenario, &options()).await
 }
 
 #[tokio::test]
@@ -81,7 +79,11 @@ async fn the_http_client_resolves_through_the_configured_resolver() {
     let lab = Lab::start(scenario).await.unwrap();
     // Send https traffic to a *name* only the lab's DNS knows: the client must ask the lab resolver.
     let rule = format!(":443:origin.demo.test:{}", lab.https_addr().port());
-    let net = Net::new(config(&lab, vec![rule])).unwrap();
+    let net = Net::new(NetConfig {
+        connect_to: vec![rule.parse::<ConnectTo>().unwrap()],
+        ..config(&lab)
+    })
+    .unwrap();
     let hop = net
         .fetch(&Url::parse("https://www.demo.test/").unwrap())
         .await;
@@ -129,7 +131,7 @@ async fn a_hanging_server_times_out_by_the_deadline() {
     let mut scenario = scenarios::demo();
     scenario.site_mut("api.demo.test").unwrap().https = Handler::Hang;
     let lab = Lab::start(scenario).await.unwrap();
-    let mut cfg = config(&lab, lab.connect_to_args());
+    let mut cfg = config(&lab);
     cfg.deadline = Some(Instant::now() + Duration::from_millis(500));
     let net = Net::new(cfg).unwrap();
     let hop = net

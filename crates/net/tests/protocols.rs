@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use launchready_lab::{Lab, Page, Site, scenarios};
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_net::{Net, NetConfig};
+use launchready_testkit::lab::Options;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,24 +13,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
-fn config(lab: &Lab) -> NetConfig {
-    NetConfig {
-        resolvers: vec![lab.dns_addr()],
-        connect_to: lab
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse::<ConnectTo>().unwrap())
-            .collect(),
-        ca_files: vec![lab.ca_file().to_path_buf()],
+/// A `Net` pointed at the lab, as `--resolver`, `--connect-to` and `--ca-file` would point it.
+fn net_for(lab: &Lab) -> Net {
+    let options = Options {
         timeout: Duration::from_secs(5),
-        ..NetConfig::default()
-    }
+        ..Options::default()
+    };
+    launchready_testkit::lab::net_for(lab, &options).unwrap()
 }
 
 #[tokio::test]
 async fn https_hops_use_http2_without_a_duplicate_host_header() {
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    let net = Net::new(config(&lab)).unwrap();
+    let net = net_for(&lab);
     let hop = net
         .fetch(&Url::parse("https://www.clean.test/").unwrap())
         .await;
@@ -52,7 +48,7 @@ async fn a_phone_user_agent_is_followed_where_the_site_sends_phones() {
         .sites
         .push(Site::new("m.clean.test").page("/", Page::html(200, "<title>m</title>")));
     let lab = Lab::start(scenario).await.unwrap();
-    let net = Net::new(config(&lab)).unwrap();
+    let net = net_for(&lab);
     let start = Url::parse("https://www.clean.test/").unwrap();
     let (desktop, _) = net.follow(&start, 5).await;
     assert_eq!(desktop.len(), 1, "{desktop:?}");

@@ -4,7 +4,8 @@
 
 use launchready_findings::facts::Verification;
 use launchready_lab::{CertSpec, Lab, MailServer, Scenario, Zone};
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_net::Net;
+use launchready_testkit::lab::{Options, closed_port, start_net};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -20,29 +21,13 @@ async fn lab() -> (Lab, Net) {
         .mail_server(MailServer::new("good.mx.test"))
         .mail_server(MailServer::new("plain.mx.test").starttls(false))
         .mail_server(MailServer::new("expired.mx.test").cert(CertSpec::Expired));
-    let lab = Lab::start(scenario).await.unwrap();
-    let mut connect_to: Vec<ConnectTo> = lab
-        .connect_to_args()
-        .iter()
-        .map(|r| r.parse().unwrap())
-        .collect();
     // Port 25 of a host without a lab server goes to a port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_port = closed.local_addr().unwrap().port();
-    drop(closed);
-    connect_to.push(
-        format!("nobody.mx.test:25:127.0.0.1:{closed_port}")
-            .parse()
-            .unwrap(),
-    );
-    let net = Net::new(NetConfig {
-        resolvers: vec![lab.dns_addr()],
-        connect_to,
-        ca_files: vec![lab.ca_file().to_path_buf()],
+    let options = Options {
+        rules_first: vec![format!("nobody.mx.test:25:127.0.0.1:{}", closed_port())],
         timeout: Duration::from_secs(5),
-        ..NetConfig::default()
-    })
-    .unwrap();
+        ..Options::default()
+    };
+    let (lab, net) = start_net(scenario, &options).await;
     (lab, net)
 }
 

@@ -108,16 +108,9 @@ impl Options {
     }
 }
 
-/// Starts the lab and points a `Net` at it (resolver, connect-to rules after `options.rules_first`, CA file);
-/// `manifest` is the text of a `launchready.toml`.
-pub async fn try_start(
-    scenario: Scenario,
-    manifest: &str,
-    options: &Options,
-) -> Result<(Lab, Net, Manifest), StartError> {
-    let manifest = Manifest::parse(manifest, Path::new("launchready.toml"))
-        .map_err(|e| StartError::Manifest(e.to_string()))?;
-    let lab = Lab::start(scenario).await?;
+/// The net layer's configuration for a started lab, as the flags would give it: the lab's nameserver as
+/// `--resolver`, `options.rules_first` then the lab's listeners as `--connect-to`, its CA as `--ca-file`.
+pub fn net_config(lab: &Lab, options: &Options) -> Result<NetConfig, StartError> {
     let connect_to = options
         .rules_first
         .iter()
@@ -131,14 +124,40 @@ pub async fn try_start(
                 })
         })
         .collect::<Result<_, _>>()?;
-    let net = Net::new(NetConfig {
+    Ok(NetConfig {
         resolvers: vec![lab.dns_addr()],
         connect_to,
         ca_files: vec![lab.ca_file().to_path_buf()],
         timeout: options.timeout,
         ..NetConfig::default()
     })
-    .map_err(StartError::Net)?;
+}
+
+/// A `Net` pointed at a started lab ([`net_config`]).
+pub fn net_for(lab: &Lab, options: &Options) -> Result<Net, StartError> {
+    Net::new(net_config(lab, options)?).map_err(StartError::Net)
+}
+
+/// Starts the lab and a `Net` pointed at it, for tests of the net layer itself; a setup failure fails the test.
+pub async fn start_net(scenario: Scenario, options: &Options) -> (Lab, Net) {
+    let started = async {
+        let lab = Lab::start(scenario).await?;
+        let net = net_for(&lab, options)?;
+        Ok::<_, StartError>((lab, net))
+    };
+    started.await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Starts the lab and points a `Net` at it ([`net_config`]); `manifest` is the text of a `launchready.toml`.
+pub async fn try_start(
+    scenario: Scenario,
+    manifest: &str,
+    options: &Options,
+) -> Result<(Lab, Net, Manifest), StartError> {
+    let manifest = Manifest::parse(manifest, Path::new("launchready.toml"))
+        .map_err(|e| StartError::Manifest(e.to_string()))?;
+    let lab = Lab::start(scenario).await?;
+    let net = net_for(&lab, options)?;
     Ok((lab, net, manifest))
 }
 
