@@ -524,3 +524,13 @@ pub async fn assert_https_and_upgrade(lab: &Lab, hosts: &[(&str, u16)]) -> Vec<R
     }
     replies
 }
+
+/// After a slow response's client has left: the writer stops (or the test fails naming `what` kept going), and
+/// the lab still serves `normal.test`, which upgrades to HTTPS.
+pub async fn assert_writer_released(lab: &Lab, what: &str) {
+    assert!(
+        eventually(|| lab.slow_writers() == 0).await,
+        "{what} kept going after the client left"
+    );
+    assert_eq!(http_get(lab, "normal.test", "/").await.status, 301);
+}
