@@ -70,8 +70,13 @@ pub fn to_finding(found: &SecretFinding, show_secret: bool) -> Finding {
             commit.date
         ));
     }
+    let remediation = if m.rule_id.starts_with(crate::rules::CLIENT_EXPOSED) {
+        "Move it server-side: browsers receive every value in a public variable or a built bundle, so the call that needs this credential belongs in an API route, server action or edge function. Rotate it at its provider, since every visitor may already have it, and keep only publishable keys in client variables."
+    } else {
+        "Revoke or rotate the credential at its provider first: it is already exposed to everyone with the repository. Then load it from the environment or a secret manager, and purge it from history (git filter-repo) if the repository is shared."
+    };
     finding
-        .remediation("Revoke or rotate the credential at its provider first: it is already exposed to everyone with the repository. Then load it from the environment or a secret manager, and purge it from history (git filter-repo) if the repository is shared.")
+        .remediation(remediation)
         .reference(REFERENCE)
         .at(SourceLocation {
             path: loc.path.clone(),
@@ -174,6 +179,16 @@ mod tests {
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].location.commit.as_ref().unwrap().id, "early");
         assert_eq!(kept[1], other);
+    }
+
+    #[test]
+    fn client_exposed_findings_say_move_it_server_side() {
+        let mut exposed = found("sk_live_aaaaaaaaaaaaaaaaaaaaaaaa", false);
+        exposed.found.rule_id = format!("{}stripe.live_secret_key", crate::rules::CLIENT_EXPOSED);
+        let finding = to_finding(&exposed, false);
+        assert_eq!(finding.id, "secrets.client_exposed.stripe.live_secret_key");
+        let json = serde_json::to_string(&finding).unwrap();
+        assert!(json.contains("Move it server-side"), "{json}");
     }
 
     #[test]
