@@ -1318,8 +1318,9 @@ pub fn value_like(value: &[u8]) -> bool {
         b"state.",
         b"options.",
     ];
-    // Member access and template interpolation (`sb-${url.host}-auth-token`): code, not a credential.
-    if RECEIVERS.iter().any(|r| v.starts_with(r)) || has(b"${") {
+    // Member access, template interpolation (`sb-${url.host}-auth-token`) and format slots (`key-{}`, `{x32}`):
+    // code, not a credential.
+    if RECEIVERS.iter().any(|r| v.starts_with(r)) || has(b"${") || has_format_slot(v) {
         return false;
     }
     // Brackets and `=` are left to the rules' value classes: unquoted values cannot hold them (so `f(x)` never
@@ -1357,6 +1358,21 @@ pub fn value_like(value: &[u8]) -> bool {
     };
     let max_bits = (alphabet.min(v.len()).max(2) as f32).log2();
     rules::shannon_entropy(v) >= 0.6 * max_bits
+}
+
+/// A `{…}` holding only name characters, `:` or `.` (Python, Rust and C# format slots, template placeholders).
+fn has_format_slot(v: &[u8]) -> bool {
+    v.iter().enumerate().any(|(i, &b)| {
+        b == b'{'
+            && v[i + 1..]
+                .iter()
+                .position(|&c| c == b'}')
+                .is_some_and(|end| {
+                    v[i + 1..i + 1 + end]
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'.'))
+                })
+    })
 }
 
 /// Only name characters, and few changes of character class (lower, upper, digit) between neighbours: words

@@ -101,7 +101,7 @@ impl Rule {
 /// `Key = <hex>` is what a test vector looks like.
 static EXAMPLE_OR_FIXTURE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
     compile_path(
-        r"(?i)\.(?:example|sample|template|tmpl|tpl|dist)(?:\.[^/]*)?$|(?:^|/)(?:examples?|samples?|templates?|tests?|__tests__|spec|specs|fixtures?|__fixtures__|testdata|test[_-]?data|test[_-]?vectors|__mocks__|mocks?)/|(?:_tests?|\.test|\.spec|_spec)\.[A-Za-z0-9]+$|\.rsp$|(?:^|/)(?:test[_-]?vectors?|vectors|kat)/|(?:^|/)test_[^/]*\.py$|(?:^|/)conftest\.py$",
+        r"(?i)\.(?:example|sample|template|tmpl|tpl|dist)(?:\.[^/]*)?$|(?:^|/)(?:examples?|samples?|templates?|tests?|__tests__|spec|specs|fixtures?|__fixtures__|testdata|test[_-]?data|test[_-]?vectors|__mocks__|mocks?)/|(?:_tests?|\.test|\.spec|_spec)\.[A-Za-z0-9]+$|\.rsp$|(?:^|/)(?:test[_-]?vectors?|vectors|kat)/|(?:^|/)test_[^/]*\.py$|(?:^|/)tests?\.[A-Za-z]+$|(?:^|/)conftest\.py$",
     )
     .ok()
 });

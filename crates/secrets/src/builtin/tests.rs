@@ -343,6 +343,8 @@ fn identifiers_expressions_placeholders_and_test_vectors_are_not_values() {
         "000102030405060708090a0b0c0d0e0f",
         "deadbeefdeadbeefdeadbeefdeadbeef",
         "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "sk_live_{x99}_template_Q7",
+        "https://example.test/{id}/Qx7Ba9Lz",
     ] {
         assert!(!value_like(value.as_bytes()), "{value}");
     }
