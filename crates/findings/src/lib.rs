@@ -416,6 +416,8 @@ pub enum ReportKind {
     Secrets,
     /// `launchready ai-probe`: guardrail probes against an AI assistant.
     AiProbe,
+    /// `launchready smoke`: a fresh deploy's homepage, routes, webhook and journeys.
+    Smoke,
 }
 
 /// Everything an audit concluded. Rendered by the `report` crate; its JSON form is the versioned public schema.

@@ -56,6 +56,7 @@ fn category_of(kind: ReportKind, id: &str) -> &'static str {
     match kind {
         ReportKind::Secrets => "secrets",
         ReportKind::AiProbe => "ai_guardrails",
+        ReportKind::Smoke => "smoke",
         ReportKind::Audit => AUDIT
             .iter()
             .find(|(_, _, prefixes)| prefixes.iter().any(|p| id.starts_with(p)))
@@ -68,6 +69,7 @@ fn categories(kind: ReportKind, findings: &[&Finding]) -> Vec<(&'static str, u8)
     match kind {
         ReportKind::Secrets => vec![("secrets", 100)],
         ReportKind::AiProbe => vec![("ai_guardrails", 100)],
+        ReportKind::Smoke => vec![("smoke", 100)],
         ReportKind::Audit => {
             let mut list: Vec<(&'static str, u8)> = AUDIT
                 .iter()

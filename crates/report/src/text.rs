@@ -67,6 +67,16 @@ pub fn headline(report: &Report) -> String {
             };
             format!("{}: {verdict}", report.target)
         }
+        ReportKind::Smoke => {
+            let verdict = if report.counts.blocker + report.counts.high > 0 {
+                "smoke tests failed"
+            } else if report.active().next().is_none() {
+                "every smoke test passed"
+            } else {
+                "smoke tests passed, with warnings"
+            };
+            format!("{}: {verdict}", report.target)
+        }
     }
 }
 
