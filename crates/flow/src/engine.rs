@@ -105,6 +105,7 @@ struct EntryOptions {
 struct Failure {
     message: String,
     transport: bool,
+    kind: Option<launchready_findings::facts::NetErrorKind>,
 }
 
 impl<'a> Engine<'a> {
@@ -316,6 +317,7 @@ impl<'a> Engine<'a> {
             let response = match outcome {
                 Ok(response) => response,
                 Err(failure) => {
+                    result.error_kind = failure.kind;
                     result.fail(failure.message, failure.transport);
                     result.duration_ms = started.elapsed().as_millis() as u64;
                     return result;
@@ -414,6 +416,7 @@ impl<'a> Engine<'a> {
                     return Err(Failure {
                         message: hint,
                         transport: false,
+                        kind: None,
                     });
                 }
             },
@@ -421,6 +424,7 @@ impl<'a> Engine<'a> {
         outcome.map_err(|e| Failure {
             message: format!("{} {}: {}", request.method, request.url, e.message),
             transport: true,
+            kind: Some(e.kind),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! timings. Renderers, the exit code and any later consumer (smoke, load, monitor) read only this.
 
 use crate::vars::redact;
-use launchready_findings::facts::Timings;
+use launchready_findings::facts::{NetErrorKind, Timings};
 use launchready_net::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -87,6 +87,9 @@ pub struct EntryResult {
     pub error: Option<String>,
     #[serde(skip)]
     pub transport_error: bool,
+    /// What kind of network failure it was, when nothing answered (load reports count errors by kind).
+    #[serde(skip)]
+    pub error_kind: Option<NetErrorKind>,
     pub duration_ms: u64,
     pub attempts: usize,
 }
@@ -104,6 +107,7 @@ impl EntryResult {
             asserts: Vec::new(),
             error: None,
             transport_error: false,
+            error_kind: None,
             duration_ms: 0,
             attempts: 1,
         }
@@ -121,6 +125,7 @@ impl EntryResult {
             asserts: Vec::new(),
             error: None,
             transport_error: false,
+            error_kind: None,
             duration_ms: 0,
             attempts: 0,
         }
@@ -177,6 +182,9 @@ pub struct Exchange {
     pub connected_to: Option<String>,
     /// The request went over a connection kept from an earlier one, so it paid no DNS, connect or TLS time.
     pub reused_connection: bool,
+    /// The request body's size (load reports count bytes sent).
+    #[serde(skip)]
+    pub request_body_bytes: usize,
 }
 
 fn hide(name: &str, value: &str) -> String {
@@ -233,6 +241,7 @@ impl Exchange {
             timings: response.timings.clone(),
             connected_to: response.connected_to.clone(),
             reused_connection: response.reused,
+            request_body_bytes: request.body.len(),
         }
     }
 }
