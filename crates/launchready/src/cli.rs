@@ -28,6 +28,8 @@ pub enum Command {
     Secrets(Box<SecretsCmd>),
     /// Run Hurl flow files (journeys: requests, captures, asserts) against a site and report each step.
     Flow(Box<crate::flow::FlowCmd>),
+    /// Snapshot a zone before editing it, diff snapshots with what each change means, and plan a restore.
+    Dns(Box<crate::dns::DnsCmd>),
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Init(cmd) => init(cmd),
         Command::Secrets(cmd) => crate::secrets::run(*cmd).await,
         Command::Flow(cmd) => crate::flow::run(*cmd).await,
+        Command::Dns(cmd) => crate::dns::run(*cmd).await,
     }
 }
 
@@ -38,7 +39,10 @@ fn severity(arg: SeverityArg) -> Severity {
 }
 
 /// The manifest to use: `--manifest`, else ./launchready.toml, else the defaults for DOMAIN.
-fn load_manifest(domain: Option<&str>, path: Option<&Path>) -> Result<Manifest, Failure> {
+pub(crate) fn load_manifest(
+    domain: Option<&str>,
+    path: Option<&Path>,
+) -> Result<Manifest, Failure> {
     let local = PathBuf::from("launchready.toml");
     let path = path
         .map(Path::to_path_buf)
@@ -76,7 +80,7 @@ fn within_a_day(value: Duration, flag: &str) -> Result<Duration, Failure> {
     Ok(value)
 }
 
-fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
+pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
     let resolvers = args
         .resolver
         .iter()

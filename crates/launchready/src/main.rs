@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod dns;
 mod flow;
 mod secrets;
 
