@@ -6,6 +6,7 @@ mod domain;
 mod duration;
 mod error;
 mod raw;
+mod smoke;
 mod starter;
 mod translate;
 mod validate;
@@ -13,6 +14,7 @@ mod validate;
 pub use domain::validate_domain;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
+pub use smoke::{Flow, Smoke};
 pub use starter::starter;
 
 use launchready_findings::{Finding, Suppression};
@@ -31,6 +33,10 @@ pub struct Manifest {
     pub audit: AuditOptions,
     pub routes: Vec<Route>,
     pub legacy_links: Vec<LegacyLink>,
+    /// What `launchready smoke` checks beyond the routes.
+    pub smoke: Smoke,
+    /// Journeys `launchready smoke` runs, in order.
+    pub flows: Vec<Flow>,
     pub email: Email,
     pub edge: Edge,
     pub ignores: Vec<Ignore>,
@@ -251,6 +257,8 @@ impl Manifest {
             audit: AuditOptions::default(),
             routes: Vec::new(),
             legacy_links: Vec::new(),
+            smoke: Smoke::default(),
+            flows: Vec::new(),
             email: Email {
                 senders: vec![apex],
                 ..Email::default()
@@ -287,6 +295,14 @@ impl Manifest {
             error,
         })?;
         Manifest::parse(&source, path)
+    }
+
+    /// Where a `[[flow]]`'s file is: relative paths are relative to the manifest's directory.
+    pub fn flow_path(&self, flow: &Flow) -> PathBuf {
+        match self.source.as_deref().and_then(Path::parent) {
+            Some(dir) if flow.file.is_relative() => dir.join(&flow.file),
+            _ => flow.file.clone(),
+        }
     }
 
     pub fn apex(&self) -> &str {

@@ -20,6 +20,8 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [audit]", AUDIT_KEYS),
     ("in [[route]]", ROUTE_KEYS),
     ("in [[legacy_link]]", LEGACY_LINK_KEYS),
+    ("in [smoke]", SMOKE_KEYS),
+    ("in [[flow]]", FLOW_KEYS),
     ("in [email]", EMAIL_KEYS),
     ("in [edge]", EDGE_KEYS),
     ("in [[ignore]]", IGNORE_KEYS),
@@ -30,6 +32,8 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "audit",
     "route",
     "legacy_link",
+    "smoke",
+    "flow",
     "email",
     "edge",
     "ignore",
@@ -47,6 +51,8 @@ pub(crate) const AUDIT_KEYS: &[&str] = &[
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
 pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
+pub(crate) const SMOKE_KEYS: &[&str] = &["homepage_budget", "version_url", "webhook"];
+pub(crate) const FLOW_KEYS: &[&str] = &["file", "name"];
 pub(crate) const EMAIL_KEYS: &[&str] = &[
     "senders",
     "dkim_selectors",
@@ -67,6 +73,9 @@ pub(crate) struct RawManifest {
     pub route: Vec<RawRoute>,
     #[serde(default)]
     pub legacy_link: Vec<RawLegacyLink>,
+    pub smoke: Option<RawSmoke>,
+    #[serde(default)]
+    pub flow: Vec<RawFlow>,
     pub email: Option<RawEmail>,
     pub edge: Option<RawEdge>,
     #[serde(default)]
@@ -166,6 +175,21 @@ pub(crate) struct RawRoute {
 pub(crate) struct RawLegacyLink {
     pub from: S<String>,
     pub to: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [smoke] table")]
+pub(crate) struct RawSmoke {
+    pub homepage_budget: Option<S<RawDuration>>,
+    pub version_url: Option<S<String>>,
+    pub webhook: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[flow]] table")]
+pub(crate) struct RawFlow {
+    pub file: S<String>,
+    pub name: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -181,6 +181,8 @@ pub(crate) fn validate(
     let canonical_host = canonical_url.as_ref().and_then(Url::host_str);
     let routes = routes(&mut checker, raw.route, domain, canonical_host);
     let legacy_links = legacy_links(&mut checker, raw.legacy_link);
+    let smoke = smoke(&mut checker, raw.smoke, canonical_url.as_ref());
+    let flows = flows(&mut checker, raw.flow);
     let email = email(&mut checker, raw.email, domain);
     let edge = edge(&mut checker, raw.edge);
     let ignores = ignores(&mut checker, raw.ignore);
@@ -201,6 +203,8 @@ pub(crate) fn validate(
             audit,
             routes,
             legacy_links,
+            smoke,
+            flows,
             email,
             edge,
             ignores,
@@ -538,6 +542,103 @@ fn legacy_links(checker: &mut Checker<'_>, raw: Vec<RawLegacyLink>) -> Vec<Legac
             }
             out.push(LegacyLink { from, to });
         }
+    }
+    out
+}
+
+/// The `[smoke]` table. Paths are joined to the canonical URL; full URLs are taken as they are (a version endpoint
+/// may live on another host).
+fn smoke(
+    checker: &mut Checker<'_>,
+    raw: Option<crate::raw::RawSmoke>,
+    canonical: Option<&Url>,
+) -> crate::Smoke {
+    let defaults = crate::Smoke::default();
+    let Some(raw) = raw else { return defaults };
+    let homepage_budget = checker.duration(
+        raw.homepage_budget.as_ref(),
+        None,
+        "homepage_budget",
+        std::time::Duration::from_millis(10)..=std::time::Duration::from_secs(60),
+        defaults.homepage_budget,
+    );
+    let mut target = |value: Option<S<String>>, key: &str, example: &str| {
+        let value = value?;
+        let text = value.get_ref().trim();
+        if text.starts_with('/') {
+            if let Some((message, help)) = path_problem(text) {
+                checker.error(value.span(), format!("`{key}`: {message}"), Some(help));
+                return None;
+            }
+            return canonical.and_then(|base| base.join(text).ok());
+        }
+        if !text.contains("://") {
+            checker.error(
+                value.span(),
+                format!("`{key}` `{text}` is neither a path nor a URL"),
+                Some(format!(
+                    "write a path on the canonical host, e.g. \"{example}\", or a full https:// URL"
+                )),
+            );
+            return None;
+        }
+        match parse_http_url(text) {
+            Ok(url) => Some(url),
+            Err(rejection) => {
+                checker.reject(value.span(), rejection);
+                None
+            }
+        }
+    };
+    let version_url = target(raw.version_url, "version_url", "/version");
+    let webhook = target(raw.webhook, "webhook", "/webhooks/payments");
+    crate::Smoke {
+        homepage_budget,
+        version_url,
+        webhook,
+    }
+}
+
+fn flows(checker: &mut Checker<'_>, raw: Vec<crate::raw::RawFlow>) -> Vec<crate::Flow> {
+    let mut names = Seen::new();
+    let mut out = Vec::new();
+    for flow in raw {
+        let file = flow.file.get_ref().trim();
+        if file.is_empty() {
+            checker.error(
+                flow.file.span(),
+                "the flow file is empty",
+                Some("name a Hurl file, e.g. file = \"flows/login.hurl\"".to_string()),
+            );
+            continue;
+        }
+        let file = std::path::PathBuf::from(file);
+        let (name, span) = match &flow.name {
+            Some(name) if name.get_ref().trim().is_empty() => {
+                checker.error(
+                    name.span(),
+                    "the flow name is empty",
+                    Some(
+                        "give it a short name such as \"login to members\", or remove the key"
+                            .to_string(),
+                    ),
+                );
+                continue;
+            }
+            Some(name) => (name.get_ref().trim().to_string(), name.span()),
+            None => (
+                file.file_stem().map_or_else(
+                    || file.display().to_string(),
+                    |s| s.to_string_lossy().into_owned(),
+                ),
+                flow.file.span(),
+            ),
+        };
+        if let Some(first) = names.check(&name, span.clone()) {
+            checker.duplicate(span, first, format!("flow `{name}` is listed twice"));
+            continue;
+        }
+        out.push(crate::Flow { name, file });
     }
     out
 }
