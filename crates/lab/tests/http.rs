@@ -210,15 +210,8 @@ async fn close_drops_the_connection_without_a_response() {
     let tls = common::tls_connect(&lab, "close.test", common::verifying_config(&lab))
         .await
         .unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::get("/")
-        .header("host", "close.test")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let mut sender = common::h1_client(tls).await;
+    let req = common::get_request("/", Some("close.test"));
     let result = tokio::time::timeout(common::IO_TIMEOUT, sender.send_request(req))
         .await
         .unwrap();
@@ -298,11 +291,7 @@ async fn redirect_counter_walks_a_thousand_hops() {
     let stream = tokio::net::TcpStream::connect(lab.http_addr())
         .await
         .unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut sender = common::h1_client(stream).await;
     let mut path = "/".to_owned();
     let mut hops = 0u32;
     loop {

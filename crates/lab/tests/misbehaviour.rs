@@ -8,9 +8,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{Request, Response, Version};
-use http_body_util::{BodyExt, Empty};
+use http::{Response, Version};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use launchready_lab::{Handler, Lab, Scenario, Site};
@@ -176,14 +175,8 @@ async fn stall_tls_never_answers_and_lets_go_when_the_lab_drops() {
 async fn huge_body_streams_fifty_mib_over_http1() {
     let lab = Lab::start(scenario()).await.unwrap();
     let stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = Request::get("/")
-        .header(http::header::HOST, "big.test")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let mut sender = common::h1_client(stream).await;
+    let req = common::get_request("/", Some("big.test"));
     let response = sender.send_request(req).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -210,14 +203,8 @@ async fn huge_body_streams_over_h2_and_small_sizes_are_exact() {
     let mut config = common::verifying_config(&lab);
     config.alpn_protocols = vec![b"h2".to_vec()];
     let tls = common::tls_connect(&lab, "big.test", config).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http2::handshake(common::h2_executor(), TokioIo::new(tls))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let req = Request::get("https://big.test/")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let mut sender = common::h2_client(tls).await;
+    let req = common::get_request("https://big.test/", None);
     let response = sender.send_request(req).await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     let (total, start) = tokio::time::timeout(Duration::from_secs(60), count_body(response))
@@ -269,9 +256,7 @@ async fn dropping_the_lab_ends_huge_bodies_on_h2_streams() {
             .await
             .unwrap();
     let conn = tokio::spawn(conn);
-    let req = Request::get("https://endless.test/")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+    let req = common::get_request("https://endless.test/", None);
     let response = sender.send_request(req).await.unwrap();
     let mut body = response.into_body();
     let mut total = 0;

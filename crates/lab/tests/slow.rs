@@ -134,16 +134,8 @@ async fn dribble_over_tls_negotiates_http1_only() {
 async fn dribble_over_prior_knowledge_h2_streams_the_body_slowly() {
     let lab = Lab::start(scenario()).await.unwrap();
     let stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        common::h2_executor(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::get("http://drip.test/")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let mut sender = common::h2_client(stream).await;
+    let req = common::get_request("http://drip.test/", None);
     let started = Instant::now();
     let resp = tokio::time::timeout(Duration::from_secs(1), sender.send_request(req))
         .await
@@ -260,15 +252,8 @@ async fn huge_header_arrives_whole_over_http_and_https() {
 
     // A stock client refuses a head this large, which is the point of the scenario.
     let stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::get("/")
-        .header("host", "fat.test")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let mut sender = common::h1_client(stream).await;
+    let req = common::get_request("/", Some("fat.test"));
     let result = tokio::time::timeout(common::IO_TIMEOUT, sender.send_request(req))
         .await
         .unwrap();
@@ -349,9 +334,7 @@ async fn huge_header_over_prior_knowledge_h2_goes_through_hyper() {
         .await
         .unwrap();
     tokio::spawn(conn);
-    let req = http::Request::get("http://one-mib.test/")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let req = common::get_request("http://one-mib.test/", None);
     let resp = tokio::time::timeout(common::IO_TIMEOUT, sender.send_request(req))
         .await
         .unwrap()

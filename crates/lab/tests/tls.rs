@@ -121,16 +121,8 @@ async fn alpn_negotiates_h2_and_serves_http2() {
         .unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
 
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        common::h2_executor(),
-        hyper_util::rt::TokioIo::new(tls),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::get("https://valid.test/")
-        .body(http_body_util::Empty::<bytes::Bytes>::new())
-        .unwrap();
+    let mut sender = common::h2_client(tls).await;
+    let req = common::get_request("https://valid.test/", None);
     let resp = sender.send_request(req).await.unwrap();
     assert_eq!(resp.version(), http::Version::HTTP_2);
     assert_eq!(resp.status(), 200);

@@ -140,15 +140,11 @@ pub async fn get_over<S>(stream: S, host: &str, path: &str) -> Reply
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let mut sender = h1_client(stream).await;
+    let resp = sender
+        .send_request(get_request(path, Some(host)))
         .await
         .unwrap();
-    tokio::spawn(conn);
-    let req = Request::get(path)
-        .header(http::header::HOST, host)
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let resp = sender.send_request(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -533,4 +529,39 @@ pub async fn assert_writer_released(lab: &Lab, what: &str) {
         "{what} kept going after the client left"
     );
     assert_eq!(http_get(lab, "normal.test", "/").await.status, 301);
+}
+
+/// An HTTP/2 client on `stream` (TLS with `h2` negotiated, or plain TCP with prior knowledge); its connection
+/// runs on a spawned task.
+pub async fn h2_client<S>(stream: S) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http2::handshake(h2_executor(), TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// An HTTP/1.1 client on `stream`; its connection runs on a spawned task.
+pub async fn h1_client<S>(stream: S) -> hyper::client::conn::http1::SendRequest<Empty<Bytes>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// `GET uri` with no body, and a Host header when `host` is given (HTTP/1.1 origin-form requests need one).
+pub fn get_request(uri: &str, host: Option<&str>) -> Request<Empty<Bytes>> {
+    let request = Request::get(uri);
+    let request = match host {
+        Some(host) => request.header(http::header::HOST, host),
+        None => request,
+    };
+    request.body(Empty::<Bytes>::new()).unwrap()
 }
