@@ -63,6 +63,13 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = $ENV::SAN
 
+[ v3_cn_only ]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
 [ v3_self_signed ]
 basicConstraints = critical,CA:false
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -93,6 +100,14 @@ pub enum Leaf {
     /// A valid leaf signed with RSA and SHA-1 (`sha1WithRSAEncryption`), the form SHA-1 certificates took in
     /// the wild, by a second, RSA intermediate (made on first use).
     Sha1Rsa,
+    /// A valid leaf issued by an intermediate that expired 30 days ago (sent with it): the chain fails, the leaf
+    /// itself is fine.
+    ExpiredIntermediate,
+    /// A valid leaf naming its host only in the subject CN, with no subjectAltName: what certificates looked
+    /// like before browsers stopped reading the CN.
+    CnOnly,
+    /// A valid leaf for `*.{0}`, which covers one label under the domain and not the domain itself.
+    Wildcard(String),
 }
 
 /// [`CertSpec`] as a hashable key (it is not `Hash` itself).
@@ -227,34 +242,62 @@ impl Pki {
         self.leaf(host, &Leaf::Sha1Ecdsa, &CertSpec::Valid)
     }
 
+    /// A valid leaf for `host` issued by an intermediate that has expired.
+    pub fn expired_intermediate(&self, host: &str) -> Result<CertFiles, ServerError> {
+        self.leaf(host, &Leaf::ExpiredIntermediate, &CertSpec::Valid)
+    }
+
+    /// A valid leaf naming `host` only in its subject CN (no subjectAltName).
+    pub fn cn_only(&self, host: &str) -> Result<CertFiles, ServerError> {
+        self.leaf(host, &Leaf::CnOnly, &CertSpec::Valid)
+    }
+
+    /// A valid leaf for `*.{domain}` (the subject CN is `host`, which does not matter to clients).
+    pub fn wildcard(&self, host: &str, domain: &str) -> Result<CertFiles, ServerError> {
+        self.leaf(host, &Leaf::Wildcard(domain.to_string()), &CertSpec::Valid)
+    }
+
     /// A valid leaf for `host` signed with RSA and SHA-1, sent with its RSA intermediate.
     pub fn sha1_rsa(&self, host: &str) -> Result<CertFiles, ServerError> {
         self.leaf(host, &Leaf::Sha1Rsa, &CertSpec::Valid)
     }
 
-    /// The RSA intermediate's certificate and key, made (signed by the root) on first use.
-    fn rsa_intermediate(&self) -> Result<(PathBuf, PathBuf), ServerError> {
+    /// A second intermediate (signed by the root) with its own key and validity, made on first use; `stem`
+    /// names its files.
+    fn extra_intermediate(
+        &self,
+        stem: &str,
+        rsa: bool,
+        name: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<(PathBuf, PathBuf), ServerError> {
         let path = self.dir.path();
         let (cert, key) = (
-            path.join("intermediate-rsa.pem"),
-            path.join("intermediate-rsa.key"),
+            path.join(format!("{stem}.pem")),
+            path.join(format!("{stem}.key")),
         );
         if cert.is_file() {
             return Ok((cert, key));
         }
-        openssl(
-            path,
-            &[],
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                "intermediate-rsa.key",
-            ],
-        )?;
+        if rsa {
+            openssl(
+                path,
+                &[],
+                &[
+                    "genpkey",
+                    "-algorithm",
+                    "RSA",
+                    "-pkeyopt",
+                    "rsa_keygen_bits:2048",
+                    "-out",
+                    &file_name(&key),
+                ],
+            )?;
+        } else {
+            ec_key(path, &key)?;
+        }
+        let csr = format!("{stem}.csr");
         openssl(
             path,
             &[],
@@ -264,23 +307,22 @@ impl Pki {
                 "-config",
                 "openssl.cnf",
                 "-key",
-                "intermediate-rsa.key",
+                &file_name(&key),
                 "-subj",
-                "/O=Launchready Lab/CN=Launchready Interop OpenSSL RSA Intermediate CA",
+                &format!("/O=Launchready Lab/CN={name}"),
                 "-out",
-                "intermediate-rsa.csr",
+                &csr,
             ],
         )?;
-        let now = OffsetDateTime::now_utc();
         sign(
             path,
             &SignRequest {
                 issuer: Issuer::Ca("root.pem", "root.key"),
-                csr: "intermediate-rsa.csr",
-                out: "intermediate-rsa.pem",
+                csr: &csr,
+                out: &file_name(&cert),
                 extensions: "v3_intermediate",
-                not_before: now - Duration::days(1),
-                not_after: now + Duration::days(1825),
+                not_before,
+                not_after,
                 digest: "sha256",
                 san: "DNS:unused.invalid",
                 extfile: None,
@@ -320,6 +362,7 @@ impl Pki {
         let mut not_after = now + Duration::days(90);
         let mut digest = "sha256";
         let mut self_signed = false;
+        let mut cn_only = false;
         let mut extfile = None;
         // How many copies of the intermediate follow the leaf.
         let mut intermediates = 1;
@@ -329,8 +372,25 @@ impl Pki {
             (Leaf::Sha1Ecdsa, _) => digest = "sha1",
             (Leaf::Sha1Rsa, _) => {
                 digest = "sha1";
-                (issuer_cert, issuer_key) = self.rsa_intermediate()?;
+                (issuer_cert, issuer_key) = self.extra_intermediate(
+                    "intermediate-rsa",
+                    true,
+                    "Launchready Interop OpenSSL RSA Intermediate CA",
+                    now - Duration::days(1),
+                    now + Duration::days(1825),
+                )?;
             }
+            (Leaf::ExpiredIntermediate, _) => {
+                (issuer_cert, issuer_key) = self.extra_intermediate(
+                    "intermediate-expired",
+                    false,
+                    "Launchready Interop OpenSSL Expired Intermediate CA",
+                    now - Duration::days(400),
+                    now - Duration::days(30),
+                )?;
+            }
+            (Leaf::CnOnly, _) => cn_only = true,
+            (Leaf::Wildcard(domain), _) => san = format!("DNS:*.{domain}"),
             (Leaf::Spec(_), CertSpec::Valid) => {}
             (Leaf::Spec(_), CertSpec::ExpiresInDays(days)) => {
                 // The lab's slack: a client checking a moment later still counts `days` whole days.
@@ -419,6 +479,7 @@ impl Pki {
                 extensions: match (self_signed, &extfile) {
                     (true, _) => "v3_self_signed",
                     (false, Some(_)) => "huge",
+                    (false, None) if cn_only => "v3_cn_only",
                     (false, None) => "v3_leaf",
                 },
                 not_before,
