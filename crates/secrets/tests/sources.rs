@@ -167,6 +167,15 @@ impl Repo {
     }
 }
 
+/// The id of the commit the `index`th finding is attributed to.
+fn commit_of(out: &ScanOutput, index: usize) -> Option<&str> {
+    out.findings[index]
+        .location
+        .commit
+        .as_ref()
+        .map(|c| c.id.as_str())
+}
+
 fn staged() -> ScanOptions {
     ScanOptions {
         staged: true,
@@ -292,14 +301,7 @@ fn a_blob_on_two_branches_and_paths_is_scanned_once_and_attributed_to_the_earlie
     repo.commit_files("and again", &[("z/third.txt", "SECRET_SHARED01\n")]);
     let (out, scanner) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("x/leak.txt", "SECRET_SHARED01")]));
-    assert_eq!(
-        out.findings[0]
-            .location
-            .commit
-            .as_ref()
-            .map(|c| c.id.as_str()),
-        Some(first.as_str())
-    );
+    assert_eq!(commit_of(&out, 0), Some(first.as_str()));
     assert_eq!(
         scanner.times_seen("SECRET_SHARED01"),
         1,
@@ -319,14 +321,7 @@ fn parents_come_before_children_even_when_clocks_disagree() {
     );
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("a.txt", "SECRET_CLOCKED1")]));
-    assert_eq!(
-        out.findings[0]
-            .location
-            .commit
-            .as_ref()
-            .map(|c| c.id.as_str()),
-        Some(parent.as_str())
-    );
+    assert_eq!(commit_of(&out, 0), Some(parent.as_str()));
 }
 
 #[test]
@@ -395,14 +390,7 @@ fn since_reports_only_secrets_introduced_by_new_commits() {
     };
     let (out, _) = scan(repo.path(), &options);
     assert_eq!(secrets(&out), pairs(&[("new.txt", "SECRET_NEWINPR1")]));
-    assert_eq!(
-        out.findings[0]
-            .location
-            .commit
-            .as_ref()
-            .map(|c| c.id.as_str()),
-        Some(new.as_str())
-    );
+    assert_eq!(commit_of(&out, 0), Some(new.as_str()));
     assert_eq!(out.stats.commits, 2);
 
     let options = ScanOptions {
@@ -522,14 +510,7 @@ fn bare_repository_is_scanned_as_history() {
     );
     let (out, _) = scan(&bare_path, &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("a.txt", "SECRET_BAREREP1")]));
-    assert_eq!(
-        out.findings[0]
-            .location
-            .commit
-            .as_ref()
-            .map(|c| c.id.as_str()),
-        Some(commit.as_str())
-    );
+    assert_eq!(commit_of(&out, 0), Some(commit.as_str()));
     assert_eq!(out.stats.files, 0);
 }
 
@@ -548,14 +529,7 @@ fn shallow_clone_scans_what_exists_and_says_what_it_could_not() {
     );
     let (out, _) = scan(&clone.path().join("shallow"), &ScanOptions::default());
     assert_eq!(secrets(&out), pairs(&[("new.txt", "SECRET_AFTER001")]));
-    assert_eq!(
-        out.findings[0]
-            .location
-            .commit
-            .as_ref()
-            .map(|c| c.id.as_str()),
-        Some(tip.as_str())
-    );
+    assert_eq!(commit_of(&out, 0), Some(tip.as_str()));
     let notes: Vec<_> = out
         .skipped
         .iter()

@@ -867,13 +867,14 @@ impl<'r> Collector<'r> {
 
     /// Adds every blob in the object database that no walked tree named.
     fn add_unreachable(&mut self, graph: &Graph) {
+        let unlisted = |err: &dyn std::fmt::Display| Skipped {
+            path: UNKNOWN_PATH.to_owned(),
+            reason: format!("cannot list objects: {err}"),
+        };
         let iter = match self.repo.objects.iter() {
             Ok(iter) => iter,
             Err(err) => {
-                self.skipped.push(Skipped {
-                    path: UNKNOWN_PATH.to_owned(),
-                    reason: format!("cannot list objects: {err}"),
-                });
+                self.skipped.push(unlisted(&err));
                 return;
             }
         };
@@ -882,10 +883,7 @@ impl<'r> Collector<'r> {
             let id = match id {
                 Ok(id) => id,
                 Err(err) => {
-                    self.skipped.push(Skipped {
-                        path: UNKNOWN_PATH.to_owned(),
-                        reason: format!("cannot list objects: {err}"),
-                    });
+                    self.skipped.push(unlisted(&err));
                     continue;
                 }
             };
