@@ -632,6 +632,21 @@ async fn redirect_loop() {
         .await;
 }
 
+/// Every host upgrades plain HTTP with a 308, what Caddy's automatic HTTPS sends: permanent, like a 301.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http_upgraded_with_308() {
+    let scenario = clean_with(|s| {
+        for site in s.sites.iter_mut().filter(|site| site.host != ORIGIN) {
+            site.http = Handler::redirect(308, format!("https://{}", site.host), true);
+        }
+    });
+    check(Case::new("upgrade_308", scenario).forbid(&[
+        ("redirect.temporary", "http://www.clean.test/"),
+        ("redirect.too_many_hops", "http://www.clean.test/"),
+    ]))
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redirect_https_downgrade() {
     let scenario = clean_with(|s| set_page(s, ORIGIN, "/", moved(301, "http://www.clean.test/")));
