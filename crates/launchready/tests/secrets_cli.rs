@@ -397,3 +397,27 @@ fn bad_paths_are_usage_errors() {
     assert_eq!(size.code, 2);
     assert!(size.stderr.contains("--max-file-size"));
 }
+
+#[test]
+fn show_secrets_prints_a_private_key_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    // Assembled at run time, like the other fakes.
+    let body = "MIIEowIBAAKCAQEAq7BFUjsh9Kq2xZ3pLm8Wc1dNvR4tYe6uHo0iJg5fXkaPbQ2s";
+    let key = format!(
+        "-----BEGIN {k}-----\n{body}\n{body}\n-----END {k}-----",
+        k = "RSA PRIVATE KEY"
+    );
+    let out = launchready(
+        dir.path(),
+        &["secrets", "-", "--format", "json", "--show-secrets"],
+        Some(&format!("{key}\n")),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let evidence = json(&out)["findings"][0]["evidence"][0].clone();
+    assert_eq!(
+        evidence,
+        format!("secret: {key}").as_str(),
+        "{}",
+        out.stdout
+    );
+}
