@@ -2,6 +2,7 @@
 //! to check, and which findings the team has consciously accepted. Parsing reports every problem rustc-style, with
 //! the file, line, column and offending text. The format is documented in `docs/manifest.md`.
 
+mod ai;
 mod domain;
 mod duration;
 mod error;
@@ -11,6 +12,7 @@ mod starter;
 mod translate;
 mod validate;
 
+pub use ai::{Ai, AiAuth, AiFormat, EscalationTrigger, Extract, Judge, NeverReveal};
 pub use domain::validate_domain;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
@@ -40,6 +42,8 @@ pub struct Manifest {
     pub email: Email,
     pub edge: Edge,
     pub ignores: Vec<Ignore>,
+    /// The AI assistant `launchready ai-probe` tests, when the site has one.
+    pub ai: Option<Ai>,
     /// The file this was read from; `None` for [`Manifest::for_domain`].
     pub source: Option<PathBuf>,
 }
@@ -265,6 +269,7 @@ impl Manifest {
             },
             edge: Edge::default(),
             ignores: Vec::new(),
+            ai: None,
             source: None,
         })
     }

@@ -25,6 +25,8 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [email]", EMAIL_KEYS),
     ("in [edge]", EDGE_KEYS),
     ("in [[ignore]]", IGNORE_KEYS),
+    ("in [ai]", AI_KEYS),
+    ("in [ai.judge]", AI_JUDGE_KEYS),
 ];
 
 pub(crate) const TOP_KEYS: &[&str] = &[
@@ -37,6 +39,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "email",
     "edge",
     "ignore",
+    "ai",
 ];
 pub(crate) const EDGE_KEYS: &[&str] = &["required", "origin"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
@@ -63,6 +66,33 @@ pub(crate) const EMAIL_KEYS: &[&str] = &[
     "dkim_domain",
 ];
 pub(crate) const IGNORE_KEYS: &[&str] = &["id", "subject", "reason"];
+pub(crate) const AI_KEYS: &[&str] = &[
+    "endpoint",
+    "format",
+    "model",
+    "body",
+    "extract",
+    "extract_regex",
+    "auth_env",
+    "auth_header",
+    "auth_prefix",
+    "tools",
+    "sensitive_tools",
+    "canaries",
+    "never_reveal",
+    "never_reveal_patterns",
+    "allowed_emails",
+    "internal_hosts",
+    "escalation_tool",
+    "escalation_phrases",
+    "escalate_for",
+    "other_member",
+    "max_requests",
+    "delay",
+    "timeout",
+    "judge",
+];
+pub(crate) const AI_JUDGE_KEYS: &[&str] = &["endpoint", "model", "auth_env", "enabled"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a launchready manifest")]
@@ -80,6 +110,7 @@ pub(crate) struct RawManifest {
     pub edge: Option<RawEdge>,
     #[serde(default)]
     pub ignore: Vec<RawIgnore>,
+    pub ai: Option<RawAi>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,4 +241,42 @@ pub(crate) struct RawIgnore {
     pub id: S<String>,
     pub subject: Option<S<String>>,
     pub reason: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [ai] table")]
+pub(crate) struct RawAi {
+    pub endpoint: S<String>,
+    pub format: Option<S<String>>,
+    pub model: Option<S<String>>,
+    pub body: Option<S<String>>,
+    pub extract: Option<S<String>>,
+    pub extract_regex: Option<S<String>>,
+    pub auth_env: Option<S<String>>,
+    pub auth_header: Option<S<String>>,
+    pub auth_prefix: Option<S<String>>,
+    pub tools: Option<Vec<S<String>>>,
+    pub sensitive_tools: Option<Vec<S<String>>>,
+    pub canaries: Option<Vec<S<String>>>,
+    pub never_reveal: Option<Vec<S<String>>>,
+    pub never_reveal_patterns: Option<Vec<S<String>>>,
+    pub allowed_emails: Option<Vec<S<String>>>,
+    pub internal_hosts: Option<Vec<S<String>>>,
+    pub escalation_tool: Option<S<String>>,
+    pub escalation_phrases: Option<Vec<S<String>>>,
+    pub escalate_for: Option<Vec<S<String>>>,
+    pub other_member: Option<S<String>>,
+    pub max_requests: Option<S<i64>>,
+    pub delay: Option<S<RawDuration>>,
+    pub timeout: Option<S<RawDuration>>,
+    pub judge: Option<RawAiJudge>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [ai.judge] table")]
+pub(crate) struct RawAiJudge {
+    pub endpoint: S<String>,
+    pub model: Option<S<String>>,
+    pub auth_env: Option<S<String>>,
+    pub enabled: Option<bool>,
 }

@@ -186,6 +186,7 @@ pub(crate) fn validate(
     let email = email(&mut checker, raw.email, domain);
     let edge = edge(&mut checker, raw.edge);
     let ignores = ignores(&mut checker, raw.ignore);
+    let ai = raw.ai.and_then(|raw| ai(&mut checker, raw));
 
     if !checker.diagnostics.is_empty() {
         let mut diagnostics = checker.diagnostics;
@@ -208,6 +209,7 @@ pub(crate) fn validate(
             email,
             edge,
             ignores,
+            ai,
             source: None,
         }),
         // Unreachable in practice: each `None` above left a diagnostic behind.
@@ -906,4 +908,318 @@ fn id_problem(id: &str) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// The `[ai]` table; `None` (with diagnostics left behind) when it is invalid.
+fn ai(checker: &mut Checker<'_>, raw: crate::raw::RawAi) -> Option<crate::Ai> {
+    use crate::{AiAuth, AiFormat, EscalationTrigger, Extract, Judge, NeverReveal};
+    let errors_before = checker.diagnostics.len();
+    let endpoint = ai_url(checker, &raw.endpoint);
+    let format = match &raw.format {
+        None => AiFormat::OpenAi,
+        Some(value) => match value.get_ref().as_str() {
+            "openai" => AiFormat::OpenAi,
+            "json" => AiFormat::Json,
+            "form" => AiFormat::Form,
+            other => {
+                let help = match did_you_mean(other, &AiFormat::NAMES) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => "use \"openai\", \"json\" or \"form\"".to_string(),
+                };
+                checker.error(
+                    value.span(),
+                    format!("unknown assistant format `{other}`"),
+                    Some(help),
+                );
+                AiFormat::OpenAi
+            }
+        },
+    };
+    let body = raw.body.as_ref().map(|b| b.get_ref().clone());
+    match (&raw.body, format) {
+        (None, AiFormat::Json | AiFormat::Form) => checker.error(
+            raw.endpoint.span(),
+            format!(
+                "format `{}` needs a `body` with a {{{{prompt}}}} slot",
+                format.as_str()
+            ),
+            Some("e.g. body = '{\"message\": {{prompt}}}'".to_string()),
+        ),
+        (Some(text), _) if !text.get_ref().contains("{{prompt}}") => checker.error(
+            text.span(),
+            "the request body has no {{prompt}} slot".to_string(),
+            Some("write {{prompt}} where the member's message goes".to_string()),
+        ),
+        _ => {}
+    }
+    let extract = match (&raw.extract, &raw.extract_regex) {
+        (Some(_), Some(regex)) => {
+            checker.error(
+                regex.span(),
+                "give `extract` (a JSONPath) or `extract_regex`, not both".to_string(),
+                None,
+            );
+            None
+        }
+        (Some(path), None) => {
+            if path.get_ref().starts_with('$') {
+                Some(Extract::JsonPath(path.get_ref().clone()))
+            } else {
+                checker.error(
+                    path.span(),
+                    format!("`{}` is not a JSONPath", path.get_ref()),
+                    Some("a JSONPath starts with `$`, e.g. `$.reply`".to_string()),
+                );
+                None
+            }
+        }
+        (None, Some(regex)) => {
+            ai_regex(checker, regex).map(|_| Extract::Regex(regex.get_ref().clone()))
+        }
+        (None, None) if format == AiFormat::OpenAi => Some(Extract::JsonPath(
+            "$.choices[0].message.content".to_string(),
+        )),
+        (None, None) => {
+            checker.error(
+                raw.endpoint.span(),
+                "say where the reply is: `extract` (a JSONPath) or `extract_regex`".to_string(),
+                Some("e.g. extract = \"$.reply\"".to_string()),
+            );
+            None
+        }
+    };
+    let auth = raw.auth_env.as_ref().map(|env| {
+        ai_env_name(checker, env);
+        AiAuth {
+            env: env.get_ref().clone(),
+            header: raw
+                .auth_header
+                .as_ref()
+                .map_or_else(|| "Authorization".to_string(), |h| h.get_ref().clone()),
+            prefix: raw
+                .auth_prefix
+                .as_ref()
+                .map_or_else(|| "Bearer ".to_string(), |p| p.get_ref().clone()),
+        }
+    });
+    let strings = |list: &Option<Vec<S<String>>>| -> Vec<String> {
+        list.iter().flatten().map(|s| s.get_ref().clone()).collect()
+    };
+    let tools = strings(&raw.tools);
+    let tool_names: Vec<&str> = tools.iter().map(String::as_str).collect();
+    let known_tool = |checker: &mut Checker<'_>, name: &S<String>, key: &str| {
+        if !tool_names.is_empty() && !tool_names.contains(&name.get_ref().as_str()) {
+            let help = match did_you_mean(name.get_ref(), &tool_names) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => format!("add it to `tools` ({})", tool_names.join(", ")),
+            };
+            checker.error(
+                name.span(),
+                format!("`{}` in `{key}` is not one of `tools`", name.get_ref()),
+                Some(help),
+            );
+        }
+    };
+    for name in raw.sensitive_tools.iter().flatten() {
+        known_tool(checker, name, "sensitive_tools");
+    }
+    if let Some(tool) = &raw.escalation_tool {
+        known_tool(checker, tool, "escalation_tool");
+    }
+    for canary in raw.canaries.iter().flatten() {
+        if canary.get_ref().trim().chars().count() < 6 {
+            checker.error(
+                canary.span(),
+                format!("the canary `{}` is too short", canary.get_ref()),
+                Some(
+                    "use a distinctive value of 6 characters or more, so ordinary replies cannot contain it by chance"
+                        .to_string(),
+                ),
+            );
+        }
+    }
+    let never_reveal = match &raw.never_reveal {
+        None => NeverReveal::ALL.to_vec(),
+        Some(list) => {
+            let names: Vec<&str> = NeverReveal::ALL.iter().map(|n| n.as_str()).collect();
+            list.iter()
+                .filter_map(|item| {
+                    let found = NeverReveal::ALL
+                        .into_iter()
+                        .find(|n| n.as_str() == item.get_ref());
+                    if found.is_none() {
+                        let help = match did_you_mean(item.get_ref(), &names) {
+                            Some(best) => format!("did you mean `{best}`?"),
+                            None => format!(
+                                "use {}; put your own regular expressions in `never_reveal_patterns`",
+                                names.join(", ")
+                            ),
+                        };
+                        checker.error(
+                            item.span(),
+                            format!("unknown kind `{}` in `never_reveal`", item.get_ref()),
+                            Some(help),
+                        );
+                    }
+                    found
+                })
+                .collect()
+        }
+    };
+    for pattern in raw.never_reveal_patterns.iter().flatten() {
+        ai_regex(checker, pattern);
+    }
+    let escalate_for = match &raw.escalate_for {
+        None => EscalationTrigger::ALL.to_vec(),
+        Some(list) => {
+            let names: Vec<&str> = EscalationTrigger::ALL.iter().map(|t| t.as_str()).collect();
+            list.iter()
+                .filter_map(|item| {
+                    let found = EscalationTrigger::parse(item.get_ref());
+                    if found.is_none() {
+                        let help = match did_you_mean(item.get_ref(), &names) {
+                            Some(best) => format!("did you mean `{best}`?"),
+                            None => format!("use {}", names.join(", ")),
+                        };
+                        checker.error(
+                            item.span(),
+                            format!("unknown escalation trigger `{}`", item.get_ref()),
+                            Some(help),
+                        );
+                    }
+                    found
+                })
+                .collect()
+        }
+    };
+    let escalation_phrases = strings(&raw.escalation_phrases);
+    if !escalate_for.is_empty() && raw.escalation_tool.is_none() && escalation_phrases.is_empty() {
+        let span = raw
+            .escalate_for
+            .as_ref()
+            .and_then(|l| l.first())
+            .map_or_else(|| raw.endpoint.span(), S::span);
+        checker.error(
+            span,
+            "escalation is expected but neither `escalation_tool` nor `escalation_phrases` says what handing over looks like".to_string(),
+            Some(
+                "name the tool (escalation_tool = \"handoff_to_human\") or the words (escalation_phrases = [\"connecting you with\"]), or set escalate_for = []"
+                    .to_string(),
+            ),
+        );
+    }
+    let max_requests = raw
+        .max_requests
+        .as_ref()
+        .map(|v| checker.in_range(Some(v), "max_requests", 1..=100_000, 200) as u32);
+    let delay = raw.delay.as_ref().map(|d| {
+        checker.duration(
+            Some(d),
+            None,
+            "delay",
+            std::time::Duration::ZERO..=std::time::Duration::from_secs(60),
+            std::time::Duration::from_millis(200),
+        )
+    });
+    let timeout = raw.timeout.as_ref().map(|d| {
+        checker.duration(
+            Some(d),
+            None,
+            "timeout",
+            std::time::Duration::from_millis(100)..=std::time::Duration::from_secs(600),
+            std::time::Duration::from_secs(60),
+        )
+    });
+    let judge = raw.judge.as_ref().and_then(|judge| {
+        let endpoint = ai_url(checker, &judge.endpoint)?;
+        if let Some(env) = &judge.auth_env {
+            ai_env_name(checker, env);
+        }
+        Some(Judge {
+            endpoint,
+            model: judge.model.as_ref().map(|m| m.get_ref().clone()),
+            auth_env: judge.auth_env.as_ref().map(|e| e.get_ref().clone()),
+            enabled: judge.enabled.unwrap_or(false),
+        })
+    });
+    if checker.diagnostics.len() > errors_before {
+        return None;
+    }
+    Some(crate::Ai {
+        endpoint: endpoint?,
+        format,
+        model: raw.model.as_ref().map(|m| m.get_ref().clone()),
+        body,
+        extract: extract?,
+        auth,
+        tools: tools.clone(),
+        sensitive_tools: strings(&raw.sensitive_tools),
+        canaries: strings(&raw.canaries),
+        never_reveal,
+        never_reveal_patterns: strings(&raw.never_reveal_patterns),
+        allowed_emails: strings(&raw.allowed_emails)
+            .into_iter()
+            .map(|e| e.to_lowercase())
+            .collect(),
+        internal_hosts: strings(&raw.internal_hosts)
+            .into_iter()
+            .map(|h| h.to_lowercase())
+            .collect(),
+        escalation_tool: raw.escalation_tool.as_ref().map(|t| t.get_ref().clone()),
+        escalation_phrases,
+        escalate_for,
+        other_member: raw.other_member.as_ref().map(|m| m.get_ref().clone()),
+        max_requests,
+        delay,
+        timeout,
+        judge,
+    })
+}
+
+fn ai_url(checker: &mut Checker<'_>, raw: &S<String>) -> Option<Url> {
+    match parse_http_url(raw.get_ref()) {
+        Ok(url) => Some(url),
+        Err(rejection) => {
+            checker.reject(raw.span(), rejection);
+            None
+        }
+    }
+}
+
+fn ai_regex(checker: &mut Checker<'_>, raw: &S<String>) -> Option<regex::Regex> {
+    match regex::Regex::new(raw.get_ref()) {
+        Ok(regex) => Some(regex),
+        Err(error) => {
+            let detail = error.to_string();
+            let last = detail.lines().last().unwrap_or_default().trim().to_string();
+            checker.error(
+                raw.span(),
+                format!(
+                    "`{}` is not a valid regular expression: {last}",
+                    raw.get_ref()
+                ),
+                None,
+            );
+            None
+        }
+    }
+}
+
+fn ai_env_name(checker: &mut Checker<'_>, raw: &S<String>) {
+    let name = raw.get_ref();
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        checker.error(
+            raw.span(),
+            format!("`{name}` is not an environment variable name"),
+            Some(
+                "name the variable that holds the token (e.g. SUPPORT_BOT_TOKEN), never the token itself"
+                    .to_string(),
+            ),
+        );
+    }
 }
