@@ -40,20 +40,9 @@ const HUGE_BODY_PREFIX: &[u8] = b"<!doctype html>\n<title>Huge</title>\n<p>";
 /// client leaves (or [`LINGER`]) so the close cannot turn into a reset that discards the bytes.
 pub(super) async fn answer_with_garbage<S>(stream: S, shared: &Shared)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Send + Unpin,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let write = async {
-        if writer.write_all(GARBAGE_TLS).await.is_ok() {
-            let _ = writer.shutdown().await;
-            tokio::time::sleep(LINGER).await;
-        }
-    };
-    tokio::select! {
-        _ = write => {}
-        _ = drain(&mut reader) => {}
-        _ = shared.lab_dropped() => {}
-    }
+    write_raw(stream, RawResponse::Garbage, shared).await
 }
 
 /// `StallTls`: the ClientHello has been read; nothing is ever sent back.
@@ -83,6 +72,8 @@ pub(super) enum RawResponse {
         padding: usize,
         tail: Bytes,
     },
+    /// [`GARBAGE_TLS`] on a TLS port: the wrong protocol at once, not a slow writer.
+    Garbage,
 }
 
 /// Counts a `HugeBody` for [`crate::Lab::slow_writers`] while hyper holds it; the body is dropped
@@ -127,7 +118,8 @@ pub(super) async fn write_raw<S>(stream: S, raw: RawResponse, shared: &Shared)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin,
 {
-    let _guard = SlowWriterGuard::new(&shared.slow_writers);
+    let slow = !matches!(raw, RawResponse::Garbage);
+    let _guard = slow.then(|| SlowWriterGuard::new(&shared.slow_writers));
     let (mut reader, mut writer) = tokio::io::split(stream);
     let write = async {
         let written = match &raw {
@@ -137,6 +129,7 @@ where
                 padding,
                 tail,
             } => huge_header(&mut writer, head, *padding, tail).await,
+            RawResponse::Garbage => writer.write_all(GARBAGE_TLS).await,
         };
         if written.is_ok() {
             let _ = writer.shutdown().await;
