@@ -176,11 +176,29 @@ fn judge_certificate(now: i64, host: &str, tls: &TlsFacts) -> Vec<Finding> {
                 .reference("https://www.rfc-editor.org/rfc/rfc9155"),
         );
     }
+    // `Expired` with a leaf inside its dates means a certificate further up the chain has expired (a stale
+    // intermediate left in the bundle): every browser rejects the chain, and the leaf rules above are silent.
+    let leaf_in_dates = leaf.not_after_unix >= now && leaf.not_before_unix <= now;
+    let expired_above = (tls.verification == Verification::Expired && leaf_in_dates).then(|| {
+        let stale: Vec<String> = tls
+            .chain
+            .iter()
+            .skip(1)
+            .filter(|cert| cert.not_after_unix < now)
+            .map(|cert| format!("{} (expired {})", cert.subject, cert.not_after))
+            .collect();
+        if stale.is_empty() {
+            "a certificate above the leaf in the chain has expired".to_string()
+        } else {
+            format!("expired intermediate in the chain: {}", stale.join(", "))
+        }
+    });
     let untrusted = match &tls.verification {
         Verification::UnknownIssuer if !incomplete => {
             Some("issued by an unknown CA, or self-signed".to_string())
         }
         Verification::Other(reason) => Some(reason.clone()),
+        Verification::Expired => expired_above,
         _ => None,
     };
     if let Some(reason) = untrusted {
@@ -259,6 +277,29 @@ mod tests {
             ]
         );
         assert!(findings[0].title.contains("9 days"));
+    }
+
+    #[test]
+    fn a_chain_through_an_expired_intermediate_is_untrusted() {
+        let mut facts = site();
+        with_cert(&mut facts, "admin.demo.test", |tls| {
+            tls.chain[1].not_after_unix = NOW - DAY;
+            tls.chain[1].not_after = "2027-01-14T08:00:00Z".to_string();
+            tls.verification = Verification::Expired;
+        });
+        let findings = judge(&facts);
+        assert_eq!(
+            ids(&findings),
+            [("tls.cert.untrusted", "admin.demo.test", Severity::Blocker)]
+        );
+        assert!(
+            findings[0]
+                .evidence
+                .iter()
+                .any(|e| e.contains("expired intermediate in the chain: O=Launchready Lab, CN=Launchready Lab Intermediate CA (expired 2027-01-14T08:00:00Z)")),
+            "{:?}",
+            findings[0].evidence
+        );
     }
 
     #[test]
