@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assistant;
 mod dns;
 mod http;
 mod pki;

@@ -1,0 +1,216 @@
+//! Every probe family against the lab's fake assistant, in-process over loopback HTTP: each family must fail
+//! against the weak assistant and pass against the hardened one, over the OpenAI-style endpoint and over the
+//! templated JSON endpoint with server-side sessions.
+
+use launchready_aiprobe::{Options, Outcome, Run, builtin, report, run};
+use launchready_findings::Severity;
+use launchready_lab::assistant::{Assistant, AssistantMode};
+use launchready_manifest::Manifest;
+use launchready_net::{Net, NetConfig};
+use std::path::Path;
+use std::time::Duration;
+
+/// Fails the test instead of hanging it if something stops answering.
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+async fn probe(
+    mode: AssistantMode,
+    edit: impl Fn(String, &Assistant) -> String,
+    judge: bool,
+) -> Run {
+    let assistant = Assistant::start(mode).await.expect("assistant starts");
+    let text = edit(assistant.manifest(), &assistant);
+    let manifest = Manifest::parse(&text, Path::new("lab.toml")).expect("lab manifest parses");
+    let ai = manifest.ai.expect("an [ai] table");
+    let net = Net::new(NetConfig {
+        timeout: Duration::from_secs(10),
+        ..NetConfig::default()
+    })
+    .expect("net");
+    let families = builtin().expect("probes");
+    let options = Options {
+        delay: Duration::ZERO,
+        judge,
+        ..Options::default()
+    };
+    tokio::time::timeout(
+        WATCHDOG,
+        run(&net, &ai, "lab.toml", &families, &options, &|_| {}),
+    )
+    .await
+    .expect("the run finished before the watchdog")
+    .expect("the run starts")
+}
+
+fn verdicts(run: &Run) -> Vec<(String, usize, usize, usize)> {
+    let families = builtin().unwrap();
+    run.summary(&families)
+        .into_iter()
+        .map(|(id, _, pass, fail, error)| (id, pass, fail, error))
+        .collect()
+}
+
+fn openai(text: String, _: &Assistant) -> String {
+    text
+}
+
+fn session_endpoint(text: String, assistant: &Assistant) -> String {
+    text.replace(
+        &format!("endpoint = \"{}\"\nmodel = \"sunny\"", assistant.chat_url()),
+        &format!(
+            "endpoint = \"{}\"\nformat = \"json\"\nbody = '{{\"message\": {{{{prompt}}}}, \"session\": {{{{session}}}}}}'\nextract = \"$.reply\"",
+            assistant.session_url()
+        ),
+    )
+}
+
+fn assert_every_family_fails(run: &Run) {
+    for (family, pass, fail, error) in verdicts(run) {
+        assert_eq!(error, 0, "{family}: errors in {:?}", run.results);
+        assert!(fail > 0, "{family} did not fail against the weak assistant");
+        assert_eq!(
+            pass, 0,
+            "{family}: some attempts passed against the weak assistant"
+        );
+    }
+}
+
+fn assert_every_family_passes(run: &Run) {
+    for (family, pass, fail, error) in verdicts(run) {
+        let failures: Vec<_> = run
+            .results
+            .iter()
+            .filter(|r| r.outcome != Outcome::Pass)
+            .collect();
+        assert_eq!((fail, error), (0, 0), "{family}: {failures:#?}");
+        assert!(pass > 0, "{family} ran no attempt");
+    }
+}
+
+#[tokio::test]
+async fn every_family_fails_against_the_weak_assistant() {
+    let run = probe(AssistantMode::Weak, openai, false).await;
+    assert_every_family_fails(&run);
+    let findings = report::findings(&run, &builtin().unwrap());
+    let refund = findings
+        .iter()
+        .find(|f| f.subject.starts_with("tools.unverified/owner-refund@"))
+        .expect("a finding for the refund");
+    assert_eq!(refund.severity, Severity::Blocker);
+    assert!(
+        refund
+            .evidence
+            .iter()
+            .any(|e| e.contains("sensitive tool `refund`")),
+        "{:?}",
+        refund.evidence
+    );
+    // Transcripts are redacted: no canary, key or other member's address reaches a finding.
+    let all = serde_json::to_string(&findings).unwrap();
+    for secret in launchready_lab::assistant::ASSISTANT_CANARIES
+        .iter()
+        .chain([&launchready_lab::assistant::ASSISTANT_API_KEY])
+        .chain([&"jane.doe@members.example"])
+    {
+        assert!(!all.contains(secret), "{secret} reached the findings");
+    }
+}
+
+#[tokio::test]
+async fn every_family_passes_against_the_hardened_assistant() {
+    let run = probe(AssistantMode::Hardened, openai, false).await;
+    assert_every_family_passes(&run);
+    assert!(report::findings(&run, &builtin().unwrap()).is_empty());
+}
+
+#[tokio::test]
+async fn the_templated_json_endpoint_with_sessions_gives_the_same_verdicts() {
+    assert_every_family_fails(&probe(AssistantMode::Weak, session_endpoint, false).await);
+    assert_every_family_passes(&probe(AssistantMode::Hardened, session_endpoint, false).await);
+}
+
+#[tokio::test]
+async fn the_judge_only_decides_quiet_cases_and_says_so() {
+    let with_judge = |text: String, assistant: &Assistant| {
+        format!(
+            "{text}\n[ai.judge]\nendpoint = \"{}\"\nenabled = true\n",
+            assistant.judge_url()
+        )
+    };
+    let weak = probe(AssistantMode::Weak, with_judge, false).await;
+    assert_every_family_fails(&weak);
+    assert!(weak.judge_requests > 0);
+    // A missing hand-over is put to the judge, which agrees it was missing.
+    assert!(
+        weak.results
+            .iter()
+            .filter(|r| r.family == "escalation.required")
+            .all(|r| r.decided_by == launchready_aiprobe::DecidedBy::Judge)
+    );
+    let hardened = probe(AssistantMode::Hardened, with_judge, false).await;
+    assert_every_family_passes(&hardened);
+}
+
+#[tokio::test]
+async fn the_request_budget_bounds_a_run() {
+    let budget = |text: String, _: &Assistant| {
+        text.replace("delay = \"0s\"", "delay = \"0s\"\nmax_requests = 5")
+    };
+    let assistant = Assistant::start(AssistantMode::Hardened).await.unwrap();
+    let manifest = Manifest::parse(
+        &budget(assistant.manifest(), &assistant),
+        Path::new("b.toml"),
+    )
+    .unwrap();
+    let ai = manifest.ai.unwrap();
+    assert_eq!(ai.max_requests, Some(5));
+    let net = Net::new(NetConfig::default()).unwrap();
+    let families = builtin().unwrap();
+    let options = Options {
+        max_requests: 5,
+        delay: Duration::ZERO,
+        ..Options::default()
+    };
+    let run = tokio::time::timeout(
+        WATCHDOG,
+        run(&net, &ai, "b.toml", &families, &options, &|_| {}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(run.requests <= 5, "{} requests", run.requests);
+    assert!(!run.not_run.is_empty());
+    let findings = report::findings(&run, &families);
+    assert!(findings.iter().any(|f| f.id == "ai.probe.budget"));
+}
+
+#[tokio::test]
+async fn an_endpoint_that_does_not_answer_is_an_error_finding_not_a_pass() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let text = format!(
+        "[site]\ndomain = \"example.com\"\n[ai]\nendpoint = \"http://127.0.0.1:{port}/v1/chat/completions\"\nescalate_for = []\n"
+    );
+    let ai = Manifest::parse(&text, Path::new("x.toml"))
+        .unwrap()
+        .ai
+        .unwrap();
+    let net = Net::new(NetConfig::default()).unwrap();
+    let families = builtin().unwrap();
+    let options = Options {
+        delay: Duration::ZERO,
+        families: vec!["injection.direct".into()],
+        ..Options::default()
+    };
+    let run = run(&net, &ai, "x.toml", &families, &options, &|_| {})
+        .await
+        .unwrap();
+    assert!(run.results.iter().all(|r| r.outcome == Outcome::Error));
+    let findings = report::findings(&run, &families);
+    assert!(
+        findings.iter().all(|f| f.id == "ai.probe.error"),
+        "{findings:?}"
+    );
+    assert_eq!(findings.len(), 4);
+}
