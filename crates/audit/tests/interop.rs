@@ -367,31 +367,50 @@ async fn run(mut case: Case) {
             k.server.is_none_or(|s| s == kind) && k.protocol.is_none_or(|p| p == protocol)
         };
         let known_for = |key: &Key| {
-            case.known
-                .iter()
-                .find(|k| applies(k) && k.id == key.0 && (k.subject == "*" || k.subject == key.1))
+            case.known.iter().enumerate().find(|(_, k)| {
+                applies(k) && k.id == key.0 && (k.subject == "*" || k.subject == key.1)
+            })
         };
         let mut only_real = BTreeSet::new();
         let mut only_lab = BTreeSet::new();
+        let mut used: Vec<usize> = Vec::new();
         for (side, differing) in [
             (&mut only_real, real.difference(&wanted)),
             (&mut only_lab, wanted.difference(&real)),
         ] {
             for key in differing {
                 match known_for(key) {
-                    Some(k) => println!(
-                        "KNOWN | {} | {} {} | {}@{} | {}",
-                        case.name,
-                        kind.name(),
-                        protocol.label(),
-                        key.0,
-                        key.1,
-                        k.why
-                    ),
+                    Some((i, k)) => {
+                        used.push(i);
+                        println!(
+                            "KNOWN | {} | {} {} | {}@{} | {}",
+                            case.name,
+                            kind.name(),
+                            protocol.label(),
+                            key.0,
+                            key.1,
+                            k.why
+                        )
+                    }
                     None => {
                         side.insert(key.clone());
                     }
                 }
+            }
+        }
+        // An entry whose difference is gone (the bug was fixed) should go too; said loudly, not failed, so a
+        // fix elsewhere never turns this tier red.
+        for (i, k) in case.known.iter().enumerate().filter(|(_, k)| applies(k)) {
+            if !used.contains(&i) {
+                eprintln!(
+                    "STALE KNOWN | {} | {} {} | {}@{} no longer differs from the lab: remove the entry ({})",
+                    case.name,
+                    kind.name(),
+                    protocol.label(),
+                    k.id,
+                    k.subject,
+                    k.why
+                );
             }
         }
         if !only_real.is_empty() || !only_lab.is_empty() {
@@ -922,16 +941,8 @@ async fn sha1_signed_certificates() {
         ("tls.sig.sha1", "members.clean.test"),
         ("tls.cert.untrusted", "members.clean.test"),
     ];
-    // KNOWN: the net layer names signature algorithms through x509-parser's OID registry, which has no entry
-    // for ecdsa-with-SHA1 (1.2.840.10045.4.1); the fact reads "1.2.840.10045.4.1" and the rule, which looks
-    // for "sha1" in the name, stays silent. Remove this entry when the name is resolved.
-    case.known = vec![Known {
-        server: None,
-        protocol: None,
-        id: "tls.sig.sha1",
-        subject: "members.clean.test",
-        why: "ecdsa-with-SHA1 is recorded as a bare OID the rule does not recognise",
-    }];
+    // This tier found that ecdsa-with-SHA1 was recorded as a bare OID the rule did not recognise; the net
+    // layer now names it, and both leaves must be reported.
     check(case).await;
 }
 
@@ -1229,16 +1240,8 @@ async fn a_location_in_raw_utf8() {
         "to = \"https://www.clean.test/pricing\"",
         "to = \"https://www.clean.test/prix-%C3%A9t%C3%A9\"",
     );
-    // KNOWN: the net layer reads Location with `HeaderValue::to_str`, which refuses any byte outside visible
-    // ASCII; the 301 is recorded without a target, the chain ends as a bad redirect and the link is reported
-    // broken ("[301]", with no word about the Location), although every browser follows it.
-    case.known = vec![Known {
-        server: None,
-        protocol: None,
-        id: "legacy_link.broken",
-        subject: "https://clean.test/spring-sale",
-        why: "a raw UTF-8 Location is dropped by the client (HeaderValue::to_str), so the 301 has no target",
-    }];
+    // This tier found the client dropping such a Location (the 301 had no target and the link was reported
+    // broken); it now follows it as browsers do, so no finding differs.
     check(case).await;
 }
 

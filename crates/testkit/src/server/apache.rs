@@ -238,7 +238,7 @@ fn behaviour(
                 let _ = writeln!(
                     c,
                     "  RewriteRule \"^{}$\" \"{}\" [L]",
-                    regex_escape(path),
+                    regex_escape(&web::decoded_path(path)),
                     file.display()
                 );
             }

@@ -185,7 +185,7 @@ fn behaviour(c: &mut String, behaviour: &Behaviour<'_>) -> Result<(), ServerErro
         }
         Behaviour::Pages(pages) => {
             for (path, response) in pages {
-                let _ = writeln!(c, "location = {} {{", quote(path));
+                let _ = writeln!(c, "location = {} {{", quote(&web::decoded_path(path)));
                 page(c, response)?;
                 c.push_str("}\n");
             }

@@ -152,6 +152,14 @@ pub(crate) enum Behaviour<'a> {
     Pages(Vec<(&'a str, Response<'a>)>),
 }
 
+/// A scenario path (as the request line carries it, percent-encoded) as nginx locations and Apache rewrite
+/// rules match it: decoded. Caddy's path matcher takes the encoded form as written.
+pub(crate) fn decoded_path(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// A page as a server sends it: the content type apart from the other headers, since every server sets it
 /// its own way.
 #[derive(Debug)]
