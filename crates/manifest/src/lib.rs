@@ -44,6 +44,7 @@ pub struct Manifest {
     pub ignores: Vec<Ignore>,
     /// The AI assistant `launchready ai-probe` tests, when the site has one.
     pub ai: Option<Ai>,
+    pub load: Load,
     /// The file this was read from; `None` for [`Manifest::for_domain`].
     pub source: Option<PathBuf>,
 }
@@ -196,6 +197,15 @@ impl Email {
     }
 }
 
+/// `launchready load`'s settings: thresholds judged on every run, and hosts besides the site's that may be loaded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// k6-style expressions (`p(95)<500`, `step=checkout p(99)<1s`, `rate_errors<0.01`), checked by `load`.
+    pub thresholds: Vec<String>,
+    /// Host names (or `*.example.com` patterns) besides the site's own.
+    pub allow_hosts: Vec<String>,
+}
+
 /// The CDN or proxy in front of the site, and the origin server behind it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Edge {
@@ -270,6 +280,7 @@ impl Manifest {
             edge: Edge::default(),
             ignores: Vec::new(),
             ai: None,
+            load: Load::default(),
             source: None,
         })
     }

@@ -27,6 +27,7 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [[ignore]]", IGNORE_KEYS),
     ("in [ai]", AI_KEYS),
     ("in [ai.judge]", AI_JUDGE_KEYS),
+    ("in [load]", LOAD_KEYS),
 ];
 
 pub(crate) const TOP_KEYS: &[&str] = &[
@@ -40,7 +41,9 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "edge",
     "ignore",
     "ai",
+    "load",
 ];
+pub(crate) const LOAD_KEYS: &[&str] = &["thresholds", "allow_hosts"];
 pub(crate) const EDGE_KEYS: &[&str] = &["required", "origin"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
 pub(crate) const SUBDOMAIN_KEYS: &[&str] = &["name", "destination"];
@@ -111,6 +114,14 @@ pub(crate) struct RawManifest {
     #[serde(default)]
     pub ignore: Vec<RawIgnore>,
     pub ai: Option<RawAi>,
+    pub load: Option<RawLoad>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [load] table")]
+pub(crate) struct RawLoad {
+    pub thresholds: Option<Vec<S<String>>>,
+    pub allow_hosts: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

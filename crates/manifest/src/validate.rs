@@ -4,13 +4,13 @@
 use crate::domain::{Rejection, check_domain, is_within, parse_http_url, resolve_host};
 use crate::error::{Diagnostic, Location};
 use crate::raw::{
-    RawAudit, RawDuration, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawManifest, RawRoute,
-    RawSubdomain, S,
+    RawAudit, RawDuration, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawLoad, RawManifest,
+    RawRoute, RawSubdomain, S,
 };
 use crate::translate::did_you_mean;
 use crate::{
-    AuditOptions, DEFAULT_SUBDOMAINS, Edge, Email, Ignore, LegacyLink, Manifest, Route, RouteKind,
-    Site, Subdomain,
+    AuditOptions, DEFAULT_SUBDOMAINS, Edge, Email, Ignore, LegacyLink, Load, Manifest, Route,
+    RouteKind, Site, Subdomain,
 };
 use std::collections::HashMap;
 use std::ops::{Range, RangeInclusive};
@@ -187,6 +187,7 @@ pub(crate) fn validate(
     let edge = edge(&mut checker, raw.edge);
     let ignores = ignores(&mut checker, raw.ignore);
     let ai = raw.ai.and_then(|raw| ai(&mut checker, raw));
+    let load = load(&mut checker, raw.load);
 
     if !checker.diagnostics.is_empty() {
         let mut diagnostics = checker.diagnostics;
@@ -210,6 +211,7 @@ pub(crate) fn validate(
             edge,
             ignores,
             ai,
+            load,
             source: None,
         }),
         // Unreachable in practice: each `None` above left a diagnostic behind.
@@ -666,6 +668,28 @@ fn domain_list(
         }
     }
     out
+}
+
+fn load(checker: &mut Checker<'_>, raw: Option<RawLoad>) -> Load {
+    let Some(raw) = raw else {
+        return Load::default();
+    };
+    let mut strings = |list: Option<Vec<S<String>>>, what: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for item in list.unwrap_or_default() {
+            let text = item.get_ref().trim();
+            if text.is_empty() {
+                checker.error(item.span(), format!("an empty {what}"), None);
+            } else {
+                out.push(text.to_string());
+            }
+        }
+        out
+    };
+    Load {
+        thresholds: strings(raw.thresholds, "threshold"),
+        allow_hosts: strings(raw.allow_hosts, "host"),
+    }
 }
 
 fn edge(checker: &mut Checker<'_>, raw: Option<RawEdge>) -> Edge {
