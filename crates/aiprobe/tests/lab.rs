@@ -2,6 +2,8 @@
 //! against the weak assistant and pass against the hardened one, over the OpenAI-style endpoint and over the
 //! templated JSON endpoint with server-side sessions.
 
+#![allow(clippy::unwrap_used)]
+
 use launchready_aiprobe::{Options, Outcome, Run, builtin, report, run};
 use launchready_findings::Severity;
 use launchready_lab::assistant::{Assistant, AssistantMode};
