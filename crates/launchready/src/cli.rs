@@ -30,6 +30,8 @@ pub enum Command {
     Flow(Box<crate::flow::FlowCmd>),
     /// Snapshot a zone before editing it, diff snapshots with what each change means, and plan a restore.
     Dns(Box<crate::dns::DnsCmd>),
+    /// Inventory the environment variables a project reads and defines, with findings (values never shown).
+    Env(Box<crate::env::EnvCmd>),
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod dns;
+mod env;
 mod flow;
 mod secrets;
 
