@@ -256,6 +256,7 @@ impl HealthySite {
             first.make_ascii_uppercase();
         }
         template
+            .replace("{head}", LANDING_HEAD)
             .replace("{origin}", &self.origin)
             .replace("{brand}", &brand)
             .replace("{login}", &self.login_url())
@@ -294,7 +295,8 @@ fn edge_secure(page: Page) -> Page {
 /// Cache-Control of fingerprinted static assets.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-const LANDING_HTML: &str = r#"<!doctype html>
+/// How both landing pages begin: the document, its title and description, and the canonical link.
+const LANDING_HEAD: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -302,7 +304,9 @@ const LANDING_HTML: &str = r#"<!doctype html>
   <title>{brand} Club — members-only workshops</title>
   <meta name="description" content="{brand} Club: weekly hands-on workshops for makers.">
   <link rel="canonical" href="https://www.{origin}/">
-  <link rel="stylesheet" href="https://www.{origin}/assets/site.css">
+"#;
+
+const LANDING_HTML: &str = r#"{head}  <link rel="stylesheet" href="https://www.{origin}/assets/site.css">
 </head>
 <body>
   <header>
@@ -381,15 +385,7 @@ const ADMIN_HTML: &str = r#"<!doctype html>
 </html>
 "#;
 
-const EDGE_LANDING_HTML: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{brand} Club — members-only workshops</title>
-  <meta name="description" content="{brand} Club: weekly hands-on workshops for makers.">
-  <link rel="canonical" href="https://www.{origin}/">
-  <link rel="stylesheet" href="https://www.{origin}/assets/app.css">
+const EDGE_LANDING_HTML: &str = r#"{head}  <link rel="stylesheet" href="https://www.{origin}/assets/app.css">
   <script src="https://www.{origin}/assets/app.js" defer></script>
 </head>
 <body>
