@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod app;
 pub mod assistant;
 mod dns;
 mod http;
