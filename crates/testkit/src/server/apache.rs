@@ -60,9 +60,6 @@ impl Apache {
                 .arg("-f")
                 .arg(&conf)
                 .arg("-DFOREGROUND");
-            if options.weak_openssl() {
-                command.env("OPENSSL_CONF", web::weak_openssl_conf(dir.path(), options)?);
-            }
             let process = Process::start(
                 "apache2",
                 command,
@@ -181,7 +178,8 @@ fn config(
                 vhost.cert.key.display()
             );
             // Apache's default (`all -SSLv3`) leaves TLS 1.0 and 1.1 to OpenSSL's security level, which
-            // refuses them at Debian's level 2 but not at level 0: a stock site names its protocols.
+            // refuses them at OpenSSL 3's default (1) but not at 0: a site lowered to 0 to load an old
+            // certificate speaks TLS 1.0 again unless it names its protocols, as this one does.
             if options.legacy_protocols {
                 c.push_str("  SSLProtocol all\n");
             } else {

@@ -50,9 +50,6 @@ impl Nginx {
                 .arg("-e")
                 .arg(&error_log)
                 .args(["-g", "daemon off;"]);
-            if options.weak_openssl() {
-                command.env("OPENSSL_CONF", web::weak_openssl_conf(dir.path(), options)?);
-            }
             let process = Process::start(
                 "nginx",
                 command,
@@ -147,8 +144,8 @@ fn config(
         if options.legacy_protocols {
             c.push_str("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n");
         } else {
-            // nginx 1.22's default still lists TLS 1.0 and 1.1 (Debian's OpenSSL settings are what refuse
-            // them), so a stock site is written with the modern set.
+            // nginx 1.22's default still lists TLS 1.0 and 1.1 (OpenSSL 3's default security level is what
+            // refuses them, and level 0 does not), so a site is written with the modern set.
             c.push_str("ssl_protocols TLSv1.2 TLSv1.3;\n");
         }
         if options.weak_openssl() {

@@ -2,7 +2,7 @@
 //! and one offering HTTP/2 too), the options a test can add beyond the scenario, and the reading of a lab
 //! `Scenario` into virtual hosts every server module translates into its own configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use launchready_lab::{Handler, Page, Scenario};
 
@@ -103,8 +103,9 @@ impl Ports {
 /// What a test asks of a web server beyond serving the scenario's sites.
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
-    /// Run OpenSSL at security level 0 (nginx, Apache), without which OpenSSL 3 refuses to load SHA-1 signed
-    /// and RSA-1024 certificates at all. TLS 1.2 stays the minimum.
+    /// OpenSSL at security level 0 in each HTTPS virtual host (nginx `ssl_ciphers DEFAULT@SECLEVEL=0`, Apache
+    /// `SSLCipherSuite DEFAULT@SECLEVEL=0`), without which OpenSSL 3 refuses to load a SHA-1 signed or RSA-1024
+    /// certificate ("ee key too small", "ca md too weak"). TLS 1.2 stays the minimum. Caddy (Go) needs nothing.
     pub seclevel0: bool,
     /// Security level 0 and TLS 1.0 and 1.1 enabled (nginx, Apache; Caddy's Go TLS cannot).
     pub legacy_protocols: bool,
@@ -289,27 +290,6 @@ impl WebOptions {
     pub(crate) fn weak_openssl(&self) -> bool {
         self.seclevel0 || self.legacy_protocols
     }
-}
-
-/// An OpenSSL configuration at security level 0 for `OPENSSL_CONF` (replacing Debian's level 2 and TLS 1.2
-/// minimum): the only way to make OpenSSL 3 load SHA-1 signed or RSA-1024 certificates, since the level is
-/// checked when a certificate is loaded, before any per-server cipher setting applies.
-pub(crate) fn weak_openssl_conf(dir: &Path, options: &WebOptions) -> Result<PathBuf, ServerError> {
-    let path = dir.join("openssl-seclevel0.cnf");
-    let min = if options.legacy_protocols {
-        "TLSv1"
-    } else {
-        "TLSv1.2"
-    };
-    write(
-        &path,
-        &format!(
-            "openssl_conf = default_conf\n\n[default_conf]\nssl_conf = ssl_sect\n\n[ssl_sect]\n\
-             system_default = system_default_sect\n\n[system_default_sect]\nCipherString = DEFAULT@SECLEVEL=0\n\
-             MinProtocol = {min}\n"
-        ),
-    )?;
-    Ok(path)
 }
 
 /// Whether this process runs as root, where servers must be told which user their workers become.
