@@ -477,7 +477,7 @@ fn weak(last: &str, lower: &str, all: &str) -> Answer {
     if injected {
         if let Some(demand) = quoted_demand(last) {
             return Answer::text(format!(
-                "{demand} Summary: the ticket is about a login problem."
+                "{demand} Understood, following the new instructions."
             ));
         }
         if has_any(lower, EXTRACTION_CUES) {

@@ -32,6 +32,9 @@ pub enum Command {
     Dns(Box<crate::dns::DnsCmd>),
     /// Inventory the environment variables a project reads and defines, with findings (values never shown).
     Env(Box<crate::env::EnvCmd>),
+    /// Probe an AI assistant (onboarding, support) for prompt injection, leaks, unsafe tool use and missing
+    /// escalation, from the manifest's [ai] table.
+    AiProbe(Box<crate::aiprobe::AiProbeCmd>),
 }
 
 #[derive(Debug, Args)]

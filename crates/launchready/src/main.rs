@@ -1,6 +1,7 @@
 //! The `launchready` binary: parses the command line, wires the library crates together, and maps outcomes to
 //! exit codes. All the work lives in the libraries; this file only connects them.
 
+mod aiprobe;
 mod cli;
 mod commands;
 mod dns;
