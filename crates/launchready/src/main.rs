@@ -8,7 +8,6 @@ mod dns;
 mod env;
 mod flow;
 mod secrets;
-mod smoke;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -35,7 +35,8 @@ pub struct Spec {
     pub allow_paths: &'static [&'static str],
     pub require_digit: bool,
     pub once_per_file: bool,
-    /// 0 for one format; 1 for the named-provider rule; 2 for any credential name (see `Rule::fallback`).
+    /// 0 for one format; 1 for a named provider or a bearer header; 2 for any credential name; 3 for a committed
+    /// `.env` file (see `Rule::fallback`).
     pub fallback: u8,
     /// Templates that must match; `«…»` marks the expected secret.
     pub examples: &'static [&'static str],
@@ -1035,7 +1036,7 @@ pub static SPECS: &[Spec] = &[
             r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://)|\.(?:pem|key|json|txt|crt|p12|pfx|yaml|yml|env|js|ts)$",
         ],
         allow_match: &[
-            r#"(?i)(?:public|publishable|pub|site|client_?id|account_?id|app_?id|project_?id|key_?id|region|host|domain|url|uri|endpoint|webhook_?url|file|path|name|header|env|cache|sort|partition|idempotency)[_.-]?(?:key|secret|token|password|pass|sid|auth)?s?["'`]?[ \t]*(?:=|:|,|\|\||\?\?)"#,
+            r#"(?i)(?:public|publishable|pub|site|search(?:_?only)?|client_?id|account_?id|app_?id|project_?id|key_?id|region|host|domain|url|uri|endpoint|webhook_?url|file|path|name|header|env|cache|sort|partition|idempotency)[_.-]?(?:key|secret|token|password|pass|sid|auth)?s?["'`]?[ \t]*(?:=|:|,|\|\||\?\?)"#,
             r"^[?&]",
         ],
         stopwords: PLACEHOLDER_WORDS,
@@ -1155,7 +1156,7 @@ pub static SPECS: &[Spec] = &[
             "NODE_ENV=production\nPORT=3000\nLOG_LEVEL=debug\nTZ=UTC\nAPP_NAME=members\n",
             "STRIPE_PUBLISHABLE_KEY=pk_live_{x24}\nAUTH_URL=https://auth.example.com\n",
         ],
-        fallback: 2,
+        fallback: 3,
         ..BASE
     },
 ];

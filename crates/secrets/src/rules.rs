@@ -67,8 +67,9 @@ pub struct Rule {
     /// The rule's match is a provider's full-length, structured format (a prefix and exact length), so it is live
     /// -shaped even in an example or test file; other rules' matches there are reported at Info.
     pub live_shaped: bool,
-    /// 0 for a rule about one format; higher for broader fallbacks (1 a named provider, 2 any credential name). A
-    /// match is dropped when a rule of a lower level found a secret overlapping it in the same buffer.
+    /// 0 for a rule about one format; higher for broader fallbacks (1 a named provider, 2 any credential name, 3 a
+    /// committed `.env` file). A match is dropped when a rule of a lower level found a secret overlapping it in the
+    /// same buffer.
     pub fallback: u8,
 }
 
@@ -119,6 +120,16 @@ static CLIENT_BUNDLE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
 static CLIENT_VARIABLE: LazyLock<Option<BytesRegex>> = LazyLock::new(|| {
     compile(
         r#"(?:^|[^A-Za-z0-9_])(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|PUBLIC|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]+["'`]?\]?\)?[ \t]*(?:=|:|\|\||\?\?|,)[^=\n]*$"#,
+    )
+    .ok()
+});
+
+/// A client variable whose own name says it is secret (`VITE_JWT_SECRET`, `NEXT_PUBLIC_DB_PASSWORD`): even a
+/// generic, medium match in it ships a secret to browsers. (Plain `…_KEY` and `…_TOKEN` client variables are
+/// usually public by design: site keys, search-only keys, analytics tokens.)
+static CLIENT_SECRET_VARIABLE: LazyLock<Option<BytesRegex>> = LazyLock::new(|| {
+    compile(
+        r#"(?:^|[^A-Za-z0-9_])(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|PUBLIC|NUXT_PUBLIC|GATSBY)_[A-Z0-9_]*(?:SECRET|PRIVATE|PASSWORD|PASSWD)[A-Z0-9_]*["'`]?\]?\)?[ \t]*(?:=|:|\|\||\?\?|,)[^=\n]*$"#,
     )
     .ok()
 });
@@ -462,8 +473,8 @@ impl RuleSet {
                 if example && !rule.live_shaped {
                     found.severity = Severity::Info;
                     found.description.push_str(" (in an example or test file)");
-                } else if found.severity >= Severity::High && !example {
-                    let variable = || {
+                } else if found.severity >= Severity::Medium && !example {
+                    let before = || {
                         let at = secret_offset(data, c.secret).unwrap_or(c.start);
                         let ls = data[at.saturating_sub(LINE_CAP)..at]
                             .iter()
@@ -471,11 +482,20 @@ impl RuleSet {
                             .map_or(at.saturating_sub(LINE_CAP), |p| {
                                 at.saturating_sub(LINE_CAP) + p + 1
                             });
-                        CLIENT_VARIABLE
-                            .as_ref()
-                            .is_some_and(|re| re.is_match(&data[ls..at]))
+                        &data[ls..at]
                     };
-                    let exposure = if bundle {
+                    let high = found.severity >= Severity::High;
+                    // A provider's secret format is secret in any client variable; a value recognised only by
+                    // its name is, when that name says secret (not `…_KEY`, often public by design).
+                    let variable = || {
+                        let re = if high && rule.fallback == 0 {
+                            &CLIENT_VARIABLE
+                        } else {
+                            &CLIENT_SECRET_VARIABLE
+                        };
+                        re.as_ref().is_some_and(|re| re.is_match(before()))
+                    };
+                    let exposure = if bundle && high {
                         Some("inside a client bundle every visitor downloads")
                     } else if variable() {
                         Some("in a variable the framework ships to browsers")

@@ -416,6 +416,21 @@ fn secrets_shipped_to_browsers_are_blockers() {
         );
         assert_eq!(found[0].1, Severity::Blocker);
     }
+    // A generic match is escalated only when the client variable's own name says secret.
+    let (found, _) = scan_all("VITE_DB_PASSWORD={x30}{d2}", "web/.env.local");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "client_exposed.generic.secret_assignment");
+    assert_eq!(found[0].1, Severity::Blocker);
+    let (found, _) = scan_all(
+        "const k = \"{x30}{d2}\"; VITE_ALGOLIA_SEARCH_KEY=\"{x30}{d2}\"",
+        "web/src/a.js",
+    );
+    assert!(
+        found
+            .iter()
+            .all(|f| !f.0.starts_with(crate::rules::CLIENT_EXPOSED)),
+        "{found:?}"
+    );
     // Public by design: a Firebase web key stays what it is.
     let (found, _) = scan_all("NEXT_PUBLIC_FIREBASE_API_KEY=AIza{u35}", ".env.local");
     assert_eq!(
