@@ -64,10 +64,6 @@ fn client_hello(lab: &Lab, host: &str) -> Vec<u8> {
     hello
 }
 
-fn get(host: &str) -> String {
-    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-}
-
 /// Counts a body frame by frame (never holding it whole) and keeps its first bytes.
 async fn count_body(response: Response<Incoming>) -> (usize, Vec<u8>) {
     let mut body = response.into_body();
@@ -113,7 +109,9 @@ async fn garbage_tls_answers_the_client_hello_with_plain_http_bytes() {
     assert_eq!(out, GARBAGE);
 
     // Plain HTTP to the same site: closed without an answer, like `Close`.
-    let out = common::raw_http(&lab, &get("garbage.test")).await.unwrap();
+    let out = common::raw_http(&lab, &common::raw_request("garbage.test"))
+        .await
+        .unwrap();
     assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
     assert_eq!(lab.requests_served(), 0);
 
@@ -138,8 +136,7 @@ async fn stall_tls_never_answers_and_lets_go_when_the_lab_drops() {
     assert!(handshake.is_err(), "the handshake should still be waiting");
 
     // Plain HTTP to the same site hangs like `Hang`.
-    let mut plain = TcpStream::connect(lab.http_addr()).await.unwrap();
-    plain.write_all(get("stall.test").as_bytes()).await.unwrap();
+    let mut plain = common::raw_get(&lab, "stall.test").await;
     let mut buf = [0u8; 1024];
     assert!(
         tokio::time::timeout(Duration::from_millis(300), plain.read(&mut buf))
@@ -228,11 +225,7 @@ async fn huge_body_streams_over_h2_and_small_sizes_are_exact() {
 #[tokio::test]
 async fn huge_body_stops_when_the_client_leaves() {
     let lab = Lab::start(scenario()).await.unwrap();
-    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    stream
-        .write_all(get("endless.test").as_bytes())
-        .await
-        .unwrap();
+    let mut stream = common::raw_get(&lab, "endless.test").await;
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0;
     while total < MIB {

@@ -35,10 +35,6 @@ fn scenario() -> Scenario {
         .site(Site::new("normal.test"))
 }
 
-fn get(host: &str) -> String {
-    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-}
-
 async fn tls_with_alpn(
     lab: &Lab,
     host: &str,
@@ -83,8 +79,7 @@ fn assert_dribbled(reads: &[(Instant, Vec<u8>)], started: Instant) {
 #[tokio::test]
 async fn dribble_sends_one_byte_per_second_and_stops_when_the_client_leaves() {
     let lab = Lab::start(scenario()).await.unwrap();
-    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    stream.write_all(get("drip.test").as_bytes()).await.unwrap();
+    let mut stream = common::raw_get(&lab, "drip.test").await;
     let started = Instant::now();
     let mut reads = Vec::new();
     common::read_for(
@@ -114,7 +109,9 @@ async fn dribble_over_tls_negotiates_http1_only() {
     let normal = tls_with_alpn(&lab, "normal.test", &[b"h2", b"http/1.1"]).await;
     assert_eq!(normal.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
 
-    tls.write_all(get("drip.test").as_bytes()).await.unwrap();
+    tls.write_all(common::raw_request("drip.test").as_bytes())
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut reads = Vec::new();
     common::read_for(
@@ -241,13 +238,14 @@ fn assert_huge_head(head: &HugeHead) {
 async fn huge_header_arrives_whole_over_http_and_https() {
     let lab = Lab::start(scenario()).await.unwrap();
 
-    let mut plain = TcpStream::connect(lab.http_addr()).await.unwrap();
-    plain.write_all(get("fat.test").as_bytes()).await.unwrap();
+    let mut plain = common::raw_get(&lab, "fat.test").await;
     assert_huge_head(&read_huge_head(&mut plain).await);
 
     let mut tls = tls_with_alpn(&lab, "fat.test", &[b"h2", b"http/1.1"]).await;
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
-    tls.write_all(get("fat.test").as_bytes()).await.unwrap();
+    tls.write_all(common::raw_request("fat.test").as_bytes())
+        .await
+        .unwrap();
     assert_huge_head(&read_huge_head(&mut tls).await);
 
     // A stock client refuses a head this large, which is the point of the scenario.
@@ -266,11 +264,7 @@ async fn huge_header_arrives_whole_over_http_and_https() {
 #[tokio::test]
 async fn huge_header_writer_stops_when_the_client_disconnects() {
     let lab = Lab::start(scenario()).await.unwrap();
-    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
-    stream
-        .write_all(get("endless.test").as_bytes())
-        .await
-        .unwrap();
+    let mut stream = common::raw_get(&lab, "endless.test").await;
     let mut buf = vec![0u8; 64 * 1024];
     let n = stream.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\nx-padding: x"));
@@ -287,13 +281,11 @@ async fn huge_header_writer_stops_when_the_client_disconnects() {
 async fn dropping_the_lab_stops_dribble_and_huge_header_writers() {
     let lab = Lab::start(scenario()).await.unwrap();
 
-    let mut drip = TcpStream::connect(lab.http_addr()).await.unwrap();
-    drip.write_all(get("drip.test").as_bytes()).await.unwrap();
+    let mut drip = common::raw_get(&lab, "drip.test").await;
     let mut one = [0u8; 1];
     drip.read_exact(&mut one).await.unwrap();
 
-    let mut fat = TcpStream::connect(lab.http_addr()).await.unwrap();
-    fat.write_all(get("endless.test").as_bytes()).await.unwrap();
+    let mut fat = common::raw_get(&lab, "endless.test").await;
     let mut buf = vec![0u8; 64 * 1024];
     let n = fat.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));

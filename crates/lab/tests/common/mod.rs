@@ -565,3 +565,19 @@ pub fn get_request(uri: &str, host: Option<&str>) -> Request<Empty<Bytes>> {
     };
     request.body(Empty::<Bytes>::new()).unwrap()
 }
+
+/// A plain connection to the lab's HTTP port on which `GET / HTTP/1.1` for `host` (with
+/// `Connection: close`) has been sent, raw, for tests that read the answer byte by byte.
+pub async fn raw_get(lab: &Lab, host: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(lab.http_addr()).await.unwrap();
+    stream
+        .write_all(raw_request(host).as_bytes())
+        .await
+        .unwrap();
+    stream
+}
+
+/// `GET / HTTP/1.1` for `host` with `Connection: close`, as raw text.
+pub fn raw_request(host: &str) -> String {
+    format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+}
