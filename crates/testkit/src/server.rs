@@ -9,6 +9,7 @@
 
 pub mod apache;
 pub mod caddy;
+pub mod dovecot;
 pub mod nginx;
 pub mod nsd;
 pub mod pki;
