@@ -26,6 +26,8 @@ pub enum Command {
     Init(InitCmd),
     /// Scan a working tree and its full git history (or stdin) for leaked keys and tokens.
     Secrets(Box<SecretsCmd>),
+    /// Smoke-test a fresh deploy from the manifest: homepage and its load budget, routes, webhook, journeys.
+    Smoke(Box<crate::smoke::SmokeCmd>),
     /// Run Hurl flow files (journeys: requests, captures, asserts) against a site and report each step.
     Flow(Box<crate::flow::FlowCmd>),
     /// Snapshot a zone before editing it, diff snapshots with what each change means, and plan a restore.

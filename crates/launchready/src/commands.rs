@@ -22,6 +22,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Audit(cmd) => audit(*cmd).await,
         Command::Demo(cmd) => demo(cmd).await,
         Command::Init(cmd) => init(cmd),
+        Command::Smoke(cmd) => crate::smoke::run(*cmd).await,
         Command::Secrets(cmd) => crate::secrets::run(*cmd).await,
         Command::Flow(cmd) => crate::flow::run(*cmd).await,
         Command::Dns(cmd) => crate::dns::run(*cmd).await,

@@ -8,6 +8,7 @@ mod dns;
 mod env;
 mod flow;
 mod secrets;
+mod smoke;
 
 use clap::Parser;
 use std::process::ExitCode;
