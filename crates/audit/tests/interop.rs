@@ -910,17 +910,8 @@ async fn wildcard_cn_only_and_expired_intermediate() {
         }
         Ok(())
     });
-    // KNOWN: the chain fails verification with `Expired` because of the intermediate, while the leaf is within
-    // its dates; the TLS rules read `Expired` as the leaf's expiry (tls.cert.expired judges the leaf's dates)
-    // and report untrusted only for UnknownIssuer/Other, so this chain, which every browser rejects, gets no
-    // finding at all. Remove this entry once the rule names the expired intermediate.
-    case.known = vec![Known {
-        server: None,
-        protocol: None,
-        id: "tls.cert.untrusted",
-        subject: "admin.clean.test",
-        why: "a chain through an expired intermediate (leaf valid, verification Expired) gets no TLS finding",
-    }];
+    // This tier found such a chain reported nothing at all (the rules read `Expired` as the leaf's expiry);
+    // it is now untrusted, naming the stale certificate.
     check(case).await;
 }
 
