@@ -37,6 +37,8 @@ pub enum Command {
     /// Probe an AI assistant (onboarding, support) for prompt injection, leaks, unsafe tool use and missing
     /// escalation, from the manifest's [ai] table.
     AiProbe(Box<crate::aiprobe::AiProbeCmd>),
+    /// Run flow files under load (open arrival-rate model, or --vus), judged by k6-style thresholds.
+    Load(Box<crate::load::LoadCmd>),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod commands;
 mod dns;
 mod env;
 mod flow;
+mod load;
 mod secrets;
 mod smoke;
 
@@ -57,7 +58,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::COULD_NOT_RUN);
         }
     };
+    // `load` handles Ctrl-C itself: it stops the run and still writes the report.
+    let handles_interrupt = matches!(cli.command, cli::Command::Load(_));
     let outcome = runtime.block_on(async {
+        if handles_interrupt {
+            return commands::run(cli).await;
+        }
         tokio::select! {
             result = commands::run(cli) => result,
             _ = tokio::signal::ctrl_c() => {

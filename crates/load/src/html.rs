@@ -64,10 +64,15 @@ impl Frame {
             let x = self.x(*v);
             let _ = write!(
                 out,
-                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" class="tick">{}</text>"##,
+                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#bbb"/><text x="{x:.1}" y="{:.1}" text-anchor="{}" class="tick">{}</text>"##,
                 H - BOTTOM,
                 H - BOTTOM + 4.0,
                 H - BOTTOM + 16.0,
+                if x > W - RIGHT - 30.0 {
+                    "end"
+                } else {
+                    "middle"
+                },
                 xml(label)
             );
         }
@@ -84,31 +89,46 @@ impl Frame {
         );
     }
 
+    /// A polyline per run of consecutive points; `None` breaks the line (a second with no completed request).
     fn line(
         &self,
         out: &mut String,
-        points: &[(f64, f64)],
+        points: &[Option<(f64, f64)>],
         colour: &str,
         dashed: bool,
         name: &str,
     ) {
-        if points.is_empty() {
-            return;
-        }
-        let d: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", self.x(*x), self.y(*y)))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<polyline class="series" data-series="{name}" fill="none" stroke="{colour}" stroke-width="2"{} points="{}"/>"#,
-            if dashed {
-                r#" stroke-dasharray="6 4""#
+        for run in points.split(Option::is_none) {
+            if run.is_empty() {
+                continue;
+            }
+            let d: Vec<String> = run
+                .iter()
+                .flatten()
+                .map(|(x, y)| format!("{:.1},{:.1}", self.x(*x), self.y(*y)))
+                .collect();
+            let marker = if run.len() == 1 {
+                // A lone second still shows, as a dot.
+                let (x, y) = run[0].unwrap_or_default();
+                format!(
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#,
+                    self.x(x),
+                    self.y(y)
+                )
             } else {
-                ""
-            },
-            d.join(" ")
-        );
+                String::new()
+            };
+            let _ = write!(
+                out,
+                r#"<polyline class="series" data-series="{name}" fill="none" stroke="{colour}" stroke-width="2"{} points="{}"/>{marker}"#,
+                if dashed {
+                    r#" stroke-dasharray="6 4""#
+                } else {
+                    ""
+                },
+                d.join(" ")
+            );
+        }
     }
 }
 
@@ -166,11 +186,10 @@ fn latency_over_time(out: &mut String, r: &LoadReport) {
         y_max: nice(top * 1.1),
     };
     frame.axes(out, "ms", &time_ticks(seconds));
-    let pts = |f: &dyn Fn(&crate::stats::Second) -> f64| -> Vec<(f64, f64)> {
+    let pts = |f: &dyn Fn(&crate::stats::Second) -> f64| -> Vec<Option<(f64, f64)>> {
         r.timeline
             .iter()
-            .filter(|s| s.requests > 0)
-            .map(|s| (s.second as f64 + 0.5, f(s)))
+            .map(|s| (s.requests > 0).then(|| (s.second as f64 + 0.5, f(s))))
             .collect()
     };
     frame.line(out, &pts(&|s| s.p95_uncorrected), SENT, true, "p95-as-sent");
@@ -255,8 +274,9 @@ fn percentiles(out: &mut String, r: &LoadReport) {
     .map(|(x, l)| (*x, l.to_string()))
     .collect();
     frame.axes(out, "ms", &ticks);
-    let pts =
-        |d: &[(f64, f64)]| -> Vec<(f64, f64)> { d.iter().map(|(q, v)| (nines(*q), *v)).collect() };
+    let pts = |d: &[(f64, f64)]| -> Vec<Option<(f64, f64)>> {
+        d.iter().map(|(q, v)| Some((nines(*q), *v))).collect()
+    };
     frame.line(
         out,
         &pts(&r.distribution.uncorrected),
