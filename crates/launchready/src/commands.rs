@@ -359,6 +359,7 @@ async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {
     let config = net_config(&net, &manifest)?;
     let report = run_audit(&manifest, config, GatherOptions::default(), None).await?;
     let code = emit(&report, &cmd.output)?;
+    let code = code.max(crate::demo_flows::run(&cmd.output).await?);
     if cmd.keep_running {
         let mut flags = vec![format!("--manifest {}", manifest_path.display())];
         flags.extend(net.resolver.iter().map(|r| format!("--resolver {r}")));

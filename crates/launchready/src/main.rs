@@ -4,6 +4,7 @@
 mod aiprobe;
 mod cli;
 mod commands;
+mod demo_flows;
 mod dns;
 mod env;
 mod flow;

@@ -193,6 +193,11 @@ fn redirected_to_login(probe: &Probe, login_urls: &[String]) -> bool {
     })
 }
 
+/// Pages an anonymous visitor may be sent to log in from: the member area, and a checkout that needs an account.
+fn behind_login(kind: &str) -> bool {
+    matches!(kind, "member" | "checkout")
+}
+
 fn route_finding(route: &RouteFacts) -> Finding {
     let severity = if route.critical {
         Severity::Blocker
@@ -201,7 +206,7 @@ fn route_finding(route: &RouteFacts) -> Finding {
     };
     let status = route.probe.final_status();
     let pass = status == Some(route.expect_status)
-        || (route.kind == "member" && redirected_to_login(&route.probe, &route.login_urls));
+        || (behind_login(&route.kind) && redirected_to_login(&route.probe, &route.login_urls));
     if pass {
         let how = if status == Some(route.expect_status) {
             format!("answers {}", route.expect_status)
@@ -216,7 +221,7 @@ fn route_finding(route: &RouteFacts) -> Finding {
         )
         .evidence(format!("{:.0} ms", route.probe.total_ms()));
     }
-    let expected = if route.kind == "member" {
+    let expected = if behind_login(&route.kind) {
         format!("{} or a redirect to the login page", route.expect_status)
     } else {
         route.expect_status.to_string()
