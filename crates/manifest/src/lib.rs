@@ -6,6 +6,7 @@ mod ai;
 mod domain;
 mod duration;
 mod error;
+mod mailbox;
 mod raw;
 mod smoke;
 mod starter;
@@ -16,6 +17,7 @@ pub use ai::{Ai, AiAuth, AiFormat, EscalationTrigger, Extract, Judge, NeverRevea
 pub use domain::validate_domain;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
+pub use mailbox::Mailbox;
 pub use smoke::{Flow, Smoke};
 pub use starter::starter;
 
@@ -45,6 +47,8 @@ pub struct Manifest {
     /// The AI assistant `launchready ai-probe` tests, when the site has one.
     pub ai: Option<Ai>,
     pub load: Load,
+    /// Where `mailbox://` flow steps read mail from, when the manifest says.
+    pub mailbox: Option<Mailbox>,
     /// The file this was read from; `None` for [`Manifest::for_domain`].
     pub source: Option<PathBuf>,
 }
@@ -281,6 +285,7 @@ impl Manifest {
             ignores: Vec::new(),
             ai: None,
             load: Load::default(),
+            mailbox: None,
             source: None,
         })
     }

@@ -28,6 +28,7 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [ai]", AI_KEYS),
     ("in [ai.judge]", AI_JUDGE_KEYS),
     ("in [load]", LOAD_KEYS),
+    ("in [mailbox]", MAILBOX_KEYS),
 ];
 
 pub(crate) const TOP_KEYS: &[&str] = &[
@@ -42,7 +43,9 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "ignore",
     "ai",
     "load",
+    "mailbox",
 ];
+pub(crate) const MAILBOX_KEYS: &[&str] = &["smtp_listen", "imap", "password_env"];
 pub(crate) const LOAD_KEYS: &[&str] = &["thresholds", "allow_hosts"];
 pub(crate) const EDGE_KEYS: &[&str] = &["required", "origin"];
 pub(crate) const SITE_KEYS: &[&str] = &["domain", "canonical", "subdomains"];
@@ -115,6 +118,15 @@ pub(crate) struct RawManifest {
     pub ignore: Vec<RawIgnore>,
     pub ai: Option<RawAi>,
     pub load: Option<RawLoad>,
+    pub mailbox: Option<S<RawMailbox>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [mailbox] table")]
+pub(crate) struct RawMailbox {
+    pub smtp_listen: Option<S<String>>,
+    pub imap: Option<S<String>>,
+    pub password_env: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -188,6 +188,7 @@ pub(crate) fn validate(
     let ignores = ignores(&mut checker, raw.ignore);
     let ai = raw.ai.and_then(|raw| ai(&mut checker, raw));
     let load = load(&mut checker, raw.load);
+    let mailbox = raw.mailbox.and_then(|raw| mailbox(&mut checker, raw));
 
     if !checker.diagnostics.is_empty() {
         let mut diagnostics = checker.diagnostics;
@@ -212,6 +213,7 @@ pub(crate) fn validate(
             ignores,
             ai,
             load,
+            mailbox,
             source: None,
         }),
         // Unreachable in practice: each `None` above left a diagnostic behind.
@@ -668,6 +670,111 @@ fn domain_list(
         }
     }
     out
+}
+
+/// The `[mailbox]` table: exactly one source; an IMAP inbox names the variable its password is in.
+fn mailbox(checker: &mut Checker<'_>, raw: S<crate::raw::RawMailbox>) -> Option<crate::Mailbox> {
+    let table = raw.span();
+    let raw = raw.into_inner();
+    match (raw.smtp_listen, raw.imap) {
+        (Some(_), Some(imap)) => {
+            checker.error(
+                imap.span(),
+                "[mailbox] has both `smtp_listen` and `imap`",
+                Some("keep one: the SMTP sink for a staging app you point at it, or the IMAP test inbox".into()),
+            );
+            None
+        }
+        (None, None) => {
+            checker.error(
+                table,
+                "[mailbox] needs `smtp_listen` or `imap`",
+                Some("e.g. smtp_listen = \"127.0.0.1:2525\", or imap = \"imaps://launch@mail.example.com\" with password_env".into()),
+            );
+            None
+        }
+        (Some(listen), None) => {
+            if let Some(env) = &raw.password_env {
+                checker.error(
+                    env.span(),
+                    "`password_env` is for an `imap` inbox; the SMTP sink takes no password",
+                    None,
+                );
+            }
+            let text = listen.get_ref().trim();
+            match text.parse::<std::net::SocketAddr>() {
+                Ok(listen) => Some(crate::Mailbox::SmtpSink { listen }),
+                Err(_) => {
+                    checker.error(
+                        listen.span(),
+                        format!("`smtp_listen` `{text}` is not an IP address and port"),
+                        Some("e.g. \"127.0.0.1:2525\" (a name is not accepted: the sink binds an address)".into()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, Some(imap)) => {
+            let text = imap.get_ref().trim();
+            let url = match url::Url::parse(text) {
+                Ok(url)
+                    if url.scheme() == "imaps"
+                        && !url.username().is_empty()
+                        && url.host_str().is_some_and(|h| !h.is_empty()) =>
+                {
+                    if url.password().is_some() {
+                        checker.error(
+                            imap.span(),
+                            "`imap` must not hold the password",
+                            Some("put it in an environment variable and name that variable in `password_env`".into()),
+                        );
+                        return None;
+                    }
+                    Some(url)
+                }
+                _ => {
+                    checker.error(
+                        imap.span(),
+                        format!("`imap` `{text}` is not an imaps://USER@HOST URL"),
+                        Some("e.g. \"imaps://launch%40example.com@mail.example.com\" (an @ in the user is written %40; only imaps:// is read)".into()),
+                    );
+                    None
+                }
+            };
+            let password_env = match raw.password_env {
+                None => {
+                    checker.error(
+                        imap.span(),
+                        "an `imap` inbox needs `password_env`, the environment variable holding its password",
+                        Some("e.g. password_env = \"LAUNCHREADY_IMAP_PASSWORD\"".into()),
+                    );
+                    None
+                }
+                Some(env) => {
+                    let name = env.get_ref().trim();
+                    let valid = name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    if valid {
+                        Some(name.to_string())
+                    } else {
+                        checker.error(
+                            env.span(),
+                            format!("`password_env` `{name}` is not an environment variable name"),
+                            Some("letters, digits and _, not starting with a digit: the variable's name, not the password".into()),
+                        );
+                        None
+                    }
+                }
+            };
+            Some(crate::Mailbox::Imap {
+                url: url?,
+                password_env: password_env?,
+            })
+        }
+    }
 }
 
 fn load(checker: &mut Checker<'_>, raw: Option<RawLoad>) -> Load {
