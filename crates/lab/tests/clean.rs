@@ -5,7 +5,7 @@
 
 mod common;
 
-use hickory_server::proto::rr::{RData, RecordType};
+use hickory_server::proto::rr::RecordType;
 use launchready_lab::{Lab, scenarios};
 
 const CANONICAL: &str = "https://www.clean.test/";
@@ -132,19 +132,8 @@ async fn dns_has_ns_caa_mail_records_and_every_host() {
         vec!["ns1.clean.test.", "ns2.clean.test."]
     );
 
-    let caa = resolver
-        .lookup("clean.test.", RecordType::CAA)
-        .await
-        .unwrap();
-    assert_eq!(caa.answers().len(), 1);
-    match &caa.answers()[0].data {
-        RData::CAA(caa) => {
-            assert!(!caa.issuer_critical);
-            assert_eq!(caa.tag, "issue");
-            assert_eq!(caa.value, b"launchready.lab");
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let issue = (false, "issue".to_string(), b"launchready.lab".to_vec());
+    assert_eq!(common::caa_records(&resolver, "clean.test.").await, [issue]);
 
     let mail = [
         ("clean.test.", "v=spf1 "),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use launchready_lab::{Handler, Lab, LabError, Page, Scenario, Site, scenarios};
 
@@ -226,21 +226,13 @@ async fn http_latency_delays_every_response() {
         .await
         .unwrap();
 
-    let started = Instant::now();
-    let r = common::http_get(&lab, "www.demo.test", "/").await;
-    assert!(
-        started.elapsed() >= latency,
-        "answered after {:?}",
-        started.elapsed()
-    );
+    let r = common::delayed_by(latency, common::http_get(&lab, "www.demo.test", "/")).await;
     assert_eq!(r.status, 301);
 
     let tls = common::tls_connect(&lab, "www.demo.test", common::verifying_config(&lab))
         .await
         .unwrap();
-    let started = Instant::now();
-    let r = common::get_over(tls, "nobody.test", "/").await;
-    assert!(started.elapsed() >= latency);
+    let r = common::delayed_by(latency, common::get_over(tls, "nobody.test", "/")).await;
     assert_eq!(r.status, 421);
 }
 

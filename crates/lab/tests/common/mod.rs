@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -580,4 +581,28 @@ pub async fn raw_get(lab: &Lab, host: &str) -> TcpStream {
 /// `GET / HTTP/1.1` for `host` with `Connection: close`, as raw text.
 pub fn raw_request(host: &str) -> String {
     format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+}
+
+/// Awaits `answer`, asserting it took at least `latency`: injected delays are a floor no scheduler can undercut.
+pub async fn delayed_by<T>(latency: Duration, answer: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let output = answer.await;
+    assert!(
+        started.elapsed() >= latency,
+        "answered after {:?}, before the {latency:?} delay",
+        started.elapsed()
+    );
+    output
+}
+
+/// The CAA records of `name` as (critical, tag, value).
+pub async fn caa_records(resolver: &TokioResolver, name: &str) -> Vec<(bool, String, Vec<u8>)> {
+    let caa = resolver.lookup(name, RecordType::CAA).await.unwrap();
+    caa.answers()
+        .iter()
+        .map(|r| match &r.data {
+            RData::CAA(caa) => (caa.issuer_critical, caa.tag.to_string(), caa.value.to_vec()),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
 }
