@@ -97,6 +97,8 @@ impl Drop for Assistant {
 
 struct Shared {
     mode: AssistantMode,
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    token: Option<String>,
     /// `/chat` sessions: the member's messages so far.
     sessions: Mutex<HashMap<String, Vec<String>>>,
 }
@@ -104,6 +106,14 @@ struct Shared {
 impl Assistant {
     /// Starts the assistant on 127.0.0.1 (an ephemeral port). Must be called inside a tokio runtime.
     pub async fn start(mode: AssistantMode) -> Result<Assistant, LabError> {
+        Assistant::start_with_token(mode, None).await
+    }
+
+    /// Like [`Assistant::start`], answering only requests with `Authorization: Bearer <token>` (401 otherwise).
+    pub async fn start_with_token(
+        mode: AssistantMode,
+        token: Option<String>,
+    ) -> Result<Assistant, LabError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(|e| LabError::io("binding the assistant listener", e))?;
@@ -112,6 +122,7 @@ impl Assistant {
             .map_err(|e| LabError::io("reading the assistant address", e))?;
         let shared = Arc::new(Shared {
             mode,
+            token,
             sessions: Mutex::new(HashMap::new()),
         });
         let task = tokio::spawn(accept_loop(listener, shared));
@@ -197,6 +208,19 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let path = req.uri().path().to_string();
+    if let Some(token) = &shared.token {
+        let expected = format!("Bearer {token}");
+        let given = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if given != Some(expected.as_str()) {
+            return Ok(respond(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "missing or wrong bearer token"}),
+            ));
+        }
+    }
     if req.method() != Method::POST {
         return Ok(respond(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -54,9 +54,14 @@ impl Probe {
 }
 
 async fn launchready(args: Vec<String>) -> Probe {
+    launchready_with_env(args, Vec::new()).await
+}
+
+async fn launchready_with_env(args: Vec<String>, env: Vec<(String, String)>) -> Probe {
     let run = tokio::task::spawn_blocking(move || -> Output {
         Command::new(env!("CARGO_BIN_EXE_launchready"))
             .args(&args)
+            .envs(env)
             .env("NO_COLOR", "1")
             .output()
             .unwrap()
@@ -261,4 +266,42 @@ async fn an_assistant_that_never_answers_could_not_be_probed() {
         "{}",
         probe.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_is_read_from_the_environment_variable_the_manifest_names() {
+    let assistant =
+        Assistant::start_with_token(AssistantMode::Hardened, Some("s3cret-lab-token".into()))
+            .await
+            .unwrap();
+    let manifest = assistant.manifest().replace(
+        "model = \"sunny\"",
+        "model = \"sunny\"\nauth_env = \"LAB_ASSISTANT_TOKEN\"",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("launchready.toml");
+    std::fs::write(&path, manifest).unwrap();
+    let args: Vec<String> = [
+        "ai-probe",
+        "--manifest",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--family",
+        "injection.direct",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let ok = launchready_with_env(
+        args.clone(),
+        vec![("LAB_ASSISTANT_TOKEN".into(), "s3cret-lab-token".into())],
+    )
+    .await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(!ok.stdout.contains("s3cret-lab-token"));
+    let wrong =
+        launchready_with_env(args, vec![("LAB_ASSISTANT_TOKEN".into(), "wrong".into())]).await;
+    assert_eq!(wrong.code, 3, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("HTTP 401"), "{}", wrong.stderr);
 }
