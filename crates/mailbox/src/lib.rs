@@ -5,14 +5,16 @@
 //!
 //! Mail comes from an in-process SMTP sink ([`SmtpSink`], `[mailbox] smtp_listen`) or a real test inbox over
 //! IMAP ([`ImapConfig`], `[mailbox] imap`). [`MailboxBackend`] plugs either into the flow engine as the
-//! `mailbox` scheme.
+//! `mailbox` scheme; [`MailboxRun`] builds it from the manifest's `[mailbox]` table.
 
 mod imap;
 mod message;
+mod setup;
 mod sink;
 
 pub use imap::{DEFAULT_TIMEOUT, ImapConfig};
 pub use message::{Answer, Mail, Query, QueryError, UnparseableMail};
+pub use setup::{MailboxRun, Reach};
 pub use sink::{SmtpSink, Store};
 
 use base64::Engine as _;
