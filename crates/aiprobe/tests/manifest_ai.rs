@@ -174,3 +174,21 @@ fn mistakes_are_located_and_explained() {
         &["`delay` is 2m, outside the allowed range"],
     );
 }
+
+#[test]
+fn the_documented_example_parses() {
+    let docs = include_str!("../../../docs/ai-probe.md");
+    let example = docs
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/ai-probe.md has a toml example");
+    let text = format!("[site]\ndomain = \"example.com\"\n\n{example}");
+    let ai = Manifest::parse(&text, Path::new("docs/ai-probe.md"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .ai
+        .unwrap();
+    assert_eq!(ai.sensitive_tools.len(), 4);
+    assert_eq!(ai.escalation_tool.as_deref(), Some("handoff_to_human"));
+    assert!(!ai.judge.unwrap().enabled, "the judge is off by default");
+}
