@@ -82,8 +82,8 @@ struct LabDir {
 
 impl LabDir {
     async fn start(scenario: Scenario, manifest: &str) -> LabDir {
-        let lab = Lab::start(scenario).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
+        let lab = Lab::start(scenario).await.expect("the lab starts");
+        let dir = tempfile::tempdir().expect("a temp dir");
         write_manifest(dir.path(), manifest);
         LabDir { lab, dir }
     }
