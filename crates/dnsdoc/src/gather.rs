@@ -42,6 +42,8 @@ pub struct GatherOptions {
     pub extra_names: Vec<String>,
     /// Skip the AXFR attempts.
     pub no_axfr: bool,
+    /// A Cloudflare API token (read-only is enough): the provider's export joins the snapshot.
+    pub cloudflare_token: Option<String>,
 }
 
 /// Why no snapshot could be taken at all.
@@ -249,10 +251,56 @@ pub async fn snapshot(
             found
         }
     };
-    let records: Vec<Rec> = records
+    let mut records: Vec<Rec> = records
         .into_iter()
         .filter(|r| r.name == apex || r.name.ends_with(&format!(".{apex}")))
         .collect();
+    let mut complete = complete;
+    let mut provider = None;
+    if let Some(token) = &options.cloudflare_token {
+        match crate::cloudflare::export(net, token, &apex).await {
+            Ok(export) => {
+                sources.push(Source {
+                    kind: "cloudflare".into(),
+                    detail: format!("zone {}", export.provider.zone_id),
+                    ok: true,
+                    outcome: format!("{} records, proxied status included", export.records.len()),
+                });
+                for missing in &export.missing {
+                    unseen.push(format!("from Cloudflare: {missing}"));
+                }
+                // The provider's records are what a restore puts back (a proxied name's public answer is the
+                // CDN's addresses); the SOA and apex NS, which the API does not list, stay from DNS.
+                let ns_hosts: Vec<String> = records
+                    .iter()
+                    .filter(|r| r.rtype == "NS" && r.name == apex)
+                    .map(|r| normalize_name(&r.data))
+                    .collect();
+                let listed: Vec<String> = export.records.iter().map(|r| r.name.clone()).collect();
+                // In-zone nameservers keep their DNS addresses when the export does not list them: a zone file
+                // whose NS hosts have no address does not load.
+                records.retain(|r| {
+                    r.rtype == "SOA"
+                        || (r.rtype == "NS" && r.name == apex)
+                        || (matches!(r.rtype.as_str(), "A" | "AAAA")
+                            && ns_hosts.contains(&r.name)
+                            && !listed.contains(&r.name))
+                });
+                records.extend(export.records);
+                complete = true;
+                provider = Some(export.provider);
+            }
+            Err(reason) => {
+                unseen.push(format!("the Cloudflare export ({reason})"));
+                sources.push(Source {
+                    kind: "cloudflare".into(),
+                    detail: crate::cloudflare::API.into(),
+                    ok: false,
+                    outcome: reason,
+                });
+            }
+        }
+    }
     let now = time::OffsetDateTime::now_utc();
     let mut snapshot = Snapshot {
         schema_version: SNAPSHOT_SCHEMA_VERSION,
@@ -272,7 +320,7 @@ pub async fn snapshot(
             },
         },
         records,
-        provider: None,
+        provider,
     };
     snapshot.normalize();
     Ok(snapshot)

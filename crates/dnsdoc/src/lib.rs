@@ -1,7 +1,8 @@
 //! DNS change documentation: a zone as it is now (a snapshot, written as a BIND zone file plus a JSON sidecar),
 //! what changed between two snapshots and what each change means for the site, and the ordered plan that puts a
-//! snapshot back. Everything but `gather` is pure: snapshots are plain serde data.
+//! snapshot back. Everything but `gather` and `cloudflare` is pure: snapshots are plain serde data.
 
+pub mod cloudflare;
 pub mod diff;
 pub mod gather;
 pub mod meaning;

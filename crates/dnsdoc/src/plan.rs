@@ -386,6 +386,13 @@ pub fn render_dnscontrol(snapshot: &Snapshot) -> String {
         let line = match rec.rtype.as_str() {
             "SOA" => continue,
             "NS" if rec.name == snapshot.domain => continue,
+            "A" | "AAAA" | "CNAME" if rec.proxied == Some(true) => {
+                format!(
+                    "{}({label}, {}, {ttl}, CF_PROXY_ON)",
+                    rec.rtype,
+                    js(&rec.data)
+                )
+            }
             "A" | "AAAA" | "CNAME" | "NS" | "PTR" => {
                 format!("{}({label}, {}, {ttl})", rec.rtype, js(&rec.data))
             }
@@ -452,7 +459,14 @@ pub fn render_octodns(snapshot: &Snapshot) -> String {
             }
             let recs: Vec<&Rec> = snapshot.rrset(name, rtype).collect();
             let ttl = recs.iter().map(|r| r.ttl).max().unwrap_or(LOW_TTL);
-            let _ = writeln!(out, "  - type: {rtype}\n    ttl: {ttl}\n    values:");
+            let _ = writeln!(out, "  - type: {rtype}\n    ttl: {ttl}");
+            if recs.iter().any(|r| r.proxied == Some(true)) {
+                let _ = writeln!(
+                    out,
+                    "    octodns:\n      cloudflare:\n        proxied: true"
+                );
+            }
+            let _ = writeln!(out, "    values:");
             for rec in recs {
                 let parts: Vec<&str> = rec.data.split_whitespace().collect();
                 let value = match rtype {

@@ -275,3 +275,52 @@ async fn nsd_allows_the_transfer_and_it_matches_the_name_by_name_snapshot() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cloudflare_export_adds_proxied_status_ssl_mode_and_page_rules() {
+    launchready_testkit::watchdog::within(Duration::from_secs(120), "the Cloudflare export", async {
+        use launchready_lab::cloudflare::{CloudflareFixture, recorded_shop_zone};
+        let lab = Lab::start(scenario(original())).await.unwrap();
+        let api = CloudflareFixture::start("read-only-token", recorded_shop_zone()).await.unwrap();
+        let mut rules = vec![api.connect_to()];
+        rules.extend(lab.connect_to_args());
+        let mut config = NetConfig {
+            resolvers: vec![lab.dns_addr()],
+            connect_to: rules.iter().map(|c| c.parse::<ConnectTo>().unwrap()).collect(),
+            timeout: Duration::from_secs(5),
+            ..NetConfig::default()
+        };
+        config.ca_files = vec![api.ca_file().to_path_buf()];
+        let net = Net::new(config).unwrap();
+        let options = GatherOptions { cloudflare_token: Some("read-only-token".into()), ..GatherOptions::default() };
+        let snap = gather::snapshot(&net, &manifest(), &options).await.unwrap();
+        assert!(snap.sources.iter().any(|s| s.kind == "cloudflare" && s.ok), "{:?}", snap.sources);
+        assert!(snap.coverage.complete);
+        let provider = snap.provider.as_ref().unwrap();
+        assert_eq!(provider.ssl_mode.as_deref(), Some("flexible"));
+        assert_eq!(provider.page_rules.len(), 1);
+        let text = zone::write(&snap);
+        for line in [
+            "@ 300 IN A 192.0.2.10 ; cf_tags=cf-proxied:true",
+            "www 300 IN CNAME shop.test. ; cf_tags=cf-proxied:true",
+            "@ 3600 IN MX 10 mx.shop.test.",
+            "@ 300 IN TXT \"v=spf1 include:mailgun.org -all\"",
+            "@ 300 IN CAA 0 issue \"letsencrypt.org\"",
+            "; Cloudflare zone 023e105f4ecef8ad9ca31a8372d0c353: SSL mode flexible, 1 page rule(s)",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in\n{text}");
+        }
+        check_zone(&text);
+        // Read back, the proxied marks survive; the dnscontrol config carries them.
+        let again = zone::parse(&text).unwrap();
+        assert_eq!(again.rrset("shop.test", "A").next().unwrap().proxied, Some(true));
+        assert!(launchready_dnsdoc::plan::render_dnscontrol(&snap).contains("A(\"@\", \"192.0.2.10\", TTL(300), CF_PROXY_ON)"));
+
+        // A wrong token: the export is said to be missing, the DNS snapshot still stands.
+        let options = GatherOptions { cloudflare_token: Some("wrong".into()), ..GatherOptions::default() };
+        let snap = gather::snapshot(&net, &manifest(), &options).await.unwrap();
+        assert!(snap.unseen.iter().any(|u| u.contains("Cloudflare export") && u.contains("Authentication error")), "{:?}", snap.unseen);
+        assert!(snap.provider.is_none() && !snap.coverage.complete);
+    })
+    .await;
+}

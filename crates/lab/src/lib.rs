@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod assistant;
+pub mod cloudflare;
 mod dns;
 mod http;
 mod pki;

@@ -124,14 +124,14 @@ async fn take(
     net_args: &NetArgs,
     options: &GatherOptions,
 ) -> Result<Snapshot, Failure> {
+    let mut options = options.clone();
+    // A token in the environment (never a flag: it would land in shell history) adds the provider's export.
+    options.cloudflare_token = std::env::var("CLOUDFLARE_API_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     let config = crate::commands::net_config(net_args, manifest)?;
     let net = Net::new(config).map_err(Failure::usage)?;
-    if std::env::var_os("CLOUDFLARE_API_TOKEN").is_some() {
-        eprintln!(
-            "note: CLOUDFLARE_API_TOKEN is set, but the Cloudflare export is not part of this version; the snapshot uses DNS only"
-        );
-    }
-    gather::snapshot(&net, manifest, options)
+    gather::snapshot(&net, manifest, &options)
         .await
         .map_err(Failure::could_not_run)
 }
@@ -142,6 +142,7 @@ async fn snapshot(args: SnapshotArgs) -> Result<u8, Failure> {
     let options = GatherOptions {
         extra_names: args.names.clone(),
         no_axfr: args.no_axfr,
+        cloudflare_token: None,
     };
     let snap = take(&manifest, &args.net, &options).await?;
     let text = zone::write(&snap);
@@ -203,6 +204,7 @@ async fn live(
     let options = GatherOptions {
         extra_names: reference.coverage.names.clone(),
         no_axfr: false,
+        cloudflare_token: None,
     };
     take(&manifest, net, &options).await
 }
