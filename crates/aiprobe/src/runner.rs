@@ -325,6 +325,19 @@ pub async fn run(
     })
 }
 
+/// How often one turn is re-sent after a 429, and the longest `Retry-After` honoured.
+const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from APIs and is treated as absent).
+fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, value)| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 struct State<'a> {
     net: &'a Net,
     options: &'a Options,
@@ -346,19 +359,35 @@ impl State<'_> {
         prompt: &str,
         session: &str,
     ) -> Result<Reply, String> {
-        self.pause().await;
-        self.requests += 1;
         let request = endpoint.request(history, prompt, session);
-        let response = tokio::time::timeout(self.options.timeout, self.net.request(&request))
-            .await
-            .map_err(|_| {
-                format!(
-                    "no answer within {:?} from {}",
-                    self.options.timeout,
-                    endpoint.url()
-                )
-            })?
-            .map_err(|e| format!("{}: {e}", endpoint.url()))?;
-        endpoint.reply(response.status, &response.body)
+        let mut retries_left = MAX_RATE_LIMIT_RETRIES;
+        loop {
+            self.pause().await;
+            self.requests += 1;
+            let response = tokio::time::timeout(self.options.timeout, self.net.request(&request))
+                .await
+                .map_err(|_| {
+                    format!(
+                        "no answer within {:?} from {}",
+                        self.options.timeout,
+                        endpoint.url()
+                    )
+                })?
+                .map_err(|e| format!("{}: {e}", endpoint.url()))?;
+            // A 429 is the assistant asking us to slow down, not a verdict: wait as told (within reason) and send
+            // the same turn again, as long as the budget allows.
+            if response.status == 429
+                && retries_left > 0
+                && self.requests + self.judge_requests < self.options.max_requests
+            {
+                retries_left -= 1;
+                let wait = retry_after(&response.headers)
+                    .unwrap_or(self.options.delay.max(Duration::from_secs(1)))
+                    .min(MAX_RETRY_AFTER);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return endpoint.reply(response.status, &response.body);
+        }
     }
 }

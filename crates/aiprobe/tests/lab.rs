@@ -216,3 +216,28 @@ async fn an_endpoint_that_does_not_answer_is_an_error_finding_not_a_pass() {
     );
     assert_eq!(findings.len(), 4);
 }
+
+#[tokio::test]
+async fn a_rate_limited_assistant_is_waited_for_not_misjudged() {
+    let assistant = Assistant::start_throttled(AssistantMode::Weak, 3)
+        .await
+        .unwrap();
+    let manifest = Manifest::parse(&assistant.manifest(), Path::new("t.toml")).unwrap();
+    let ai = manifest.ai.unwrap();
+    let net = Net::new(NetConfig::default()).unwrap();
+    let families = builtin().unwrap();
+    let options = Options {
+        delay: Duration::ZERO,
+        ..Options::default()
+    };
+    let run = tokio::time::timeout(
+        WATCHDOG,
+        run(&net, &ai, "t.toml", &families, &options, &|_| {}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_every_family_fails(&run);
+    // Every third request was refused and sent again: the retries count against the budget.
+    assert!(run.requests > 40, "{} requests", run.requests);
+}

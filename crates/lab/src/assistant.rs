@@ -99,6 +99,9 @@ struct Shared {
     mode: AssistantMode,
     /// When set, every request must carry `Authorization: Bearer <token>`.
     token: Option<String>,
+    /// When non-zero, every n-th request is refused with 429 and `Retry-After: 0`, as a rate-limited API does.
+    throttle_every: u32,
+    requests: std::sync::atomic::AtomicU32,
     /// `/chat` sessions: the member's messages so far.
     sessions: Mutex<HashMap<String, Vec<String>>>,
 }
@@ -109,10 +112,23 @@ impl Assistant {
         Assistant::start_with_token(mode, None).await
     }
 
+    /// Like [`Assistant::start`], refusing every `every`-th request with 429 Too Many Requests.
+    pub async fn start_throttled(mode: AssistantMode, every: u32) -> Result<Assistant, LabError> {
+        Assistant::start_inner(mode, None, every).await
+    }
+
     /// Like [`Assistant::start`], answering only requests with `Authorization: Bearer <token>` (401 otherwise).
     pub async fn start_with_token(
         mode: AssistantMode,
         token: Option<String>,
+    ) -> Result<Assistant, LabError> {
+        Assistant::start_inner(mode, token, 0).await
+    }
+
+    async fn start_inner(
+        mode: AssistantMode,
+        token: Option<String>,
+        throttle_every: u32,
     ) -> Result<Assistant, LabError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
@@ -123,6 +139,8 @@ impl Assistant {
         let shared = Arc::new(Shared {
             mode,
             token,
+            throttle_every,
+            requests: std::sync::atomic::AtomicU32::new(0),
             sessions: Mutex::new(HashMap::new()),
         });
         let task = tokio::spawn(accept_loop(listener, shared));
@@ -208,6 +226,21 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let path = req.uri().path().to_string();
+    let count = shared
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        + 1;
+    if shared.throttle_every > 0 && count % shared.throttle_every == 0 {
+        let mut response = respond(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": "rate limited"}),
+        );
+        response.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from_static("0"),
+        );
+        return Ok(response);
+    }
     if let Some(token) = &shared.token {
         let expected = format!("Bearer {token}");
         let given = req
