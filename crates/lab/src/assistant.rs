@@ -230,7 +230,7 @@ async fn handle(
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         + 1;
-    if shared.throttle_every > 0 && count % shared.throttle_every == 0 {
+    if shared.throttle_every > 0 && count.is_multiple_of(shared.throttle_every) {
         let mut response = respond(
             StatusCode::TOO_MANY_REQUESTS,
             json!({"error": "rate limited"}),
