@@ -7,7 +7,7 @@ use crate::cli::OutputArgs;
 use crate::commands::emit;
 use anyhow::Context;
 use clap::Args;
-use launchready_envinv::{inventory, load_notes, render};
+use launchready_envinv::{EnvNote, inventory, render};
 use launchready_findings::Report;
 use std::path::PathBuf;
 
@@ -33,8 +33,18 @@ pub async fn run(cmd: EnvCmd) -> Result<u8, Failure> {
         let local = cmd.path.join("launchready.toml");
         local.is_file().then_some(local)
     });
-    let notes = match &manifest {
-        Some(path) => load_notes(path).map_err(Failure::usage)?,
+    // The manifest crate validates `[[env]]` like every other table (spans, did-you-mean).
+    let notes: Vec<EnvNote> = match &manifest {
+        Some(path) => crate::commands::load_manifest(None, Some(path))?
+            .env
+            .into_iter()
+            .map(|e| EnvNote {
+                name: e.name,
+                owner: e.owner,
+                notes: e.notes,
+                rotate: e.rotate,
+            })
+            .collect(),
         None => Vec::new(),
     };
     let rows = inventory(&scanned, &notes);

@@ -121,6 +121,22 @@ fn findings_report_inventory_and_exit_codes() {
     let (code, stdout, stderr) = run(dir.path(), &["env", "shop", "--format", "json"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
 
+    // `[[env]]` is checked like the rest of the manifest: a misspelt key is a usage error with a suggestion.
+    write(
+        &project,
+        &[(
+            "launchready.toml",
+            "[site]\ndomain = \"shop.test\"\n\n[[env]]\nname = \"API_URL\"\nownr = \"Sam\"\n"
+                .into(),
+        )],
+    );
+    let (code, _, stderr) = run(dir.path(), &["env", "shop"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("launchready.toml:6") && stderr.contains("owner"),
+        "{stderr}"
+    );
+
     let (code, _, stderr) = run(dir.path(), &["env", "no-such-dir"]);
     assert_eq!(code, 2);
     assert!(

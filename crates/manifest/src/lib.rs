@@ -37,6 +37,8 @@ pub struct Manifest {
     pub audit: AuditOptions,
     pub routes: Vec<Route>,
     pub legacy_links: Vec<LegacyLink>,
+    /// Owners and notes for environment variables (`[[env]]`), for `launchready env`'s inventory.
+    pub env: Vec<EnvEntry>,
     /// What `launchready smoke` checks beyond the routes.
     pub smoke: Smoke,
     /// Journeys `launchready smoke` runs, in order.
@@ -176,6 +178,15 @@ pub struct LegacyLink {
     pub to: url::Url,
 }
 
+/// An `[[env]]` entry: who owns a variable, notes, and who can rotate it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvEntry {
+    pub name: String,
+    pub owner: Option<String>,
+    pub notes: Option<String>,
+    pub rotate: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Email {
     /// Domains that send mail and so need SPF, DKIM and DMARC.
@@ -275,6 +286,7 @@ impl Manifest {
             audit: AuditOptions::default(),
             routes: Vec::new(),
             legacy_links: Vec::new(),
+            env: Vec::new(),
             smoke: Smoke::default(),
             flows: Vec::new(),
             email: Email {

@@ -20,6 +20,7 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [audit]", AUDIT_KEYS),
     ("in [[route]]", ROUTE_KEYS),
     ("in [[legacy_link]]", LEGACY_LINK_KEYS),
+    ("in [[env]]", ENV_KEYS),
     ("in [smoke]", SMOKE_KEYS),
     ("in [[flow]]", FLOW_KEYS),
     ("in [email]", EMAIL_KEYS),
@@ -36,6 +37,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "audit",
     "route",
     "legacy_link",
+    "env",
     "smoke",
     "flow",
     "email",
@@ -60,6 +62,7 @@ pub(crate) const AUDIT_KEYS: &[&str] = &[
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
 pub(crate) const LEGACY_LINK_KEYS: &[&str] = &["from", "to"];
+pub(crate) const ENV_KEYS: &[&str] = &["name", "owner", "notes", "rotate"];
 pub(crate) const SMOKE_KEYS: &[&str] = &["homepage_budget", "version_url", "webhook"];
 pub(crate) const FLOW_KEYS: &[&str] = &["file", "name"];
 pub(crate) const EMAIL_KEYS: &[&str] = &[
@@ -109,6 +112,8 @@ pub(crate) struct RawManifest {
     pub route: Vec<RawRoute>,
     #[serde(default)]
     pub legacy_link: Vec<RawLegacyLink>,
+    #[serde(default)]
+    pub env: Vec<RawEnv>,
     pub smoke: Option<RawSmoke>,
     #[serde(default)]
     pub flow: Vec<RawFlow>,
@@ -229,6 +234,15 @@ pub(crate) struct RawRoute {
 pub(crate) struct RawLegacyLink {
     pub from: S<String>,
     pub to: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [[env]] table")]
+pub(crate) struct RawEnv {
+    pub name: S<String>,
+    pub owner: Option<String>,
+    pub notes: Option<String>,
+    pub rotate: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -181,6 +181,7 @@ pub(crate) fn validate(
     let canonical_host = canonical_url.as_ref().and_then(Url::host_str);
     let routes = routes(&mut checker, raw.route, domain, canonical_host);
     let legacy_links = legacy_links(&mut checker, raw.legacy_link);
+    let env = env_entries(&mut checker, raw.env);
     let smoke = smoke(&mut checker, raw.smoke, canonical_url.as_ref());
     let flows = flows(&mut checker, raw.flow);
     let email = email(&mut checker, raw.email, domain);
@@ -206,6 +207,7 @@ pub(crate) fn validate(
             audit,
             routes,
             legacy_links,
+            env,
             smoke,
             flows,
             email,
@@ -548,6 +550,41 @@ fn legacy_links(checker: &mut Checker<'_>, raw: Vec<RawLegacyLink>) -> Vec<Legac
             }
             out.push(LegacyLink { from, to });
         }
+    }
+    out
+}
+
+/// `[[env]]`: owners and notes for environment variables, by name (listed once each).
+fn env_entries(checker: &mut Checker<'_>, raw: Vec<crate::raw::RawEnv>) -> Vec<crate::EnvEntry> {
+    let mut seen = Seen::new();
+    let mut out = Vec::new();
+    for entry in raw {
+        let name = entry.name.get_ref().trim();
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            checker.error(
+                entry.name.span(),
+                format!("`{name}` is not an environment variable name"),
+                Some("use letters, digits and `_`, not starting with a digit, e.g. STRIPE_SECRET_KEY".to_string()),
+            );
+            continue;
+        }
+        if let Some(first) = seen.check(name, entry.name.span()) {
+            checker.duplicate(
+                entry.name.span(),
+                first,
+                format!("[[env]] `{name}` is listed twice"),
+            );
+            continue;
+        }
+        out.push(crate::EnvEntry {
+            name: name.to_string(),
+            owner: entry.owner,
+            notes: entry.notes,
+            rotate: entry.rotate,
+        });
     }
     out
 }
