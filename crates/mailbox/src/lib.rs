@@ -15,7 +15,7 @@ mod sink;
 pub use imap::{DEFAULT_TIMEOUT, ImapConfig};
 pub use message::{Answer, Mail, Query, QueryError, UnparseableMail};
 pub use setup::{MailboxRun, Reach};
-pub use sink::{SmtpSink, Store};
+pub use sink::{MAX_KEPT, SmtpSink, Store};
 
 use base64::Engine as _;
 use futures::future::BoxFuture;

@@ -18,6 +18,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_LINE: u64 = 64 * 1024;
 /// The largest message kept; larger ones are refused with 552.
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
+/// The most messages kept; past it the oldest go, so a sink left running on staging stays bounded.
+pub const MAX_KEPT: usize = 10_000;
 
 /// Messages received so far, in arrival order.
 #[derive(Debug, Default)]
@@ -50,7 +52,12 @@ impl Store {
         let seq = self.next_seq.fetch_add(1, Ordering::SeqCst) + 1;
         match Mail::parse(seq, raw, envelope_to) {
             Ok(mail) => {
-                self.lock().push(mail);
+                let mut mails = self.lock();
+                if mails.len() >= MAX_KEPT {
+                    let excess = mails.len() + 1 - MAX_KEPT;
+                    mails.drain(..excess);
+                }
+                mails.push(mail);
                 true
             }
             Err(_) => false,
@@ -267,5 +274,17 @@ mod tests {
         let mark = store.mark();
         assert!(store.since(mark).is_empty());
         assert_eq!(store.since(mark - 1).len(), 1);
+    }
+
+    #[test]
+    fn keeps_only_the_newest_messages() {
+        let store = Store::default();
+        for _ in 0..MAX_KEPT + 5 {
+            assert!(store.push(b"To: m@x.test\r\nSubject: s\r\n\r\nb\r\n", Vec::new()));
+        }
+        let all = store.all();
+        assert_eq!(all.len(), MAX_KEPT);
+        assert_eq!(all.first().map(|m| m.seq), Some(6));
+        assert!(!store.push(b"", Vec::new()), "an empty message is refused");
     }
 }
