@@ -3,6 +3,7 @@
 //! the file, line, column and offending text. The format is documented in `docs/manifest.md`.
 
 mod ai;
+mod deploy;
 mod domain;
 mod duration;
 mod error;
@@ -14,6 +15,7 @@ mod translate;
 mod validate;
 
 pub use ai::{Ai, AiAuth, AiFormat, EscalationTrigger, Extract, Judge, NeverReveal};
+pub use deploy::{Access, AccessKind, Deploy};
 pub use domain::validate_domain;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
@@ -51,6 +53,10 @@ pub struct Manifest {
     pub load: Load,
     /// Where `mailbox://` flow steps read mail from, when the manifest says.
     pub mailbox: Option<Mailbox>,
+    /// How a release is built and rolled back (`[deploy]`), for `launchready gate`.
+    pub deploy: Option<Deploy>,
+    /// Who holds each service's access (`[[access]]`), for `launchready handover`.
+    pub access: Vec<Access>,
     /// The file this was read from; `None` for [`Manifest::for_domain`].
     pub source: Option<PathBuf>,
 }
@@ -298,6 +304,8 @@ impl Manifest {
             ai: None,
             load: Load::default(),
             mailbox: None,
+            deploy: None,
+            access: Vec::new(),
             source: None,
         })
     }

@@ -30,6 +30,8 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [ai.judge]", AI_JUDGE_KEYS),
     ("in [load]", LOAD_KEYS),
     ("in [mailbox]", MAILBOX_KEYS),
+    ("in [deploy]", DEPLOY_KEYS),
+    ("in [[access]]", ACCESS_KEYS),
 ];
 
 pub(crate) const TOP_KEYS: &[&str] = &[
@@ -46,6 +48,18 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "ai",
     "load",
     "mailbox",
+    "deploy",
+    "access",
+];
+pub(crate) const DEPLOY_KEYS: &[&str] = &["build", "rollback", "version_url", "runbook"];
+pub(crate) const ACCESS_KEYS: &[&str] = &[
+    "service",
+    "kind",
+    "owner",
+    "backup_owner",
+    "credential",
+    "two_factor",
+    "notes",
 ];
 pub(crate) const MAILBOX_KEYS: &[&str] = &["smtp_listen", "imap", "password_env"];
 pub(crate) const LOAD_KEYS: &[&str] = &["thresholds", "allow_hosts"];
@@ -124,6 +138,30 @@ pub(crate) struct RawManifest {
     pub ai: Option<RawAi>,
     pub load: Option<RawLoad>,
     pub mailbox: Option<S<RawMailbox>>,
+    pub deploy: Option<S<RawDeploy>>,
+    #[serde(default)]
+    pub access: Vec<S<RawAccess>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [deploy] table")]
+pub(crate) struct RawDeploy {
+    pub build: Option<S<String>>,
+    pub rollback: Option<S<String>>,
+    pub version_url: Option<S<String>>,
+    pub runbook: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [[access]] table")]
+pub(crate) struct RawAccess {
+    pub service: S<String>,
+    pub kind: Option<S<String>>,
+    pub owner: Option<S<String>>,
+    pub backup_owner: Option<S<String>>,
+    pub credential: Option<S<String>>,
+    pub two_factor: Option<S<bool>>,
+    pub notes: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -190,6 +190,10 @@ pub(crate) fn validate(
     let ai = raw.ai.and_then(|raw| ai(&mut checker, raw));
     let load = load(&mut checker, raw.load);
     let mailbox = raw.mailbox.and_then(|raw| mailbox(&mut checker, raw));
+    let deploy = raw
+        .deploy
+        .map(|raw| deploy(&mut checker, raw, canonical_url.as_ref()));
+    let access = access(&mut checker, raw.access);
 
     if !checker.diagnostics.is_empty() {
         let mut diagnostics = checker.diagnostics;
@@ -216,6 +220,8 @@ pub(crate) fn validate(
             ai,
             load,
             mailbox,
+            deploy,
+            access,
             source: None,
         }),
         // Unreachable in practice: each `None` above left a diagnostic behind.
@@ -1390,4 +1396,198 @@ fn ai_env_name(checker: &mut Checker<'_>, raw: &S<String>) {
             ),
         );
     }
+}
+
+/// The `[deploy]` table: commands kept as written (non-empty, one line), the version endpoint like
+/// `[smoke] version_url`, the runbook as a relative or absolute path.
+fn deploy(
+    checker: &mut Checker<'_>,
+    raw: S<crate::raw::RawDeploy>,
+    canonical: Option<&Url>,
+) -> crate::Deploy {
+    let table = raw.span();
+    let raw = raw.into_inner();
+    let empty = raw.build.is_none() && raw.rollback.is_none() && raw.version_url.is_none();
+    let mut command = |value: Option<S<String>>, key: &str| {
+        let value = value?;
+        let text = value.get_ref().trim();
+        if text.is_empty() || text.contains('\n') {
+            checker.error(
+                value.span(),
+                format!("`{key}` must be one non-empty command line"),
+                Some("e.g. \"./scripts/rollback.sh\"; put longer procedures in a script".into()),
+            );
+            return None;
+        }
+        Some(text.to_string())
+    };
+    let build = command(raw.build, "build");
+    let rollback = command(raw.rollback, "rollback");
+    if empty {
+        checker.error(
+            table,
+            "[deploy] says nothing: give at least `build`, `rollback` or `version_url`",
+            None,
+        );
+    }
+    let version_url = raw.version_url.and_then(|value| {
+        let text = value.get_ref().trim();
+        if text.starts_with('/') {
+            if let Some((message, help)) = path_problem(text) {
+                checker.error(
+                    value.span(),
+                    format!("`version_url`: {message}"),
+                    Some(help),
+                );
+                return None;
+            }
+            return canonical.and_then(|base| base.join(text).ok());
+        }
+        match parse_http_url(text) {
+            Ok(url) => Some(url),
+            Err(rejection) => {
+                checker.reject(value.span(), rejection);
+                None
+            }
+        }
+    });
+    let runbook = raw.runbook.and_then(|value| {
+        let text = value.get_ref().trim();
+        if text.is_empty() {
+            checker.error(
+                value.span(),
+                "`runbook` is empty",
+                Some("e.g. \"docs/deploy.md\"".into()),
+            );
+            return None;
+        }
+        Some(std::path::PathBuf::from(text))
+    });
+    crate::Deploy {
+        build,
+        rollback,
+        version_url,
+        runbook,
+    }
+}
+
+fn access_kind_help(value: &str) -> String {
+    let names: Vec<&str> = crate::AccessKind::ALL.iter().map(|k| k.as_str()).collect();
+    let lowered = value.to_lowercase().replace(['-', '_', ' '], "");
+    let synonym = match lowered.as_str() {
+        "domain" | "domains" | "nameserver" | "nameservers" => Some("dns"),
+        "edge" | "proxy" | "cloudflare" => Some("cdn"),
+        "host" | "server" | "paas" | "vercel" | "netlify" => Some("hosting"),
+        "mail" | "smtp" | "esp" => Some("email"),
+        "payments" | "billing" | "stripe" => Some("payment"),
+        "uptime" | "alerts" | "alerting" | "status" => Some("monitoring"),
+        "git" | "github" | "gitlab" | "repo" | "code" => Some("repository"),
+        "actions" | "pipeline" | "deploy" => Some("ci"),
+        _ => None,
+    };
+    match synonym.or_else(|| did_you_mean(value, &names)) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("expected one of: {}", names.join(", ")),
+    }
+}
+
+/// The `[[access]]` entries: one per service, a known kind, and a credential *location* — a value that looks like
+/// a key is refused so the manifest never becomes the place a secret leaks from.
+fn access(checker: &mut Checker<'_>, raw: Vec<S<crate::raw::RawAccess>>) -> Vec<crate::Access> {
+    let mut seen = Seen::new();
+    let mut out = Vec::new();
+    for entry in raw {
+        let entry = entry.into_inner();
+        let service = entry.service.get_ref().trim().to_string();
+        if service.is_empty() {
+            checker.error(
+                entry.service.span(),
+                "`service` is empty",
+                Some("e.g. service = \"Cloudflare\"".into()),
+            );
+            continue;
+        }
+        if let Some(first) = seen.check(&service.to_lowercase(), entry.service.span()) {
+            checker.duplicate(
+                entry.service.span(),
+                first,
+                format!("[[access]] `{service}` is listed twice"),
+            );
+            continue;
+        }
+        let kind = match &entry.kind {
+            None => crate::AccessKind::Other,
+            Some(value) => {
+                let text = value.get_ref().trim();
+                match crate::AccessKind::ALL.iter().find(|k| k.as_str() == text) {
+                    Some(kind) => *kind,
+                    None => {
+                        checker.error(
+                            value.span(),
+                            format!("unknown access kind `{text}`"),
+                            Some(access_kind_help(text)),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        let text = |value: &Option<S<String>>| {
+            value
+                .as_ref()
+                .map(|v| v.get_ref().trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(credential) = &entry.credential {
+            let value = credential.get_ref().trim();
+            if looks_like_a_secret(value) {
+                checker.error(
+                    credential.span(),
+                    "`credential` looks like a secret itself",
+                    Some("write where the credential lives, e.g. \"1Password: Launch/Cloudflare\", never the credential; rotate it if it was real".into()),
+                );
+                continue;
+            }
+        }
+        out.push(crate::Access {
+            service,
+            kind,
+            owner: text(&entry.owner),
+            backup_owner: text(&entry.backup_owner),
+            credential: text(&entry.credential),
+            two_factor: entry.two_factor.as_ref().map(|v| *v.get_ref()),
+            notes: text(&entry.notes),
+        });
+    }
+    out
+}
+
+/// A location reads like words ("1Password: Launch/Cloudflare", "vault:secret/stripe"); a key is one long run of
+/// letters and digits with few separators. Known key prefixes are refused whatever their length.
+fn looks_like_a_secret(value: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "sk_live_",
+        "sk_test_",
+        "rk_live_",
+        "ghp_",
+        "gho_",
+        "github_pat_",
+        "xoxb-",
+        "xoxp-",
+        "AKIA",
+        "AIza",
+        "SG.",
+        "whsec_",
+        "-----BEGIN",
+    ];
+    if PREFIXES.iter().any(|p| value.starts_with(p)) {
+        return true;
+    }
+    let longest_run = value
+        .split(|c: char| c.is_whitespace() || matches!(c, '/' | ':' | ','))
+        .map(|word| word.chars().filter(|c| c.is_ascii_alphanumeric()).count())
+        .max()
+        .unwrap_or(0);
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    longest_run >= 32 && digits >= 4
 }
