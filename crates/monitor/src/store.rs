@@ -1,0 +1,330 @@
+//! Where results, alert state, the outbox and incidents live: one SQLite file in WAL mode, written with
+//! `synchronous = FULL` so a result or a state change that was committed survives `kill -9` (and a power cut).
+//! Migrations are embedded in the binary and applied by sqlx's migrator on open. Queries are built at run time.
+
+use crate::alert::{AlertState, Key, NoticeKind, Notification};
+use crate::checks::CheckResult;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the monitor database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the monitor database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("monitor database: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("monitor database holds unreadable data: {0}")]
+    Decode(#[from] serde_json::Error),
+}
+
+/// The schema's migrations, embedded.
+#[derive(Debug)]
+struct Embedded;
+
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// An undelivered notification for one channel.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel: String,
+    pub notification: Notification,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub rule: String,
+    pub check: String,
+    pub since_ms: i64,
+    pub resolved_ms: Option<i64>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Migrator::new(Embedded).await?.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn insert_result(&self, r: &CheckResult) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO results (at_ms, check_id, step, ok, status, duration_ms, timings, error_kind, error, context, cert_expires_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(r.at_ms)
+        .bind(&r.check)
+        .bind(&r.step)
+        .bind(r.ok)
+        .bind(r.status.map(i64::from))
+        .bind(r.duration_ms)
+        .bind(serde_json::to_string(&r.timings)?)
+        .bind(&r.error_kind)
+        .bind(&r.error)
+        .bind(&r.context)
+        .bind(r.cert_expires_at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A check's results since `since_ms`, oldest first, but at least its last `at_least` results.
+    pub async fn results(
+        &self,
+        check: &str,
+        since_ms: i64,
+        at_least: i64,
+    ) -> Result<Vec<CheckResult>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at_ms, check_id, step, ok, status, duration_ms, timings, error_kind, error, context, cert_expires_at_ms
+             FROM results WHERE check_id = ?1 AND (at_ms > ?2 OR id IN
+               (SELECT id FROM results WHERE check_id = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?3))
+             ORDER BY at_ms, id",
+        )
+        .bind(check)
+        .bind(since_ms)
+        .bind(at_least)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CheckResult {
+                    at_ms: row.try_get("at_ms")?,
+                    check: row.try_get("check_id")?,
+                    step: row.try_get("step")?,
+                    ok: row.try_get("ok")?,
+                    status: row
+                        .try_get::<Option<i64>, _>("status")?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    duration_ms: row.try_get("duration_ms")?,
+                    timings: serde_json::from_str(&row.try_get::<String, _>("timings")?)?,
+                    error_kind: row.try_get("error_kind")?,
+                    error: row.try_get("error")?,
+                    context: row.try_get("context")?,
+                    cert_expires_at_ms: row.try_get("cert_expires_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn result_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM results")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub async fn states(&self) -> Result<BTreeMap<Key, AlertState>, StoreError> {
+        let rows = sqlx::query("SELECT rule, check_id, state FROM alert_state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let state: AlertState = serde_json::from_str(&row.try_get::<String, _>("state")?)?;
+            out.insert((row.try_get("rule")?, row.try_get("check_id")?), state);
+        }
+        Ok(out)
+    }
+
+    /// Saves an evaluation: the new states, one outbox row per notification and channel (a notice already in
+    /// the outbox is not added again), and the incidents it opens or closes — all in one transaction, so a crash
+    /// leaves either the old state or the new state with its notices, never a state without its notices.
+    pub async fn commit_evaluation(
+        &self,
+        states: &BTreeMap<Key, AlertState>,
+        notifications: &[Notification],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for ((rule, check), state) in states {
+            sqlx::query(
+                "INSERT INTO alert_state (rule, check_id, state) VALUES (?, ?, ?)
+                 ON CONFLICT (rule, check_id) DO UPDATE SET state = excluded.state",
+            )
+            .bind(rule)
+            .bind(check)
+            .bind(serde_json::to_string(state)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for notification in notifications {
+            let payload = serde_json::to_string(notification)?;
+            for channel in &notification.channels {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO outbox (notice_key, channel, payload, created_ms) VALUES (?, ?, ?, ?)",
+                )
+                .bind(&notification.key)
+                .bind(channel)
+                .bind(&payload)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+            match notification.kind {
+                NoticeKind::Firing => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO incidents (rule, check_id, since_ms, summary) VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(&notification.rule)
+                    .bind(&notification.check)
+                    .bind(notification.since_ms)
+                    .bind(notification.text())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NoticeKind::Resolved => {
+                    sqlx::query(
+                        "UPDATE incidents SET resolved_ms = ? WHERE rule = ? AND check_id = ? AND since_ms = ?",
+                    )
+                    .bind(now_ms)
+                    .bind(&notification.rule)
+                    .bind(&notification.check)
+                    .bind(notification.since_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NoticeKind::Reminder => {}
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn pending(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, channel, payload, attempts FROM outbox WHERE delivered_ms IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxRow {
+                    id: row.try_get("id")?,
+                    channel: row.try_get("channel")?,
+                    notification: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_delivered(&self, id: i64, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET delivered_ms = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?")
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Delivered outbox rows per channel, for tests and the dashboard.
+    pub async fn delivered_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn incidents(&self, limit: i64) -> Result<Vec<Incident>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT rule, check_id, since_ms, resolved_ms, summary FROM incidents ORDER BY since_ms DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Incident {
+                    rule: row.try_get("rule")?,
+                    check: row.try_get("check_id")?,
+                    since_ms: row.try_get("since_ms")?,
+                    resolved_ms: row.try_get("resolved_ms")?,
+                    summary: row.try_get("summary")?,
+                })
+            })
+            .collect()
+    }
+
+    /// (ok, duration_ms) of a check's results since `since_ms`, for uptime and latency figures.
+    pub async fn window(&self, check: &str, since_ms: i64) -> Result<Vec<(bool, f64)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT ok, duration_ms FROM results WHERE check_id = ? AND at_ms > ?")
+                .bind(check)
+                .bind(since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("ok")?, row.try_get("duration_ms")?)))
+            .collect()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,257 @@
+//! The monitor against the lab's membership app: checks planned from a manifest run for real, checkout is broken
+//! on purpose, and the right alert reaches a local webhook receiver once (signed), then resolves; a restart on
+//! the same database sends nothing again. Time is the wall clock, but nothing asserts on it.
+
+// Helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use launchready_lab::app::{AppConfig, MemberApp, Mode};
+use launchready_mailbox::SmtpSink;
+use launchready_manifest::{Flow, Manifest};
+use launchready_monitor::channels::{SIGNATURE_HEADER, hmac_hex};
+use launchready_monitor::{
+    Channel, ChannelKind, FlowContext, Monitor, MonitorConfig, Schedule, Store, default_rules, plan,
+};
+use launchready_net::{Net, NetConfig};
+use launchready_testkit::watchdog::within;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+/// A local receiver that records every POST.
+async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(r): State<Received>, headers: HeaderMap, body: Bytes| async move {
+                    r.lock().unwrap().push((headers, body));
+                    "ok"
+                },
+            ),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), received)
+}
+
+fn journey() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows/signup-to-payment.hurl")
+}
+
+struct Lab {
+    _sink: SmtpSink,
+    app: MemberApp,
+    net: Arc<Net>,
+    channel_net: Arc<Net>,
+    context: FlowContext,
+    manifest: Manifest,
+}
+
+async fn lab() -> Lab {
+    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let mut config = AppConfig::new(sink.addr());
+    config.host = "www.example.test".into();
+    let app = MemberApp::start(config).await.unwrap();
+    let net = Net::new(NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        connect_to: app
+            .connect_to_args()
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect(),
+        ca_files: vec![app.ca_file().to_path_buf()],
+        timeout: Duration::from_secs(10),
+        ..NetConfig::default()
+    })
+    .unwrap();
+    let channel_net = Net::new(NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        timeout: Duration::from_secs(10),
+        ..NetConfig::default()
+    })
+    .unwrap();
+    let mut manifest = Manifest::for_domain("example.test").unwrap();
+    manifest.site.canonical_url = "https://www.example.test/".parse().unwrap();
+    manifest.flows.push(Flow {
+        name: "checkout".into(),
+        file: journey(),
+    });
+    let mut vars = launchready_flow::Variables::new();
+    vars.set("base_url", launchready_flow::Value::String(app.base_url()));
+    let context = FlowContext {
+        vars,
+        mailbox: Some(sink.store()),
+    };
+    Lab {
+        _sink: sink,
+        app,
+        net: Arc::new(net),
+        channel_net: Arc::new(channel_net),
+        context,
+        manifest,
+    }
+}
+
+fn monitor(lab: &Lab, store: Store, hook: &str) -> Monitor {
+    let checks = plan(&lab.manifest);
+    let channels = vec![Channel {
+        name: "team-webhook".into(),
+        kind: ChannelKind::Webhook {
+            url: hook.to_string(),
+            secret_env: Some("HOOK_SECRET".into()),
+        },
+    }];
+    let rules = default_rules(&checks, &channels, "payments@example.test");
+    let config = MonitorConfig {
+        schedule: Schedule::default(),
+        schedules: Default::default(),
+        rules,
+        channels,
+        maintenance: Vec::new(),
+        database: PathBuf::new(),
+        dashboard_url: Some("http://127.0.0.1:8080/".into()),
+        owner: "payments@example.test".into(),
+    };
+    Monitor::new(
+        config,
+        checks,
+        store,
+        lab.net.clone(),
+        lab.channel_net.clone(),
+        lab.context.clone(),
+    )
+    .unwrap()
+    .with_env(|name| (name == "HOOK_SECRET").then(|| "hook-secret".to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_checkout_pages_once_then_resolves_and_a_restart_resends_nothing() {
+    within(
+        Duration::from_secs(240),
+        "the monitor against the lab",
+        async {
+            let lab = lab().await;
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("monitor.db");
+            let (hook, received) = receiver().await;
+            let m = monitor(&lab, Store::open(&db).await.unwrap(), &hook);
+            let ids: Vec<&str> = m.checks.iter().map(|c| c.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                [
+                    "landing",
+                    "route:login",
+                    "route:checkout",
+                    "route:member",
+                    "flow:checkout",
+                    "tls:www.example.test"
+                ]
+            );
+
+            let healthy = m.once().await.unwrap();
+            let down: Vec<_> = healthy.results.iter().filter(|r| !r.ok).collect();
+            assert!(down.is_empty(), "healthy lab has failing checks: {down:#?}");
+            assert!(
+                healthy
+                    .results
+                    .iter()
+                    .any(|r| r.cert_expires_at_ms.is_some())
+            );
+
+            lab.app.set_mode(Mode::CheckoutError);
+            for _ in 0..3 {
+                let summary = m.once().await.unwrap();
+                let failed: Vec<&str> = summary
+                    .results
+                    .iter()
+                    .filter(|r| !r.ok)
+                    .map(|r| r.check.as_str())
+                    .collect();
+                assert_eq!(failed, ["flow:checkout"], "{:#?}", summary.results);
+                assert!(
+                    summary.delivery_errors.is_empty(),
+                    "{:?}",
+                    summary.delivery_errors
+                );
+            }
+            {
+                let got = received.lock().unwrap();
+                assert_eq!(got.len(), 1, "expected one page, got {}", got.len());
+                let (headers, body) = &got[0];
+                let signature = headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap();
+                assert_eq!(
+                    signature,
+                    format!("sha256={}", hmac_hex(b"hook-secret", body))
+                );
+                let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+                assert_eq!(json["kind"], "firing");
+                assert_eq!(json["rule"], "checkout failing");
+                assert_eq!(json["check"], "flow:checkout");
+                assert_eq!(json["owner"], "payments@example.test");
+                let error = json["last_error"].as_str().unwrap();
+                assert!(error.contains("/checkout"), "{error}");
+                let text = json["text"].as_str().unwrap();
+                assert!(text.contains("First step: Try a test purchase"), "{text}");
+                // The failure context is there, with the member's address masked.
+                let context = json["context"].as_str().unwrap();
+                assert!(context.contains("HTTP 500"), "{context}");
+                assert!(!context.contains("@example.test"), "{context}");
+            }
+
+            lab.app.set_mode(Mode::Healthy);
+            for _ in 0..2 {
+                m.once().await.unwrap();
+            }
+            let kinds: Vec<String> = received
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, body)| {
+                    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+                    format!(
+                        "{} {} {}",
+                        json["kind"].as_str().unwrap(),
+                        json["rule"].as_str().unwrap(),
+                        json["check"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            assert_eq!(
+                kinds,
+                [
+                    "firing checkout failing flow:checkout",
+                    "resolved checkout failing flow:checkout"
+                ]
+            );
+            let incidents = m.store.incidents(10).await.unwrap();
+            assert_eq!(incidents.len(), 1);
+            assert!(incidents[0].resolved_ms.is_some());
+
+            // A restart on the same file: state and outbox are where they were; nothing is sent again.
+            let results_before = m.store.result_count().await.unwrap();
+            m.store.close().await;
+            drop(m);
+            let again = monitor(&lab, Store::open(&db).await.unwrap(), &hook);
+            assert_eq!(again.store.result_count().await.unwrap(), results_before);
+            let (delivered, errors) = again.deliver().await.unwrap();
+            assert_eq!((delivered, errors.len()), (0, 0));
+            assert_eq!(
+                again.evaluate(launchready_monitor::now_ms()).await.unwrap(),
+                0
+            );
+            assert_eq!(received.lock().unwrap().len(), 2);
+        },
+    )
+    .await;
+}
