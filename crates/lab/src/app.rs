@@ -229,6 +229,17 @@ impl MemberApp {
         )]
     }
 
+    /// An A record sending the app's host to loopback, for a scenario zone that should resolve it (the
+    /// connect-to rule still decides the port; put [`MemberApp::connect_to_args`] before the lab's, whose
+    /// catch-all `:443` rule would otherwise win).
+    pub fn dns_record(&self) -> crate::Record {
+        crate::Record::new(
+            self.state.config.host.clone(),
+            crate::DEFAULT_TTL,
+            crate::RecordData::A(Ipv4Addr::LOCALHOST),
+        )
+    }
+
     /// The app's root CA, PEM, for `--ca-file`.
     pub fn ca_file(&self) -> &Path {
         &self.ca_file

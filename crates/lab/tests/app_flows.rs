@@ -500,3 +500,36 @@ body contains "expired"
     .await;
     check_passes(&result);
 }
+
+#[tokio::test]
+async fn the_app_is_reached_through_the_lab_dns_beside_the_lab_sites() {
+    let sink = SmtpSink::start("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("sink");
+    let app = MemberApp::start(AppConfig::new(sink.addr()))
+        .await
+        .expect("app");
+    assert!(app.add_member(MEMBER, PASSWORD));
+    let lab = launchready_lab::Lab::start(
+        launchready_lab::Scenario::new()
+            .zone(launchready_lab::Zone::new("example.test").record(app.dns_record())),
+    )
+    .await
+    .expect("lab");
+    // Only the port is redirected (an empty HOST2 keeps the name), so the address comes from the lab's DNS. The
+    // app's rule goes first: the lab's catch-all :443 rule would otherwise take the app's traffic too.
+    let rules = std::iter::once(format!("{}:443::{}", app.host(), app.addr().port()))
+        .chain(lab.connect_to_args())
+        .map(|r| r.parse().expect("rule"))
+        .collect();
+    let net = Net::new(NetConfig {
+        resolvers: vec![lab.dns_addr()],
+        connect_to: rules,
+        ca_files: vec![app.ca_file().to_path_buf(), lab.ca_file().to_path_buf()],
+        timeout: Duration::from_secs(10),
+        ..NetConfig::default()
+    })
+    .expect("net");
+    let world = World { sink, app, net };
+    check_passes(&run(&world, LOGIN).await);
+}
