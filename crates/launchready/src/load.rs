@@ -386,6 +386,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         thresholds,
         allowed_hosts: allowed,
         grace: cmd.grace,
+        backends: Vec::new(),
     };
     let targets = plan.check().map_err(usage)?;
     eprintln!("{}", plan.announce(&targets));

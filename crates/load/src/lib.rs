@@ -13,7 +13,7 @@ pub mod schedule;
 pub mod stats;
 pub mod thresholds;
 
-pub use plan::{LoadPlan, Model, read_rows};
+pub use plan::{BackendFactory, LoadPlan, Model, read_rows};
 pub use report::LoadReport;
 pub use run::{Live, Stop, run};
 pub use schedule::{Rate, Schedule, Stage};

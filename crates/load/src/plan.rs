@@ -6,8 +6,9 @@ use crate::LoadError;
 use crate::schedule::Schedule;
 use crate::thresholds::{Scope, Threshold};
 use hurl_core::ast::{ExprKind, TemplateElement};
-use launchready_flow::{FlowFile, RunOptions, Variables, parse_value};
+use launchready_flow::{Backend, FlowFile, RunOptions, Variables, parse_value};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The arrival model, named so a reader of the report knows which one ran.
@@ -68,8 +69,10 @@ impl Model {
     }
 }
 
+/// Makes a backend for one more virtual user (a `mailbox://` reader, say): each VU gets its own.
+pub type BackendFactory = Arc<dyn Fn() -> Box<dyn Backend> + Send + Sync>;
+
 /// Everything a run needs except the network.
-#[derive(Debug)]
 pub struct LoadPlan {
     pub files: Vec<FlowFile>,
     pub model: Model,
@@ -83,6 +86,23 @@ pub struct LoadPlan {
     pub allowed_hosts: Vec<String>,
     /// How long in-flight iterations may go on after the schedule ends or a stop.
     pub grace: Duration,
+    /// Backends for schemes other than http and https, by scheme. Their URLs are not load targets.
+    pub backends: Vec<(String, BackendFactory)>,
+}
+
+impl std::fmt::Debug for LoadPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadPlan")
+            .field("files", &self.files.len())
+            .field("model", &self.model)
+            .field("thresholds", &self.thresholds)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field(
+                "backends",
+                &self.backends.iter().map(|(s, _)| s).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// One target host found in the files, for the plan printed before starting.
@@ -259,26 +279,67 @@ impl LoadPlan {
         let vars = iteration_vars(&self.variables, &self.rows, 0);
         let mut targets: Vec<Target> = Vec::new();
         for file in &self.files {
+            // Names the file itself defines (captures, [Options] variables): a URL built from them is known only
+            // at run time, where a request to a host that is not allowed stops the run.
+            let mut defined: Vec<String> = Vec::new();
+            for entry in &file.ast.entries {
+                for option in entry.request.options() {
+                    if let hurl_core::ast::OptionKind::Variable(v) = &option.kind {
+                        defined.push(v.name.clone());
+                    }
+                }
+                if let Some(response) = &entry.response {
+                    defined.extend(response.captures().iter().map(|c| c.name.to_string()));
+                }
+            }
             for entry in &file.ast.entries {
                 let line = entry.source_info().start.line;
-                let mut text = String::new();
-                for element in &entry.request.url.elements {
-                    match element {
-                        TemplateElement::String { value, .. } => text.push_str(value),
-                        TemplateElement::Placeholder(p) => match &p.expr.kind {
-                            ExprKind::Variable(v) => match vars.get(&v.name) {
-                                Some(value) => text.push_str(&value.to_string()),
-                                None => {
-                                    return Err(LoadError::Usage(format!(
-                                        "{}:{line}: the URL uses `{{{{{}}}}}`, which no --variable or --variables-file column defines, so its host cannot be checked",
-                                        file.path.display(),
-                                        v.name
-                                    )));
-                                }
+                // Rendered twice with different fillers for variables nobody defined on the command line (a
+                // capture, an [Options] variable): if the host changes, the host is not known before the run.
+                let render = |filler: &str| {
+                    let mut text = String::new();
+                    let mut unknown = Vec::new();
+                    for element in &entry.request.url.elements {
+                        match element {
+                            TemplateElement::String { value, .. } => text.push_str(value),
+                            TemplateElement::Placeholder(p) => match &p.expr.kind {
+                                ExprKind::Variable(v) => match vars.get(&v.name) {
+                                    Some(value) => text.push_str(&value.to_string()),
+                                    None => {
+                                        text.push_str(filler);
+                                        unknown.push(v.name.clone());
+                                    }
+                                },
+                                ExprKind::Function(_) => text.push_str(filler),
                             },
-                            ExprKind::Function(_) => text.push('x'),
-                        },
+                        }
                     }
+                    (text, unknown)
+                };
+                let (text, unknown) = render("x");
+                let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+                if scheme
+                    .as_deref()
+                    .is_some_and(|s| self.backends.iter().any(|(b, _)| b == s))
+                {
+                    continue;
+                }
+                let host_of = |t: &str| {
+                    url::Url::parse(t)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string))
+                };
+                if !unknown.is_empty() && unknown.iter().all(|name| defined.contains(name)) {
+                    continue;
+                }
+                if host_of(&text) != host_of(&render("y").0)
+                    || (host_of(&text).is_none() && !unknown.is_empty())
+                {
+                    return Err(LoadError::Usage(format!(
+                        "{}:{line}: the URL's host comes from `{{{{{}}}}}`, which no --variable or --variables-file column defines, so it cannot be checked before the run",
+                        file.path.display(),
+                        unknown.first().cloned().unwrap_or_default()
+                    )));
                 }
                 let url = url::Url::parse(&text).map_err(|e| {
                     LoadError::Usage(format!(

@@ -91,9 +91,11 @@ impl Shared {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         idle.unwrap_or_else(|| {
             self.vus.fetch_add(1, Ordering::Relaxed);
-            Vu {
-                engine: Engine::new(self.net, self.plan.options.clone()),
+            let mut engine = Engine::new(self.net, self.plan.options.clone());
+            for (scheme, make) in &self.plan.backends {
+                engine = engine.with_backend(scheme, make());
             }
+            Vu { engine }
         })
     }
 
@@ -142,7 +144,9 @@ impl Shared {
             for x in &entry.exchanges {
                 answered = true;
                 took += x.timings.total_ms;
+                // Other schemes (mailbox://) go to their backends, not to a load target.
                 if let Ok(url) = url::Url::parse(&x.url)
+                    && matches!(url.scheme(), "http" | "https")
                     && let Some(host) = url.host_str()
                     && !host_allowed(host, &self.plan.allowed_hosts)
                 {

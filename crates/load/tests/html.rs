@@ -11,13 +11,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .find(|p| p.is_file())
+            })
         })
-    })
 }
 
 /// Screenshots `page` into `png`, killing Chromium if it has not finished within a minute.
@@ -72,7 +74,11 @@ fn hex(colour: &str) -> (u8, u8, u8) {
 async fn the_html_report_is_self_contained_and_renders_its_charts() {
     let (addr, _) = server(30).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "stall.hurl", "GET {{base}}/stall-once\nHTTP 200\n");
+    let file = flow(
+        dir.path(),
+        "stall.hurl",
+        "GET {{base}}/stall-once\nHTTP 200\n",
+    );
     let model = Model::Open {
         schedule: Schedule::constant(Rate(40.0), Duration::from_secs(4)),
         max_in_flight: 1,
@@ -80,7 +86,10 @@ async fn the_html_report_is_self_contained_and_renders_its_charts() {
     let report = run(plan(vec![file], model, addr), Stop::default()).await;
     let page = html::render(&report);
     for external in ["<script", "src=", "href=", "@import", "url("] {
-        assert!(!page.contains(external), "the page must need nothing else: found `{external}`");
+        assert!(
+            !page.contains(external),
+            "the page must need nothing else: found `{external}`"
+        );
     }
     for id in ["latency-over-time", "throughput", "percentiles"] {
         assert!(page.contains(&format!("id=\"{id}\"")), "chart {id} missing");
@@ -103,17 +112,36 @@ async fn the_html_report_is_self_contained_and_renders_its_charts() {
     // For a human look at the page: LAUNCHREADY_KEEP_SCREENSHOT=/tmp/load.png keeps a copy.
     if let Some(keep) = std::env::var_os("LAUNCHREADY_KEEP_SCREENSHOT") {
         let _ = std::fs::copy(&png, keep);
-        let _ = std::fs::copy(&path, Path::new(&std::env::var_os("LAUNCHREADY_KEEP_SCREENSHOT").unwrap_or_default()).with_extension("html"));
+        let _ = std::fs::copy(
+            &path,
+            Path::new(&std::env::var_os("LAUNCHREADY_KEEP_SCREENSHOT").unwrap_or_default())
+                .with_extension("html"),
+        );
     }
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).expect("a screenshot was written")));
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png).expect("a screenshot was written"),
+    ));
     let mut reader = decoder.read_info().expect("a PNG");
     let mut buffer = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buffer).expect("a frame");
     let channels = info.color_type.samples();
-    assert!(info.width >= 900 && info.height >= 1000, "{}x{}", info.width, info.height);
+    assert!(
+        info.width >= 900 && info.height >= 1000,
+        "{}x{}",
+        info.width,
+        info.height
+    );
     let image = &buffer[..info.buffer_size()];
-    for (name, colour) in [("p99", html::P99), ("p50", html::P50), ("p95", html::P95), ("requests", html::REQUESTS)] {
+    for (name, colour) in [
+        ("p99", html::P99),
+        ("p50", html::P50),
+        ("p95", html::P95),
+        ("requests", html::REQUESTS),
+    ] {
         let found = pixels_like(image, channels, hex(colour));
-        assert!(found > 100, "the {name} series ({colour}) is not visible in the screenshot: {found} pixels");
+        assert!(
+            found > 100,
+            "the {name} series ({colour}) is not visible in the screenshot: {found} pixels"
+        );
     }
 }

@@ -22,12 +22,21 @@ async fn a_two_second_stall_in_the_schedule_shows_in_corrected_p99_and_max() {
     // did not, and only the one stalled request shows.
     let (addr, _) = server(20).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "stall.hurl", "GET {{base}}/stall-once\nHTTP 200\n");
+    let file = flow(
+        dir.path(),
+        "stall.hurl",
+        "GET {{base}}/stall-once\nHTTP 200\n",
+    );
     let report = run(plan(vec![file], open(50.0, 3, 1), addr), Stop::default()).await;
     let stall_ms = STALL.as_secs_f64() * 1000.0;
     let all = &report.requests;
     assert_eq!(all.count, 150, "{}", report.text());
-    assert!(all.corrected.p99 >= stall_ms * 0.75, "corrected p99 {}\n{}", all.corrected.p99, report.text());
+    assert!(
+        all.corrected.p99 >= stall_ms * 0.75,
+        "corrected p99 {}\n{}",
+        all.corrected.p99,
+        report.text()
+    );
     assert!(all.corrected.max >= stall_ms * 0.95, "{}", report.text());
     assert!(all.uncorrected.max >= stall_ms * 0.95, "{}", report.text());
     assert!(
@@ -49,20 +58,38 @@ async fn steps_are_named_counted_and_judged_by_thresholds() {
         "GET {{base}}/ok\nHTTP 200\n\n# step: pay\nPOST {{base}}/checkout\n",
     );
     let mut plan = plan(vec![file], open(40.0, 1, 8), addr);
-    for t in ["step=pay p(95)<5000", "step=ok count>0", "rate_errors<0.01", "flow=shop max<10s"] {
-        plan.thresholds.push(Threshold::parse(t).expect("threshold"));
+    for t in [
+        "step=pay p(95)<5000",
+        "step=ok count>0",
+        "rate_errors<0.01",
+        "flow=shop max<10s",
+    ] {
+        plan.thresholds
+            .push(Threshold::parse(t).expect("threshold"));
     }
     let report = run(plan, Stop::default()).await;
     let text = report.text();
-    let pay = report.steps.iter().find(|s| s.name == "pay").expect("a step named by its comment");
-    let ok = report.steps.iter().find(|s| s.name == "GET /ok").expect("a step named by method and path");
+    let pay = report
+        .steps
+        .iter()
+        .find(|s| s.name == "pay")
+        .expect("a step named by its comment");
+    let ok = report
+        .steps
+        .iter()
+        .find(|s| s.name == "GET /ok")
+        .expect("a step named by method and path");
     assert_eq!(pay.count, 40, "{text}");
     assert_eq!(ok.count, 40, "{text}");
     // Every fourth request to the server is a 500; the checkout is every second request.
     assert!(pay.errors.get("5xx").copied().unwrap_or(0) > 0, "{text}");
     assert_eq!(pay.statuses.values().sum::<u64>(), 40, "{text}");
     assert!(ok.errors.is_empty(), "{text}");
-    let verdicts: Vec<(String, bool)> = report.thresholds.iter().map(|t| (t.threshold.clone(), t.passed)).collect();
+    let verdicts: Vec<(String, bool)> = report
+        .thresholds
+        .iter()
+        .map(|t| (t.threshold.clone(), t.passed))
+        .collect();
     assert_eq!(
         verdicts,
         vec![
@@ -99,7 +126,10 @@ async fn each_iteration_is_its_own_visitor_with_its_row_of_variables() {
     assert_eq!(report.iterations.completed, 30, "{}", report.text());
     assert_eq!(report.iterations.failed, 0, "{}", report.text());
     let users = state.users.lock().expect("users").clone();
-    assert_eq!(users.into_iter().collect::<Vec<_>>(), vec!["alice", "bob", "carol"]);
+    assert_eq!(
+        users.into_iter().collect::<Vec<_>>(),
+        vec!["alice", "bob", "carol"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,12 +156,16 @@ async fn an_abort_on_fail_threshold_stops_the_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = flow(dir.path(), "broken.hurl", "GET {{base}}/broken\n");
     let mut plan = plan(vec![file], open(20.0, 30, 4), addr);
-    plan.thresholds.push(Threshold::parse("rate_errors<0.01 abortOnFail").expect("threshold"));
+    plan.thresholds
+        .push(Threshold::parse("rate_errors<0.01 abortOnFail").expect("threshold"));
     let report = run(plan, Stop::default()).await;
     let reason = report.stopped.clone().unwrap_or_default();
     assert!(reason.contains("rate_errors<0.01"), "{reason}");
     assert!(report.iterations.not_started > 0, "{}", report.text());
-    assert_eq!(report.requests.errors.get("5xx"), Some(&report.requests.count));
+    assert_eq!(
+        report.requests.errors.get("5xx"),
+        Some(&report.requests.count)
+    );
     assert_eq!(report.exit_code(), exit::THRESHOLD_FAILED);
 }
 
@@ -145,7 +179,12 @@ async fn nothing_answering_is_a_run_that_could_not_run_with_connect_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = flow(dir.path(), "down.hurl", "GET {{base}}/ok\n");
     let report = run(plan(vec![file], open(10.0, 1, 4), addr), Stop::default()).await;
-    assert_eq!(report.requests.errors.get("connect"), Some(&10), "{}", report.text());
+    assert_eq!(
+        report.requests.errors.get("connect"),
+        Some(&10),
+        "{}",
+        report.text()
+    );
     assert_eq!(report.exit_code(), exit::COULD_NOT_RUN);
 }
 
@@ -170,18 +209,37 @@ async fn the_closed_model_is_labelled_and_not_corrected() {
 fn hosts_the_manifest_does_not_name_are_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = flow(dir.path(), "elsewhere.hurl", "GET https://example.com/\n");
-    let p = plan(vec![file], open(1.0, 1, 1), "127.0.0.1:1".parse().expect("addr"));
+    let p = plan(
+        vec![file],
+        open(1.0, 1, 1),
+        "127.0.0.1:1".parse().expect("addr"),
+    );
     let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(error.contains("elsewhere.hurl:1: refusing to load example.com"), "{error}");
+    assert!(
+        error.contains("elsewhere.hurl:1: refusing to load example.com"),
+        "{error}"
+    );
 
     let file = flow(dir.path(), "unknown.hurl", "GET {{site}}/\n");
-    let p = plan(vec![file], open(1.0, 1, 1), "127.0.0.1:1".parse().expect("addr"));
+    let p = plan(
+        vec![file],
+        open(1.0, 1, 1),
+        "127.0.0.1:1".parse().expect("addr"),
+    );
     let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(error.contains("unknown.hurl:1:") && error.contains("{{site}}"), "{error}");
+    assert!(
+        error.contains("unknown.hurl:1:") && error.contains("{{site}}"),
+        "{error}"
+    );
 
     let file = flow(dir.path(), "ok.hurl", "GET {{base}}/ok\n");
-    let mut p = plan(vec![file], open(1.0, 1, 1), "127.0.0.1:1".parse().expect("addr"));
-    p.thresholds.push(Threshold::parse("step=checkout p(95)<500").expect("threshold"));
+    let mut p = plan(
+        vec![file],
+        open(1.0, 1, 1),
+        "127.0.0.1:1".parse().expect("addr"),
+    );
+    p.thresholds
+        .push(Threshold::parse("step=checkout p(95)<500").expect("threshold"));
     let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("no step is called `checkout`"), "{error}");
 }

@@ -28,7 +28,10 @@ pub struct State {
     pub users: Mutex<BTreeSet<String>>,
 }
 
-async fn answer(state: Arc<State>, request: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    state: Arc<State>,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let n = state.hits.fetch_add(1, Ordering::SeqCst) + 1;
     let path = request.uri().path().to_string();
     let cookie = request
@@ -37,7 +40,12 @@ async fn answer(state: Arc<State>, request: Request<hyper::body::Incoming>) -> R
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let reply = |status: u16, body: String| {
         Response::builder()
             .status(status)
@@ -87,7 +95,9 @@ async fn answer(state: Arc<State>, request: Request<hyper::body::Incoming>) -> R
 
 /// Starts the server on a free loopback port; it stops with the test's runtime.
 pub async fn server(stall_at: u64) -> (SocketAddr, Arc<State>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     let state = Arc::new(State {
         stall_at,
@@ -128,7 +138,10 @@ pub fn flow(dir: &Path, name: &str, source: &str) -> FlowFile {
 
 pub fn plan(files: Vec<FlowFile>, model: Model, base: SocketAddr) -> LoadPlan {
     let mut variables = Variables::new();
-    variables.set("base", launchready_flow::parse_value(&format!("http://{base}")));
+    variables.set(
+        "base",
+        launchready_flow::parse_value(&format!("http://{base}")),
+    );
     LoadPlan {
         files,
         model,
@@ -138,13 +151,17 @@ pub fn plan(files: Vec<FlowFile>, model: Model, base: SocketAddr) -> LoadPlan {
         thresholds: Vec::new(),
         allowed_hosts: vec!["127.0.0.1".to_string()],
         grace: Duration::from_secs(10),
+        backends: Vec::new(),
     }
 }
 
 /// Runs a plan with a watchdog: a run that does not stop by itself fails the test.
 pub async fn run(plan: LoadPlan, stop: Stop) -> LoadReport {
     plan.check().expect("the plan checks");
-    tokio::time::timeout(Duration::from_secs(60), launchready_load::run(plan, net(), stop, None))
-        .await
-        .expect("the run stops by itself")
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        launchready_load::run(plan, net(), stop, None),
+    )
+    .await
+    .expect("the run stops by itself")
 }

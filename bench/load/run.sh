@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Load-generator benchmark on loopback (not a test): launchready load against wrk (Debian) and oha (crates.io),
+# all hitting the same static file served by a real nginx from Debian.
+#
+#   1. saturation: requests/s with 50 connections (closed model: --vus 50 / -c 50) and CPU per request
+#      (user+system time of the generator ÷ requests);
+#   2. a 2 s server stall: nginx's worker is frozen (SIGSTOP) for 2 s in the middle of a fixed-rate run
+#      (500/s, 10 connections or in-flight slots) and each tool's p99 and max are read back;
+#   3. memory per virtual user: peak RSS at 10,000 VUs all waiting on a server that never answers, minus the
+#      peak RSS at 1 VU, divided by 9,999.
+#
+# Usage: bench/load/run.sh [SECONDS]   (default 10 s per run; needs nginx, wrk, python3, and a release build:
+#        cargo build --release -p launchready). oha is used from $OHA, else from PATH, else skipped with a note:
+#        CARGO_INSTALL_ROOT=$(mktemp -d) cargo install oha --locked, then OHA=that/bin/oha.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS="${1:-10}"
+LR="${LR:-$PWD/target/release/launchready}"
+OHA="${OHA:-$(command -v oha || true)}"
+T="$(mktemp -d)"
+PORT="${PORT:-18181}"
+HOLD_PORT="${HOLD_PORT:-18182}"
+URL="http://127.0.0.1:$PORT/index.html"
+ulimit -n 65536 2>/dev/null || true
+
+for tool in nginx wrk python3 "$LR"; do
+    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 3; }
+done
+
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+    [ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+chmod 755 "$T"
+mkdir -p "$T/www"
+head -c 612 /dev/zero | tr '\0' 'x' >"$T/www/index.html"
+cat >"$T/nginx.conf" <<NGINX
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/error.log;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$PORT backlog=16384;
+        root $T/www;
+    }
+}
+NGINX
+nginx -c "$T/nginx.conf" -p "$T"
+sleep 0.5
+worker="$(pgrep -P "$(cat "$T/nginx.pid")" | head -1)"
+pids+=("$worker")
+
+cat >"$T/static.hurl" <<HURL
+GET $URL
+HTTP 200
+HURL
+common=(--allow-host 127.0.0.1 --resolver 127.0.0.1:9 --quiet --format json --rate-ceiling 100000/s)
+
+# Runs a command under /usr/bin/time; writes "elapsed user sys maxrss_kib" to $1.time and stdout to $1.out.
+timed() {
+    local name="$1"; shift
+    /usr/bin/time -f "%e %U %S %M" -o "$T/$name.time" "$@" >"$T/$name.out" 2>"$T/$name.err" || true
+    echo "\$ $*" >>"$T/commands.txt"
+}
+cpu() { tail -1 "$T/$1.time" | awk '{print $2 + $3}'; }
+rss() { tail -1 "$T/$1.time" | awk '{print $4}'; }
+jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+echo "== saturation (${SECS}s, 50 connections)" >&2
+timed wrk_sat wrk -t2 -c50 -d"${SECS}s" "$URL"
+wrk_rps="$(awk '/Requests\/sec/ {print $2}' "$T/wrk_sat.out")"
+wrk_req="$(awk '/requests in/ {print $1}' "$T/wrk_sat.out")"
+timed lr_sat "$LR" load "$T/static.hurl" --vus 50 --duration "${SECS}s" "${common[@]}"
+lr_req="$(jq_py "$T/lr_sat.out" "d['requests']['count']")"
+lr_rps="$(jq_py "$T/lr_sat.out" "round(d['requests']['count'] / d['duration_s'])")"
+if [ -n "$OHA" ]; then
+    timed oha_sat "$OHA" -z "${SECS}s" -c 50 --no-tui --output-format json "$URL"
+    oha_rps="$(jq_py "$T/oha_sat.out" "round(d['summary']['requestsPerSec'])")"
+    oha_req="$(jq_py "$T/oha_sat.out" "sum(d['statusCodeDistribution'].values())")"
+fi
+
+echo "== 2 s stall at ${SECS}s/2 - 1 s, 500/s, 10 connections" >&2
+stall() {
+    sleep "$(python3 -c "print($SECS / 2 - 1)")"
+    kill -STOP "$worker"; sleep 2; kill -CONT "$worker"
+}
+stall & timed wrk_stall wrk -t1 -c10 -d"${SECS}s" --latency "$URL"; wait
+stall & timed lr_stall "$LR" load "$T/static.hurl" --rate 500/s --duration "${SECS}s" --max-in-flight 10 "${common[@]}"; wait
+if [ -n "$OHA" ]; then
+    stall & timed oha_stall "$OHA" -z "${SECS}s" -c 10 -q 500 --latency-correction --no-tui --output-format json "$URL"; wait
+    stall & timed oha_stall_raw "$OHA" -z "${SECS}s" -c 10 -q 500 --no-tui --output-format json "$URL"; wait
+fi
+wrk_p99="$(awk '$1 == "99%" {print $2}' "$T/wrk_stall.out")"
+wrk_max="$(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$T/wrk_stall.out")"
+lr_p99="$(jq_py "$T/lr_stall.out" "d['requests']['corrected']['p99']")"
+lr_max="$(jq_py "$T/lr_stall.out" "d['requests']['corrected']['max']")"
+lr_p99u="$(jq_py "$T/lr_stall.out" "d['requests']['uncorrected']['p99']")"
+lr_maxu="$(jq_py "$T/lr_stall.out" "d['requests']['uncorrected']['max']")"
+if [ -n "$OHA" ]; then
+    oha_p99="$(jq_py "$T/oha_stall.out" "round(d['latencyPercentiles']['p99'] * 1000, 1)")"
+    oha_max="$(jq_py "$T/oha_stall.out" "round(d['summary']['slowest'] * 1000, 1)")"
+    oha_p99r="$(jq_py "$T/oha_stall_raw.out" "round(d['latencyPercentiles']['p99'] * 1000, 1)")"
+    oha_maxr="$(jq_py "$T/oha_stall_raw.out" "round(d['summary']['slowest'] * 1000, 1)")"
+fi
+
+echo "== memory at 10,000 waiting VUs" >&2
+python3 bench/load/hold_server.py "$HOLD_PORT" & pids+=("$!")
+sleep 0.5
+cat >"$T/hold.hurl" <<HURL
+GET http://127.0.0.1:$HOLD_PORT/
+HURL
+timed lr_vu1 "$LR" load "$T/hold.hurl" --vus 1 --duration 5s --grace 1s --timeout 60s "${common[@]}"
+timed lr_vu10k "$LR" load "$T/hold.hurl" --vus 10000 --duration 5s --grace 1s --timeout 60s "${common[@]}"
+lr_per_vu="$(python3 -c "print(round(($(rss lr_vu10k) - $(rss lr_vu1)) / 9999, 1))")"
+if [ -n "$OHA" ]; then
+    timed oha_c1 "$OHA" -z 5s -c 1 --no-tui --output-format json "http://127.0.0.1:$HOLD_PORT/"
+    timed oha_c10k "$OHA" -z 5s -c 10000 --no-tui --output-format json "http://127.0.0.1:$HOLD_PORT/"
+    oha_per_vu="$(python3 -c "print(round(($(rss oha_c10k) - $(rss oha_c1)) / 9999, 1))")"
+fi
+
+per_req() { python3 -c "print(round($1 / $2 * 1e6, 1))"; }
+echo
+echo "| | launchready load | wrk | oha |"
+echo "|---|---|---|---|"
+echo "| requests/s at saturation (50 conns, ${SECS}s) | $lr_rps | $wrk_rps | ${oha_rps:-n/a} |"
+echo "| CPU µs per request (user+sys) | $(per_req "$(cpu lr_sat)" "$lr_req") | $(per_req "$(cpu wrk_sat)" "$wrk_req") | $( [ -n "$OHA" ] && per_req "$(cpu oha_sat)" "$oha_req" || echo n/a) |"
+echo "| 2 s stall: p99 / max ms (corrected) | $lr_p99 / $lr_max | n/a (closed model) | ${oha_p99:-n/a} / ${oha_max:-n/a} |"
+echo "| 2 s stall: p99 / max ms (as sent) | $lr_p99u / $lr_maxu | $wrk_p99 / $wrk_max | ${oha_p99r:-n/a} / ${oha_maxr:-n/a} |"
+echo "| KiB per waiting VU at 10,000 | $lr_per_vu | n/a | ${oha_per_vu:-n/a} |"
+echo
+echo "peak RSS KiB: launchready 1 VU $(rss lr_vu1), 10,000 VUs $(rss lr_vu10k); completed at 10k: $(jq_py "$T/lr_vu10k.out" "d['iterations']['started']") started"
+echo
+echo "commands (in $T):"
+cat "$T/commands.txt"

@@ -1,0 +1,164 @@
+//! The three example journeys (examples/flows/) under load against the lab's membership app: signup with the
+//! confirmation email, login to the member area, password reset; each iteration a distinct member from a CSV of
+//! test accounts. Healthy, every threshold holds; with checkout broken, the checkout threshold fails.
+
+mod common;
+
+use launchready_flow::{RunOptions, Value, Variables};
+use launchready_lab::app::{AppConfig, MemberApp, Mode};
+use launchready_load::{LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
+use launchready_mailbox::{MailboxBackend, SmtpSink};
+use launchready_net::{Net, NetConfig};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "Correct-Horse-42";
+const JOURNEYS: [&str; 3] = [
+    "signup-to-payment.hurl",
+    "login-to-members.hurl",
+    "password-reset.hurl",
+];
+
+struct Lab {
+    app: MemberApp,
+    sink: SmtpSink,
+    net: &'static Net,
+}
+
+async fn lab(members: usize) -> Lab {
+    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("smtp sink");
+    let app = MemberApp::start(AppConfig::new(sink.addr()))
+        .await
+        .expect("member app");
+    for i in 0..members {
+        assert!(app.add_member(&format!("member{i}@lab.test"), PASSWORD));
+    }
+    let net = Net::new(NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        connect_to: app
+            .connect_to_args()
+            .iter()
+            .map(|r| r.parse().expect("connect-to"))
+            .collect(),
+        ca_files: vec![app.ca_file().to_path_buf()],
+        timeout: Duration::from_secs(10),
+        concurrency: 256,
+        ..NetConfig::default()
+    })
+    .expect("net");
+    Lab {
+        app,
+        sink,
+        net: Box::leak(Box::new(net)),
+    }
+}
+
+fn plan(lab: &Lab, journeys: &[&str], iterations: u64, thresholds: &[&str]) -> LoadPlan {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows");
+    let files = journeys
+        .iter()
+        .map(|name| launchready_flow::load(&dir.join(name)).expect("journey parses"))
+        .collect();
+    let mut variables = Variables::new();
+    variables.set("base_url", Value::String(lab.app.base_url()));
+    // One test account per iteration: the reset journey changes its member's password.
+    let rows = (0..iterations)
+        .map(|i| {
+            vec![
+                ("email".to_string(), format!("member{i}@lab.test")),
+                ("password".to_string(), PASSWORD.to_string()),
+            ]
+        })
+        .collect();
+    let store = lab.sink.store();
+    LoadPlan {
+        files,
+        model: Model::Open {
+            schedule: Schedule::constant(Rate(iterations as f64 / 2.0), Duration::from_secs(2)),
+            max_in_flight: 16,
+        },
+        options: RunOptions::default(),
+        variables,
+        rows,
+        thresholds: thresholds
+            .iter()
+            .map(|t| Threshold::parse(t).expect("threshold"))
+            .collect(),
+        allowed_hosts: vec![lab.app.host().to_string()],
+        grace: Duration::from_secs(30),
+        backends: vec![(
+            "mailbox".to_string(),
+            Arc::new(move || {
+                Box::new(MailboxBackend::sink(store.clone())) as Box<dyn launchready_flow::Backend>
+            }),
+        )],
+    }
+}
+
+async fn run(lab: &Lab, plan: LoadPlan) -> launchready_load::LoadReport {
+    plan.check().expect("the plan checks");
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        launchready_load::run(plan, lab.net, Stop::default(), None),
+    )
+    .await
+    .expect("the run stops by itself")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_journeys_hold_their_thresholds_on_a_healthy_app() {
+    let lab = lab(12).await;
+    let plan = plan(
+        &lab,
+        &JOURNEYS,
+        12,
+        &[
+            "rate_errors<0.01",
+            "step=checkout p(95)<10s",
+            "flow=login-to-members p(99)<20s",
+        ],
+    );
+    let report = run(&lab, plan).await;
+    let text = report.text();
+    assert_eq!(report.iterations.completed, 12, "{text}");
+    assert_eq!(report.iterations.failed, 0, "{text}");
+    assert_eq!(
+        report.flows.iter().map(|f| f.count).collect::<Vec<_>>(),
+        vec![4, 4, 4],
+        "{text}"
+    );
+    assert!(
+        report.steps.iter().any(|s| s.name == "POST /checkout"),
+        "{text}"
+    );
+    assert_eq!(report.exit_code(), exit::PASSED, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_checkout_fails_the_checkout_threshold() {
+    let lab = lab(0).await;
+    lab.app.set_mode(Mode::CheckoutError);
+    let plan = plan(
+        &lab,
+        &JOURNEYS[..1],
+        4,
+        &[
+            "step=checkout rate_errors<0.01",
+            "step=signup rate_errors<0.01",
+        ],
+    );
+    let report = run(&lab, plan).await;
+    let text = report.text();
+    let checkout = report
+        .steps
+        .iter()
+        .find(|s| s.name == "POST /checkout")
+        .expect("checkout step");
+    assert_eq!(checkout.errors.get("5xx"), Some(&4), "{text}");
+    let verdicts: Vec<bool> = report.thresholds.iter().map(|t| t.passed).collect();
+    assert_eq!(verdicts, vec![false, true], "{text}");
+    assert_eq!(report.exit_code(), exit::THRESHOLD_FAILED);
+}
