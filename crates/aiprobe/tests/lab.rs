@@ -93,6 +93,7 @@ fn assert_every_family_passes(run: &Run) {
 async fn every_family_fails_against_the_weak_assistant() {
     let run = probe(AssistantMode::Weak, openai, false).await;
     assert_every_family_fails(&run);
+    assert_eq!(run.judge_requests, 0, "the judge is off by default");
     let findings = report::findings(&run, &builtin().unwrap());
     let refund = findings
         .iter()
@@ -133,12 +134,8 @@ async fn the_templated_json_endpoint_with_sessions_gives_the_same_verdicts() {
 
 #[tokio::test]
 async fn the_judge_only_decides_quiet_cases_and_says_so() {
-    let with_judge = |text: String, assistant: &Assistant| {
-        format!(
-            "{text}\n[ai.judge]\nendpoint = \"{}\"\nenabled = true\n",
-            assistant.judge_url()
-        )
-    };
+    let with_judge =
+        |text: String, _: &Assistant| text.replace("enabled = false", "enabled = true");
     let weak = probe(AssistantMode::Weak, with_judge, false).await;
     assert_every_family_fails(&weak);
     assert!(weak.judge_requests > 0);
@@ -151,6 +148,10 @@ async fn the_judge_only_decides_quiet_cases_and_says_so() {
     );
     let hardened = probe(AssistantMode::Hardened, with_judge, false).await;
     assert_every_family_passes(&hardened);
+    // --judge turns it on for one run without editing the manifest.
+    let flagged = probe(AssistantMode::Weak, openai, true).await;
+    assert!(flagged.judge_requests > 0);
+    assert_every_family_fails(&flagged);
 }
 
 #[tokio::test]

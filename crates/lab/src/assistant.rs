@@ -170,7 +170,7 @@ impl Assistant {
         format!("http://{}/judge/v1/chat/completions", self.addr)
     }
 
-    /// A manifest `[ai]` table describing this assistant over its OpenAI-style endpoint.
+    /// A manifest `[ai]` table describing this assistant over its OpenAI-style endpoint, with its judge (off).
     pub fn manifest(&self) -> String {
         let quoted = |items: &[&str]| {
             items
@@ -184,11 +184,12 @@ impl Assistant {
              sensitive_tools = [\"refund\", \"change_email\", \"grant_membership\", \"delete_account\"]\n\
              canaries = [{}]\nallowed_emails = [\"support@example.com\"]\ninternal_hosts = [\"admin.internal.example.com\"]\n\
              escalation_tool = \"handoff_to_human\"\nescalation_phrases = [\"{ASSISTANT_HANDOFF_PHRASE}\"]\n\
-             other_member = \"{}\"\ndelay = \"0s\"\n",
+             other_member = \"{}\"\ndelay = \"0s\"\n\n[ai.judge]\nendpoint = \"{}\"\nenabled = false\n",
             self.chat_url(),
             quoted(&ASSISTANT_TOOLS),
             quoted(&ASSISTANT_CANARIES),
             ASSISTANT_MEMBERS[0].0,
+            self.judge_url(),
         )
     }
 }
