@@ -7,7 +7,7 @@ use crate::cli::{NetArgs, OutputArgs};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
-use launchready_flow::{Engine, RunOptions, Variables, parse_value};
+use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
@@ -109,17 +109,14 @@ fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
 }
 
 /// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a smoke test.
-fn load_flows(manifest: &Manifest) -> Result<Vec<NamedFlow>, Failure> {
+fn load_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
     manifest
         .flows
         .iter()
         .map(|flow| {
             let path = manifest.flow_path(flow);
             launchready_flow::load(&path)
-                .map(|file| NamedFlow {
-                    name: flow.name.clone(),
-                    file,
-                })
+                .map(|file| (flow.name.clone(), file))
                 .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))
         })
         .collect()
@@ -156,11 +153,14 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
         other => Failure::could_not_run(other),
     })?;
-    let engine = Engine::new(&net, RunOptions::default());
-    for flow in &flows {
+    // Each journey gets its own engine, as `launchready flow` gives each file a fresh start.
+    let mut named = Vec::new();
+    for (name, file) in flows {
+        let engine = Engine::new(&net, RunOptions::default());
         engine
-            .check(&flow.file)
-            .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))?;
+            .check(&file)
+            .map_err(|e| Failure::usage(anyhow!("[[flow]] `{name}`: {e}")))?;
+        named.push(NamedFlow { name, file, engine });
     }
     let now = time::OffsetDateTime::now_utc();
     let options = GatherOptions {
@@ -186,8 +186,7 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
     }
     let redactor = Redactor::new(vars.secret_values());
     let facts =
-        launchready_smoke::gather(&manifest, &net, &engine, &flows, &vars, &redactor, &options)
-            .await;
+        launchready_smoke::gather(&manifest, &net, &named, &vars, &redactor, &options).await;
     let report = launchready_smoke::report(&facts, &manifest);
     let code = crate::commands::emit(&report, &cmd.output)?;
     if code == exit::FINDINGS

@@ -42,11 +42,13 @@ impl Default for GatherOptions {
     }
 }
 
-/// A `[[flow]]` read and checked before anything is sent.
+/// A `[[flow]]` read and checked before anything is sent, with the engine it runs on (its own, so a `mailbox://`
+/// backend made for it sees only the mail sent since).
 #[derive(Debug)]
-pub struct NamedFlow {
+pub struct NamedFlow<'a> {
     pub name: String,
     pub file: FlowFile,
+    pub engine: Engine<'a>,
 }
 
 /// The payload posted to webhooks: what a provider's event looks like, without its signature.
@@ -55,13 +57,12 @@ const WEBHOOK_PAYLOAD: &str = r#"{"id":"evt_launchready_smoke","type":"payment.s
 /// What a browser asks for when it opens a page.
 const ACCEPT_HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-/// Runs the whole smoke test. `engine` runs the journeys (the caller registers extra backends such as
-/// `mailbox://`); `vars` are the journeys' starting variables; `redactor` hides secrets in what is recorded.
+/// Runs the whole smoke test. `flows` are the journeys with their engines (the caller registers extra backends
+/// such as `mailbox://`); `vars` are their starting variables; `redactor` hides secrets in what is recorded.
 pub async fn gather(
     manifest: &Manifest,
     net: &Net,
-    engine: &Engine<'_>,
-    flows: &[NamedFlow],
+    flows: &[NamedFlow<'_>],
     vars: &Variables,
     redactor: &Redactor,
     options: &GatherOptions,
@@ -150,9 +151,7 @@ pub async fn gather(
     facts.webhooks = webhooks;
 
     for flow in flows {
-        facts
-            .flows
-            .push(run_flow(engine, flow, vars, redactor).await);
+        facts.flows.push(run_flow(flow, vars, redactor).await);
     }
     facts
 }
@@ -275,15 +274,10 @@ async fn poll_version(
     }
 }
 
-async fn run_flow(
-    engine: &Engine<'_>,
-    flow: &NamedFlow,
-    vars: &Variables,
-    redactor: &Redactor,
-) -> FlowFacts {
+async fn run_flow(flow: &NamedFlow<'_>, vars: &Variables, redactor: &Redactor) -> FlowFacts {
     // Like `launchready flow`, each journey starts from the command line's variables and an empty cookie jar.
     let mut run_vars = vars.clone();
-    let mut result = engine.run(&flow.file, &mut run_vars).await;
+    let mut result = flow.engine.run(&flow.file, &mut run_vars).await;
     result.redact();
     let could_not_run = result.transport_failed();
     let failed_step = result

@@ -205,13 +205,13 @@ fn route_finding(route: &RouteFacts) -> Finding {
         Severity::High
     };
     let status = route.probe.final_status();
-    let pass = status == Some(route.expect_status)
-        || (behind_login(&route.kind) && redirected_to_login(&route.probe, &route.login_urls));
-    if pass {
-        let how = if status == Some(route.expect_status) {
-            format!("answers {}", route.expect_status)
-        } else {
+    let to_login =
+        behind_login(&route.kind) && redirected_to_login(&route.probe, &route.login_urls);
+    if to_login || status == Some(route.expect_status) {
+        let how = if to_login {
             "sends anonymous visitors to log in".to_string()
+        } else {
+            format!("answers {}", route.expect_status)
         };
         return finding(
             "smoke.route.passed",
