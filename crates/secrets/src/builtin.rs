@@ -853,6 +853,7 @@ pub static SPECS: &[Spec] = &[
             r"jwt[_.-]?(?:secret|signing[_.-]?key|key|private[_.-]?key)|secret[_.-]?key[_.-]?base",
             r"[^\s'`;,]{16,200}"
         ),
+        check: Some(value_like),
         keywords: &["jwt", "secret_key_base"],
         entropy: Some(3.5),
         allow: &[
@@ -870,6 +871,7 @@ pub static SPECS: &[Spec] = &[
             "jwtSecret: process.env.JWT_SECRET_VALUE",
             "JWT_SECRET=your-jwt-secret-here-change-me",
             "JWT_SECRET=aaaaaaaaaaaaaaaaaaaaaaaa",
+            "such as `VITE_JWT_SECRET`, `NEXT_PUBLIC_DB_PASSWORD`",
         ],
         ..BASE
     },
