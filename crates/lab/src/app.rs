@@ -619,7 +619,9 @@ async fn signup(state: &State, req: &Req) -> Reply {
         errors.push("Enter a valid email address.".to_string());
     }
     errors.extend(password_problems(&password, &email));
-    if errors.is_empty() && !state.db().add_member(Member::new(&email, &password)) {
+    // Hashing is slow on purpose: done before taking the lock.
+    let member = errors.is_empty().then(|| Member::new(&email, &password));
+    if member.is_some_and(|m| !state.db().add_member(m)) {
         errors.push(
             "That address already has an account. Log in or reset your password.".to_string(),
         );
