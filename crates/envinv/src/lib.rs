@@ -3,6 +3,7 @@
 //! inventory table with owners and who can rotate each one. `scan` reads the project; `findings` and `inventory`
 //! are pure functions of what it read. Values never leave `scan`: only a fingerprint (a hash of a hash) does.
 
+pub mod demo;
 pub mod render;
 pub mod scan;
 

@@ -63,6 +63,8 @@ fn findings_report_inventory_and_exit_codes() {
         .collect();
     assert_eq!(ids, ["env.test_key_in_production"], "{stdout}");
     assert_eq!(report["findings"][0]["stage"], "deployment");
+    assert_eq!(report["kind"], "env");
+    assert_eq!(report["score_breakdown"][0]["category"], "env");
     let md = std::fs::read_to_string(dir.path().join("inventory.md")).unwrap();
     assert!(
         md.contains("| `STRIPE_SECRET_KEY` | app.js:1 | example `(empty)`, production `"),
