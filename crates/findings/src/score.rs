@@ -37,6 +37,16 @@ const AUDIT: &[(&str, u8, &[&str])] = &[
     ("email", 20, &["email."]),
 ];
 
+/// A gate report's categories beyond the audit's: one per other part, each weighing as much as one audit
+/// category (the weights are rescaled to 100 with the audit's).
+const GATE_PARTS: &[(&str, u8, &[&str])] = &[
+    ("secrets", 20, &["secrets."]),
+    ("env", 20, &["env."]),
+    ("smoke", 20, &["smoke."]),
+    ("deploy", 20, &["deploy.", "gate."]),
+    ("load", 20, &["load."]),
+];
+
 /// What one distinct id costs at its worst severity, before repeats.
 fn base_cost(severity: Severity) -> f64 {
     match severity {
@@ -57,7 +67,11 @@ fn category_of(kind: ReportKind, id: &str) -> &'static str {
         ReportKind::Secrets => "secrets",
         ReportKind::AiProbe => "ai_guardrails",
         ReportKind::Smoke => "smoke",
-        ReportKind::Env => "env",
+        ReportKind::Gate => GATE_PARTS
+            .iter()
+            .find(|(_, _, prefixes)| prefixes.iter().any(|p| id.starts_with(p)))
+            .map(|(name, _, _)| *name)
+            .unwrap_or_else(|| category_of(ReportKind::Audit, id)),
         ReportKind::Audit => AUDIT
             .iter()
             .find(|(_, _, prefixes)| prefixes.iter().any(|p| id.starts_with(p)))
@@ -71,7 +85,28 @@ fn categories(kind: ReportKind, findings: &[&Finding]) -> Vec<(&'static str, u8)
         ReportKind::Secrets => vec![("secrets", 100)],
         ReportKind::AiProbe => vec![("ai_guardrails", 100)],
         ReportKind::Smoke => vec![("smoke", 100)],
-        ReportKind::Env => vec![("env", 100)],
+        ReportKind::Gate => {
+            // The audit's five categories, then one per other part, each as heavy as one audit category; load
+            // only counts when a load run was part of the gate (it is optional), and findings outside every
+            // family get the extra `other` category, as in an audit.
+            let mut list: Vec<(&'static str, u8)> = AUDIT
+                .iter()
+                .map(|(name, weight, _)| (*name, *weight))
+                .chain(
+                    GATE_PARTS
+                        .iter()
+                        .filter(|(name, _, _)| *name != "load")
+                        .map(|(name, weight, _)| (*name, *weight)),
+                )
+                .collect();
+            if findings.iter().any(|f| category_of(kind, &f.id) == "load") {
+                list.push(("load", 20));
+            }
+            if findings.iter().any(|f| category_of(kind, &f.id) == "other") {
+                list.push(("other", 20));
+            }
+            list
+        }
         ReportKind::Audit => {
             let mut list: Vec<(&'static str, u8)> = AUDIT
                 .iter()
@@ -204,6 +239,45 @@ mod tests {
             .map(|i| finding(&format!("tls.x{i}"), Severity::Blocker, "d"))
             .collect();
         assert_eq!(score(&disaster), 80);
+    }
+
+    #[test]
+    fn a_gate_is_scored_on_the_audit_categories_plus_one_per_part() {
+        let clean = breakdown(ReportKind::Gate, &[]);
+        let names: Vec<&str> = clean.iter().map(|c| c.category.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "reachability",
+                "dns_routing",
+                "https",
+                "edge",
+                "email",
+                "secrets",
+                "env",
+                "smoke",
+                "deploy"
+            ]
+        );
+        assert_eq!(score_for(ReportKind::Gate, &[]), 100);
+        let findings = [
+            finding("secrets.stripe", Severity::Blocker, "a.env:1"),
+            finding("load.thresholds", Severity::High, "p95"),
+        ];
+        let with_load = breakdown(ReportKind::Gate, &findings);
+        assert_eq!(with_load.len(), 10, "a load run adds its category");
+        let secrets = with_load.iter().find(|c| c.category == "secrets").unwrap();
+        assert!(secrets.points < secrets.weight);
+        let tls = finding("tls.cert.expired", Severity::Blocker, "d");
+        assert_eq!(
+            breakdown(ReportKind::Gate, &[tls])
+                .iter()
+                .find(|c| c.points < c.weight)
+                .map(|c| c.category.as_str()),
+            Some("https")
+        );
+        let weights: f64 = with_load.iter().map(|c| c.weight).sum();
+        assert!((weights - 100.0).abs() < 0.5, "{weights}");
     }
 
     #[test]

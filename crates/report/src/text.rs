@@ -41,7 +41,7 @@ pub fn fail_on(report: &Report, fail_on: Severity) -> String {
 /// `demo.test: not ready to launch — score 40/100`; for a secrets scan, `.: leaked secrets found`.
 pub fn headline(report: &Report) -> String {
     match report.kind {
-        ReportKind::Audit => format!(
+        ReportKind::Audit | ReportKind::Gate => format!(
             "{}: {} — score {}/100",
             report.target,
             report.verdict.title(),
@@ -77,22 +77,14 @@ pub fn headline(report: &Report) -> String {
             };
             format!("{}: {verdict}", report.target)
         }
-        ReportKind::Env => {
-            let verdict = if report.counts.blocker + report.counts.high > 0 {
-                "environment variables put the launch at risk"
-            } else if report.active().next().is_none() {
-                "environment variables in order"
-            } else {
-                "environment variables to tidy up"
-            };
-            format!("{}: {verdict}", report.target)
-        }
     }
 }
 
 /// `score by category: reachability 20/20 · dns_routing 12.1/20 · …`, so a fix shows where the points came from.
 pub fn score_breakdown(report: &Report) -> Option<String> {
-    if report.score_breakdown.is_empty() || report.kind != ReportKind::Audit {
+    if report.score_breakdown.is_empty()
+        || !matches!(report.kind, ReportKind::Audit | ReportKind::Gate)
+    {
         return None;
     }
     let parts: Vec<String> = report
