@@ -418,6 +418,8 @@ pub enum ReportKind {
     AiProbe,
     /// `launchready smoke`: a fresh deploy's homepage, routes, webhook and journeys.
     Smoke,
+    /// `launchready env`: the environment-variable inventory's findings.
+    Env,
     /// `launchready gate`: audit, secrets, env, smoke (with the journeys), deploy checks and an optional load run,
     /// as one report with one verdict.
     Gate,

@@ -67,6 +67,7 @@ fn category_of(kind: ReportKind, id: &str) -> &'static str {
         ReportKind::Secrets => "secrets",
         ReportKind::AiProbe => "ai_guardrails",
         ReportKind::Smoke => "smoke",
+        ReportKind::Env => "env",
         ReportKind::Gate => GATE_PARTS
             .iter()
             .find(|(_, _, prefixes)| prefixes.iter().any(|p| id.starts_with(p)))
@@ -85,6 +86,7 @@ fn categories(kind: ReportKind, findings: &[&Finding]) -> Vec<(&'static str, u8)
         ReportKind::Secrets => vec![("secrets", 100)],
         ReportKind::AiProbe => vec![("ai_guardrails", 100)],
         ReportKind::Smoke => vec![("smoke", 100)],
+        ReportKind::Env => vec![("env", 100)],
         ReportKind::Gate => {
             // The audit's five categories, then one per other part, each as heavy as one audit category; load
             // only counts when a load run was part of the gate (it is optional), and findings outside every

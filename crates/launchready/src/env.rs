@@ -8,7 +8,7 @@ use crate::commands::emit;
 use anyhow::Context;
 use clap::Args;
 use launchready_envinv::{EnvNote, inventory, render};
-use launchready_findings::Report;
+use launchready_findings::{Report, ReportKind};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -79,6 +79,7 @@ pub async fn run(cmd: EnvCmd) -> Result<u8, Failure> {
         generated_at,
         findings,
         Vec::new(),
-    );
+    )
+    .with_kind(ReportKind::Env);
     emit(&report, &cmd.output)
 }

@@ -77,6 +77,16 @@ pub fn headline(report: &Report) -> String {
             };
             format!("{}: {verdict}", report.target)
         }
+        ReportKind::Env => {
+            let verdict = if report.counts.blocker + report.counts.high > 0 {
+                "environment variables put the launch at risk"
+            } else if report.active().next().is_none() {
+                "environment variables in order"
+            } else {
+                "environment variables to tidy up"
+            };
+            format!("{}: {verdict}", report.target)
+        }
     }
 }
 
