@@ -8,6 +8,7 @@ mod domain;
 mod duration;
 mod error;
 mod mailbox;
+mod monitor;
 mod raw;
 mod smoke;
 mod starter;
@@ -20,6 +21,10 @@ pub use domain::validate_domain;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
 pub use mailbox::Mailbox;
+pub use monitor::{
+    AlertCondition, AlertRule, CHANNEL_TYPES, MaintenanceWindow, MonitorChannel, MonitorPhase,
+    MonitorSettings, parse_condition, parse_instant,
+};
 pub use smoke::{Flow, Smoke};
 pub use starter::starter;
 
@@ -53,6 +58,10 @@ pub struct Manifest {
     pub load: Load,
     /// Where `mailbox://` flow steps read mail from, when the manifest says.
     pub mailbox: Option<Mailbox>,
+    /// How `launchready monitor` runs (`[monitor]`); the defaults when absent.
+    pub monitor: MonitorSettings,
+    /// `[[alert]]` rules; empty: the monitor's defaults.
+    pub alerts: Vec<AlertRule>,
     /// How a release is built and rolled back (`[deploy]`), for `launchready gate`.
     pub deploy: Option<Deploy>,
     /// Who holds each service's access (`[[access]]`), for `launchready handover`.
@@ -304,6 +313,8 @@ impl Manifest {
             ai: None,
             load: Load::default(),
             mailbox: None,
+            monitor: MonitorSettings::default(),
+            alerts: Vec::new(),
             deploy: None,
             access: Vec::new(),
             source: None,

@@ -30,6 +30,11 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [ai.judge]", AI_JUDGE_KEYS),
     ("in [load]", LOAD_KEYS),
     ("in [mailbox]", MAILBOX_KEYS),
+    ("in [monitor]", crate::monitor::MONITOR_KEYS),
+    ("in a [monitor] phase", crate::monitor::PHASE_KEYS),
+    ("in a [monitor] maintenance window", crate::monitor::MAINTENANCE_KEYS),
+    ("in [[monitor.channel]]", crate::monitor::CHANNEL_KEYS),
+    ("in [[alert]]", crate::monitor::ALERT_KEYS),
     ("in [deploy]", DEPLOY_KEYS),
     ("in [[access]]", ACCESS_KEYS),
 ];
@@ -48,6 +53,8 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "ai",
     "load",
     "mailbox",
+    "monitor",
+    "alert",
     "deploy",
     "access",
 ];
@@ -138,6 +145,9 @@ pub(crate) struct RawManifest {
     pub ai: Option<RawAi>,
     pub load: Option<RawLoad>,
     pub mailbox: Option<S<RawMailbox>>,
+    pub monitor: Option<crate::monitor::RawMonitor>,
+    #[serde(default)]
+    pub alert: Vec<S<crate::monitor::RawAlert>>,
     pub deploy: Option<S<RawDeploy>>,
     #[serde(default)]
     pub access: Vec<S<RawAccess>>,

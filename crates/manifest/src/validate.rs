@@ -194,6 +194,9 @@ pub(crate) fn validate(
         .deploy
         .map(|raw| deploy(&mut checker, raw, canonical_url.as_ref()));
     let access = access(&mut checker, raw.access);
+    let mut report = |span, message, help| checker.error(span, message, help);
+    let monitor = crate::monitor::validate_monitor(raw.monitor, &mut report);
+    let alerts = crate::monitor::validate_alerts(raw.alert, &monitor.channels, &mut report);
 
     if !checker.diagnostics.is_empty() {
         let mut diagnostics = checker.diagnostics;
@@ -222,6 +225,8 @@ pub(crate) fn validate(
             mailbox,
             deploy,
             access,
+            monitor,
+            alerts,
             source: None,
         }),
         // Unreachable in practice: each `None` above left a diagnostic behind.

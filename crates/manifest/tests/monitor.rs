@@ -1,0 +1,129 @@
+//! The `[monitor]` table and `[[alert]]` rules as users write them, and the located errors for mistakes.
+
+use launchready_manifest::{AlertCondition, Manifest, ManifestError};
+use std::path::Path;
+use std::time::Duration;
+
+fn parse(extra: &str) -> Result<Manifest, ManifestError> {
+    let text = format!("[site]\ndomain = \"example.com\"\n{extra}");
+    Manifest::parse(&text, Path::new("launchready.toml"))
+}
+
+fn error(extra: &str) -> String {
+    parse(extra).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn absent_tables_are_the_defaults() {
+    let m = parse("").expect("valid");
+    assert_eq!(m.monitor.phases.len(), 1);
+    assert_eq!(m.monitor.phases[0].every, Duration::from_secs(60));
+    assert_eq!(m.monitor.jitter_percent, 10);
+    assert!(m.alerts.is_empty());
+}
+
+#[test]
+fn launch_week_then_calmer_with_channels_and_alerts() {
+    let m = parse(
+        r#"
+[monitor]
+phases = [{ until = "2027-01-15", every = "1m" }, { every = "5m" }]
+jitter = 0.2
+database = "monitor.db"
+dashboard_url = "https://status.example.com/"
+owner = "founder@example.com"
+maintenance = [{ start = "2027-01-20T02:00:00Z", end = "2027-01-20T03:00:00Z", reason = "database upgrade" }]
+
+[[monitor.channel]]
+name = "slack"
+type = "slack"
+url_env = "SLACK_WEBHOOK_URL"
+
+[[monitor.channel]]
+name = "pager"
+type = "pagerduty"
+routing_key_env = "PD_ROUTING_KEY"
+
+[[alert]]
+name = "checkout failing"
+checks = ["flow:checkout"]
+condition = "consecutive_failures >= 3"
+owner = "payments@example.com"
+channels = ["pager", "slack"]
+remind_every = "30m"
+"#,
+    )
+    .expect("valid");
+    assert_eq!(m.monitor.phases.len(), 2);
+    assert_eq!(m.monitor.phases[0].until_unix, Some(1_799_971_200));
+    assert_eq!(m.monitor.phases[1].every, Duration::from_secs(300));
+    assert_eq!(m.monitor.jitter_percent, 20);
+    assert_eq!(m.monitor.channels.len(), 2);
+    assert_eq!(m.monitor.maintenance[0].reason, "database upgrade");
+    assert_eq!(
+        m.alerts[0].condition,
+        AlertCondition::ConsecutiveFailures { n: 3 }
+    );
+    assert_eq!(m.alerts[0].remind_every, Some(Duration::from_secs(1800)));
+}
+
+#[test]
+fn mistakes_are_located_and_explained() {
+    let cases = [
+        (
+            "[[alert]]\nname = \"x\"\nchecks = [\"landing\"]\ncondition = \"p(95) > 500ms ovr 15m\"\n",
+            "launchready.toml:6",
+            "cannot read",
+        ),
+        (
+            "[[alert]]\nname = \"x\"\nchecks = [\"landing\"]\ncondition = \"eror_rate > 1% over 15m\"\n",
+            "launchready.toml:6",
+            "did you mean `error_rate`",
+        ),
+        (
+            "[[alert]]\nname = \"x\"\nchecks = [\"landing\"]\ncondition = \"consecutive_failures >= 3\"\nchannels = [\"slak\"]\n[[monitor.channel]]\nname = \"slack\"\ntype = \"slack\"\nurl_env = \"S\"\n",
+            "launchready.toml:7",
+            "did you mean `slack`",
+        ),
+        (
+            "[[monitor.channel]]\nname = \"p\"\ntype = \"pagerduty\"\n",
+            "launchready.toml:3",
+            "needs `routing_key_env`",
+        ),
+        (
+            "[[monitor.channel]]\nname = \"p\"\ntype = \"slak\"\nurl_env = \"S\"\n",
+            "launchready.toml:5",
+            "did you mean `slack`",
+        ),
+        (
+            "[monitor]\nphases = [{ every = \"1m\" }, { until = \"2027-01-15\", every = \"5m\" }]\n",
+            "launchready.toml:3",
+            "only the last phase",
+        ),
+        (
+            "[monitor]\nphases = [{ until = \"15/01/2027\", every = \"1m\" }]\n",
+            "launchready.toml:3",
+            "is not a date",
+        ),
+        (
+            "[monitor]\njitter = 2.0\n",
+            "launchready.toml:4",
+            "outside 0..=0.5",
+        ),
+        (
+            "[monitor]\nfrequency = \"1m\"\n",
+            "launchready.toml:4",
+            "[monitor]",
+        ),
+        (
+            "[[alert]]\nname = \"x\"\nchecks = []\ncondition = \"cert_expires_in < 14d\"\nownr = \"a\"\n",
+            "launchready.toml:7",
+            "owner",
+        ),
+    ];
+    for (extra, at, says) in cases {
+        let message = error(extra);
+        assert!(message.contains(at), "expected {at} in:\n{message}");
+        assert!(message.contains(says), "expected `{says}` in:\n{message}");
+    }
+}
