@@ -39,6 +39,8 @@ pub enum Command {
     AiProbe(Box<crate::aiprobe::AiProbeCmd>),
     /// Run flow files under load (open arrival-rate model, or --vus), judged by k6-style thresholds.
     Load(Box<crate::load::LoadCmd>),
+    /// One launch verdict: audit, smoke with the journeys, secrets, env and [deploy] checks, in one report.
+    Gate(Box<crate::gate::GateCmd>),
 }
 
 #[derive(Debug, Args)]

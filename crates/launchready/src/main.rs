@@ -8,6 +8,7 @@ mod demo_flows;
 mod dns;
 mod env;
 mod flow;
+mod gate;
 mod load;
 mod secrets;
 mod smoke;

@@ -1,0 +1,328 @@
+//! The `gate` subcommand: one verdict before (or after) a deploy. It runs the audit and the smoke test (with the
+//! manifest's journeys) over the network while secrets and env scan the repository, checks what can be checked of
+//! `[deploy]`, and writes one report through the common path (every format, `--fail-on`, exit codes). Combining
+//! and judging live in `launchready-gate`; this file runs the parts.
+
+use crate::cli::{NetArgs, OutputArgs, SeverityArg};
+use crate::{Failure, exit};
+use anyhow::anyhow;
+use clap::Args;
+use launchready_findings::{DnsMapEntry, Finding, Severity};
+use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
+use launchready_gate::{Outcome, Part, PartResult};
+use launchready_manifest::Manifest;
+use launchready_net::Net;
+use launchready_smoke::{NamedFlow, Redactor};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct GateCmd {
+    /// The manifest to use instead of ./launchready.toml.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The repository secrets and env scan (default: the current directory).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// Scan only the working tree for secrets, not the git history.
+    #[arg(long, conflicts_with = "since")]
+    pub no_history: bool,
+    /// Scan only commits not reachable from REV for secrets (e.g. origin/main on a pull request).
+    #[arg(long, value_name = "REV")]
+    pub since: Option<String>,
+    /// The version the site must serve (a release or git SHA), read from `[deploy]` or `[smoke]` `version_url`.
+    #[arg(long, value_name = "VERSION")]
+    pub expect_version: Option<String>,
+    /// How long to wait for --expect-version to go live (default: one look, no waiting).
+    #[arg(long, value_name = "DURATION", value_parser = duration, requires = "expect_version")]
+    pub wait_timeout: Option<Duration>,
+    /// Run `[deploy] build` here and fail the gate if it fails. Never run without this flag.
+    #[arg(long)]
+    pub run_build: bool,
+    /// How long --run-build may take.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
+    pub build_timeout: Duration,
+    /// Write the audit's facts snapshot (JSON) to FILE, e.g. for `launchready handover --facts`.
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn duration(input: &str) -> Result<Duration, String> {
+    launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
+}
+
+fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
+    let local = PathBuf::from("launchready.toml");
+    match path {
+        Some(path) => Manifest::load(path).map_err(Failure::usage),
+        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
+        None => Err(Failure::usage(anyhow!(
+            "gate needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)"
+        ))),
+    }
+}
+
+fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
+    let mut manifest = load_manifest(cmd.manifest.as_deref())?;
+    if !cmd.repo.is_dir() {
+        return Err(Failure::usage(anyhow!(
+            "--repo {}: not a directory",
+            cmd.repo.display()
+        )));
+    }
+    if let Some(max_hops) = cmd.net.max_hops {
+        if max_hops == 0 {
+            return Err(Failure::usage(anyhow!("--max-hops must be at least 1")));
+        }
+        manifest.audit.max_hops = max_hops;
+    }
+    if cmd.expect_version.is_some() && manifest.smoke.version_url.is_none() {
+        // The deploy table's endpoint serves the smoke part's version check.
+        match manifest.deploy.as_ref().and_then(|d| d.version_url.clone()) {
+            Some(url) => manifest.smoke.version_url = Some(url),
+            None => {
+                return Err(Failure::usage(anyhow!(
+                    "--expect-version needs the version endpoint: add `version_url = \"/version\"` to [deploy] in the manifest"
+                )));
+            }
+        }
+    }
+    if cmd.run_build
+        && manifest
+            .deploy
+            .as_ref()
+            .and_then(|d| d.build.as_ref())
+            .is_none()
+    {
+        return Err(Failure::usage(anyhow!(
+            "--run-build needs the build command: add `build = \"…\"` to [deploy] in the manifest"
+        )));
+    }
+    // Journeys are read and checked before anything is sent: a typo never half-runs a gate.
+    let flows = load_flows(&manifest)?;
+    let config = crate::commands::net_config(&cmd.net, &manifest)?;
+    let net = Net::new(config).map_err(|e| match e {
+        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
+        other => Failure::could_not_run(other),
+    })?;
+    // Each journey gets its own engine, as `launchready smoke` gives each a fresh start.
+    let mut named = Vec::new();
+    for (name, file) in flows {
+        let engine = Engine::new(&net, RunOptions::default());
+        engine
+            .check(&file)
+            .map_err(|e| Failure::usage(anyhow!("[[flow]] `{name}`: {e}")))?;
+        named.push(NamedFlow { name, file, engine });
+    }
+    eprintln!(
+        "gate: {}: audit, smoke ({} journey(s)), secrets and env on {}, deploy checks{}",
+        manifest.apex(),
+        named.len(),
+        cmd.repo.display(),
+        if cmd.run_build { ", the build" } else { "" }
+    );
+    let (audit, smoke, secrets, env, deploy) = tokio::join!(
+        audit_part(&manifest, &net, cmd.save_facts.as_deref()),
+        smoke_part(&manifest, &net, &named, &cmd),
+        secrets_part(&cmd, &manifest),
+        env_part(&cmd.repo, &manifest),
+        deploy_part(&manifest, &cmd),
+    );
+    let (audit, dns_map) = audit;
+    let could_not_run = [&audit, &smoke, &secrets, &env, &deploy]
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::CouldNotRun(_)));
+    let mut results = vec![audit, secrets, env, smoke, deploy];
+    results.push(PartResult {
+        part: Part::Load,
+        outcome: Outcome::Skipped("run `launchready load` separately for a load test".into()),
+    });
+    let report = launchready_gate::combine(manifest.apex(), &now(), results, dns_map);
+    let fail_on = fail_on(&cmd.output);
+    eprint!("{}", launchready_gate::summary(&report, fail_on));
+    let code = crate::commands::emit(&report, &cmd.output)?;
+    Ok(if could_not_run {
+        exit::COULD_NOT_RUN
+    } else {
+        code
+    })
+}
+
+/// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a gate.
+fn load_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
+    manifest
+        .flows
+        .iter()
+        .map(|flow| {
+            launchready_flow::load(&manifest.flow_path(flow))
+                .map(|file| (flow.name.clone(), file))
+                .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))
+        })
+        .collect()
+}
+
+fn fail_on(args: &OutputArgs) -> Severity {
+    match args.fail_on {
+        SeverityArg::Blocker => Severity::Blocker,
+        SeverityArg::High => Severity::High,
+        SeverityArg::Medium => Severity::Medium,
+        SeverityArg::Low => Severity::Low,
+        SeverityArg::Info => Severity::Info,
+    }
+}
+
+async fn audit_part(
+    manifest: &Manifest,
+    net: &Net,
+    save_facts: Option<&Path>,
+) -> (PartResult, Vec<DnsMapEntry>) {
+    let options = launchready_audit::GatherOptions::default();
+    let outcome = match Box::pin(launchready_audit::gather_checked(manifest, net, &options)).await {
+        Err(e) => (Outcome::CouldNotRun(e.to_string()), Vec::new()),
+        Ok(facts) => {
+            if let Some(path) = save_facts {
+                let written = serde_json::to_string_pretty(&facts)
+                    .map_err(|e| e.to_string())
+                    .and_then(|json| std::fs::write(path, json + "\n").map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    eprintln!("gate: cannot write the facts to {}: {e}", path.display());
+                }
+            }
+            let report = launchready_audit::report(&facts, manifest);
+            (Outcome::Ran(report.findings), report.dns_map)
+        }
+    };
+    (
+        PartResult {
+            part: Part::Audit,
+            outcome: outcome.0,
+        },
+        outcome.1,
+    )
+}
+
+async fn smoke_part(
+    manifest: &Manifest,
+    net: &Net,
+    flows: &[NamedFlow<'_>],
+    cmd: &GateCmd,
+) -> PartResult {
+    let mut vars = Variables::new();
+    vars.set(
+        "base_url",
+        parse_value(manifest.site.canonical_url.as_str().trim_end_matches('/')),
+    );
+    vars.set("domain", parse_value(manifest.apex()));
+    let redactor = Redactor::new(vars.secret_values());
+    let options = launchready_smoke::GatherOptions {
+        max_hops: manifest.audit.max_hops,
+        wait_for_version: cmd.expect_version.clone(),
+        wait_timeout: cmd.wait_timeout.unwrap_or(Duration::ZERO),
+        generated_at: now(),
+        ..launchready_smoke::GatherOptions::default()
+    };
+    let facts = launchready_smoke::gather(manifest, net, flows, &vars, &redactor, &options).await;
+    let report = launchready_smoke::report(&facts, manifest);
+    PartResult {
+        part: Part::Smoke,
+        // Passing checks are info findings in a smoke report; a gate lists problems only.
+        outcome: Outcome::Ran(
+            report
+                .findings
+                .into_iter()
+                .filter(|f| !f.id.ends_with(".passed"))
+                .collect(),
+        ),
+    }
+}
+
+async fn secrets_part(cmd: &GateCmd, manifest: &Manifest) -> PartResult {
+    use launchready_secrets::baseline::GitleaksIgnore;
+    use launchready_secrets::rules::RuleSet;
+    use launchready_secrets::sources::{self, ScanOptions};
+    let root = cmd.repo.clone();
+    let options = ScanOptions {
+        history: !cmd.no_history,
+        since: cmd.since.clone(),
+        ..ScanOptions::default()
+    };
+    let scanned = tokio::task::spawn_blocking(move || {
+        let rules = RuleSet::builtin();
+        let scanned = sources::scan_path(&root, &rules, &options, &|_| {});
+        let ignore = GitleaksIgnore::load(&root);
+        (scanned, ignore)
+    })
+    .await;
+    let outcome = match scanned {
+        Err(e) => Outcome::CouldNotRun(format!("the scan stopped: {e}")),
+        Ok((Err(e), _)) => Outcome::CouldNotRun(e.to_string()),
+        Ok((_, Err(e))) => Outcome::CouldNotRun(format!("cannot read .gitleaksignore: {e}")),
+        Ok((Ok(out), Ok(ignore))) => {
+            let mut findings: Vec<Finding> =
+                launchready_secrets::report::first_occurrences(out.findings)
+                    .iter()
+                    .map(|found| {
+                        let mut finding = launchready_secrets::report::to_finding(found, false);
+                        if ignore.ignores(found) {
+                            finding.suppressed = Some(launchready_findings::Suppression {
+                                reason: "listed in .gitleaksignore".to_string(),
+                            });
+                        }
+                        finding
+                    })
+                    .collect();
+            manifest.apply_ignores(&mut findings);
+            Outcome::Ran(findings)
+        }
+    };
+    PartResult {
+        part: Part::Secrets,
+        outcome,
+    }
+}
+
+async fn env_part(repo: &Path, manifest: &Manifest) -> PartResult {
+    let root = repo.to_path_buf();
+    let scanned = tokio::task::spawn_blocking(move || launchready_envinv::scan(&root)).await;
+    let outcome = match scanned {
+        Err(e) => Outcome::CouldNotRun(format!("the scan stopped: {e}")),
+        Ok(Err(e)) => Outcome::CouldNotRun(e.to_string()),
+        Ok(Ok(scan)) => {
+            let mut findings = launchready_envinv::findings(&scan);
+            manifest.apply_ignores(&mut findings);
+            Outcome::Ran(findings)
+        }
+    };
+    PartResult {
+        part: Part::Env,
+        outcome,
+    }
+}
+
+async fn deploy_part(manifest: &Manifest, cmd: &GateCmd) -> PartResult {
+    let mut facts = launchready_gate::deploy::gather(manifest);
+    if cmd.run_build
+        && let Some(build) = manifest.deploy.as_ref().and_then(|d| d.build.as_deref())
+    {
+        eprintln!("gate: running the build `{build}`");
+        let dir = launchready_gate::deploy::base_dir(manifest);
+        facts.build =
+            Some(launchready_gate::deploy::run_build(build, &dir, cmd.build_timeout).await);
+    }
+    let mut findings = launchready_gate::deploy::findings(manifest, &facts);
+    manifest.apply_ignores(&mut findings);
+    PartResult {
+        part: Part::Deploy,
+        outcome: Outcome::Ran(findings),
+    }
+}
