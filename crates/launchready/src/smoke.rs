@@ -8,6 +8,7 @@ use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
+use launchready_mailbox::{MailboxError, MailboxRun, Reach};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
@@ -97,6 +98,14 @@ fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> 
     Ok(vars)
 }
 
+/// A mailbox that cannot be set up: a setting is wrong (exit 2), or the sink or inbox cannot be reached (exit 3).
+fn mailbox_failure(error: MailboxError) -> Failure {
+    match error {
+        MailboxError::Config(_) => Failure::usage(error),
+        other => Failure::could_not_run(other),
+    }
+}
+
 fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
     let local = PathBuf::from("launchready.toml");
     match path {
@@ -149,6 +158,21 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
     let vars = variables(&cmd, &manifest)?;
     let flows = load_flows(&manifest)?;
     let config = crate::commands::net_config(&cmd.net, &manifest)?;
+    // `mailbox://` steps read mail from the manifest's [mailbox]: the SMTP sink is started now, so it catches
+    // everything the deploy sends during the run.
+    let mailbox = match &manifest.mailbox {
+        Some(setup) => {
+            let reach = Reach {
+                connect_to: config.connect_to.clone(),
+                ca_files: config.ca_files.clone(),
+            };
+            let run = MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
+                .await
+                .map_err(mailbox_failure)?;
+            Some(run)
+        }
+        None => None,
+    };
     let net = Net::new(config).map_err(|e| match e {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
         other => Failure::could_not_run(other),
@@ -156,7 +180,11 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
     // Each journey gets its own engine, as `launchready flow` gives each file a fresh start.
     let mut named = Vec::new();
     for (name, file) in flows {
-        let engine = Engine::new(&net, RunOptions::default());
+        let mut engine = Engine::new(&net, RunOptions::default());
+        if let Some(mailbox) = &mailbox {
+            let backend = mailbox.backend().await.map_err(mailbox_failure)?;
+            engine = engine.with_backend("mailbox", Box::new(backend));
+        }
         engine
             .check(&file)
             .map_err(|e| Failure::usage(anyhow!("[[flow]] `{name}`: {e}")))?;

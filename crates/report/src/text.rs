@@ -68,12 +68,13 @@ pub fn headline(report: &Report) -> String {
             format!("{}: {verdict}", report.target)
         }
         ReportKind::Smoke => {
+            // Passed checks are info findings, so only medium and low ones are warnings.
             let verdict = if report.counts.blocker + report.counts.high > 0 {
                 "smoke tests failed"
-            } else if report.active().next().is_none() {
-                "every smoke test passed"
-            } else {
+            } else if report.counts.medium + report.counts.low > 0 {
                 "smoke tests passed, with warnings"
+            } else {
+                "every smoke test passed"
             };
             format!("{}: {verdict}", report.target)
         }
