@@ -10,8 +10,9 @@ const TEMPLATE: &str = r#"# launchready.toml: what `launchready audit` checks fo
 [site]
 # The apex domain being launched.
 domain = "{DOMAIN}"
-# Where visitors must end up. A full URL on the apex or www host, or the shorthand "www" or "apex".
-canonical = "https://www.{DOMAIN}/"
+# Where visitors must end up: a full URL on the apex or www host, or the shorthand "www" or "apex". Left out, the
+# audit infers it from where the entry points land and says so; declare it once you know, so a change is caught.
+# canonical = "https://www.{DOMAIN}/"
 # Extra hosts to check: a label ("app" means app.{DOMAIN}), a full name inside the domain, or a table that also
 # says where the host must finally land, e.g. { name = "api", destination = "https://api.{DOMAIN}/health" }.
 subdomains = ["app", "members", "api", "admin"]
