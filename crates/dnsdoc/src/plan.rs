@@ -116,7 +116,7 @@ pub fn restore_plan(snapshot: &Snapshot, current: &Snapshot) -> Plan {
                         op: Op::Delete,
                         name: name.clone(),
                         rtype: rtype.clone(),
-                        ttl: 0,
+                        ttl: current.rrset(name, rtype).map(|r| r.ttl).max().unwrap_or(0),
                         values: set_values(current, name, rtype),
                     });
                 }
@@ -445,18 +445,20 @@ pub fn render_octodns(snapshot: &Snapshot) -> String {
             "@" => String::new(),
             other => other.to_string(),
         };
-        let _ = writeln!(out, "{}:", js(&label));
         let mut types: Vec<&str> = snapshot
             .records
             .iter()
             .filter(|r| r.name == name)
             .map(|r| r.rtype.as_str())
+            // The SOA and the apex NS belong to the provider; octodns manages neither.
+            .filter(|t| *t != "SOA" && !(*t == "NS" && name == snapshot.domain))
             .collect();
         types.dedup();
+        if types.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}:", js(&label));
         for rtype in types {
-            if rtype == "SOA" || (rtype == "NS" && name == snapshot.domain) {
-                continue;
-            }
             let recs: Vec<&Rec> = snapshot.rrset(name, rtype).collect();
             let ttl = recs.iter().map(|r| r.ttl).max().unwrap_or(LOW_TTL);
             let _ = writeln!(out, "  - type: {rtype}\n    ttl: {ttl}");
@@ -503,4 +505,52 @@ pub fn render_octodns(snapshot: &Snapshot) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn zone(body: &str) -> Snapshot {
+        crate::zone::parse(&format!(
+            "$ORIGIN p.test.\n@ 300 IN SOA ns1.p.test. h.p.test. 1 2 3 4 5\n@ 300 IN NS ns1.p.test.\nns1 300 IN A 192.0.2.53\n{body}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cname_coming_back_first_removes_what_took_its_place() {
+        let snapshot = zone("www 300 IN CNAME cdn.example.net.\n");
+        let current = zone("www 3600 IN A 203.0.113.9\n");
+        let plan = restore_plan(&snapshot, &current);
+        assert_eq!(plan.steps.len(), 1, "{plan:#?}");
+        let ops: Vec<(Op, &str, u32)> = plan.steps[0]
+            .actions
+            .iter()
+            .map(|a| (a.op, a.rtype.as_str(), a.ttl))
+            .collect();
+        assert_eq!(ops, [(Op::Delete, "A", 3600), (Op::Create, "CNAME", 300)]);
+        assert!(crate::diff::diff(&snapshot, &apply(&plan, &current)).is_empty());
+    }
+
+    #[test]
+    fn octodns_leaves_out_the_soa_and_apex_ns_and_names_with_nothing_else() {
+        let text = render_octodns(&zone(
+            "www 300 IN A 192.0.2.1\n@ 300 IN TXT \"v=spf1 -all; x\"\n",
+        ));
+        assert!(
+            !text.contains("SOA") && !text.contains("type: NS"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\"www\":\n  - type: A\n    ttl: 300\n    values:\n      - \"192.0.2.1\""
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"- "v=spf1 -all\\; x""#), "{text}");
+        let bare = render_octodns(&zone(""));
+        assert!(!bare.contains("\"\":"), "{bare}");
+    }
 }
