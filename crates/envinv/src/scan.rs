@@ -285,9 +285,7 @@ pub fn scan(root: &Path) -> Result<Scan, EnvError> {
             out.files.push(EnvFile {
                 path: rel.clone(),
                 environment: environment.to_string(),
-                committed: tracked
-                    .as_ref()
-                    .is_some_and(|t| t.contains(&rel)),
+                committed: tracked.as_ref().is_some_and(|t| t.contains(&rel)),
                 ignored: gitignore
                     .as_ref()
                     .is_some_and(|g| g.matched_path_or_any_parents(path, false).is_ignore()),
