@@ -433,3 +433,64 @@ async fn the_demo_runs_the_three_journeys_and_one_fails_visibly() {
         json.all()
     );
 }
+
+/// A loopback port free a moment ago, for the SMTP sink the binary starts (`[mailbox] smtp_listen`) and the app
+/// sends to.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// All three journeys through the binary: the confirmation and reset links come from the SMTP sink the manifest's
+/// `[mailbox]` starts, and a broken checkout fails only the signup-to-payment journey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_journeys_read_their_links_from_the_manifests_mailbox() {
+    for (mode, code) in [(Mode::Healthy, 0), (Mode::CheckoutError, 1)] {
+        let port = free_port();
+        let mut config = AppConfig::new(([127, 0, 0, 1], port).into()).mode(mode);
+        config.host = "www.example.test".to_string();
+        let app = MemberApp::start(config).await.expect("the app starts");
+        assert!(app.add_member(MEMBER, PASSWORD));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut manifest = format!(
+            "[site]\ndomain = \"example.test\"\ncanonical = \"https://www.example.test/\"\nsubdomains = []\n\n[smoke]\nhomepage_budget = \"30s\"\n\n[mailbox]\nsmtp_listen = \"127.0.0.1:{port}\"\n"
+        );
+        for name in ["signup-to-payment", "login-to-members", "password-reset"] {
+            manifest.push_str(&format!(
+                "\n[[flow]]\nfile = \"{}\"\n",
+                example(&format!("{name}.hurl")).display()
+            ));
+        }
+        std::fs::write(dir.path().join("launchready.toml"), manifest).expect("write");
+        let mut argv = args(&["smoke", "--resolver", "127.0.0.1:9", "--ca-file"]);
+        argv.push(app.ca_file().display().to_string());
+        for rule in app.connect_to_args() {
+            argv.push("--connect-to".to_string());
+            argv.push(rule);
+        }
+        argv.extend(args(&[
+            "--variable",
+            &format!("email={MEMBER}"),
+            "--secret",
+            &format!("password={PASSWORD}"),
+        ]));
+        let out = run(dir.path(), argv).await;
+        assert_eq!(out.code, code, "{mode:?}: {}", out.all());
+        let passes = out.stdout.matches("smoke.flow.passed").count();
+        match mode {
+            Mode::Healthy => assert_eq!(passes, 3, "{}", out.all()),
+            _ => {
+                assert_eq!(passes, 2, "{}", out.all());
+                assert!(
+                    out.stdout.contains(
+                        "the signup-to-payment journey fails at step 8 (POST https://www.example.test/checkout)"
+                    ),
+                    "{}",
+                    out.all()
+                );
+            }
+        }
+    }
+}
