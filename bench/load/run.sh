@@ -124,6 +124,31 @@ if [ -n "$OHA" ]; then
     oha_per_vu="$(python3 -c "print(round(($(rss oha_c10k) - $(rss oha_c1)) / 9999, 1))")"
 fi
 
+echo "== the lab's membership app over HTTPS (GET /healthz, 50 connections)" >&2
+LAB="${LAB:-$PWD/target/release/examples/lab_target}"
+if [ -x "$LAB" ]; then
+    mkfifo "$T/lab.in"
+    "$LAB" <"$T/lab.in" >"$T/lab.out" 2>"$T/lab.err" &
+    pids+=("$!")
+    exec 9>"$T/lab.in"
+    for _ in $(seq 100); do [ "$(wc -l <"$T/lab.out")" -ge 3 ] && break; sleep 0.1; done
+    lab_host="$(sed -n 1p "$T/lab.out")"; lab_addr="$(sed -n 2p "$T/lab.out")"; lab_ca="$(sed -n 3p "$T/lab.out")"
+    printf 'GET https://%s/healthz\nHTTP 200\n' "$lab_host" >"$T/lab.hurl"
+    timed lr_lab "$LR" load "$T/lab.hurl" --vus 50 --duration "${SECS}s" --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" \
+        --ca-file "$lab_ca" --allow-host "$lab_host" --resolver 127.0.0.1:9 --quiet --format json
+    lab_lr_rps="$(jq_py "$T/lr_lab.out" "round(d['requests']['count'] / d['duration_s'])")"
+    lab_lr_err="$(jq_py "$T/lr_lab.out" "d['requests']['failed']")"
+    timed wrk_lab wrk -t2 -c50 -d"${SECS}s" -H "Host: $lab_host" "https://$lab_addr/healthz"
+    lab_wrk_rps="$(awk '/Requests\/sec/ {print $2}' "$T/wrk_lab.out")"
+    lab_wrk_err="$(awk '/Non-2xx|Socket errors/' "$T/wrk_lab.out" | tr -s ' ' | paste -sd';')"
+    if [ -n "$OHA" ]; then
+        timed oha_lab "$OHA" -z "${SECS}s" -c 50 --no-tui --output-format json --insecure \
+            --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" "https://$lab_host/healthz"
+        lab_oha_rps="$(jq_py "$T/oha_lab.out" "round(d['summary']['requestsPerSec'])")"
+    fi
+    exec 9>&-
+fi
+
 per_req() { python3 -c "print(round($1 / $2 * 1e6, 1))"; }
 echo
 echo "| | launchready load | wrk | oha |"
@@ -133,6 +158,7 @@ echo "| CPU µs per request (user+sys) | $(per_req "$(cpu lr_sat)" "$lr_req") | 
 echo "| 2 s stall: p99 / max ms (corrected) | $lr_p99 / $lr_max | n/a (closed model) | ${oha_p99:-n/a} / ${oha_max:-n/a} |"
 echo "| 2 s stall: p99 / max ms (as sent) | $lr_p99u / $lr_maxu | $wrk_p99 / $wrk_max | ${oha_p99r:-n/a} / ${oha_maxr:-n/a} |"
 echo "| KiB per waiting VU at 10,000 | $lr_per_vu | n/a | ${oha_per_vu:-n/a} |"
+echo "| lab app over HTTPS: requests/s (50 conns) | ${lab_lr_rps:-n/a} (${lab_lr_err:-?} failed) | ${lab_wrk_rps:-n/a} ${lab_wrk_err:-} | ${lab_oha_rps:-n/a} |"
 echo
 echo "peak RSS KiB: launchready 1 VU $(rss lr_vu1), 10,000 VUs $(rss lr_vu10k); completed at 10k: $(jq_py "$T/lr_vu10k.out" "d['iterations']['started']") started"
 echo
