@@ -39,6 +39,11 @@ pub enum Command {
     AiProbe(Box<crate::aiprobe::AiProbeCmd>),
     /// Run flow files under load (open arrival-rate model, or --vus), judged by k6-style thresholds.
     Load(Box<crate::load::LoadCmd>),
+    /// Uptime checks from the manifest (pages, routes, journeys, certificates) on a schedule, with alerts to
+    /// channels, a dashboard, and --once for cron and CI.
+    Monitor(Box<crate::monitor::MonitorCmd>),
+    /// Print the short incident note: what is monitored, who owns what, what to check first, how to roll back.
+    IncidentNote(Box<crate::monitor::IncidentNoteCmd>),
     /// One launch verdict: audit, smoke with the journeys, secrets, env and [deploy] checks, in one report.
     Gate(Box<crate::gate::GateCmd>),
 }

@@ -26,6 +26,8 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Secrets(cmd) => crate::secrets::run(*cmd).await,
         Command::Flow(cmd) => crate::flow::run(*cmd).await,
         Command::Load(cmd) => crate::load::run(*cmd).await,
+        Command::Monitor(cmd) => crate::monitor::run(*cmd).await,
+        Command::IncidentNote(cmd) => crate::monitor::incident_note(*cmd).await,
         Command::Gate(cmd) => crate::gate::run(*cmd).await,
         Command::Dns(cmd) => crate::dns::run(*cmd).await,
         Command::Env(cmd) => crate::env::run(*cmd).await,

@@ -10,6 +10,7 @@ mod env;
 mod flow;
 mod gate;
 mod load;
+mod monitor;
 mod secrets;
 mod smoke;
 

@@ -210,6 +210,156 @@ pub fn default_rules(checks: &[Check], channels: &[Channel], owner: &str) -> Vec
     rules
 }
 
+/// Builds the monitor's configuration from the manifest's `[monitor]` and `[[alert]]` tables (with the roadmap's
+/// defaults where they are silent). `database` overrides `[monitor] database`.
+pub fn from_manifest(
+    manifest: &launchready_manifest::Manifest,
+    checks: &[Check],
+    database: Option<PathBuf>,
+) -> MonitorConfig {
+    use launchready_manifest::AlertCondition;
+    let settings = &manifest.monitor;
+    let base_dir = manifest
+        .source
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let database = database.unwrap_or_else(|| match &settings.database {
+        Some(path) if path.is_relative() => base_dir.join(path),
+        Some(path) => path.clone(),
+        None => base_dir.join("launchready-monitor.db"),
+    });
+    let schedule = Schedule {
+        phases: settings
+            .phases
+            .iter()
+            .map(|p| Phase {
+                until_ms: p.until_unix.map(|s| s * 1000),
+                every: p.every,
+            })
+            .collect(),
+        jitter: f64::from(settings.jitter_percent) / 100.0,
+    };
+    let channels: Vec<Channel> = settings
+        .channels
+        .iter()
+        .map(|c| {
+            let url = c.url.clone().unwrap_or_default();
+            let kind = match c.kind.as_str() {
+                "webhook" => ChannelKind::Webhook {
+                    url,
+                    secret_env: c.secret_env.clone(),
+                },
+                "slack" => ChannelKind::Slack {
+                    url_env: c.url_env.clone().unwrap_or_default(),
+                },
+                "discord" => ChannelKind::Discord {
+                    url_env: c.url_env.clone().unwrap_or_default(),
+                },
+                "ntfy" => ChannelKind::Ntfy {
+                    url,
+                    token_env: c.token_env.clone(),
+                },
+                "pagerduty" => ChannelKind::PagerDuty {
+                    routing_key_env: c.routing_key_env.clone().unwrap_or_default(),
+                    url: c.url.clone(),
+                },
+                "alertmanager" => ChannelKind::Alertmanager { url },
+                _ => ChannelKind::Log,
+            };
+            Channel {
+                name: c.name.clone(),
+                kind,
+            }
+        })
+        .collect();
+    let owner = settings
+        .owner
+        .clone()
+        .unwrap_or_else(|| "the site owner".to_string());
+    let rules = if manifest.alerts.is_empty() {
+        default_rules(checks, &channels, &owner)
+    } else {
+        manifest
+            .alerts
+            .iter()
+            .map(|a| {
+                let ids: Vec<String> = if a.checks.iter().any(|c| c == "*") {
+                    checks.iter().map(|c| c.id.clone()).collect()
+                } else {
+                    a.checks.clone()
+                };
+                let min = a.min_samples.unwrap_or(DEFAULT_MIN_SAMPLES);
+                let condition = match &a.condition {
+                    AlertCondition::ConsecutiveFailures { n } => {
+                        Condition::ConsecutiveFailures { n: *n }
+                    }
+                    AlertCondition::P95Above { threshold, window } => Condition::P95Above {
+                        threshold_ms: threshold.as_secs_f64() * 1000.0,
+                        window: *window,
+                        min_samples: min,
+                    },
+                    AlertCondition::ErrorRateAbove {
+                        basis_points,
+                        window,
+                    } => Condition::ErrorRateAbove {
+                        ratio: f64::from(*basis_points) / 10_000.0,
+                        window: *window,
+                        min_samples: min,
+                    },
+                    AlertCondition::CertExpiresWithin { within } => {
+                        Condition::CertExpiresWithin { within: *within }
+                    }
+                };
+                let first = checks.iter().find(|c| ids.contains(&c.id));
+                Rule {
+                    name: a.name.clone(),
+                    checks: ids.clone(),
+                    condition,
+                    owner: a.owner.clone().unwrap_or_else(|| owner.clone()),
+                    channels: if a.channels.is_empty() {
+                        if channels.is_empty() {
+                            vec!["log".to_string()]
+                        } else {
+                            channels.iter().map(|c| c.name.clone()).collect()
+                        }
+                    } else {
+                        a.channels.clone()
+                    },
+                    remind_every: a.remind_every,
+                    first_step: a
+                        .first_step
+                        .clone()
+                        .or_else(|| first.map(first_step))
+                        .unwrap_or_else(|| {
+                            "Open the dashboard and look at the failing check.".into()
+                        }),
+                }
+            })
+            .collect()
+    };
+    MonitorConfig {
+        schedule,
+        schedules: HashMap::new(),
+        rules,
+        channels,
+        maintenance: settings
+            .maintenance
+            .iter()
+            .map(|m| Maintenance {
+                start_ms: m.start_unix * 1000,
+                end_ms: m.end_unix * 1000,
+                checks: m.checks.clone(),
+                reason: m.reason.clone(),
+            })
+            .collect(),
+        database,
+        dashboard_url: settings.dashboard_url.as_ref().map(ToString::to_string),
+        owner,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@
 use crate::alert::percentile;
 use crate::checks::Check;
 use crate::store::Store;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -86,6 +85,13 @@ pub fn router(
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(shared)
+}
+
+pub use axum::Router;
+
+/// Serves on a bound listener until the process ends.
+pub async fn serve_on(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
 }
 
 /// Serves until `stop` resolves.

@@ -9,13 +9,16 @@ pub mod channels;
 pub mod checks;
 pub mod config;
 pub mod dashboard;
+pub mod note;
 pub mod redact;
 pub mod runner;
 pub mod store;
 
 pub use alert::{AlertState, Condition, Maintenance, NoticeKind, Notification, Rule, Sample};
 pub use checks::{Check, CheckKind, CheckResult, FlowContext, plan};
-pub use config::{Channel, ChannelKind, MonitorConfig, Phase, Schedule, default_rules};
+pub use config::{
+    Channel, ChannelKind, MonitorConfig, Phase, Schedule, default_rules, from_manifest,
+};
 pub use runner::{Monitor, MonitorError, OnceSummary};
 pub use store::{Store, StoreError};
 

@@ -1,0 +1,275 @@
+//! The `monitor` and `incident-note` subcommands: read the manifest, plan the checks, open the database, and
+//! either run every check once (`--once`, for cron and CI: exit 0 all up, 1 something down) or run on the
+//! schedule until Ctrl-C, optionally serving the dashboard. The work is in `launchready-monitor`.
+
+use crate::cli::NetArgs;
+use crate::{Failure, exit};
+use anyhow::anyhow;
+use clap::Args;
+use launchready_flow::{Variables, parse_value};
+use launchready_manifest::Manifest;
+use launchready_monitor::{FlowContext, Monitor, Store, dashboard, from_manifest, plan};
+use launchready_net::{Net, NetConfig};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct MonitorCmd {
+    /// The manifest to use instead of ./launchready.toml.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Run every check once, evaluate the alerts, deliver notices and exit (0 all up, 1 a check is down).
+    #[arg(long)]
+    pub once: bool,
+    /// The SQLite database (default: [monitor] database, else launchready-monitor.db beside the manifest).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Serve the dashboard, /metrics and /healthz on this address, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// The environment variable holding the dashboard's token; required off loopback.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// List the planned checks and alert rules, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// A variable for the journeys, NAME=VALUE (`base_url` defaults to the canonical origin). Repeatable.
+    #[arg(long = "variable", value_name = "NAME=VALUE")]
+    pub variables: Vec<String>,
+    /// A secret variable for the journeys, NAME=VALUE, redacted from everything stored. Repeatable.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secrets: Vec<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentNoteCmd {
+    /// The manifest to use instead of ./launchready.toml.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The monitor's database, for the incidents open now.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
+    let local = PathBuf::from("launchready.toml");
+    match path {
+        Some(path) => Manifest::load(path).map_err(Failure::usage),
+        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
+        None => Err(Failure::usage(anyhow!(
+            "monitor needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)"
+        ))),
+    }
+}
+
+fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(Failure::usage(anyhow!(
+            "{flag} `{text}`: expected NAME=VALUE"
+        ))),
+    }
+}
+
+fn variables(cmd: &MonitorCmd, manifest: &Manifest) -> Result<Variables, Failure> {
+    let mut vars = Variables::new();
+    let origin = manifest.site.canonical_url.as_str().trim_end_matches('/');
+    vars.set("base_url", parse_value(origin));
+    vars.set("domain", parse_value(manifest.apex()));
+    for text in &cmd.variables {
+        let (name, value) = name_value(text, "--variable")?;
+        vars.set(&name, parse_value(&value));
+    }
+    let mut env_secrets: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("HURL_SECRET_").map(|n| (n.to_string(), v)))
+        .collect();
+    env_secrets.sort();
+    for (name, value) in env_secrets {
+        vars.set_secret(&name, value);
+    }
+    for text in &cmd.secrets {
+        let (name, value) = name_value(text, "--secret")?;
+        vars.set_secret(&name, value);
+    }
+    Ok(vars)
+}
+
+async fn open_store(path: &Path) -> Result<Store, Failure> {
+    Store::open(path).await.map_err(Failure::could_not_run)
+}
+
+pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
+    let manifest = load_manifest(cmd.manifest.as_deref())?;
+    let checks = plan(&manifest);
+    let config = from_manifest(&manifest, &checks, cmd.db.clone());
+    if cmd.list {
+        for check in &checks {
+            println!("{:<32} {}", check.id, check.target());
+        }
+        for rule in &config.rules {
+            println!(
+                "alert  {:<24} {:<32} {} → {}",
+                rule.name,
+                rule.checks.join(","),
+                rule.condition.describe(),
+                rule.channels.join(",")
+            );
+        }
+        return Ok(exit::READY);
+    }
+    let token =
+        match &cmd.token_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                Failure::usage(anyhow!("--token-env {var}: the variable is not set"))
+            })?),
+            None => None,
+        };
+    if let Some(addr) = cmd.listen {
+        dashboard::check_listen(addr, token.as_deref()).map_err(Failure::usage)?;
+    }
+    let vars = variables(&cmd, &manifest)?;
+    let net_config = crate::commands::net_config(&cmd.net, &manifest)?;
+    let net = Net::new(net_config.clone()).map_err(|e| match e {
+        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
+        other => Failure::could_not_run(other),
+    })?;
+    // Channels are reached as themselves: no --connect-to, the system's resolver unless one was named.
+    let channel_net = Net::new(NetConfig {
+        resolvers: net_config.resolvers.clone(),
+        ca_files: net_config.ca_files.clone(),
+        timeout: net_config.timeout,
+        ..NetConfig::default()
+    })
+    .map_err(Failure::could_not_run)?;
+    let mut sink = None;
+    let mailbox = match &manifest.mailbox {
+        Some(launchready_manifest::Mailbox::SmtpSink { listen }) => {
+            let started = launchready_mailbox::SmtpSink::start(*listen)
+                .await
+                .map_err(|e| {
+                    Failure::could_not_run(anyhow!("[mailbox] smtp_listen {listen}: {e}"))
+                })?;
+            let store = started.store();
+            sink = Some(started);
+            Some(store)
+        }
+        Some(launchready_manifest::Mailbox::Imap { .. }) => {
+            return Err(Failure::usage(anyhow!(
+                "monitor reads journey mail from [mailbox] smtp_listen only; an IMAP inbox is not supported yet"
+            )));
+        }
+        None => None,
+    };
+    let store = open_store(&config.database).await?;
+    let maintenance = config.maintenance.clone();
+    let monitor = Monitor::new(
+        config,
+        checks.clone(),
+        store.clone(),
+        Arc::new(net),
+        Arc::new(channel_net),
+        FlowContext { vars, mailbox },
+    )
+    .map_err(Failure::usage)?;
+
+    if cmd.once {
+        let summary = monitor.once().await.map_err(Failure::could_not_run)?;
+        let mut down = 0;
+        for result in &summary.results {
+            let status = if result.ok { "up" } else { "DOWN" };
+            if !result.ok {
+                down += 1;
+            }
+            println!(
+                "{:<32} {:<5} {:>8.1} ms  {}",
+                result.check,
+                status,
+                result.duration_ms,
+                result.error.as_deref().unwrap_or("")
+            );
+        }
+        println!(
+            "{} checks, {} down; {} new notices, {} delivered",
+            summary.results.len(),
+            down,
+            summary.notifications,
+            summary.delivered
+        );
+        for error in &summary.delivery_errors {
+            eprintln!("monitor: {error}");
+        }
+        drop(sink);
+        return Ok(if down > 0 {
+            exit::FINDINGS
+        } else {
+            exit::READY
+        });
+    }
+
+    let monitor = Arc::new(monitor);
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Some(addr) = cmd.listen {
+        let router = dashboard::router(store, checks, maintenance, token);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Failure::could_not_run(anyhow!("cannot listen on {addr}: {e}")))?;
+        eprintln!(
+            "monitor: dashboard on http://{}/",
+            listener.local_addr().unwrap_or(addr)
+        );
+        tokio::spawn(async move {
+            let _ = axum_serve(listener, router).await;
+        });
+    }
+    eprintln!(
+        "monitor: {} checks running; Ctrl-C stops",
+        monitor.checks.len()
+    );
+    monitor.run(stop).await;
+    drop(sink);
+    Ok(exit::INTERRUPTED)
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    router: launchready_monitor::dashboard::Router,
+) -> std::io::Result<()> {
+    launchready_monitor::dashboard::serve_on(listener, router).await
+}
+
+pub async fn incident_note(cmd: IncidentNoteCmd) -> Result<u8, Failure> {
+    let manifest = load_manifest(cmd.manifest.as_deref())?;
+    let checks = plan(&manifest);
+    let config = from_manifest(&manifest, &checks, cmd.db.clone());
+    let open = if config.database.is_file() {
+        let store = open_store(&config.database).await?;
+        store
+            .incidents(100)
+            .await
+            .map_err(Failure::could_not_run)?
+            .into_iter()
+            .filter(|i| i.resolved_ms.is_none())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rollback = manifest.deploy.as_ref().and_then(|d| d.rollback.as_deref());
+    print!(
+        "{}",
+        launchready_monitor::note::incident_note(
+            manifest.apex(),
+            &checks,
+            &config,
+            &open,
+            rollback
+        )
+    );
+    Ok(exit::READY)
+}
