@@ -46,6 +46,8 @@ pub enum Command {
     IncidentNote(Box<crate::monitor::IncidentNoteCmd>),
     /// One launch verdict: audit, smoke with the journeys, secrets, env and [deploy] checks, in one report.
     Gate(Box<crate::gate::GateCmd>),
+    /// Write the handover document: access inventory, DNS map in plain words, change-this-if guide, checklist.
+    Handover(Box<crate::handover::HandoverCmd>),
 }
 
 #[derive(Debug, Args)]

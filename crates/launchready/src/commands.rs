@@ -29,6 +29,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
         Command::Monitor(cmd) => crate::monitor::run(*cmd).await,
         Command::IncidentNote(cmd) => crate::monitor::incident_note(*cmd).await,
         Command::Gate(cmd) => crate::gate::run(*cmd).await,
+        Command::Handover(cmd) => crate::handover::run(*cmd).await,
         Command::Dns(cmd) => crate::dns::run(*cmd).await,
         Command::Env(cmd) => crate::env::run(*cmd).await,
         Command::AiProbe(cmd) => crate::aiprobe::run(*cmd).await,

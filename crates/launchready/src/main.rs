@@ -9,6 +9,7 @@ mod dns;
 mod env;
 mod flow;
 mod gate;
+mod handover;
 mod load;
 mod monitor;
 mod secrets;
