@@ -591,7 +591,8 @@ fn build_request(
         ));
     } else if let Some(user) = &options.user {
         credentials = Some(user.clone());
-    } else if !url.username().is_empty() {
+    } else if !url.username().is_empty() && matches!(url.scheme(), "http" | "https") {
+        // Only http(s) URLs carry credentials; in `mailbox://launch@example.com` the user part is the address.
         let user = percent_encoding::percent_decode_str(url.username())
             .decode_utf8_lossy()
             .into_owned();
@@ -605,8 +606,10 @@ fn build_request(
             .unwrap_or_default();
         credentials = Some(format!("{user}:{password}"));
     }
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
+    if matches!(url.scheme(), "http" | "https") {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
     if let Some(credentials) = credentials
         && !has(&headers, "authorization")
     {

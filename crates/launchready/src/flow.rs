@@ -8,6 +8,8 @@ use crate::cli::NetArgs;
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use launchready_flow::{Engine, RunOptions, Variables, exit, parse_value};
+use launchready_mailbox::{MailboxError, MailboxRun, Reach};
+use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -69,6 +71,10 @@ pub struct FlowCmd {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The manifest whose `[mailbox]` serves `mailbox://` steps (default: ./launchready.toml, read only when a
+    /// file has such a step).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -182,6 +188,44 @@ fn net_config(args: &NetArgs) -> Result<NetConfig, Failure> {
     Ok(config)
 }
 
+/// The `[mailbox]` of the manifest, started for this run, when a file has a `mailbox://` step: `--manifest`, or
+/// ./launchready.toml. Without a mailbox step the manifest is not read at all, so `flow` works anywhere.
+async fn mailbox(cmd: &FlowCmd, config: &NetConfig) -> Result<Option<MailboxRun>, Failure> {
+    let reads_mail = cmd
+        .files
+        .iter()
+        .any(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("mailbox://")));
+    let local = PathBuf::from("launchready.toml");
+    let path = match &cmd.manifest {
+        Some(path) => path.clone(),
+        None if reads_mail && local.is_file() => local,
+        None => return Ok(None),
+    };
+    let manifest = Manifest::load(&path).map_err(|e| usage(e.into()))?;
+    let Some(setup) = &manifest.mailbox else {
+        return Ok(None);
+    };
+    let reach = Reach {
+        connect_to: config.connect_to.clone(),
+        ca_files: config.ca_files.clone(),
+    };
+    MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
+        .await
+        .map(Some)
+        .map_err(mailbox_failure)
+}
+
+/// A mailbox that cannot be set up: a setting is wrong (exit 2), or the sink or inbox cannot be reached (exit 3).
+fn mailbox_failure(error: MailboxError) -> Failure {
+    match error {
+        MailboxError::Config(_) => usage(error.into()),
+        other => Failure {
+            code: exit::COULD_NOT_RUN,
+            error: other.into(),
+        },
+    }
+}
+
 pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
     let mut headers = Vec::new();
     for header in &cmd.headers {
@@ -209,14 +253,23 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
     for path in &cmd.files {
         files.push(launchready_flow::load(path).map_err(|e| usage(e.into()))?);
     }
-    let net = Net::new(net_config(&cmd.net)?).map_err(|e| usage(e.into()))?;
-    let engine = Engine::new(&net, options);
+    let config = net_config(&cmd.net)?;
+    let mailbox = mailbox(&cmd, &config).await?;
+    let net = Net::new(config).map_err(|e| usage(e.into()))?;
+    // Like Hurl, each file starts from the command line's variables and a fresh cookie jar; with a mailbox,
+    // each file also reads only the mail that arrives after it starts.
+    let mut engines = Vec::new();
     for file in &files {
+        let mut engine = Engine::new(&net, options.clone());
+        if let Some(mailbox) = &mailbox {
+            let backend = mailbox.backend().await.map_err(mailbox_failure)?;
+            engine = engine.with_backend("mailbox", Box::new(backend));
+        }
         engine.check(file).map_err(|e| usage(e.into()))?;
+        engines.push(engine);
     }
-    // Like Hurl, each file starts from the command line's variables and a fresh cookie jar.
     let mut results = Vec::new();
-    for file in &files {
+    for (file, engine) in files.iter().zip(&engines) {
         let mut file_vars = vars.clone();
         results.push(engine.run(file, &mut file_vars).await);
     }

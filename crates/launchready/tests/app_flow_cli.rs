@@ -19,7 +19,13 @@ struct Run {
 }
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows/login-to-members.hurl")
+    journey("login-to-members.hurl")
+}
+
+fn journey(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/flows")
+        .join(name)
 }
 
 /// The app on its own runtime thread (the binary runs meanwhile), plus what the binary needs to reach it.
@@ -30,16 +36,19 @@ struct Served {
 }
 
 fn serve(mode: Mode) -> Served {
+    serve_with_smtp(mode, "127.0.0.1:9".parse().expect("address"))
+}
+
+/// The app sending its mail to `smtp` (the sink `launchready flow` starts from `[mailbox]`).
+fn serve_with_smtp(mode: Mode, smtp: std::net::SocketAddr) -> Served {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    // The login journey sends no mail; a closed port stands in for the SMTP server.
+    // The login journey sends no mail; a closed port stands in for the SMTP server there.
     let app = runtime
-        .block_on(MemberApp::start(
-            AppConfig::new("127.0.0.1:9".parse().expect("address")).mode(mode),
-        ))
+        .block_on(MemberApp::start(AppConfig::new(smtp).mode(mode)))
         .expect("the app starts");
     assert!(app.add_member(EMAIL, PASSWORD));
     let mut args = vec![
@@ -67,10 +76,15 @@ fn serve(mode: Mode) -> Served {
 }
 
 fn run(served: &Served) -> Run {
+    run_journey(served, &example(), &[])
+}
+
+fn run_journey(served: &Served, file: &Path, extra: &[String]) -> Run {
     let mut child = Command::new(BIN)
         .arg("flow")
-        .arg(example())
+        .arg(file)
         .args(&served.args)
+        .args(extra)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -127,4 +141,31 @@ fn expired_sessions_fail_the_login_journey_at_the_member_area() {
         result.output
     );
     assert!(!result.output.contains(PASSWORD), "{}", result.output);
+}
+
+/// The signup journey reads its confirmation link from the email the app sends: `launchready flow` starts the
+/// SMTP sink the manifest's `[mailbox]` names, and the `mailbox://` step finds the message there.
+#[test]
+fn the_signup_journey_reads_its_confirmation_email_through_the_manifests_mailbox() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let smtp: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let manifest = dir.path().join("launchready.toml");
+    std::fs::write(
+        &manifest,
+        format!("[site]\ndomain = \"example.test\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"),
+    )
+    .expect("write the manifest");
+    let served = serve_with_smtp(Mode::Healthy, smtp);
+    let extra = ["--manifest".to_string(), manifest.display().to_string()];
+    let result = run_journey(&served, &journey("signup-to-payment.hurl"), &extra);
+    assert_eq!(result.code, 0, "{}", result.output);
+    assert!(result.output.contains("mailbox://"), "{}", result.output);
+    // Without the manifest the same file is refused before anything is sent.
+    let refused = run_journey(&served, &journey("signup-to-payment.hurl"), &[]);
+    assert_eq!(refused.code, 2, "{}", refused.output);
+    assert!(refused.output.contains("[mailbox]"), "{}", refused.output);
 }
