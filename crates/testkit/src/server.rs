@@ -7,6 +7,7 @@
 //! temporary directory; dropping it ends the whole group (workers included) and waits for it, also when the test
 //! panics. A missing binary is a loud skip, or a failure when `CI=true` (see [`locate`]).
 
+pub mod alertmanager;
 pub mod apache;
 pub mod caddy;
 pub mod dovecot;
