@@ -42,6 +42,13 @@ pub struct GateCmd {
     /// How long --run-build may take.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub build_timeout: Duration,
+    /// After a passing gate, hand over to `launchready monitor` with the same manifest and network flags (its
+    /// exit code becomes the gate's).
+    #[arg(long)]
+    pub then_monitor: bool,
+    /// With --then-monitor: run one monitoring round (`monitor --once`) instead of monitoring until stopped.
+    #[arg(long, requires = "then_monitor")]
+    pub monitor_once: bool,
     /// Write the audit's facts snapshot (JSON) to FILE, e.g. for `launchready handover --facts`.
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
@@ -151,11 +158,61 @@ pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
     let fail_on = fail_on(&cmd.output);
     eprint!("{}", launchready_gate::summary(&report, fail_on));
     let code = crate::commands::emit(&report, &cmd.output)?;
-    Ok(if could_not_run {
-        exit::COULD_NOT_RUN
-    } else {
-        code
-    })
+    if could_not_run {
+        return Ok(exit::COULD_NOT_RUN);
+    }
+    if cmd.then_monitor {
+        if code != exit::READY {
+            eprintln!("gate: not handing over to monitor: the gate did not pass");
+            return Ok(code);
+        }
+        return then_monitor(&cmd, &manifest).await;
+    }
+    Ok(code)
+}
+
+/// Runs `launchready monitor` as a child with the gate's manifest and network flags, so the monitor starts
+/// exactly as it would from the command line.
+async fn then_monitor(cmd: &GateCmd, manifest: &Manifest) -> Result<u8, Failure> {
+    let binary = std::env::current_exe()
+        .map_err(|e| Failure::could_not_run(anyhow!("cannot find the launchready binary: {e}")))?;
+    let mut args: Vec<String> = vec!["monitor".into()];
+    if let Some(path) = &manifest.source {
+        args.push("--manifest".into());
+        args.push(path.display().to_string());
+    }
+    if cmd.monitor_once {
+        args.push("--once".into());
+    }
+    for resolver in &cmd.net.resolver {
+        args.extend(["--resolver".to_string(), resolver.clone()]);
+    }
+    for rule in &cmd.net.connect_to {
+        args.extend(["--connect-to".to_string(), rule.clone()]);
+    }
+    for ca in &cmd.net.ca_file {
+        args.extend(["--ca-file".to_string(), ca.display().to_string()]);
+    }
+    if let Some(timeout) = cmd.net.timeout {
+        args.extend([
+            "--timeout".to_string(),
+            launchready_manifest::format_duration(timeout),
+        ]);
+    }
+    eprintln!(
+        "gate passed: handing over to `launchready {}`",
+        args.join(" ")
+    );
+    let status = tokio::process::Command::new(binary)
+        .args(&args)
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|e| Failure::could_not_run(anyhow!("cannot start launchready monitor: {e}")))?;
+    Ok(status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(exit::COULD_NOT_RUN))
 }
 
 /// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a gate.

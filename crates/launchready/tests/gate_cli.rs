@@ -188,6 +188,32 @@ async fn the_clean_site_is_ready_and_deploy_is_checked_honestly() {
         .collect();
     assert!(!ids.iter().any(|id| id.starts_with("deploy.")), "{ids:?}");
 
+    // A passing gate hands over to one monitoring round with the same manifest and network flags.
+    let out = run(
+        dir.path(),
+        args(
+            &lab,
+            &manifest,
+            &repo,
+            &["--then-monitor", "--monitor-once", "-o", "gate.txt"],
+        ),
+    )
+    .await;
+    assert!(
+        out.stderr
+            .contains("handing over to `launchready monitor --manifest"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--once"), "{}", out.stderr);
+    // The monitor's own verdict (0 all up, 1 a check down) becomes the gate's exit code; it ran, so not 2 or 3.
+    assert!(
+        out.code == 0 || out.code == 1,
+        "the monitoring round: {}\n{}",
+        out.stderr,
+        out.stdout
+    );
+
     // A failing build makes the same site not ready; a rollback script that is gone is a finding.
     let broken = write_manifest(
         dir.path(),
@@ -208,6 +234,22 @@ async fn the_clean_site_is_ready_and_deploy_is_checked_honestly() {
     assert!(first["subject"].as_str().unwrap().starts_with("deploy: "));
     assert!(out.stdout.contains("deploy.rollback.not_found"));
     assert!(out.stdout.contains("compile error"));
+    let out = run(
+        dir.path(),
+        args(
+            &lab,
+            &broken,
+            &repo,
+            &["--then-monitor", "--monitor-once", "-o", "gate.txt"],
+        ),
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not handing over to monitor"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
