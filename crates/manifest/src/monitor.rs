@@ -29,6 +29,8 @@ pub(crate) const CHANNEL_KEYS: &[&str] = &[
     "secret_env",
     "token_env",
     "routing_key_env",
+    "from",
+    "to",
 ];
 pub(crate) const ALERT_KEYS: &[&str] = &[
     "name",
@@ -49,6 +51,7 @@ pub const CHANNEL_TYPES: &[&str] = &[
     "ntfy",
     "pagerduty",
     "alertmanager",
+    "email",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -97,6 +100,8 @@ pub(crate) struct RawChannel {
     pub secret_env: Option<S<String>>,
     pub token_env: Option<S<String>>,
     pub routing_key_env: Option<S<String>>,
+    pub from: Option<S<String>>,
+    pub to: Option<Vec<S<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +143,10 @@ pub struct MonitorChannel {
     pub secret_env: Option<String>,
     pub token_env: Option<String>,
     pub routing_key_env: Option<String>,
+    /// Email: the sender address.
+    pub from: Option<String>,
+    /// Email: the recipients.
+    pub to: Vec<String>,
 }
 
 /// The `[monitor]` table.
@@ -431,6 +440,11 @@ pub(crate) fn validate_monitor(
             "webhook" | "ntfy" | "alertmanager" => &[("url", c.url.is_some())],
             "slack" | "discord" => &[("url_env", c.url_env.is_some())],
             "pagerduty" => &[("routing_key_env", c.routing_key_env.is_some())],
+            "email" => &[
+                ("url", c.url.is_some()),
+                ("from", c.from.is_some()),
+                ("to", c.to.as_ref().is_some_and(|t| !t.is_empty())),
+            ],
             _ => &[],
         };
         if let Some((key, _)) = needs.iter().find(|(_, present)| !present) {
@@ -451,6 +465,13 @@ pub(crate) fn validate_monitor(
             secret_env: get(&c.secret_env),
             token_env: get(&c.token_env),
             routing_key_env: get(&c.routing_key_env),
+            from: get(&c.from),
+            to: c
+                .to
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| t.get_ref().trim().to_string())
+                .collect(),
         });
     }
     settings

@@ -97,13 +97,18 @@ fn mistakes_are_located_and_explained() {
         ),
         (
             "[monitor]\nphases = [{ every = \"1m\" }, { until = \"2027-01-15\", every = \"5m\" }]\n",
-            "launchready.toml:3",
+            "launchready.toml:4",
             "only the last phase",
         ),
         (
             "[monitor]\nphases = [{ until = \"15/01/2027\", every = \"1m\" }]\n",
-            "launchready.toml:3",
+            "launchready.toml:4",
             "is not a date",
+        ),
+        (
+            "[[monitor.channel]]\nname = \"m\"\ntype = \"email\"\nurl = \"smtp://mail.example.com:587\"\nfrom = \"a@example.com\"\n",
+            "launchready.toml:3",
+            "needs `to`",
         ),
         (
             "[monitor]\njitter = 2.0\n",

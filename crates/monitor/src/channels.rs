@@ -78,7 +78,7 @@ pub fn request(
     };
     let resolved = n.kind == NoticeKind::Resolved;
     Ok(Some(match &channel.kind {
-        ChannelKind::Log => return Ok(None),
+        ChannelKind::Log | ChannelKind::Email { .. } => return Ok(None),
         ChannelKind::Webhook {
             url: target,
             secret_env,
@@ -198,6 +198,15 @@ pub async fn send(
     net: &Net,
     env: Env<'_>,
 ) -> Result<(), ChannelError> {
+    if let ChannelKind::Email {
+        url,
+        from,
+        to,
+        password_env,
+    } = &channel.kind
+    {
+        return email(channel, n, url, from, to, password_env.as_deref(), env).await;
+    }
     let Some(request) = request(channel, n, env)? else {
         eprintln!("monitor: {}", n.text().replace('\n', "\n  "));
         return Ok(());
@@ -217,6 +226,76 @@ pub async fn send(
             status: response.status,
         })
     }
+}
+
+/// How long an SMTP exchange may take.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn email(
+    channel: &Channel,
+    n: &Notification,
+    url: &str,
+    from: &str,
+    to: &[String],
+    password_env: Option<&str>,
+    env: Env<'_>,
+) -> Result<(), ChannelError> {
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let fail = |message: String| ChannelError::Send {
+        channel: channel.name.clone(),
+        message,
+    };
+    let parsed = Url::parse(url).map_err(|_| ChannelError::BadUrl {
+        channel: channel.name.clone(),
+        url: url.to_string(),
+    })?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let mut builder = match parsed.scheme() {
+        "smtp" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
+            .map_err(|e| fail(e.to_string()))?,
+        "smtps" => {
+            AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(|e| fail(e.to_string()))?
+        }
+        "smtp+plain" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
+        _ => {
+            return Err(ChannelError::BadUrl {
+                channel: channel.name.clone(),
+                url: url.to_string(),
+            });
+        }
+    };
+    if let Some(port) = parsed.port() {
+        builder = builder.port(port);
+    }
+    if !parsed.username().is_empty() {
+        let password = match password_env {
+            Some(var) => env(var).ok_or_else(|| ChannelError::MissingEnv {
+                channel: channel.name.clone(),
+                var: var.to_string(),
+            })?,
+            None => String::new(),
+        };
+        builder = builder.credentials(Credentials::new(parsed.username().to_string(), password));
+    }
+    let transport = builder.timeout(Some(SMTP_TIMEOUT)).build();
+    let mut message = Message::builder()
+        .from(
+            from.parse()
+                .map_err(|e| fail(format!("`from` {from}: {e}")))?,
+        )
+        .subject(n.title());
+    for recipient in to {
+        message = message.to(recipient
+            .parse()
+            .map_err(|e| fail(format!("`to` {recipient}: {e}")))?);
+    }
+    let message = message.body(n.text()).map_err(|e| fail(e.to_string()))?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]

@@ -86,6 +86,14 @@ pub enum ChannelKind {
     Alertmanager {
         url: String,
     },
+    /// Email over SMTP: `smtp://[USER@]HOST[:PORT]` (STARTTLS required), `smtps://…` (TLS), or
+    /// `smtp+plain://…` for a relay on a trusted network; the password from `password_env`.
+    Email {
+        url: String,
+        from: String,
+        to: Vec<String>,
+        password_env: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -266,6 +274,12 @@ pub fn from_manifest(
                     url: c.url.clone(),
                 },
                 "alertmanager" => ChannelKind::Alertmanager { url },
+                "email" => ChannelKind::Email {
+                    url,
+                    from: c.from.clone().unwrap_or_default(),
+                    to: c.to.clone(),
+                    password_env: c.secret_env.clone(),
+                },
                 _ => ChannelKind::Log,
             };
             Channel {

@@ -81,6 +81,7 @@ pub fn incident_note(
             ChannelKind::Ntfy { url, .. } => format!("ntfy {url}"),
             ChannelKind::PagerDuty { .. } => "PagerDuty".to_string(),
             ChannelKind::Alertmanager { url } => format!("Alertmanager {url}"),
+            ChannelKind::Email { to, .. } => format!("email to {}", to.join(", ")),
         };
         let _ = writeln!(out, "- Channel `{}`: {what}", channel.name);
     }

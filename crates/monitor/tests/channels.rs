@@ -236,3 +236,66 @@ async fn alertmanager_receives_the_alert_and_its_resolution() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn email_reaches_an_smtp_server_with_the_notice_as_its_text() {
+    within(Duration::from_secs(60), "email", async {
+        let sink = launchready_mailbox::SmtpSink::start(([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let channel = Channel {
+            name: "mail".into(),
+            kind: ChannelKind::Email {
+                url: format!("smtp+plain://{}", sink.addr()),
+                from: "monitor@example.test".into(),
+                to: vec!["oncall@example.test".into()],
+                password_env: None,
+            },
+        };
+        send(&channel, &notice(NoticeKind::Firing), &net(), &|_: &str| {
+            None
+        })
+        .await
+        .unwrap();
+        let mails = sink.store().all();
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].envelope_to, ["oncall@example.test"]);
+        assert_eq!(
+            mails[0].subject.as_deref(),
+            Some("[FIRING] checkout failing on flow:checkout")
+        );
+        assert!(
+            mails[0].text.contains("First step: Try a test purchase"),
+            "{}",
+            mails[0].text
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn email_that_requires_starttls_refuses_a_server_without_it() {
+    let sink = launchready_mailbox::SmtpSink::start(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let channel = Channel {
+        name: "mail".into(),
+        kind: ChannelKind::Email {
+            url: format!("smtp://{}", sink.addr()),
+            from: "monitor@example.test".into(),
+            to: vec!["oncall@example.test".into()],
+            password_env: None,
+        },
+    };
+    let error = within(
+        Duration::from_secs(60),
+        "starttls",
+        send(&channel, &notice(NoticeKind::Firing), &net(), &|_: &str| {
+            None
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("channel `mail`"), "{error}");
+    assert!(sink.store().all().is_empty());
+}
