@@ -114,6 +114,8 @@ pub struct MonitorConfig {
     /// Linked from every message.
     pub dashboard_url: Option<String>,
     pub owner: String,
+    /// Raw results older than this are folded into hourly aggregates.
+    pub retention: Duration,
 }
 
 impl MonitorConfig {
@@ -371,6 +373,7 @@ pub fn from_manifest(
         database,
         dashboard_url: settings.dashboard_url.as_ref().map(ToString::to_string),
         owner,
+        retention: crate::store::DEFAULT_RETENTION,
     }
 }
 

@@ -236,6 +236,17 @@ impl Monitor {
                 }
             });
         }
+        // Raw results older than the retention period become hourly aggregates, checked every hour.
+        let monitor = self.clone();
+        tasks.spawn(async move {
+            loop {
+                let cutoff = crate::now_ms() - monitor.config.retention.as_millis() as i64;
+                if let Err(error) = monitor.store.downsample(cutoff).await {
+                    eprintln!("monitor: retention: {error}");
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
         stop.await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}

@@ -34,8 +34,26 @@ pub enum StoreError {
 #[derive(Debug)]
 struct Embedded;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "hourly", include_str!("../migrations/0002_hourly.sql")),
+];
+
+/// How long raw results are kept before they are folded into hourly aggregates.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(14 * 86_400);
+const HOUR_MS: i64 = 3_600_000;
+
+/// One check's figures for one hour, kept after its raw results are gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hourly {
+    pub check: String,
+    pub hour_ms: i64,
+    pub samples: i64,
+    pub failures: i64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
 
 type BoxDynError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -324,7 +342,185 @@ impl Store {
             .collect()
     }
 
+    /// Folds raw results of whole hours that ended before `cutoff_ms` into hourly aggregates (merged with any
+    /// aggregate already there for that hour) and deletes them, in one transaction. Returns the rows folded.
+    pub async fn downsample(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let cutoff = cutoff_ms - cutoff_ms.rem_euclid(HOUR_MS);
+        let mut tx = self.pool.begin().await?;
+        let rows =
+            sqlx::query("SELECT check_id, at_ms, ok, duration_ms FROM results WHERE at_ms < ?")
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut groups: BTreeMap<(String, i64), (i64, i64, Vec<f64>)> = BTreeMap::new();
+        for row in &rows {
+            let at: i64 = row.try_get("at_ms")?;
+            let entry = groups
+                .entry((row.try_get("check_id")?, at - at.rem_euclid(HOUR_MS)))
+                .or_default();
+            entry.0 += 1;
+            if row.try_get::<bool, _>("ok")? {
+                entry.2.push(row.try_get("duration_ms")?);
+            } else {
+                entry.1 += 1;
+            }
+        }
+        for ((check, hour), (samples, failures, durations)) in groups {
+            let previous = sqlx::query(
+                "SELECT samples, failures, p50_ms, p95_ms, max_ms FROM hourly WHERE check_id = ? AND hour_ms = ?",
+            )
+            .bind(&check)
+            .bind(hour)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let p = |q| crate::alert::percentile(&durations, q);
+            let max = durations.iter().copied().reduce(f64::max);
+            // A second fold of the same hour (results stored late) keeps the larger percentiles: an upper bound.
+            let (samples, failures, p50, p95, max) = match previous {
+                Some(row) => (
+                    samples + row.try_get::<i64, _>("samples")?,
+                    failures + row.try_get::<i64, _>("failures")?,
+                    max_opt(p(50.0), row.try_get("p50_ms")?),
+                    max_opt(p(95.0), row.try_get("p95_ms")?),
+                    max_opt(max, row.try_get("max_ms")?),
+                ),
+                None => (samples, failures, p(50.0), p(95.0), max),
+            };
+            sqlx::query(
+                "INSERT OR REPLACE INTO hourly (check_id, hour_ms, samples, failures, p50_ms, p95_ms, max_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&check)
+            .bind(hour)
+            .bind(samples)
+            .bind(failures)
+            .bind(p50)
+            .bind(p95)
+            .bind(max)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM results WHERE at_ms < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    pub async fn hourly(&self, check: &str) -> Result<Vec<Hourly>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT check_id, hour_ms, samples, failures, p50_ms, p95_ms, max_ms FROM hourly WHERE check_id = ? ORDER BY hour_ms",
+        )
+        .bind(check)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Hourly {
+                    check: row.try_get("check_id")?,
+                    hour_ms: row.try_get("hour_ms")?,
+                    samples: row.try_get("samples")?,
+                    failures: row.try_get("failures")?,
+                    p50_ms: row.try_get("p50_ms")?,
+                    p95_ms: row.try_get("p95_ms")?,
+                    max_ms: row.try_get("max_ms")?,
+                })
+            })
+            .collect()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
+        CheckResult {
+            at_ms,
+            check: check.into(),
+            step: String::new(),
+            ok,
+            status: Some(if ok { 200 } else { 500 }),
+            duration_ms,
+            timings: serde_json::Value::Null,
+            error_kind: None,
+            error: None,
+            context: None,
+            cert_expires_at_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn old_results_fold_into_hours_and_recent_ones_stay_raw() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
+        // Hour 0: 10 results, one failed; hour 1: 2 results; hour 5: recent.
+        for i in 0..10 {
+            store
+                .insert_result(&result(
+                    "landing",
+                    i * 60_000,
+                    i != 3,
+                    (i + 1) as f64 * 10.0,
+                ))
+                .await
+                .unwrap();
+        }
+        store
+            .insert_result(&result("landing", HOUR_MS + 1, true, 7.0))
+            .await
+            .unwrap();
+        store
+            .insert_result(&result("landing", HOUR_MS + 2, true, 9.0))
+            .await
+            .unwrap();
+        store
+            .insert_result(&result("landing", 5 * HOUR_MS, true, 1.0))
+            .await
+            .unwrap();
+        // The cutoff falls inside hour 2: hours 0 and 1 fold, nothing of hour 5 does.
+        let folded = store.downsample(2 * HOUR_MS + 5).await.unwrap();
+        assert_eq!(folded, 12);
+        assert_eq!(store.result_count().await.unwrap(), 1);
+        let hours = store.hourly("landing").await.unwrap();
+        assert_eq!(hours.len(), 2);
+        assert_eq!((hours[0].samples, hours[0].failures), (10, 1));
+        assert_eq!(hours[0].p95_ms, Some(100.0));
+        assert_eq!(hours[0].max_ms, Some(100.0));
+        assert_eq!((hours[1].samples, hours[1].p50_ms), (2, Some(7.0)));
+        // A late result for an old hour merges into its aggregate.
+        store
+            .insert_result(&result("landing", 30, false, 1.0))
+            .await
+            .unwrap();
+        store.downsample(2 * HOUR_MS).await.unwrap();
+        let hours = store.hourly("landing").await.unwrap();
+        assert_eq!((hours[0].samples, hours[0].failures), (11, 2));
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_everything_and_migrations_run_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let store = Store::open(&path).await.unwrap();
+        store
+            .insert_result(&result("x", 1, true, 1.0))
+            .await
+            .unwrap();
+        store.close().await;
+        let again = Store::open(&path).await.unwrap();
+        assert_eq!(again.result_count().await.unwrap(), 1);
     }
 }

@@ -122,6 +122,7 @@ fn monitor(lab: &Lab, store: Store, hook: &str) -> Monitor {
         database: PathBuf::new(),
         dashboard_url: Some("http://127.0.0.1:8080/".into()),
         owner: "payments@example.test".into(),
+        retention: launchready_monitor::store::DEFAULT_RETENTION,
     };
     Monitor::new(
         config,
