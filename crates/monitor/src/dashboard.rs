@@ -256,3 +256,43 @@ async fn metrics(
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_loopback_needs_a_token() {
+        let open: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert!(check_listen(open, None).is_err());
+        assert!(check_listen(open, Some("")).is_err());
+        assert!(check_listen(open, Some("t0ken")).is_ok());
+        assert!(check_listen(local, None).is_ok());
+        assert!(check_listen("[::1]:8080".parse().unwrap(), None).is_ok());
+    }
+
+    #[test]
+    fn figures_count_failures_against_uptime_and_only_successes_for_latency() {
+        let window = [
+            (true, 100.0),
+            (true, 300.0),
+            (false, 9_000.0),
+            (true, 200.0),
+        ];
+        let f = figures(&window);
+        assert_eq!(f.samples, 4);
+        assert_eq!(f.uptime, Some(75.0));
+        assert_eq!(f.p50, Some(200.0));
+        assert_eq!(f.p95, Some(300.0));
+        assert_eq!(figures(&[]).uptime, None);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape("<b>\"x\" & y</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;"
+        );
+    }
+}
