@@ -42,6 +42,13 @@ pub struct GateCmd {
     /// How long --run-build may take.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub build_timeout: Duration,
+    /// Also run the manifest's `[[flow]]` journeys under load at this arrival rate (e.g. 5/s), after the other
+    /// parts, judged by `[load] thresholds`.
+    #[arg(long, value_name = "RATE")]
+    pub load_rate: Option<String>,
+    /// How long the --load-rate run lasts.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration, requires = "load_rate")]
+    pub load_duration: Duration,
     /// After a passing gate, hand over to `launchready monitor` with the same manifest and network flags (its
     /// exit code becomes the gate's).
     #[arg(long)]
@@ -115,6 +122,11 @@ pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
             "--run-build needs the build command: add `build = \"…\"` to [deploy] in the manifest"
         )));
     }
+    if cmd.load_rate.is_some() && manifest.flows.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "--load-rate runs the manifest's journeys under load: add a [[flow]] to the manifest"
+        )));
+    }
     // Journeys are read and checked before anything is sent: a typo never half-runs a gate.
     let flows = load_flows(&manifest)?;
     let config = crate::commands::net_config(&cmd.net, &manifest)?;
@@ -150,10 +162,16 @@ pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
         .iter()
         .any(|r| matches!(r.outcome, Outcome::CouldNotRun(_)));
     let mut results = vec![audit, secrets, env, smoke, deploy];
-    results.push(PartResult {
-        part: Part::Load,
-        outcome: Outcome::Skipped("run `launchready load` separately for a load test".into()),
-    });
+    // Load runs last, alone: running it beside the audit and smoke would skew their timings and its own.
+    let load = match &cmd.load_rate {
+        Some(rate) => load_part(&cmd, &manifest, rate).await,
+        None => PartResult {
+            part: Part::Load,
+            outcome: Outcome::Skipped("no --load-rate".into()),
+        },
+    };
+    let could_not_run = could_not_run || matches!(load.outcome, Outcome::CouldNotRun(_));
+    results.push(load);
     let report = launchready_gate::combine(manifest.apex(), &now(), results, dns_map);
     let fail_on = fail_on(&cmd.output);
     eprint!("{}", launchready_gate::summary(&report, fail_on));
@@ -381,5 +399,118 @@ async fn deploy_part(manifest: &Manifest, cmd: &GateCmd) -> PartResult {
     PartResult {
         part: Part::Deploy,
         outcome: Outcome::Ran(findings),
+    }
+}
+
+/// Runs `launchready load` on the manifest's journeys as a child, with the gate's network flags, and turns its
+/// verdict into findings: failed thresholds are one `load.thresholds` finding with the JSON report's path.
+async fn load_part(cmd: &GateCmd, manifest: &Manifest, rate: &str) -> PartResult {
+    let part = Part::Load;
+    let could_not = |reason: String| PartResult {
+        part,
+        outcome: Outcome::CouldNotRun(reason),
+    };
+    let binary = match std::env::current_exe() {
+        Ok(binary) => binary,
+        Err(e) => return could_not(format!("cannot find the launchready binary: {e}")),
+    };
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let json = std::env::temp_dir().join(format!(
+        "launchready-gate-load-{}-{stamp}-{}.json",
+        manifest.apex(),
+        std::process::id()
+    ));
+    let mut args: Vec<String> = vec!["load".into()];
+    args.extend(
+        manifest
+            .flows
+            .iter()
+            .map(|f| manifest.flow_path(f).display().to_string()),
+    );
+    args.extend([
+        "--rate".into(),
+        rate.to_string(),
+        "--duration".into(),
+        launchready_manifest::format_duration(cmd.load_duration),
+        "--quiet".into(),
+        "--format".into(),
+        "json".into(),
+        "--output".into(),
+        json.display().to_string(),
+    ]);
+    if let Some(path) = &manifest.source {
+        args.extend(["--manifest".to_string(), path.display().to_string()]);
+    }
+    // The journeys' variables, as smoke gives them.
+    args.extend([
+        "--variable".to_string(),
+        format!(
+            "base_url={}",
+            manifest.site.canonical_url.as_str().trim_end_matches('/')
+        ),
+        "--variable".to_string(),
+        format!("domain={}", manifest.apex()),
+    ]);
+    for resolver in &cmd.net.resolver {
+        args.extend(["--resolver".to_string(), resolver.clone()]);
+    }
+    for rule in &cmd.net.connect_to {
+        args.extend(["--connect-to".to_string(), rule.clone()]);
+    }
+    for ca in &cmd.net.ca_file {
+        args.extend(["--ca-file".to_string(), ca.display().to_string()]);
+    }
+    if let Some(timeout) = cmd.net.timeout {
+        args.extend([
+            "--timeout".to_string(),
+            launchready_manifest::format_duration(timeout),
+        ]);
+    }
+    eprintln!(
+        "gate: load at {rate} for {}",
+        launchready_manifest::format_duration(cmd.load_duration)
+    );
+    let output = tokio::process::Command::new(binary)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await;
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => return could_not(format!("cannot start launchready load: {e}")),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string();
+    match output.status.code() {
+        Some(0) => PartResult {
+            part,
+            outcome: Outcome::Ran(Vec::new()),
+        },
+        Some(1) => {
+            let mut finding = Finding::new(
+                "load.thresholds",
+                launchready_findings::Stage::Deployment,
+                Severity::High,
+                format!(
+                    "{rate} for {}",
+                    launchready_manifest::format_duration(cmd.load_duration)
+                ),
+                "the journeys missed a load threshold",
+            );
+            finding.evidence = vec![last, format!("report: {}", json.display())];
+            finding.remediation = "Read the load report for the step and threshold that failed; fix the slow step or scale before launch.".to_string();
+            let mut findings = vec![finding];
+            manifest.apply_ignores(&mut findings);
+            PartResult {
+                part,
+                outcome: Outcome::Ran(findings),
+            }
+        }
+        _ => could_not(format!("launchready load {} ({last})", output.status)),
     }
 }

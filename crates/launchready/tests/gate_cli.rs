@@ -253,6 +253,62 @@ async fn the_clean_site_is_ready_and_deploy_is_checked_honestly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_optional_load_run_joins_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    std::fs::write(
+        dir.path().join("home.hurl"),
+        "GET {{base_url}}/\nHTTP 200\n",
+    )
+    .unwrap();
+    let flow = "\n[[flow]]\nname = \"home\"\nfile = \"home.hurl\"\n";
+    let manifest = write_manifest(dir.path(), &format!("{}{flow}", scenarios::CLEAN_MANIFEST));
+    let lab = Lab::start(scenarios::clean()).await.unwrap();
+    let load = [
+        "--load-rate",
+        "5/s",
+        "--load-duration",
+        "1s",
+        "--format",
+        "json",
+    ];
+    let out = run(dir.path(), args(&lab, &manifest, &repo, &load)).await;
+    assert!(
+        out.stderr.contains("gate: load at 5/s for 1s"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, out.stdout);
+
+    // A threshold no site can meet fails the gate with the load part named.
+    let strict = write_manifest(
+        dir.path(),
+        &format!(
+            "{}{flow}\n[load]\nthresholds = [\"p(95)<1ms\"]\n",
+            scenarios::CLEAN_MANIFEST
+        ),
+    );
+    let out = run(dir.path(), args(&lab, &strict, &repo, &load)).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "load.thresholds")
+        .expect("a load finding");
+    assert!(finding["subject"].as_str().unwrap().starts_with("load: "));
+    assert!(
+        report["score_breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["category"] == "load")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_mistakes_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), scenarios::CLEAN_MANIFEST);
@@ -266,6 +322,9 @@ async fn usage_mistakes_exit_2() {
     let out = run(dir.path(), list(&["--expect-version", "v2"])).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("version_url"), "{}", out.stderr);
+    let out = run(dir.path(), list(&["--load-rate", "5/s"])).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("[[flow]]"), "{}", out.stderr);
     let out = run(dir.path(), list(&["--run-build"])).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("build"), "{}", out.stderr);
