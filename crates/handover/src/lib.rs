@@ -624,6 +624,9 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
         )),
     }
 
+    blocks.push(Block::Heading("Monitoring".into()));
+    blocks.extend(monitoring(manifest));
+
     blocks.push(Block::Heading("Change this if".into()));
     blocks.extend(guide(inputs, &detected));
 
@@ -695,4 +698,67 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
         },
         gaps,
     )
+}
+
+/// The `[monitor]` configuration in words: who owns it, where notices go (channel kinds and the variables holding
+/// their secrets, never a URL that may carry a token), and the alert rules.
+fn monitoring(manifest: &Manifest) -> Vec<Block> {
+    let settings = &manifest.monitor;
+    let mut items = vec![format!(
+        "Owner: {}.",
+        settings
+            .owner
+            .as_deref()
+            .unwrap_or("nobody named in [monitor] owner")
+    )];
+    if let Some(url) = &settings.dashboard_url {
+        items.push(format!("Dashboard: {url}."));
+    }
+    if let Some(phase) = settings.phases.last() {
+        items.push(format!(
+            "Checks run every {} s (`launchready monitor`); the incident note for an outage is `launchready incident-note`.",
+            phase.every.as_secs()
+        ));
+    }
+    if settings.channels.is_empty() {
+        items.push("No notification channels: notices only reach the monitor's log.".into());
+    }
+    for channel in &settings.channels {
+        let mut where_to = Vec::new();
+        if !channel.to.is_empty() {
+            where_to.push(format!("to {}", channel.to.join(", ")));
+        }
+        for (what, env) in [
+            ("URL", &channel.url_env),
+            ("secret", &channel.secret_env),
+            ("token", &channel.token_env),
+            ("routing key", &channel.routing_key_env),
+        ] {
+            if let Some(env) = env {
+                where_to.push(format!("{what} in `{env}`"));
+            }
+        }
+        items.push(format!(
+            "Channel `{}` ({}){}.",
+            channel.name,
+            channel.kind,
+            if where_to.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", where_to.join(", "))
+            }
+        ));
+    }
+    for rule in &manifest.alerts {
+        items.push(format!(
+            "Alert `{}` on {}{}.",
+            rule.name,
+            rule.checks.join(", "),
+            rule.owner
+                .as_ref()
+                .map(|o| format!(", owner {o}"))
+                .unwrap_or_default()
+        ));
+    }
+    vec![Block::List(items)]
 }

@@ -146,6 +146,8 @@ async fn the_demo_handover_is_filled_from_real_facts_and_gaps_are_findings() {
         "### Move hosting or CDN",
         "### Renew a certificate",
         "Run `./scripts/rollback.sh`",
+        "## Monitoring",
+        "No notification channels",
         "### Fix now",
         "### Can wait",
         "- [ ] Log in to Lab DNS",
