@@ -32,7 +32,10 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ("in [mailbox]", MAILBOX_KEYS),
     ("in [monitor]", crate::monitor::MONITOR_KEYS),
     ("in a [monitor] phase", crate::monitor::PHASE_KEYS),
-    ("in a [monitor] maintenance window", crate::monitor::MAINTENANCE_KEYS),
+    (
+        "in a [monitor] maintenance window",
+        crate::monitor::MAINTENANCE_KEYS,
+    ),
     ("in [[monitor.channel]]", crate::monitor::CHANNEL_KEYS),
     ("in [[alert]]", crate::monitor::ALERT_KEYS),
     ("in [deploy]", DEPLOY_KEYS),

@@ -95,7 +95,10 @@ fn mistakes_are_located_with_a_way_out() {
         "[[flows]]\nfile = \"a.hurl\"\n",
         4,
         3,
-        &["unknown key `flows` at the top level", "did you mean `flow`?"],
+        &[
+            "unknown key `flows` at the top level",
+            "did you mean `flow`?",
+        ],
     );
     rejects(
         "[smoke]\nhomepage_budget = \"fast\"\n",
