@@ -29,6 +29,9 @@ pub struct Inputs<'a> {
     pub audit: &'a Report,
     /// The env inventory, when a project directory was scanned.
     pub env: Option<&'a [Row]>,
+    /// The incident note's first steps, one line per critical check (`check (target): what to look at first`),
+    /// from the same plan `launchready monitor` and `incident-note` use; empty when there is nothing to monitor.
+    pub incident_steps: Vec<String>,
     /// `YYYY-MM-DD`.
     pub date: String,
     pub version: String,
@@ -626,6 +629,26 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
 
     blocks.push(Block::Heading("Monitoring".into()));
     blocks.extend(monitoring(manifest));
+
+    blocks.push(Block::Heading("Incident note".into()));
+    if inputs.incident_steps.is_empty() {
+        blocks.push(Block::Paragraph(
+            "No critical check is monitored yet: add [[route]] or [[flow]] entries to launchready.toml.".into(),
+        ));
+    } else {
+        blocks.push(Block::Paragraph(
+            "When something breaks, look here first (the same note `launchready incident-note` prints, with the incidents open at that moment):".into(),
+        ));
+        blocks.push(Block::Steps(inputs.incident_steps.clone()));
+    }
+    if let Some(rollback) = inputs
+        .manifest
+        .deploy
+        .as_ref()
+        .and_then(|d| d.rollback.as_deref())
+    {
+        blocks.push(Block::Paragraph(format!("To roll back: `{rollback}`.")));
+    }
 
     blocks.push(Block::Heading("Change this if".into()));
     blocks.extend(guide(inputs, &detected));

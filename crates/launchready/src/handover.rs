@@ -98,6 +98,18 @@ pub async fn run(cmd: HandoverCmd) -> Result<u8, Failure> {
         facts: &facts,
         audit: &audit,
         env: rows.as_deref(),
+        incident_steps: launchready_monitor::plan(&manifest)
+            .iter()
+            .filter(|check| check.critical)
+            .map(|check| {
+                format!(
+                    "{} ({}): {}",
+                    check.id,
+                    check.target(),
+                    launchready_monitor::config::first_step(check)
+                )
+            })
+            .collect(),
         date,
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
