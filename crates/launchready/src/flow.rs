@@ -5,10 +5,11 @@
 
 use crate::Failure;
 use crate::cli::NetArgs;
+use crate::journey_args::{self, mailbox_failure};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use launchready_flow::{Engine, RunOptions, Variables, exit, parse_value};
-use launchready_mailbox::{MailboxError, MailboxRun, Reach};
+use launchready_flow::{Engine, RunOptions, Variables, exit};
+use launchready_mailbox::{MailboxRun, Reach};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
 use std::path::PathBuf;
@@ -88,18 +89,6 @@ pub enum FlowFormat {
     Html,
 }
 
-fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
-        _ => Err(Failure {
-            code: exit::FILE_ERROR,
-            error: anyhow!("{flag} `{text}`: expected NAME=VALUE"),
-        }),
-    }
-}
-
 fn usage(error: anyhow::Error) -> Failure {
     Failure {
         code: exit::FILE_ERROR,
@@ -110,45 +99,12 @@ fn usage(error: anyhow::Error) -> Failure {
 /// Variables in precedence order: environment, files, then flags (later ones win), secrets last.
 fn variables(cmd: &FlowCmd) -> Result<Variables, Failure> {
     let mut vars = Variables::new();
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("HURL_VARIABLE_").map(|n| (n.to_string(), v)))
-        .collect();
-    env.sort();
-    for (name, value) in env {
-        vars.set(&name, parse_value(&value));
-    }
+    journey_args::env_variables(&mut vars);
     for path in &cmd.variables_files {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            usage(anyhow!(
-                "cannot read --variables-file {}: {e}",
-                path.display()
-            ))
-        })?;
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (name, value) = name_value(line, "--variables-file")
-                .map_err(|f| usage(anyhow!("{}:{}: {}", path.display(), number + 1, f.error)))?;
-            vars.set(&name, parse_value(&value));
-        }
+        journey_args::variables_file(&mut vars, path)?;
     }
-    for text in &cmd.variables {
-        let (name, value) = name_value(text, "--variable")?;
-        vars.set(&name, parse_value(&value));
-    }
-    let mut env_secrets: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("HURL_SECRET_").map(|n| (n.to_string(), v)))
-        .collect();
-    env_secrets.sort();
-    for (name, value) in env_secrets {
-        vars.set_secret(&name, value);
-    }
-    for text in &cmd.secrets {
-        let (name, value) = name_value(text, "--secret")?;
-        vars.set_secret(&name, value);
-    }
+    journey_args::flag_variables(&mut vars, &cmd.variables)?;
+    journey_args::secrets(&mut vars, &cmd.secrets)?;
     Ok(vars)
 }
 
@@ -213,17 +169,6 @@ async fn mailbox(cmd: &FlowCmd, config: &NetConfig) -> Result<Option<MailboxRun>
         .await
         .map(Some)
         .map_err(mailbox_failure)
-}
-
-/// A mailbox that cannot be set up: a setting is wrong (exit 2), or the sink or inbox cannot be reached (exit 3).
-fn mailbox_failure(error: MailboxError) -> Failure {
-    match error {
-        MailboxError::Config(_) => usage(error.into()),
-        other => Failure {
-            code: exit::COULD_NOT_RUN,
-            error: other.into(),
-        },
-    }
 }
 
 pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {

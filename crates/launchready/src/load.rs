@@ -5,10 +5,11 @@
 
 use crate::Failure;
 use crate::cli::NetArgs;
+use crate::journey_args::{self, name_value};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use launchready_flow::{RunOptions, Variables, parse_value};
+use launchready_flow::{RunOptions, Variables};
 use launchready_load::{LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
@@ -116,15 +117,6 @@ fn usage(error: impl Into<anyhow::Error>) -> Failure {
     Failure::usage(error)
 }
 
-fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
-        _ => Err(usage(anyhow!("{flag} `{text}`: expected NAME=VALUE"))),
-    }
-}
-
 type Rows = Vec<Vec<(String, String)>>;
 
 /// The base variables and the per-iteration rows.
@@ -144,26 +136,9 @@ fn variables(cmd: &LoadCmd) -> Result<(Variables, Rows), Failure> {
             rows = launchready_load::read_rows(path).map_err(usage)?;
             continue;
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            usage(anyhow!(
-                "cannot read --variables-file {}: {e}",
-                path.display()
-            ))
-        })?;
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (name, value) = name_value(line, "--variables-file")
-                .map_err(|f| usage(anyhow!("{}:{}: {}", path.display(), number + 1, f.error)))?;
-            vars.set(&name, parse_value(&value));
-        }
+        journey_args::variables_file(&mut vars, path)?;
     }
-    for text in &cmd.variables {
-        let (name, value) = name_value(text, "--variable")?;
-        vars.set(&name, parse_value(&value));
-    }
+    journey_args::flag_variables(&mut vars, &cmd.variables)?;
     for text in &cmd.secrets {
         let (name, value) = name_value(text, "--secret")?;
         vars.set_secret(&name, value);

@@ -10,6 +10,7 @@ mod env;
 mod flow;
 mod gate;
 mod handover;
+mod journey_args;
 mod load;
 mod monitor;
 mod secrets;

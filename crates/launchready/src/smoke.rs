@@ -4,11 +4,12 @@
 //! network layer and the flow engine, and reuses the common report path and exit codes.
 
 use crate::cli::{NetArgs, OutputArgs};
+use crate::journey_args::{self, mailbox_failure};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
-use launchready_mailbox::{MailboxError, MailboxRun, Reach};
+use launchready_mailbox::{MailboxRun, Reach};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
@@ -55,17 +56,6 @@ fn duration(input: &str) -> Result<Duration, String> {
     launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
 }
 
-fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
-        _ => Err(Failure::usage(anyhow!(
-            "{flag} `{text}`: expected NAME=VALUE"
-        ))),
-    }
-}
-
 /// The journeys' variables: `base_url` (the canonical origin, e.g. `https://www.example.com`) and `domain`,
 /// then `HURL_VARIABLE_name` and `HURL_SECRET_name` from the environment, then the flags.
 fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> {
@@ -73,37 +63,10 @@ fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> 
     let origin = manifest.site.canonical_url.as_str().trim_end_matches('/');
     vars.set("base_url", parse_value(origin));
     vars.set("domain", parse_value(manifest.apex()));
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("HURL_VARIABLE_").map(|n| (n.to_string(), v)))
-        .collect();
-    env.sort();
-    for (name, value) in env {
-        vars.set(&name, parse_value(&value));
-    }
-    for text in &cmd.variables {
-        let (name, value) = name_value(text, "--variable")?;
-        vars.set(&name, parse_value(&value));
-    }
-    let mut env_secrets: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("HURL_SECRET_").map(|n| (n.to_string(), v)))
-        .collect();
-    env_secrets.sort();
-    for (name, value) in env_secrets {
-        vars.set_secret(&name, value);
-    }
-    for text in &cmd.secrets {
-        let (name, value) = name_value(text, "--secret")?;
-        vars.set_secret(&name, value);
-    }
+    journey_args::env_variables(&mut vars);
+    journey_args::flag_variables(&mut vars, &cmd.variables)?;
+    journey_args::secrets(&mut vars, &cmd.secrets)?;
     Ok(vars)
-}
-
-/// A mailbox that cannot be set up: a setting is wrong (exit 2), or the sink or inbox cannot be reached (exit 3).
-fn mailbox_failure(error: MailboxError) -> Failure {
-    match error {
-        MailboxError::Config(_) => Failure::usage(error),
-        other => Failure::could_not_run(other),
-    }
 }
 
 fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
