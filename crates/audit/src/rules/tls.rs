@@ -24,14 +24,21 @@ fn handshakes(facts: &Facts) -> Vec<(String, &TlsFacts)> {
     seen
 }
 
-/// https chains whose very first request could not complete a handshake (or was refused on 443).
-fn no_https(chain: &ChainFacts) -> Option<String> {
+/// https chains whose very first request could not complete a handshake (or was refused on 443): whether the
+/// handshake itself failed (a server answers on 443 but no client can finish, e.g. an oversized or weak
+/// certificate), and the evidence line.
+fn no_https(chain: &ChainFacts) -> Option<(bool, String)> {
     if !chain.start.starts_with("https://") || chain.hops.len() != 1 {
         return None;
     }
     let hop = chain.last()?;
     let error = hop.error.as_ref()?;
-    https_unavailable(hop).then(|| format!("{}: {}", error.kind.as_str(), error.message))
+    https_unavailable(hop).then(|| {
+        (
+            error.kind == launchready_findings::facts::NetErrorKind::Tls,
+            format!("{}: {}", error.kind.as_str(), error.message),
+        )
+    })
 }
 
 pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
@@ -43,9 +50,15 @@ pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
         if !resolvable(facts, &host) {
             continue;
         }
-        if let Some(evidence) = no_https(chain) {
+        if let Some((handshake_failed, evidence)) = no_https(chain) {
+            // Port 443 answering but no handshake completing is a different fix from no HTTPS at all.
+            let title = if handshake_failed {
+                format!("HTTPS on {host} fails at the TLS handshake")
+            } else {
+                format!("{host} does not serve HTTPS")
+            };
             findings.push(
-                Finding::new("tls.no_https", Stage::EdgeCaching, Severity::Blocker, &host, format!("{host} does not serve HTTPS"))
+                Finding::new("tls.no_https", Stage::EdgeCaching, Severity::Blocker, &host, title)
                     .evidence(evidence)
                     .remediation("Enable HTTPS for this host (a free certificate from your host, CDN or Let's Encrypt) and make sure port 443 answers.")
                     .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Transport_Layer_Security"),
@@ -355,6 +368,22 @@ mod tests {
             ids(&findings),
             [("tls.no_https", "app.demo.test", Severity::Blocker)]
         );
+        assert_eq!(
+            findings[0].title,
+            "HTTPS on app.demo.test fails at the TLS handshake"
+        );
+        // A refused port 443 is no HTTPS at all.
+        set_chain(
+            &mut facts,
+            "https://app.demo.test/",
+            vec![failed(
+                "https://app.demo.test/",
+                NetErrorKind::Refused,
+                "127.0.0.1:443 refused the connection",
+            )],
+        );
+        let findings = judge(&facts);
+        assert_eq!(findings[0].title, "app.demo.test does not serve HTTPS");
     }
 
     #[test]
