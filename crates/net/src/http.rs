@@ -21,7 +21,8 @@ use url::{Position, Url};
 /// How much of a text body is kept for content checks.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-fn ms(since: Instant) -> f64 {
+/// Milliseconds since `since`, to two decimals: the unit of every phase timing.
+pub(crate) fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
@@ -564,8 +565,8 @@ fn decode(encoding: Option<&str>, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Stops a connection driver when the hop is done, so no task outlives its probe.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+/// Stops a connection driver when the hop (or a kept connection) is done, so no task outlives its probe.
+pub(crate) struct AbortOnDrop<T>(pub(crate) tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {

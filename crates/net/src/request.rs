@@ -7,6 +7,7 @@
 
 use crate::Net;
 use crate::connect_to::resolve_target;
+use crate::http::{AbortOnDrop, ms};
 use crate::tls::{RecordingVerifier, client_config, session_facts};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -71,7 +72,7 @@ struct Pooled {
     sender: Sender,
     connected_to: Option<String>,
     tls: Option<TlsFacts>,
-    _driver: AbortOnDrop,
+    _driver: AbortOnDrop<()>,
 }
 
 /// Requests that may share connections. With keep-alive off every request opens its own connection (what a
@@ -88,10 +89,6 @@ impl std::fmt::Debug for HttpSession<'_> {
             .field("keep_alive", &self.keep_alive)
             .finish()
     }
-}
-
-fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
 
 struct Failing {
@@ -571,14 +568,5 @@ impl HttpSession<'_> {
             tls: None,
             reused: false,
         })
-    }
-}
-
-/// Stops a connection driver when its connection is dropped, so no task outlives its session.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
