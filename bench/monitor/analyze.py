@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Reads the results a `launchready monitor` run stored in its SQLite file and prints one JSON object: how many
+checks ran in the window, per second overall and per minute, and the scheduler lag.
+
+The lag is the actual start of a run (`at_ms`, taken when the run begins) against its intended start. With
+`jitter = 0` the intended start is exact: the first run of every check is due when the monitor starts, each next
+run one interval after the previous one. A check whose next run is past due when the window ends counts with the
+lag it has accumulated so far (a lower bound, reported as `overdue`), so checks that never got a second turn are
+not left out of the percentiles. With jitter J the same figures are lower bounds: a run is only counted late by
+what exceeds interval × (1 + J) (and the first by what exceeds interval × J).
+
+Usage: analyze.py DB START_MS END_MS INTERVAL_S JITTER CHECK_IDS_FILE (one planned check id per line)
+"""
+import json
+import sqlite3
+import sys
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), -(-len(ordered) * p // 100)))
+    return ordered[int(rank) - 1]
+
+
+def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
+    interval = interval_s * 1000
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute(
+        "SELECT check_id, at_ms, ok FROM results WHERE at_ms >= ? AND at_ms <= ? ORDER BY check_id, at_ms",
+        (start_ms, end_ms),
+    ).fetchall()
+    with open(ids_file, encoding="utf-8") as f:
+        checks = {line.strip() for line in f if line.strip()}
+    by_check = {}
+    for check, at, _ in rows:
+        by_check.setdefault(check, []).append(at)
+    lags, overdue = [], 0
+    first_slack, next_slack = interval * jitter, interval * (1 + jitter)
+    for check in checks:
+        ats = by_check.get(check, [])
+        previous = None
+        for at in ats:
+            if previous is None:
+                lags.append(max(0, at - start_ms - first_slack))
+            else:
+                lags.append(max(0, at - previous - next_slack))
+            previous = at
+        due = (start_ms + first_slack) if previous is None else previous + next_slack
+        if end_ms > due:
+            lags.append(end_ms - due)
+            overdue += 1
+    span_s = (end_ms - start_ms) / 1000
+    per_minute = [0] * (int(span_s // 60) + 1)
+    for _, at, _ in rows:
+        per_minute[int((at - start_ms) // 60000)] += 1
+    last_minute = sum(1 for _, at, _ in rows if at > end_ms - 60000)
+    print(json.dumps({
+        "checks_planned": len(checks),
+        "checks_that_ran": len(by_check),
+        "results": len(rows),
+        "ok": sum(1 for *_, ok in rows if ok),
+        "span_s": round(span_s, 1),
+        "per_s": round(len(rows) / span_s, 1),
+        "per_s_last_minute": round(last_minute / 60, 1),
+        "per_minute": per_minute,
+        "lag_ms": {"p50": percentile(lags, 50), "p99": percentile(lags, 99), "max": max(lags, default=None),
+                   "samples": len(lags), "overdue": overdue},
+    }))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 7:
+        sys.exit(__doc__)
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
