@@ -1,0 +1,556 @@
+//! Running a built binary in end-to-end tests: arguments, environment, working directory and stdin, a time limit
+//! that kills the process (a hang fails the test, it never stalls the run), and a result whose assertions print
+//! the exit code, stdout and stderr on failure. Also a temporary project directory holding a `launchready.toml`,
+//! and one with a started lab beside it, reached through the flags users have.
+//!
+//! ```ignore
+//! fn launchready() -> Cli {
+//!     Cli::new(env!("CARGO_BIN_EXE_launchready"))
+//! }
+//!
+//! let project = Project::with_manifest(MANIFEST);
+//! launchready().args(["env", "."]).current_dir(project.path()).run().code(1).stdout_has("env.");
+//! ```
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{Read, Write as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use launchready_lab::{Lab, Scenario};
+
+/// How long a run may take unless the test sets another limit.
+pub const LIMIT: Duration = Duration::from_secs(60);
+
+/// One invocation of a binary, built up like `std::process::Command` and run under a time limit. `NO_COLOR=1` is
+/// always set, so output is plain text.
+#[derive(Debug, Clone)]
+pub struct Cli {
+    program: PathBuf,
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    dir: Option<PathBuf>,
+    stdin: Option<Vec<u8>>,
+    limit: Duration,
+}
+
+impl Cli {
+    /// Runs `program`: for the binary under test, the caller's `env!("CARGO_BIN_EXE_<name>")` (Cargo sets that
+    /// variable only while compiling the integration test itself).
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Cli {
+            program: program.into(),
+            args: Vec::new(),
+            envs: vec![("NO_COLOR".into(), "1".into())],
+            dir: None,
+            stdin: None,
+            limit: LIMIT,
+        }
+    }
+
+    /// The binary `name` from `CARGO_BIN_EXE_<name>` at run time, as test runners such as nextest set it.
+    #[track_caller]
+    pub fn cargo_bin(name: &str) -> Self {
+        let variable = format!("CARGO_BIN_EXE_{name}");
+        match std::env::var_os(&variable) {
+            Some(path) => Cli::new(path),
+            None => panic!(
+                "{variable} is not set at run time: pass env!(\"{variable}\") to Cli::new instead"
+            ),
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I>(mut self, args: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Text written to the process's stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, text: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(text.into());
+        self
+    }
+
+    /// How long the run may take before it is killed and the test fails.
+    pub fn limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The command line, for messages.
+    fn describe(&self) -> String {
+        let name = self
+            .program
+            .file_name()
+            .unwrap_or(self.program.as_os_str())
+            .to_string_lossy()
+            .into_owned();
+        self.args.iter().fold(name, |line, arg| {
+            format!("{line} {}", arg.to_string_lossy())
+        })
+    }
+
+    /// Starts the process in a process group of its own (so a kill also ends what it started) with its output
+    /// drained as it comes, which no pipe buffer can stall.
+    #[track_caller]
+    pub fn spawn(&self) -> Running {
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        let what = self.describe();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: could not start: {e}"));
+        if let (Some(text), Some(mut pipe)) = (&self.stdin, child.stdin.take()) {
+            // A process that exits without reading its stdin closes the pipe; its exit code says what happened.
+            let _ = pipe.write_all(text);
+        }
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Running {
+            child,
+            stdout,
+            stderr,
+            what,
+            deadline: Instant::now() + self.limit,
+            limit: self.limit,
+        }
+    }
+
+    /// Runs to completion within the limit; a hang kills the process and fails the test.
+    #[track_caller]
+    pub fn run(&self) -> Run {
+        self.spawn().finish()
+    }
+
+    /// [`Cli::run`] off the async runtime, so servers on the test's runtime (the lab) keep serving meanwhile.
+    pub async fn run_async(&self) -> Run {
+        let cli = self.clone();
+        match tokio::task::spawn_blocking(move || cli.run()).await {
+            Ok(run) => run,
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("running {}: {error}", self.describe()),
+            },
+        }
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own; the bytes arrive on the returned channel.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Receiver<Vec<u8>> {
+    let (done, bytes) = mpsc::channel();
+    if let Some(mut pipe) = pipe {
+        thread::spawn(move || {
+            let mut buffer = Vec::new();
+            // A read error ends the output early; what was read is still worth showing.
+            let _ = pipe.read_to_end(&mut buffer);
+            let _ = done.send(buffer);
+        });
+    }
+    bytes
+}
+
+/// A started process; [`Running::finish`] waits for it under the limit.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    stdout: Receiver<Vec<u8>>,
+    stderr: Receiver<Vec<u8>>,
+    what: String,
+    deadline: Instant,
+    limit: Duration,
+}
+
+impl Running {
+    /// The process id, for signalling it (`kill -INT`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal would.
+    #[track_caller]
+    pub fn interrupt(&self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32)
+            .unwrap_or_else(|| panic!("{}: no pid", self.what));
+        if let Err(error) = rustix::process::kill_process(pid, rustix::process::Signal::INT) {
+            panic!("{}: sending SIGINT: {error}", self.what);
+        }
+    }
+
+    fn kill_group(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            // Already gone is fine: the group is what must not outlive the test.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process; past the limit it is killed (with everything it started) and the test fails.
+    #[track_caller]
+    pub fn finish(mut self) -> Run {
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= self.deadline => {
+                    self.kill_group();
+                    let partial = self.collect(-1);
+                    panic!(
+                        "{} did not finish within {:?}; killed.\n{}",
+                        self.what,
+                        self.limit,
+                        partial.all()
+                    );
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(10)),
+                Err(error) => {
+                    self.kill_group();
+                    panic!("{}: waiting for it: {error}", self.what);
+                }
+            }
+        };
+        self.collect(status.code().unwrap_or(-1))
+    }
+
+    /// The output so far, waiting for the pipes to close no later than the deadline (a grandchild that keeps them
+    /// open cannot stall the test).
+    fn collect(&self, code: i32) -> Run {
+        let read = |pipe: &Receiver<Vec<u8>>| {
+            let left = self
+                .deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(500));
+            let bytes = pipe.recv_timeout(left).unwrap_or_default();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        Run {
+            code,
+            stdout: read(&self.stdout),
+            stderr: read(&self.stderr),
+            what: self.what.clone(),
+        }
+    }
+}
+
+/// A finished run: its exit code (-1 when a signal ended it) and its output. The assertions return the run, so
+/// they chain, and print everything on failure.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    what: String,
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}\nexit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.what, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    /// The command line, the exit code, stdout and stderr: what failure messages print.
+    pub fn all(&self) -> String {
+        self.to_string()
+    }
+
+    /// stdout then stderr, for checks that do not care which stream a line went to.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// The exit code must be `expected`.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(self.code, expected, "wrong exit code; {}", self.all());
+        self
+    }
+
+    /// stdout must contain every one of `texts`.
+    #[track_caller]
+    pub fn stdout_has(&self, texts: &[&str]) -> &Self {
+        for text in texts {
+            assert!(
+                self.stdout.contains(text),
+                "stdout lacks {text:?}; {}",
+                self.all()
+            );
+        }
+        self
+    }
+
+    /// stderr must contain every one of `texts`.
+    #[track_caller]
+    pub fn stderr_has(&self, texts: &[&str]) -> &Self {
+        for text in texts {
+            assert!(
+                self.stderr.contains(text),
+                "stderr lacks {text:?}; {}",
+                self.all()
+            );
+        }
+        self
+    }
+
+    /// Neither stdout nor stderr may contain `text` (a secret, say).
+    #[track_caller]
+    pub fn never_shows(&self, text: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(text) && !self.stderr.contains(text),
+            "the output shows {text:?}; {}",
+            self.all()
+        );
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); {}", self.all()))
+    }
+}
+
+/// The ids of a JSON report's findings, suppressed ones included, in report order.
+#[track_caller]
+pub fn finding_ids(report: &serde_json::Value) -> Vec<String> {
+    findings(report)
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The findings array of a JSON report.
+#[track_caller]
+pub fn findings(report: &serde_json::Value) -> &[serde_json::Value] {
+    match report["findings"].as_array() {
+        Some(findings) => findings,
+        None => panic!("the report has no findings array: {report}"),
+    }
+}
+
+/// `&str`s as the owned arguments a `Vec<String>` list wants.
+pub fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_string()).collect()
+}
+
+/// A temporary directory holding a project: a `launchready.toml` and whatever files a test writes. Removed on
+/// drop.
+#[derive(Debug)]
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project::new()
+    }
+}
+
+impl Project {
+    /// An empty directory.
+    #[track_caller]
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
+        Project { dir }
+    }
+
+    /// A directory with `manifest` as its `launchready.toml`.
+    #[track_caller]
+    pub fn with_manifest(manifest: &str) -> Self {
+        let project = Project::new();
+        project.write("launchready.toml", manifest);
+        project
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The path of `relative` inside the project.
+    pub fn join(&self, relative: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// The `launchready.toml` path.
+    pub fn manifest(&self) -> PathBuf {
+        self.join("launchready.toml")
+    }
+
+    /// Writes `text` to `relative`, creating its directories; returns the path.
+    #[track_caller]
+    pub fn write(&self, relative: impl AsRef<Path>, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(relative);
+        write_file(&path, text.as_ref());
+        path
+    }
+
+    /// The text of `relative`; a missing file fails the test.
+    #[track_caller]
+    pub fn read(&self, relative: impl AsRef<Path>) -> String {
+        let path = self.join(relative);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    }
+
+    /// `cli` run in this directory.
+    pub fn cli(&self, cli: Cli) -> Cli {
+        cli.current_dir(self.path())
+    }
+}
+
+/// Writes `bytes` to `path`, creating its directories; a failure fails the test.
+#[track_caller]
+pub fn write_file(path: &Path, bytes: &[u8]) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+    }
+    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// The flags that send the binary to a started lab, as a user reaches a staging box: the lab's nameserver as
+/// `--resolver`, its listeners as `--connect-to` and its CA as `--ca-file`.
+pub fn lab_flags(lab: &Lab) -> Vec<String> {
+    let mut flags = vec!["--resolver".to_string(), lab.resolver_arg()];
+    for rule in lab.connect_to_args() {
+        flags.push("--connect-to".to_string());
+        flags.push(rule);
+    }
+    flags.push("--ca-file".to_string());
+    flags.push(lab.ca_file().display().to_string());
+    flags
+}
+
+/// A started lab and a project directory with its manifest: commands run there with the lab's flags.
+#[derive(Debug)]
+pub struct LabProject {
+    pub lab: Lab,
+    pub project: Project,
+}
+
+impl LabProject {
+    /// Starts `scenario` and writes `manifest`; a lab that cannot start fails the test.
+    pub async fn start(scenario: Scenario, manifest: &str) -> Self {
+        let lab = Lab::start(scenario)
+            .await
+            .unwrap_or_else(|e| panic!("starting the lab: {e}"));
+        LabProject {
+            lab,
+            project: Project::with_manifest(manifest),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.project.path()
+    }
+
+    /// `cli` with `args`, then the lab's flags, run in the project directory.
+    pub fn cli<I>(&self, cli: Cli, args: I) -> Cli
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        self.project.cli(cli).args(args).args(lab_flags(&self.lab))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Cli {
+        Cli::new("/bin/sh").args(["-c", script])
+    }
+
+    #[test]
+    fn a_run_returns_code_stdout_and_stderr() {
+        let run = sh("echo out; echo err >&2; exit 3").run();
+        run.code(3).stdout_has(&["out"]).stderr_has(&["err"]);
+        assert_eq!(run.output(), "out\nerr\n");
+    }
+
+    #[test]
+    fn stdin_env_and_directory_reach_the_process() {
+        let project = Project::new();
+        project.write("sub/file.txt", "inside");
+        let run = project
+            .cli(sh("cat; printf ' %s ' \"$GREETING\"; cat sub/file.txt"))
+            .env("GREETING", "hello")
+            .stdin("piped")
+            .run();
+        run.code(0).stdout_has(&["piped hello inside"]);
+    }
+
+    #[test]
+    fn output_larger_than_a_pipe_buffer_does_not_stall() {
+        let run = sh("head -c 1000000 /dev/zero | tr '\\0' x").run();
+        assert_eq!(run.code(0).stdout.len(), 1_000_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "did not finish within")]
+    fn a_hang_is_killed_and_fails() {
+        sh("sleep 30").limit(Duration::from_millis(200)).run();
+    }
+
+    #[test]
+    #[should_panic(expected = "wrong exit code")]
+    fn a_wrong_code_fails_printing_the_output() {
+        sh("echo shown; exit 1").run().code(0);
+    }
+
+    #[test]
+    fn json_reports_give_their_finding_ids() {
+        let run = sh(r#"echo '{"findings":[{"id":"a.b"},{"id":"c"}]}'"#).run();
+        assert_eq!(finding_ids(&run.json()), ["a.b", "c"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_off_the_runtime() {
+        sh("echo async")
+            .run_async()
+            .await
+            .code(0)
+            .stdout_has(&["async"]);
+    }
+}
