@@ -5,6 +5,7 @@
 //! next state and notifications out) → outbox (`store`) → `channels` (network) — and `dashboard` reads the store.
 
 pub mod alert;
+pub mod badge;
 pub mod channels;
 pub mod checks;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod dashboard;
 pub mod note;
 pub mod redact;
 pub mod runner;
+pub mod series;
 pub mod store;
 
 pub use alert::{AlertState, Condition, Maintenance, NoticeKind, Notification, Rule, Sample};
