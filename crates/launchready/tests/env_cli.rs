@@ -3,69 +3,45 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Command;
+use launchready_testkit::cli::{Cli, Project, Run, finding_ids};
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-
-fn write(root: &Path, files: &[(&str, String)]) {
-    for (path, text) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN)
+fn env(project: &Project, args: &[&str]) -> Run {
+    project
+        .cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
+        .arg("env")
         .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .run()
 }
 
 #[test]
 fn findings_report_inventory_and_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("shop");
+    let dir = Project::new();
     let test_key = format!("sk_{}_{}", "test", "Zr4kW8mN1sJyZr4kW8mN1sJy");
-    write(&project, &[
+    for (path, text) in [
         ("app.js", "const k = process.env.STRIPE_SECRET_KEY;\nconst u = process.env.API_URL;\n".into()),
         (".env.production", format!("STRIPE_SECRET_KEY={test_key}\nAPI_URL=https://api.shop.test\n")),
         (".env.example", "STRIPE_SECRET_KEY=\nAPI_URL=\n".into()),
         (".gitignore", ".env*\n!.env.example\n".into()),
         ("launchready.toml", "[site]\ndomain = \"shop.test\"\n\n[[env]]\nname = \"STRIPE_SECRET_KEY\"\nowner = \"Dana\"\nrotate = \"Stripe dashboard, Dana or the founder\"\n".into()),
-    ]);
-    let (code, stdout, stderr) = run(
-        dir.path(),
-        &[
-            "env",
-            "shop",
-            "--format",
-            "json",
-            "--inventory",
-            "inventory.md",
-        ],
+    ] {
+        dir.write(format!("shop/{path}"), text);
+    }
+    let run = env(
+        &dir,
+        &["shop", "--format", "json", "--inventory", "inventory.md"],
     );
-    assert_eq!(code, 1, "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let ids: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["env.test_key_in_production"], "{stdout}");
+    run.code(1);
+    let report = run.json();
+    assert_eq!(
+        finding_ids(&report),
+        ["env.test_key_in_production"],
+        "{}",
+        run.all()
+    );
     assert_eq!(report["findings"][0]["stage"], "deployment");
     assert_eq!(report["kind"], "env");
     assert_eq!(report["score_breakdown"][0]["category"], "env");
-    let md = std::fs::read_to_string(dir.path().join("inventory.md")).unwrap();
+    let md = dir.read("inventory.md");
     assert!(
         md.contains("| `STRIPE_SECRET_KEY` | app.js:1 | example `(empty)`, production `"),
         "{md}"
@@ -74,75 +50,38 @@ fn findings_report_inventory_and_exit_codes() {
         md.contains("Dana") && md.contains("Stripe dashboard, Dana or the founder"),
         "{md}"
     );
-    for out in [&stdout, &md] {
-        assert!(!out.contains("Zr4kW8mN1sJy"), "the key leaked:\n{out}");
+    run.never_shows("Zr4kW8mN1sJy");
+    assert!(!md.contains("Zr4kW8mN1sJy"), "the key leaked:\n{md}");
+    for inventory in ["inventory.html", "inventory.json"] {
+        env(
+            &dir,
+            &["shop", "--inventory", inventory, "--format", "json"],
+        );
     }
-    let (_, _, _) = run(
-        dir.path(),
-        &[
-            "env",
-            "shop",
-            "--inventory",
-            "inventory.html",
-            "--format",
-            "json",
-        ],
-    );
-    let (_, _, _) = run(
-        dir.path(),
-        &[
-            "env",
-            "shop",
-            "--inventory",
-            "inventory.json",
-            "--format",
-            "json",
-        ],
-    );
-    assert!(
-        std::fs::read_to_string(dir.path().join("inventory.html"))
-            .unwrap()
-            .contains("<table>")
-    );
-    let rows: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("inventory.json")).unwrap())
-            .unwrap();
+    assert!(dir.read("inventory.html").contains("<table>"));
+    let rows: serde_json::Value = serde_json::from_str(&dir.read("inventory.json")).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);
 
     // Fixed: exit 0.
-    write(
-        &project,
-        &[(
-            ".env.production",
-            format!(
-                "STRIPE_SECRET_KEY=sk_{}_{}\nAPI_URL=https://api.shop.test\n",
-                "live", "Q1w2E3r4T5y6U7i8O9p0A1s2"
-            ),
-        )],
+    dir.write(
+        "shop/.env.production",
+        format!(
+            "STRIPE_SECRET_KEY=sk_{}_{}\nAPI_URL=https://api.shop.test\n",
+            "live", "Q1w2E3r4T5y6U7i8O9p0A1s2"
+        ),
     );
-    let (code, stdout, stderr) = run(dir.path(), &["env", "shop", "--format", "json"]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    env(&dir, &["shop", "--format", "json"]).code(0);
 
     // `[[env]]` is checked like the rest of the manifest: a misspelt key is a usage error with a suggestion.
-    write(
-        &project,
-        &[(
-            "launchready.toml",
-            "[site]\ndomain = \"shop.test\"\n\n[[env]]\nname = \"API_URL\"\nownr = \"Sam\"\n"
-                .into(),
-        )],
+    dir.write(
+        "shop/launchready.toml",
+        "[site]\ndomain = \"shop.test\"\n\n[[env]]\nname = \"API_URL\"\nownr = \"Sam\"\n",
     );
-    let (code, _, stderr) = run(dir.path(), &["env", "shop"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("launchready.toml:6") && stderr.contains("owner"),
-        "{stderr}"
-    );
+    env(&dir, &["shop"])
+        .code(2)
+        .stderr_has(&["launchready.toml:6", "owner"]);
 
-    let (code, _, stderr) = run(dir.path(), &["env", "no-such-dir"]);
-    assert_eq!(code, 2);
-    assert!(
-        stderr.contains("no-such-dir is not a directory"),
-        "{stderr}"
-    );
+    env(&dir, &["no-such-dir"])
+        .code(2)
+        .stderr_has(&["no-such-dir is not a directory"]);
 }
