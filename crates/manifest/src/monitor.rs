@@ -2,6 +2,8 @@
 //! the database, the dashboard link, maintenance windows and notification channels (secrets only as the names of
 //! environment variables); and alert rules whose conditions are written the way the roadmap says them
 //! (`consecutive_failures >= 3`, `p(95) > 500ms over 15m`, `error_rate > 1% over 15m`, `cert_expires_in < 14d`).
+//! `[[monitor.check]]` tables give chosen checks their own pace, `retention`/`hourly_retention` bound what is
+//! kept, and `dns_snapshot` names a saved `launchready dns snapshot` to watch for drift.
 //! Both are optional: without them the monitor runs every minute with the roadmap's default alerts.
 
 use crate::raw::S;
@@ -18,7 +20,14 @@ pub(crate) const MONITOR_KEYS: &[&str] = &[
     "owner",
     "maintenance",
     "channel",
+    "check",
+    "retention",
+    "hourly_retention",
+    "dns_snapshot",
 ];
+// Mirrors `RawCheckSchedule` for `raw::TABLES`, which names the table in unknown-key messages once listed there.
+#[allow(dead_code)]
+pub(crate) const CHECK_SCHEDULE_KEYS: &[&str] = &["checks", "every", "phases"];
 pub(crate) const PHASE_KEYS: &[&str] = &["until", "every"];
 pub(crate) const MAINTENANCE_KEYS: &[&str] = &["start", "end", "reason", "checks"];
 pub(crate) const CHANNEL_KEYS: &[&str] = &[
@@ -65,6 +74,22 @@ pub(crate) struct RawMonitor {
     pub maintenance: Option<Vec<S<RawMaintenance>>>,
     #[serde(default)]
     pub channel: Vec<S<RawChannel>>,
+    #[serde(default)]
+    pub check: Vec<S<RawCheckSchedule>>,
+    pub retention: Option<S<String>>,
+    pub hourly_retention: Option<S<String>>,
+    pub dns_snapshot: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[monitor.check]] table { checks = [\"route:login\"], every = \"30s\" }"
+)]
+pub(crate) struct RawCheckSchedule {
+    pub checks: Vec<S<String>>,
+    pub every: Option<S<String>>,
+    pub phases: Option<Vec<S<RawPhase>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +174,18 @@ pub struct MonitorChannel {
     pub to: Vec<String>,
 }
 
+/// A `[[monitor.check]]` table: these checks run on their own phases instead of `[monitor] phases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckSchedule {
+    /// Check ids as planned (`landing`, `route:NAME`, `flow:NAME`, `tls:HOST`, `dns:DOMAIN`).
+    pub checks: Vec<String>,
+    /// `every = "30s"` is one phase without an end.
+    pub phases: Vec<MonitorPhase>,
+}
+
+/// Raw results are kept this long by default, then folded into hourly aggregates.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(14 * 86_400);
+
 /// The `[monitor]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MonitorSettings {
@@ -161,6 +198,15 @@ pub struct MonitorSettings {
     pub owner: Option<String>,
     pub maintenance: Vec<MaintenanceWindow>,
     pub channels: Vec<MonitorChannel>,
+    /// Per-check schedules, in manifest order; a check appears in at most one.
+    pub check_schedules: Vec<CheckSchedule>,
+    /// How long raw results are kept before they are folded into hourly aggregates (`retention = "14d"`).
+    pub retention: Duration,
+    /// How long the hourly aggregates are kept; `None`: for ever.
+    pub hourly_retention: Option<Duration>,
+    /// A snapshot written by `launchready dns snapshot -o FILE` (the zone file or its `.json` sidecar), relative
+    /// to the manifest's directory when relative: live DNS is compared with it.
+    pub dns_snapshot: Option<PathBuf>,
 }
 
 impl Default for MonitorSettings {
@@ -177,6 +223,10 @@ impl Default for MonitorSettings {
             owner: None,
             maintenance: Vec::new(),
             channels: Vec::new(),
+            check_schedules: Vec::new(),
+            retention: DEFAULT_RETENTION,
+            hourly_retention: None,
+            dns_snapshot: None,
         }
     }
 }
@@ -277,6 +327,141 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
         })
 }
 
+type Report<'a> = &'a mut dyn FnMut(std::ops::Range<usize>, String, Option<String>);
+
+/// An interval between runs: from 1s to 24h.
+fn every(text: &S<String>, error: Report<'_>) -> Option<Duration> {
+    match crate::parse_duration(text.get_ref()) {
+        Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(86_400) => Some(d),
+        Ok(_) => {
+            error(
+                text.span(),
+                format!("`every` is {}, outside 1s..=24h", text.get_ref()),
+                None,
+            );
+            None
+        }
+        Err(e) => {
+            error(text.span(), format!("`every`: {e}"), None);
+            None
+        }
+    }
+}
+
+/// Phases in order, each ending after the previous one, only the last without an end. Bad phases are reported
+/// and left out.
+fn phases(raw: Vec<S<RawPhase>>, error: Report<'_>) -> Vec<MonitorPhase> {
+    let mut out: Vec<MonitorPhase> = Vec::new();
+    let count = raw.len();
+    for (i, phase) in raw.into_iter().enumerate() {
+        let span = phase.span();
+        let phase = phase.into_inner();
+        let until = match &phase.until {
+            Some(until) => match parse_instant(until.get_ref()) {
+                Ok(t) => Some(t),
+                Err(message) => {
+                    error(until.span(), format!("`until`: {message}"), None);
+                    continue;
+                }
+            },
+            None if i + 1 < count => {
+                error(
+                    span,
+                    "only the last phase may run for ever (without `until`)".into(),
+                    Some("give this phase an `until` date, or move it last".into()),
+                );
+                continue;
+            }
+            None => None,
+        };
+        if let (
+            Some(until),
+            Some(MonitorPhase {
+                until_unix: Some(before),
+                ..
+            }),
+        ) = (until, out.last())
+            && until <= *before
+        {
+            error(
+                span,
+                "phases must end in order: this one ends before the previous one".into(),
+                None,
+            );
+            continue;
+        }
+        if let Some(d) = every(&phase.every, error) {
+            out.push(MonitorPhase {
+                until_unix: until,
+                every: d,
+            });
+        }
+    }
+    out
+}
+
+/// A retention period: from 1h to 10 years.
+fn retention(text: &S<String>, key: &str, error: Report<'_>) -> Option<Duration> {
+    match crate::parse_duration(text.get_ref()) {
+        Ok(d) if d >= Duration::from_secs(3600) && d <= Duration::from_secs(3650 * 86_400) => {
+            Some(d)
+        }
+        Ok(_) => {
+            error(
+                text.span(),
+                format!("`{key}` is {}, outside 1h..=3650d", text.get_ref()),
+                Some("e.g. \"14d\"".into()),
+            );
+            None
+        }
+        Err(e) => {
+            error(text.span(), format!("`{key}`: {e}"), None);
+            None
+        }
+    }
+}
+
+/// Whether `id` reads as a check id; the message says what is wrong and what was probably meant.
+pub fn check_id_problem(id: &str) -> Option<(String, Option<String>)> {
+    if id == "landing" {
+        return None;
+    }
+    let forms = "check ids are `landing`, `route:NAME`, `flow:NAME`, `tls:HOST` or `dns:DOMAIN` (`launchready monitor --list` shows them)";
+    match id.split_once(':') {
+        Some((prefix, rest)) => {
+            let known = ["route", "flow", "tls", "dns"];
+            if !known.contains(&prefix) {
+                let help = did_you_mean(prefix, &known)
+                    .map(|b| format!("did you mean `{b}:{rest}`?"))
+                    .unwrap_or_else(|| forms.to_string());
+                return Some((format!("unknown check `{id}`"), Some(help)));
+            }
+            if rest.trim().is_empty() {
+                return Some((
+                    format!("check `{id}` names nothing after `{prefix}:`"),
+                    Some(forms.into()),
+                ));
+            }
+            if prefix == "flow" && rest.contains('#') {
+                let journey = rest.split('#').next().unwrap_or_default();
+                return Some((
+                    format!("`{id}` is a step: steps run with their journey"),
+                    Some(format!(
+                        "give the journey `flow:{journey}` its own schedule"
+                    )),
+                ));
+            }
+            None
+        }
+        None => {
+            let help = did_you_mean(id, &["landing"])
+                .map(|b| format!("did you mean `{b}`?"))
+                .unwrap_or_else(|| forms.to_string());
+            Some((format!("unknown check `{id}`"), Some(help)))
+        }
+    }
+}
+
 /// Validation of both tables; `error` reports at a span.
 pub(crate) fn validate_monitor(
     raw: Option<RawMonitor>,
@@ -284,76 +469,108 @@ pub(crate) fn validate_monitor(
 ) -> MonitorSettings {
     let mut settings = MonitorSettings::default();
     let Some(raw) = raw else { return settings };
-    let every =
-        |text: &S<String>,
-         error: &mut dyn FnMut(std::ops::Range<usize>, String, Option<String>)| {
-            match crate::parse_duration(text.get_ref()) {
-                Ok(d) if d >= Duration::from_secs(1) && d <= Duration::from_secs(86_400) => Some(d),
-                Ok(_) => {
-                    error(
-                        text.span(),
-                        format!("`every` is {}, outside 1s..=24h", text.get_ref()),
-                        None,
-                    );
-                    None
-                }
-                Err(e) => {
-                    error(text.span(), format!("`every`: {e}"), None);
-                    None
-                }
-            }
-        };
-    if let Some(phases) = raw.phases {
-        let mut out = Vec::new();
-        let count = phases.len();
-        for (i, phase) in phases.into_iter().enumerate() {
-            let span = phase.span();
-            let phase = phase.into_inner();
-            let until = match &phase.until {
-                Some(until) => match parse_instant(until.get_ref()) {
-                    Ok(t) => Some(t),
-                    Err(message) => {
-                        error(until.span(), format!("`until`: {message}"), None);
-                        continue;
-                    }
-                },
-                None if i + 1 < count => {
-                    error(
-                        span,
-                        "only the last phase may run for ever (without `until`)".into(),
-                        Some("give this phase an `until` date, or move it last".into()),
-                    );
-                    continue;
-                }
-                None => None,
-            };
-            if let (
-                Some(until),
-                Some(MonitorPhase {
-                    until_unix: Some(before),
-                    ..
-                }),
-            ) = (until, out.last())
-                && until <= *before
-            {
+    if let Some(raw_phases) = raw.phases {
+        let out = phases(raw_phases, error);
+        if !out.is_empty() {
+            settings.phases = out;
+        }
+    }
+    let mut scheduled: Vec<String> = Vec::new();
+    for table in raw.check {
+        let span = table.span();
+        let table = table.into_inner();
+        let own = match (table.every, table.phases) {
+            (Some(text), None) => every(&text, error)
+                .map(|d| {
+                    vec![MonitorPhase {
+                        until_unix: None,
+                        every: d,
+                    }]
+                })
+                .unwrap_or_default(),
+            (None, Some(raw_phases)) => phases(raw_phases, error),
+            (Some(text), Some(_)) => {
                 error(
-                    span,
-                    "phases must end in order: this one ends before the previous one".into(),
+                    text.span(),
+                    "a [[monitor.check]] takes `every` or `phases`, not both".into(),
                     None,
                 );
                 continue;
             }
-            if let Some(d) = every(&phase.every, error) {
-                out.push(MonitorPhase {
-                    until_unix: until,
-                    every: d,
-                });
+            (None, None) => {
+                error(
+                    span,
+                    "this [[monitor.check]] says neither `every` nor `phases`".into(),
+                    Some("e.g. every = \"30s\"".into()),
+                );
+                continue;
+            }
+        };
+        if table.checks.is_empty() {
+            error(
+                span,
+                "this [[monitor.check]] lists no checks".into(),
+                Some("e.g. checks = [\"route:login\"]".into()),
+            );
+            continue;
+        }
+        let mut ids = Vec::new();
+        for id in table.checks {
+            let text = id.get_ref().trim().to_string();
+            if let Some((message, help)) = check_id_problem(&text) {
+                error(id.span(), message, help);
+            } else if scheduled.contains(&text) {
+                error(
+                    id.span(),
+                    format!("`{text}` already has a schedule in an earlier [[monitor.check]]"),
+                    None,
+                );
+            } else {
+                scheduled.push(text.clone());
+                ids.push(text);
             }
         }
-        if out.is_empty() {
-            out = MonitorSettings::default().phases;
+        if !own.is_empty() && !ids.is_empty() {
+            settings.check_schedules.push(CheckSchedule {
+                checks: ids,
+                phases: own,
+            });
         }
-        settings.phases = out;
+    }
+    if let Some(text) = &raw.retention
+        && let Some(d) = retention(text, "retention", error)
+    {
+        settings.retention = d;
+    }
+    if let Some(text) = &raw.hourly_retention
+        && let Some(d) = retention(text, "hourly_retention", error)
+    {
+        if d < settings.retention {
+            error(
+                text.span(),
+                format!(
+                    "`hourly_retention` ({}) is shorter than `retention`: hourly aggregates would go before the raw results they summarise",
+                    text.get_ref()
+                ),
+                None,
+            );
+        } else {
+            settings.hourly_retention = Some(d);
+        }
+    }
+    if let Some(path) = raw.dns_snapshot {
+        let text = path.get_ref().trim();
+        if text.is_empty() {
+            error(
+                path.span(),
+                "`dns_snapshot` is empty".into(),
+                Some(
+                    "the file `launchready dns snapshot -o FILE` wrote (FILE or FILE.json)".into(),
+                ),
+            );
+        } else {
+            settings.dns_snapshot = Some(PathBuf::from(text));
+        }
     }
     if let Some(jitter) = raw.jitter {
         let value = *jitter.get_ref();

@@ -68,6 +68,135 @@ remind_every = "30m"
 }
 
 #[test]
+fn per_check_schedules_retention_and_the_dns_snapshot() {
+    let m = parse(
+        r#"
+[monitor]
+retention = "30d"
+hourly_retention = "400d"
+dns_snapshot = "dns/before.zone"
+
+[[monitor.check]]
+checks = ["flow:checkout", "route:login"]
+every = "30s"
+
+[[monitor.check]]
+checks = ["dns:example.com"]
+phases = [{ until = "2027-01-15", every = "5m" }, { every = "1h" }]
+"#,
+    )
+    .expect("valid");
+    let s = &m.monitor;
+    assert_eq!(s.retention, Duration::from_secs(30 * 86_400));
+    assert_eq!(s.hourly_retention, Some(Duration::from_secs(400 * 86_400)));
+    assert_eq!(
+        s.dns_snapshot.as_deref(),
+        Some(Path::new("dns/before.zone"))
+    );
+    assert_eq!(s.check_schedules.len(), 2);
+    assert_eq!(
+        s.check_schedules[0].checks,
+        ["flow:checkout", "route:login"]
+    );
+    assert_eq!(s.check_schedules[0].phases.len(), 1);
+    assert_eq!(
+        s.check_schedules[0].phases[0].every,
+        Duration::from_secs(30)
+    );
+    assert_eq!(s.check_schedules[0].phases[0].until_unix, None);
+    assert_eq!(
+        s.check_schedules[1].phases[0].until_unix,
+        Some(1_799_971_200)
+    );
+    assert_eq!(
+        s.check_schedules[1].phases[1].every,
+        Duration::from_secs(3600)
+    );
+
+    let defaults = parse("").expect("valid");
+    assert_eq!(defaults.monitor.retention, Duration::from_secs(14 * 86_400));
+    assert_eq!(defaults.monitor.hourly_retention, None);
+    assert!(defaults.monitor.check_schedules.is_empty());
+    assert!(defaults.monitor.dns_snapshot.is_none());
+}
+
+#[test]
+fn schedule_and_retention_mistakes_name_the_key() {
+    let cases = [
+        (
+            "[[monitor.check]]\nchecks = [\"route:login\"]\nevry = \"30s\"\n",
+            "launchready.toml:5",
+            "did you mean `every`",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"rout:login\"]\nevery = \"30s\"\n",
+            "launchready.toml:4",
+            "did you mean `route:login`",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landin\"]\nevery = \"30s\"\n",
+            "launchready.toml:4",
+            "did you mean `landing`",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"flow:login#POST /login\"]\nevery = \"30s\"\n",
+            "launchready.toml:4",
+            "steps run with their journey",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landing\"]\n",
+            "launchready.toml:3",
+            "neither `every` nor `phases`",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landing\"]\nevery = \"30s\"\nphases = [{ every = \"1m\" }]\n",
+            "launchready.toml:5",
+            "not both",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landing\"]\nevery = \"0s\"\n",
+            "launchready.toml:5",
+            "outside 1s..=24h",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landing\"]\nevery = \"30s\"\n[[monitor.check]]\nchecks = [\"landing\"]\nevery = \"1m\"\n",
+            "launchready.toml:7",
+            "already has a schedule",
+        ),
+        (
+            "[monitor]\nretention = \"10m\"\n",
+            "launchready.toml:4",
+            "`retention` is 10m, outside 1h..=3650d",
+        ),
+        (
+            "[monitor]\nretention = \"fortnight\"\n",
+            "launchready.toml:4",
+            "`retention`",
+        ),
+        (
+            "[monitor]\nretention = \"30d\"\nhourly_retention = \"7d\"\n",
+            "launchready.toml:5",
+            "shorter than `retention`",
+        ),
+        (
+            "[monitor]\nhourly_retentoin = \"7d\"\n",
+            "launchready.toml:4",
+            "did you mean `hourly_retention`",
+        ),
+        (
+            "[monitor]\ndns_snapshots = \"before.zone\"\n",
+            "launchready.toml:4",
+            "did you mean `dns_snapshot`",
+        ),
+    ];
+    for (extra, at, says) in cases {
+        let message = error(extra);
+        assert!(message.contains(at), "expected {at} in:\n{message}");
+        assert!(message.contains(says), "expected `{says}` in:\n{message}");
+    }
+}
+
+#[test]
 fn mistakes_are_located_and_explained() {
     let cases = [
         (
