@@ -14,6 +14,7 @@ pub mod dovecot;
 pub mod nginx;
 pub mod nsd;
 pub mod pki;
+pub mod postgres;
 mod web;
 
 use std::fmt;

@@ -1,0 +1,296 @@
+//! A real PostgreSQL (Debian's `postgresql`) for a test: `initdb` into a temp dir, then `postgres` on a free
+//! loopback port with its unix socket in that dir, fsync off, trust authentication for the `postgres` superuser,
+//! stopped with a fast shutdown (then the process group) on drop.
+//!
+//! Debian installs the server binaries in `/usr/lib/postgresql/VERSION/bin`, not on `PATH`; both are searched.
+//! PostgreSQL refuses to run as root (a superuser-owned server could be made to run anything as root), and test
+//! runners in containers often are root: then the directory is handed to `nobody` and `initdb` and `postgres` run
+//! as that user, the way the Dovecot harness runs its server.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{Process, ServerError, web};
+
+/// How long a fast shutdown may take before the process group is killed.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running PostgreSQL; stopped on drop.
+#[derive(Debug)]
+pub struct Postgres {
+    addr: SocketAddr,
+    bin: PathBuf,
+    data: PathBuf,
+    process: Process,
+    dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// `Ok(None)` when PostgreSQL is not installed (and `CI` is not `true`), after a skip message.
+    pub fn start() -> Result<Option<Postgres>, ServerError> {
+        let Some(bin) = binaries()? else {
+            return Ok(None);
+        };
+        let owner = if web::running_as_root() {
+            Some(account("nobody")?)
+        } else {
+            None
+        };
+        let as_owner = |command: &mut Command| {
+            if let Some((uid, gid)) = owner {
+                use std::os::unix::process::CommandExt as _;
+                command.uid(uid).gid(gid);
+            }
+        };
+        super::with_port_retries(|| {
+            let dir = web::workdir("launchready-postgres-")?;
+            let path = dir.path();
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                    .map_err(|e| ServerError::io(format!("chown {}", path.display()), e))?;
+            }
+            let data = path.join("data");
+            let mut initdb = Command::new(bin.join("initdb"));
+            initdb
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ])
+                .current_dir(path);
+            as_owner(&mut initdb);
+            let out = initdb
+                .output()
+                .map_err(|e| ServerError::io("running initdb", e))?;
+            if !out.status.success() {
+                return Err(ServerError::Exited {
+                    program: "initdb".into(),
+                    status: out.status.to_string(),
+                    log: format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&out.stdout),
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                });
+            }
+            let port = super::free_port()?;
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let mut command = Command::new(bin.join("postgres"));
+            command
+                .arg("-D")
+                .arg(&data)
+                .args(["-c", "listen_addresses=127.0.0.1"])
+                .args(["-c", &format!("port={port}")])
+                .arg("-c")
+                .arg(format!("unix_socket_directories={}", path.display()))
+                // A test database is thrown away: durability only costs time here.
+                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+                .current_dir(path);
+            as_owner(&mut command);
+            let process = Process::start("postgres", command, path, vec![], &[addr])?;
+            let server = Postgres {
+                addr,
+                bin: bin.clone(),
+                data,
+                process,
+                dir,
+            };
+            server.wait_accepting()?;
+            Ok(server)
+        })
+        .map(Some)
+    }
+
+    /// Waits until the server answers queries, not only TCP: right after it opens its port it still refuses
+    /// sessions while it starts up.
+    fn wait_accepting(&self) -> Result<(), ServerError> {
+        let started = Instant::now();
+        loop {
+            let out = Command::new(self.bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-t", "2"])
+                .arg("-p")
+                .arg(self.addr.port().to_string())
+                .output()
+                .map_err(|e| ServerError::io("running pg_isready", e))?;
+            if out.status.success() {
+                return Ok(());
+            }
+            if started.elapsed() > super::READY_TIMEOUT {
+                return Err(ServerError::NotReady {
+                    program: "postgres".into(),
+                    addrs: self.addr.to_string(),
+                    timeout: super::READY_TIMEOUT,
+                    log: self.log(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        self.url_for("postgres")
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn url_for(&self, name: &str) -> String {
+        format!("postgres://postgres@{}/{name}", self.addr)
+    }
+
+    /// Creates an empty database (so tests sharing one server do not see each other's tables) and returns its
+    /// URL.
+    pub fn create_database(&self, name: &str) -> Result<String, ServerError> {
+        let out = Command::new(self.bin.join("createdb"))
+            .args(["-h", "127.0.0.1", "-U", "postgres"])
+            .arg("-p")
+            .arg(self.addr.port().to_string())
+            .arg(name)
+            .output()
+            .map_err(|e| ServerError::io("running createdb", e))?;
+        if !out.status.success() {
+            return Err(ServerError::Exited {
+                program: "createdb".into(),
+                status: out.status.to_string(),
+                log: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(self.url_for(name))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The directory holding the data directory and the unix socket.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// The postmaster's pid, from the first line of `postmaster.pid`.
+    fn postmaster(&self) -> Option<rustix::process::Pid> {
+        let text = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
+        rustix::process::Pid::from_raw(text.lines().next()?.trim().parse().ok()?)
+    }
+}
+
+impl Drop for Postgres {
+    /// SIGTERM (what dropping the process sends) is PostgreSQL's "smart" shutdown, which waits for every client
+    /// to disconnect; a test's pools may still be open, so a fast shutdown (SIGINT: roll back and close sessions)
+    /// comes first. The process group is then stopped as for every server.
+    fn drop(&mut self) {
+        let Some(pid) = self.postmaster() else {
+            return;
+        };
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        while self.data.join("postmaster.pid").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The directory with `initdb` and `postgres`: on `PATH`, else the newest `/usr/lib/postgresql/*/bin`.
+fn binaries() -> Result<Option<PathBuf>, ServerError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = std::env::split_paths(&path)
+        .find(|dir| dir.join("postgres").is_file() && dir.join("initdb").is_file())
+        // Debian's PATH entries are symlinks into the versioned directory, where pg_isready and createdb are.
+        .and_then(|dir| std::fs::canonicalize(dir.join("postgres")).ok())
+        .and_then(|postgres| postgres.parent().map(Path::to_path_buf));
+    if let Some(dir) = on_path.filter(|d| d.join("pg_isready").is_file()) {
+        return Ok(Some(dir));
+    }
+    if let Some(dir) = newest_debian_bin(Path::new("/usr/lib/postgresql")) {
+        return Ok(Some(dir));
+    }
+    // Not found: `locate` makes that a failure under CI=true and a loud skip elsewhere.
+    super::locate("postgres", "postgresql")?;
+    Ok(None)
+}
+
+/// `/usr/lib/postgresql/<highest version>/bin`, when it has the server.
+fn newest_debian_bin(root: &Path) -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry
+                .file_name()
+                .to_str()?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, bin)| bin.join("postgres").is_file() && bin.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn account(name: &str) -> Result<(u32, u32), ServerError> {
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| ServerError::io("reading /etc/passwd", e))?;
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&name))
+        .and_then(|f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))
+        .ok_or_else(|| ServerError::Unsupported {
+            server: "postgres".into(),
+            reason: format!("no {name} account in /etc/passwd to run as (PostgreSQL refuses root)"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_versioned_directory_with_a_server_is_chosen() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        for (version, complete) in [("13", true), ("15", true), ("16", false)] {
+            let bin = root.path().join(version).join("bin");
+            std::fs::create_dir_all(&bin).expect("a bin dir");
+            std::fs::write(bin.join("postgres"), "").expect("a file");
+            if complete {
+                std::fs::write(bin.join("initdb"), "").expect("a file");
+            }
+        }
+        assert_eq!(
+            newest_debian_bin(root.path()),
+            Some(root.path().join("15").join("bin"))
+        );
+        assert_eq!(newest_debian_bin(&root.path().join("missing")), None);
+    }
+
+    #[test]
+    fn a_started_server_answers_on_loopback_and_creates_databases() {
+        let Some(server) = Postgres::start().expect("postgres starts") else {
+            return;
+        };
+        assert!(server.addr().ip().is_loopback());
+        let url = server
+            .create_database("launchready_probe")
+            .expect("createdb");
+        assert!(url.ends_with("/launchready_probe"), "{url}");
+        let socket = server
+            .dir()
+            .join(format!(".s.PGSQL.{}", server.addr().port()));
+        assert!(socket.exists(), "no unix socket at {}", socket.display());
+        drop(server);
+    }
+}
