@@ -7,10 +7,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use launchready_lab::Scenario;
-
-use super::web::{self, Behaviour, Response, Vhost};
-use super::{Pki, Ports, Process, ServerError, WebOptions, WebServer};
+use super::ServerError;
+use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, TlsDirectives, Vhost};
 
 /// Where Debian installs the modules.
 const MODULES: &str = "/usr/lib/apache2/modules";
@@ -27,172 +25,129 @@ const LOAD: [(&str, &str); 8] = [
     ("http2_module", "mod_http2.so"),
 ];
 
+// Apache's default (`all -SSLv3`) leaves TLS 1.0 and 1.1 to OpenSSL's security level, which refuses them at
+// OpenSSL 3's default (1) but not at 0: a site lowered to 0 to load an old certificate speaks TLS 1.0 again
+// unless it names its protocols, as this one does.
+const TLS: TlsDirectives = TlsDirectives {
+    legacy_protocols: "  SSLProtocol all\n",
+    modern_protocols: "  SSLProtocol -all +TLSv1.2 +TLSv1.3\n",
+    seclevel0: "  SSLCipherSuite DEFAULT@SECLEVEL=0\n",
+};
+
 /// A running Apache; stopped on drop.
+pub type Apache = Server<Httpd>;
+
+/// Apache's configuration and command line.
 #[derive(Debug)]
-pub struct Apache {
-    ports: Ports,
-    process: Process,
-    dir: tempfile::TempDir,
-}
+pub struct Httpd;
 
-impl Apache {
-    /// Starts Apache serving `scenario`'s sites with certificates from `pki`. `Ok(None)` when apache2 is not
-    /// installed (and `CI` is not `true`), after a skip message on stderr.
-    pub fn start(
-        scenario: &Scenario,
-        pki: &Pki,
-        options: &WebOptions,
-    ) -> Result<Option<Apache>, ServerError> {
-        let Some(binary) = super::locate("apache2", "apache2")? else {
-            return Ok(None);
-        };
-        let vhosts = web::vhosts("apache2", scenario, pki, options)?;
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-apache-")?;
-            let ports = Ports::pick()?;
-            let config = config(&vhosts, ports, options, dir.path())?;
-            let conf = dir.path().join("apache2.conf");
-            web::write(&conf, &config)?;
-            let mut command = Command::new(&binary);
-            command
-                .arg("-d")
-                .arg(dir.path())
-                .arg("-f")
-                .arg(&conf)
-                .arg("-DFOREGROUND");
-            let process = Process::start(
-                "apache2",
-                command,
-                dir.path(),
-                vec![dir.path().join("error.log")],
-                &ports.addrs(),
-            )?;
-            Ok(Apache {
-                ports,
-                process,
-                dir,
-            })
-        })
-        .map(Some)
-    }
+impl Kind for Httpd {
+    const PROGRAM: &'static str = "apache2";
+    const CONFIG_FILE: &'static str = "apache2.conf";
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
+    fn config(setup: Setup<'_>) -> Result<String, ServerError> {
+        let d = setup.dir.display();
+        let pages = setup.dir.join("pages");
+        let empty = setup.dir.join("empty");
+        for path in [&pages, &empty] {
+            std::fs::create_dir_all(path)
+                .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))?;
+        }
+        let not_found = pages.join("not-found.asis");
+        web::write(
+            &not_found,
+            "Status: 404 Not Found\nContent-Type: text/html; charset=utf-8\n\n<!doctype html>\n<title>Not found</title>\n<h1>Not found</h1>\n",
+        )?;
 
-impl WebServer for Apache {
-    fn name(&self) -> &'static str {
-        "apache2"
-    }
-
-    fn ports(&self) -> Ports {
-        self.ports
-    }
-
-    fn log(&self) -> String {
-        self.process.log()
-    }
-}
-
-fn config(
-    vhosts: &[Vhost<'_>],
-    ports: Ports,
-    options: &WebOptions,
-    dir: &Path,
-) -> Result<String, ServerError> {
-    let d = dir.display();
-    let pages = dir.join("pages");
-    let empty = dir.join("empty");
-    for path in [&pages, &empty] {
-        std::fs::create_dir_all(path)
-            .map_err(|e| ServerError::io(format!("creating {}", path.display()), e))?;
-    }
-    let not_found = pages.join("not-found.asis");
-    web::write(
-        &not_found,
-        "Status: 404 Not Found\nContent-Type: text/html; charset=utf-8\n\n<!doctype html>\n<title>Not found</title>\n<h1>Not found</h1>\n",
-    )?;
-
-    let mut c = String::new();
-    let _ = writeln!(
-        c,
-        "ServerRoot \"{d}\"\nDefaultRuntimeDir \"{d}\"\nPidFile \"{d}/apache2.pid\"\nMutex file:{d} default\n\
-         ErrorLog \"{d}/error.log\"\nLogLevel warn"
-    );
-    for (name, file) in LOAD {
-        let _ = writeln!(c, "LoadModule {name} {MODULES}/{file}");
-    }
-    if options.compress {
+        let mut c = String::new();
         let _ = writeln!(
             c,
-            "LoadModule filter_module {MODULES}/mod_filter.so\nLoadModule brotli_module {MODULES}/mod_brotli.so\n\
-             AddOutputFilterByType BROTLI_COMPRESS text/html text/css application/json image/svg+xml text/plain"
+            "ServerRoot \"{d}\"\nDefaultRuntimeDir \"{d}\"\nPidFile \"{d}/apache2.pid\"\nMutex file:{d} default\n\
+             ErrorLog \"{d}/error.log\"\nLogLevel warn"
         );
-    }
-    if web::running_as_root() {
-        c.push_str("User nobody\nGroup nogroup\n");
-    }
-    let _ = writeln!(
-        c,
-        "ServerName localhost\n\
-         # Stock production settings; with version numbers the audit reports headers.version_leak.\n\
-         ServerTokens Prod\nServerSignature Off\nTraceEnable Off\nTimeout 10\n\
-         StartServers 1\nServerLimit 2\nThreadsPerChild 25\nMaxRequestWorkers 50\nMinSpareThreads 5\nMaxSpareThreads 50\n\
-         SSLSessionCache \"shmcb:{d}/ssl_scache(512000)\"\n\
-         Protocols http/1.1\nDocumentRoot \"{}\"\n\
-         <Directory \"{}\">\n  Require all granted\n  SetHandler send-as-is\n</Directory>",
-        empty.display(),
-        pages.display()
-    );
-    for ip in ports.hosts() {
-        for port in [ports.http, ports.https_h1, ports.https_h2] {
-            let _ = writeln!(c, "Listen {ip}:{port}");
+        for (name, file) in LOAD {
+            let _ = writeln!(c, "LoadModule {name} {MODULES}/{file}");
         }
-    }
-    // One virtual host answers on the port at every listening address.
-    let on = |port: u16| {
-        ports
-            .hosts()
-            .iter()
-            .map(|ip| format!("{ip}:{port}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let mut files = 0;
-    for vhost in vhosts {
-        let host = vhost.host;
-        let _ = writeln!(c, "<VirtualHost {}>\n  ServerName {host}", on(ports.http));
-        behaviour(&mut c, vhost, &vhost.http, "http", &pages, &mut files)?;
-        c.push_str("</VirtualHost>\n");
-        for (port, protocols) in [
-            (ports.https_h1, "http/1.1"),
-            (ports.https_h2, "h2 http/1.1"),
-        ] {
+        if setup.options.compress {
             let _ = writeln!(
                 c,
-                "<VirtualHost {}>\n  ServerName {host}\n  Protocols {protocols}\n  SSLEngine on\n\
-                 \x20 SSLCertificateFile \"{}\"\n  SSLCertificateKeyFile \"{}\"",
-                on(port),
-                vhost.cert.chain.display(),
-                vhost.cert.key.display()
+                "LoadModule filter_module {MODULES}/mod_filter.so\nLoadModule brotli_module {MODULES}/mod_brotli.so\n\
+                 AddOutputFilterByType BROTLI_COMPRESS text/html text/css application/json image/svg+xml text/plain"
             );
-            // Apache's default (`all -SSLv3`) leaves TLS 1.0 and 1.1 to OpenSSL's security level, which
-            // refuses them at OpenSSL 3's default (1) but not at 0: a site lowered to 0 to load an old
-            // certificate speaks TLS 1.0 again unless it names its protocols, as this one does.
-            if options.legacy_protocols {
-                c.push_str("  SSLProtocol all\n");
-            } else {
-                c.push_str("  SSLProtocol -all +TLSv1.2 +TLSv1.3\n");
+        }
+        if web::running_as_root() {
+            c.push_str("User nobody\nGroup nogroup\n");
+        }
+        let _ = writeln!(
+            c,
+            "ServerName localhost\n\
+             # Stock production settings; with version numbers the audit reports headers.version_leak.\n\
+             ServerTokens Prod\nServerSignature Off\nTraceEnable Off\nTimeout 10\n\
+             StartServers 1\nServerLimit 2\nThreadsPerChild 25\nMaxRequestWorkers 50\nMinSpareThreads 5\nMaxSpareThreads 50\n\
+             SSLSessionCache \"shmcb:{d}/ssl_scache(512000)\"\n\
+             Protocols http/1.1\nDocumentRoot \"{}\"\n\
+             <Directory \"{}\">\n  Require all granted\n  SetHandler send-as-is\n</Directory>",
+            empty.display(),
+            pages.display()
+        );
+        for ip in setup.ports.hosts() {
+            for port in [setup.ports.http, setup.ports.https_h1, setup.ports.https_h2] {
+                let _ = writeln!(c, "Listen {ip}:{port}");
             }
-            if options.weak_openssl() {
-                c.push_str("  SSLCipherSuite DEFAULT@SECLEVEL=0\n");
-            }
-            behaviour(&mut c, vhost, &vhost.https, "https", &pages, &mut files)?;
+        }
+        // One virtual host answers on the port at every listening address.
+        let on = |port: u16| {
+            setup
+                .ports
+                .hosts()
+                .iter()
+                .map(|ip| format!("{ip}:{port}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut files = 0;
+        for vhost in setup.vhosts {
+            let host = vhost.host;
+            let _ = writeln!(
+                c,
+                "<VirtualHost {}>\n  ServerName {host}",
+                on(setup.ports.http)
+            );
+            behaviour(&mut c, vhost, &vhost.http, "http", &pages, &mut files)?;
             c.push_str("</VirtualHost>\n");
+            for (port, protocols) in [
+                (setup.ports.https_h1, "http/1.1"),
+                (setup.ports.https_h2, "h2 http/1.1"),
+            ] {
+                let _ = writeln!(
+                    c,
+                    "<VirtualHost {}>\n  ServerName {host}\n  Protocols {protocols}\n  SSLEngine on\n\
+                     \x20 SSLCertificateFile \"{}\"\n  SSLCertificateKeyFile \"{}\"",
+                    on(port),
+                    vhost.cert.chain.display(),
+                    vhost.cert.key.display()
+                );
+                c.push_str(&setup.options.tls_directives(&TLS));
+                behaviour(&mut c, vhost, &vhost.https, "https", &pages, &mut files)?;
+                c.push_str("</VirtualHost>\n");
+            }
+        }
+        Ok(c)
+    }
+
+    fn command(binary: &Path, conf: &Path, dir: &Path) -> Launch {
+        let mut command = Command::new(binary);
+        command
+            .arg("-d")
+            .arg(dir)
+            .arg("-f")
+            .arg(conf)
+            .arg("-DFOREGROUND");
+        Launch {
+            command,
+            logs: vec![dir.join("error.log")],
         }
     }
-    Ok(c)
 }
 
 fn behaviour(

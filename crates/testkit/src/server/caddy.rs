@@ -6,131 +6,89 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use launchready_lab::Scenario;
-
-use super::web::{self, Behaviour, Response, Vhost};
-use super::{Pki, Ports, Process, ServerError, WebOptions, WebServer};
+use super::ServerError;
+use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, Vhost};
 
 /// A running Caddy; stopped on drop.
-#[derive(Debug)]
-pub struct Caddy {
-    ports: Ports,
-    process: Process,
-    dir: tempfile::TempDir,
-}
+pub type Caddy = Server<CaddyKind>;
 
-impl Caddy {
-    /// Starts Caddy serving `scenario`'s sites with certificates from `pki`. `Ok(None)` when caddy is not
-    /// installed (and `CI` is not `true`), after a skip message on stderr. Caddy speaks TLS through Go, which
-    /// has no TLS 1.0/1.1 server support worth testing, so `legacy_protocols` is refused; Go loads SHA-1 and
-    /// RSA-1024 certificates without being asked, so `seclevel0` needs nothing.
-    pub fn start(
-        scenario: &Scenario,
-        pki: &Pki,
-        options: &WebOptions,
-    ) -> Result<Option<Caddy>, ServerError> {
-        let Some(binary) = super::locate("caddy", "caddy")? else {
-            return Ok(None);
-        };
-        if options.legacy_protocols {
+/// Caddy's configuration and command line. Caddy speaks TLS through Go, which has no TLS 1.0/1.1 server support
+/// worth testing, so `legacy_protocols` is refused; Go loads SHA-1 and RSA-1024 certificates without being
+/// asked, so `seclevel0` needs nothing.
+#[derive(Debug)]
+pub struct CaddyKind;
+
+impl Kind for CaddyKind {
+    const PROGRAM: &'static str = "caddy";
+    const CONFIG_FILE: &'static str = "Caddyfile";
+
+    fn config(setup: Setup<'_>) -> Result<String, ServerError> {
+        if setup.options.legacy_protocols {
             return Err(ServerError::Unsupported {
                 server: "caddy".into(),
                 reason: "TLS 1.0/1.1".into(),
             });
         }
-        let vhosts = web::vhosts("caddy", scenario, pki, options)?;
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-caddy-")?;
-            let ports = Ports::pick()?;
-            let caddyfile = dir.path().join("Caddyfile");
-            web::write(&caddyfile, &config(&vhosts, ports, options, dir.path())?)?;
-            let mut command = Command::new(&binary);
-            command
-                .arg("run")
-                .arg("--config")
-                .arg(&caddyfile)
-                .args(["--adapter", "caddyfile"])
-                .current_dir(dir.path())
-                .env("HOME", dir.path())
-                .env("XDG_DATA_HOME", dir.path().join("data"))
-                .env("XDG_CONFIG_HOME", dir.path().join("config"));
-            let process = Process::start("caddy", command, dir.path(), vec![], &ports.addrs())?;
-            Ok(Caddy {
-                ports,
-                process,
-                dir,
-            })
-        })
-        .map(Some)
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl WebServer for Caddy {
-    fn name(&self) -> &'static str {
-        "caddy"
-    }
-
-    fn ports(&self) -> Ports {
-        self.ports
-    }
-
-    fn log(&self) -> String {
-        self.process.log()
-    }
-}
-
-fn config(
-    vhosts: &[Vhost<'_>],
-    ports: Ports,
-    options: &WebOptions,
-    dir: &Path,
-) -> Result<String, ServerError> {
-    let encode = if options.compress {
-        "\tencode gzip\n"
-    } else {
-        ""
-    };
-    let mut c = String::new();
-    let _ = writeln!(
-        c,
-        "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n\
-         \t# No HTTP/3: it would add an Alt-Svc header and a UDP listener the lab has no counterpart for.\n\
-         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
-         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
-         \tservers 127.0.0.1:{} {{\n\t\tprotocols h1 h2\n\t}}\n}}",
-        dir.join("storage").display(),
-        ports.http,
-        ports.https_h1,
-        ports.https_h2
-    );
-    for vhost in vhosts {
-        let host = vhost.host;
-        let bind = ports.hosts().join(" ").replace(['[', ']'], "");
+        let encode = if setup.options.compress {
+            "\tencode gzip\n"
+        } else {
+            ""
+        };
+        let mut c = String::new();
         let _ = writeln!(
             c,
-            "http://{host}:{} {{\n\tbind {bind}\n{encode}",
-            ports.http
+            "{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {}\n\
+             \t# No HTTP/3: it would add an Alt-Svc header and a UDP listener the lab has no counterpart for.\n\
+             \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
+             \tservers 127.0.0.1:{} {{\n\t\tprotocols h1\n\t}}\n\
+             \tservers 127.0.0.1:{} {{\n\t\tprotocols h1 h2\n\t}}\n}}",
+            setup.dir.join("storage").display(),
+            setup.ports.http,
+            setup.ports.https_h1,
+            setup.ports.https_h2
         );
-        mobile(&mut c, vhost);
-        behaviour(&mut c, &vhost.http)?;
-        c.push_str("}\n");
-        let _ = writeln!(
-            c,
-            "https://{host}:{}, https://{host}:{} {{\n\tbind {bind}\n{encode}\ttls {} {}",
-            ports.https_h1,
-            ports.https_h2,
-            quote(&vhost.cert.chain.display().to_string()),
-            quote(&vhost.cert.key.display().to_string())
-        );
-        mobile(&mut c, vhost);
-        behaviour(&mut c, &vhost.https)?;
-        c.push_str("}\n");
+        for vhost in setup.vhosts {
+            let host = vhost.host;
+            let bind = setup.ports.hosts().join(" ").replace(['[', ']'], "");
+            let _ = writeln!(
+                c,
+                "http://{host}:{} {{\n\tbind {bind}\n{encode}",
+                setup.ports.http
+            );
+            mobile(&mut c, vhost);
+            behaviour(&mut c, &vhost.http)?;
+            c.push_str("}\n");
+            let _ = writeln!(
+                c,
+                "https://{host}:{}, https://{host}:{} {{\n\tbind {bind}\n{encode}\ttls {} {}",
+                setup.ports.https_h1,
+                setup.ports.https_h2,
+                quote(&vhost.cert.chain.display().to_string()),
+                quote(&vhost.cert.key.display().to_string())
+            );
+            mobile(&mut c, vhost);
+            behaviour(&mut c, &vhost.https)?;
+            c.push_str("}\n");
+        }
+        Ok(c)
     }
-    Ok(c)
+
+    fn command(binary: &Path, conf: &Path, dir: &Path) -> Launch {
+        let mut command = Command::new(binary);
+        command
+            .arg("run")
+            .arg("--config")
+            .arg(conf)
+            .args(["--adapter", "caddyfile"])
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("XDG_DATA_HOME", dir.join("data"))
+            .env("XDG_CONFIG_HOME", dir.join("config"));
+        Launch {
+            command,
+            logs: vec![],
+        }
+    }
 }
 
 /// Phones get a 302 before any page: `redir` sorts ahead of `handle` in Caddy's directive order.

@@ -3,160 +3,109 @@
 //! `return` with `add_header … always`, so no file is served and no validator (ETag, Last-Modified) is added.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::Command;
 
-use launchready_lab::Scenario;
-
-use super::web::{self, Behaviour, Response, Vhost};
-use super::{Pki, Ports, Process, ServerError, WebOptions, WebServer};
+use super::ServerError;
+use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, TlsDirectives, Vhost};
 
 /// nginx reads a configuration token into a 4 KiB buffer; a longer `return` text is refused.
 const MAX_TOKEN: usize = 3500;
 
+const TLS: TlsDirectives = TlsDirectives {
+    legacy_protocols: "ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n",
+    // nginx 1.22's default still lists TLS 1.0 and 1.1 (OpenSSL 3's default security level is what refuses
+    // them, and level 0 does not), so a site is written with the modern set.
+    modern_protocols: "ssl_protocols TLSv1.2 TLSv1.3;\n",
+    seclevel0: "ssl_ciphers DEFAULT@SECLEVEL=0;\n",
+};
+
 /// A running nginx; stopped on drop.
+pub type Nginx = Server<NginxKind>;
+
+/// Nginx's configuration and command line.
 #[derive(Debug)]
-pub struct Nginx {
-    ports: Ports,
-    // Declared before the directory so the process stops before its files go.
-    process: Process,
-    dir: tempfile::TempDir,
-}
+pub struct NginxKind;
 
-impl Nginx {
-    /// Starts nginx serving `scenario`'s sites with certificates from `pki`. `Ok(None)` when nginx is not
-    /// installed (and `CI` is not `true`), after a skip message on stderr.
-    pub fn start(
-        scenario: &Scenario,
-        pki: &Pki,
-        options: &WebOptions,
-    ) -> Result<Option<Nginx>, ServerError> {
-        let Some(binary) = super::locate("nginx", "nginx")? else {
-            return Ok(None);
-        };
-        let vhosts = web::vhosts("nginx", scenario, pki, options)?;
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-nginx-")?;
-            let ports = Ports::pick()?;
-            let config = config(&vhosts, ports, options, dir.path())?;
-            let conf = dir.path().join("nginx.conf");
-            web::write(&conf, &config)?;
-            let error_log = dir.path().join("error.log");
-            let mut command = Command::new(&binary);
-            command
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&conf)
-                .arg("-e")
-                .arg(&error_log)
-                .args(["-g", "daemon off;"]);
-            let process = Process::start(
-                "nginx",
-                command,
-                dir.path(),
-                vec![error_log],
-                &ports.addrs(),
-            )?;
-            Ok(Nginx {
-                ports,
-                process,
-                dir,
-            })
-        })
-        .map(Some)
-    }
+impl Kind for NginxKind {
+    const PROGRAM: &'static str = "nginx";
+    const CONFIG_FILE: &'static str = "nginx.conf";
 
-    /// The directory holding the configuration and logs.
-    pub fn dir(&self) -> &std::path::Path {
-        self.dir.path()
-    }
-}
-
-impl WebServer for Nginx {
-    fn name(&self) -> &'static str {
-        "nginx"
-    }
-
-    fn ports(&self) -> Ports {
-        self.ports
-    }
-
-    fn log(&self) -> String {
-        self.process.log()
-    }
-}
-
-fn config(
-    vhosts: &[Vhost<'_>],
-    ports: Ports,
-    options: &WebOptions,
-    dir: &std::path::Path,
-) -> Result<String, ServerError> {
-    let d = dir.display();
-    let mut c = String::new();
-    let _ = write!(
-        c,
-        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 512; }}\n\
-         http {{\n\
-         access_log off;\n\
-         client_body_temp_path {d}/client_body;\nproxy_temp_path {d}/proxy;\nfastcgi_temp_path {d}/fastcgi;\n\
-         uwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n\
-         # A stock production setting; with version numbers the audit reports headers.version_leak.\n\
-         server_tokens off;\n\
-         # Locations stay as the scenario wrote them (the lab sends relative ones verbatim).\n\
-         absolute_redirect off;\n\
-         # `return` texts interpolate variables: a literal dollar is written ${{dollar}}.\n\
-         geo $dollar {{ default \"$\"; }}\n\
-         # Phones, as the lab tells them apart, for sites that send them elsewhere.\n\
-         map $http_user_agent $mobile {{ default 0; \"~{}\" 1; }}\n",
-        web::MOBILE_UA_REGEX
-    );
-    if options.compress {
-        c.push_str(
-            "gzip on;\ngzip_min_length 256;\ngzip_types text/css application/json image/svg+xml text/plain;\n",
+    fn config(setup: Setup<'_>) -> Result<String, ServerError> {
+        let d = setup.dir.display();
+        let mut c = String::new();
+        let _ = write!(
+            c,
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 512; }}\n\
+             http {{\n\
+             access_log off;\n\
+             client_body_temp_path {d}/client_body;\nproxy_temp_path {d}/proxy;\nfastcgi_temp_path {d}/fastcgi;\n\
+             uwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n\
+             # A stock production setting; with version numbers the audit reports headers.version_leak.\n\
+             server_tokens off;\n\
+             # Locations stay as the scenario wrote them (the lab sends relative ones verbatim).\n\
+             absolute_redirect off;\n\
+             # `return` texts interpolate variables: a literal dollar is written ${{dollar}}.\n\
+             geo $dollar {{ default \"$\"; }}\n\
+             # Phones, as the lab tells them apart, for sites that send them elsewhere.\n\
+             map $http_user_agent $mobile {{ default 0; \"~{}\" 1; }}\n",
+            web::MOBILE_UA_REGEX
         );
-    }
-    for vhost in vhosts {
-        let host = vhost.host;
-        c.push_str("server {\n");
-        for ip in ports.hosts() {
-            let _ = writeln!(c, "listen {ip}:{};", ports.http);
-        }
-        let _ = writeln!(c, "server_name {host};");
-        mobile(&mut c, vhost);
-        behaviour(&mut c, &vhost.http)?;
-        c.push_str("}\n");
-        c.push_str("server {\n");
-        for ip in ports.hosts() {
-            let _ = writeln!(
-                c,
-                "listen {ip}:{} ssl;\nlisten {ip}:{} ssl http2;",
-                ports.https_h1, ports.https_h2
+        if setup.options.compress {
+            c.push_str(
+                "gzip on;\ngzip_min_length 256;\ngzip_types text/css application/json image/svg+xml text/plain;\n",
             );
         }
-        let _ = writeln!(
-            c,
-            "server_name {host};\nssl_certificate {};\nssl_certificate_key {};",
-            vhost.cert.chain.display(),
-            vhost.cert.key.display()
-        );
-        if options.legacy_protocols {
-            c.push_str("ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;\n");
-        } else {
-            // nginx 1.22's default still lists TLS 1.0 and 1.1 (OpenSSL 3's default security level is what
-            // refuses them, and level 0 does not), so a site is written with the modern set.
-            c.push_str("ssl_protocols TLSv1.2 TLSv1.3;\n");
+        for vhost in setup.vhosts {
+            let host = vhost.host;
+            c.push_str("server {\n");
+            for ip in setup.ports.hosts() {
+                let _ = writeln!(c, "listen {ip}:{};", setup.ports.http);
+            }
+            let _ = writeln!(c, "server_name {host};");
+            mobile(&mut c, vhost);
+            behaviour(&mut c, &vhost.http)?;
+            c.push_str("}\n");
+            c.push_str("server {\n");
+            for ip in setup.ports.hosts() {
+                let _ = writeln!(
+                    c,
+                    "listen {ip}:{} ssl;\nlisten {ip}:{} ssl http2;",
+                    setup.ports.https_h1, setup.ports.https_h2
+                );
+            }
+            let _ = writeln!(
+                c,
+                "server_name {host};\nssl_certificate {};\nssl_certificate_key {};",
+                vhost.cert.chain.display(),
+                vhost.cert.key.display()
+            );
+            c.push_str(&setup.options.tls_directives(&TLS));
+            mobile(&mut c, vhost);
+            behaviour(&mut c, &vhost.https)?;
+            c.push_str("}\n");
         }
-        if options.weak_openssl() {
-            c.push_str("ssl_ciphers DEFAULT@SECLEVEL=0;\n");
-        }
-        mobile(&mut c, vhost);
-        behaviour(&mut c, &vhost.https)?;
         c.push_str("}\n");
+        Ok(c)
     }
-    c.push_str("}\n");
-    Ok(c)
+
+    fn command(binary: &Path, conf: &Path, dir: &Path) -> Launch {
+        let error_log = dir.join("error.log");
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(conf)
+            .arg("-e")
+            .arg(&error_log)
+            .args(["-g", "daemon off;"]);
+        Launch {
+            command,
+            logs: vec![error_log],
+        }
+    }
 }
 
 /// The classic m-dot redirect: `if` at server level runs before any location is chosen.

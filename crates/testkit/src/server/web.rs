@@ -2,11 +2,13 @@
 //! and one offering HTTP/2 too), the options a test can add beyond the scenario, and the reading of a lab
 //! `Scenario` into virtual hosts every server module translates into its own configuration.
 
-use std::path::Path;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use launchready_lab::{Handler, Page, Scenario};
 
-use super::{CertFiles, Pki, ServerError};
+use super::{CertFiles, Pki, Process, ServerError};
 
 /// The HTTP version a test wants the HTTPS port to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,9 +127,109 @@ pub trait WebServer: Send + Sync {
     fn log(&self) -> String;
 }
 
+/// One kind of web server: which program it is, its configuration and its command line. Everything else —
+/// finding the binary, reading the scenario, ports, the scratch directory, waiting until it listens, stopping
+/// it — is [`Server`]'s, the same for every kind.
+pub trait Kind: std::fmt::Debug + Send + Sync + 'static {
+    /// The binary, which is also the name of the Debian package that installs it.
+    const PROGRAM: &'static str;
+    /// The configuration file's name in the scratch directory.
+    const CONFIG_FILE: &'static str;
+
+    /// The configuration for `setup` (files it refers to are written into `setup.dir`).
+    fn config(setup: Setup<'_>) -> Result<String, ServerError>;
+
+    /// How to run `binary` on the configuration file `conf` in the scratch directory `dir`.
+    fn command(binary: &Path, conf: &Path, dir: &Path) -> Launch;
+}
+
+/// What a server's configuration is written from.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup<'a> {
+    pub vhosts: &'a [Vhost<'a>],
+    pub ports: Ports,
+    pub options: &'a WebOptions,
+    /// The scratch directory, for the configuration, logs and temp files.
+    pub dir: &'a Path,
+}
+
+/// How a server is run: its command line, and the log files to show when it fails.
+#[derive(Debug)]
+pub struct Launch {
+    pub command: Command,
+    pub logs: Vec<PathBuf>,
+}
+
+/// A running web server of kind `K`; stopped on drop.
+#[derive(Debug)]
+pub struct Server<K> {
+    ports: Ports,
+    // Declared before the directory so the process stops before its files go.
+    process: Process,
+    dir: tempfile::TempDir,
+    kind: PhantomData<K>,
+}
+
+impl<K: Kind> Server<K> {
+    /// Starts the server serving `scenario`'s sites with certificates from `pki`. `Ok(None)` when it is not
+    /// installed (and `CI` is not `true`), after a skip message on stderr. Ports are picked free and the start
+    /// is retried while one turns out taken.
+    pub fn start(
+        scenario: &Scenario,
+        pki: &Pki,
+        options: &WebOptions,
+    ) -> Result<Option<Self>, ServerError> {
+        let program = K::PROGRAM;
+        let Some(binary) = super::locate(program, program)? else {
+            return Ok(None);
+        };
+        let vhosts = vhosts(program, scenario, pki, options)?;
+        super::with_port_retries(|| {
+            let dir = workdir(&format!("launchready-{program}-"))?;
+            let ports = Ports::pick()?;
+            let setup = Setup {
+                vhosts: &vhosts,
+                ports,
+                options,
+                dir: dir.path(),
+            };
+            let conf = dir.path().join(K::CONFIG_FILE);
+            write(&conf, &K::config(setup)?)?;
+            let Launch { command, logs } = K::command(&binary, &conf, dir.path());
+            let process = Process::start(program, command, dir.path(), logs, &ports.addrs())?;
+            Ok(Server {
+                ports,
+                process,
+                dir,
+                kind: PhantomData,
+            })
+        })
+        .map(Some)
+    }
+
+    /// The directory holding the configuration and logs.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl<K: Kind> WebServer for Server<K> {
+    fn name(&self) -> &'static str {
+        K::PROGRAM
+    }
+
+    fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
 /// One virtual host as the servers configure it.
 #[derive(Debug)]
-pub(crate) struct Vhost<'a> {
+pub struct Vhost<'a> {
     pub host: &'a str,
     pub http: Behaviour<'a>,
     pub https: Behaviour<'a>,
@@ -138,11 +240,11 @@ pub(crate) struct Vhost<'a> {
 
 /// The User-Agent tokens the lab takes for a phone (case-sensitive), as one regular expression for the
 /// servers' own matchers.
-pub(crate) const MOBILE_UA_REGEX: &str = "(Mobile|Android|iPhone)";
+pub const MOBILE_UA_REGEX: &str = "(Mobile|Android|iPhone)";
 
 /// What a host does on one scheme.
 #[derive(Debug)]
-pub(crate) enum Behaviour<'a> {
+pub enum Behaviour<'a> {
     /// Every request: `status` with `Location: to` (plus the path and query when `preserve_path`).
     Redirect {
         status: u16,
@@ -155,7 +257,7 @@ pub(crate) enum Behaviour<'a> {
 
 /// A scenario path (as the request line carries it, percent-encoded) as nginx locations and Apache rewrite
 /// rules match it: decoded. Caddy's path matcher takes the encoded form as written.
-pub(crate) fn decoded_path(path: &str) -> String {
+pub fn decoded_path(path: &str) -> String {
     percent_encoding::percent_decode_str(path)
         .decode_utf8_lossy()
         .into_owned()
@@ -164,7 +266,7 @@ pub(crate) fn decoded_path(path: &str) -> String {
 /// A page as a server sends it: the content type apart from the other headers, since every server sets it
 /// its own way.
 #[derive(Debug)]
-pub(crate) struct Response<'a> {
+pub struct Response<'a> {
     pub status: u16,
     pub content_type: &'a str,
     /// Every header but `content-type`, in the scenario's order (repeats kept).
@@ -286,9 +388,34 @@ pub(crate) fn write(path: &Path, text: &str) -> Result<(), ServerError> {
         .map_err(|e| ServerError::io(format!("writing {}", path.display()), e))
 }
 
+/// How one OpenSSL-based server spells the TLS settings the options choose between, each a whole directive line.
+pub(crate) struct TlsDirectives {
+    /// TLS 1.0 to 1.3.
+    pub legacy_protocols: &'static str,
+    /// TLS 1.2 and 1.3 only.
+    pub modern_protocols: &'static str,
+    /// OpenSSL's security level 0.
+    pub seclevel0: &'static str,
+}
+
 impl WebOptions {
     pub(crate) fn weak_openssl(&self) -> bool {
         self.seclevel0 || self.legacy_protocols
+    }
+
+    /// The TLS directives of an HTTPS virtual host, in the server's spelling: its protocols named in full (the
+    /// servers' defaults leave TLS 1.0 and 1.1 to OpenSSL's security level, which lets them back in at level 0),
+    /// then security level 0 when an old certificate must load.
+    pub(crate) fn tls_directives(&self, spelling: &TlsDirectives) -> String {
+        let mut text = String::from(if self.legacy_protocols {
+            spelling.legacy_protocols
+        } else {
+            spelling.modern_protocols
+        });
+        if self.weak_openssl() {
+            text.push_str(spelling.seclevel0);
+        }
+        text
     }
 }
 
