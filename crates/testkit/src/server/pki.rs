@@ -151,8 +151,7 @@ impl Pki {
             .map_err(|e| ServerError::io("creating the PKI directory", e))?;
         let now = OffsetDateTime::now_utc();
 
-        let root_key = path.join("root.key");
-        ec_key(path, &root_key)?;
+        genkey(path, &path.join("root.key"), KeyType::Ec)?;
         let root = path.join("root.pem");
         openssl(
             path,
@@ -176,42 +175,17 @@ impl Pki {
             ],
         )?;
 
-        let intermediate_key = path.join("intermediate.key");
-        ec_key(path, &intermediate_key)?;
-        openssl(
+        let (intermediate, intermediate_key) = make_intermediate(
             path,
-            &[],
-            &[
-                "req",
-                "-new",
-                "-config",
-                "openssl.cnf",
-                "-key",
-                "intermediate.key",
-                "-subj",
-                "/O=Launchready Lab/CN=Launchready Interop OpenSSL Intermediate CA",
-                "-out",
-                "intermediate.csr",
-            ],
-        )?;
-        let intermediate = path.join("intermediate.pem");
-        sign(
-            path,
-            &SignRequest {
-                issuer: Issuer::Ca("root.pem", "root.key"),
-                csr: "intermediate.csr",
-                out: "intermediate.pem",
-                extensions: "v3_intermediate",
-                not_before: now - Duration::days(1),
-                not_after: now + Duration::days(1825),
-                digest: "sha256",
-                san: "DNS:unused.invalid",
-                extfile: None,
-            },
+            "intermediate",
+            KeyType::Ec,
+            "Launchready Interop OpenSSL Intermediate CA",
+            now - Duration::days(1),
+            now + Duration::days(1825),
         )?;
 
         let leaf_key = path.join("leaf.key");
-        ec_key(path, &leaf_key)?;
+        genkey(path, &leaf_key, KeyType::Ec)?;
         Ok(Some(Pki {
             dir,
             root,
@@ -267,7 +241,7 @@ impl Pki {
     fn extra_intermediate(
         &self,
         stem: &str,
-        rsa: bool,
+        key_type: KeyType,
         name: &str,
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
@@ -280,55 +254,7 @@ impl Pki {
         if cert.is_file() {
             return Ok((cert, key));
         }
-        if rsa {
-            openssl(
-                path,
-                &[],
-                &[
-                    "genpkey",
-                    "-algorithm",
-                    "RSA",
-                    "-pkeyopt",
-                    "rsa_keygen_bits:2048",
-                    "-out",
-                    &file_name(&key),
-                ],
-            )?;
-        } else {
-            ec_key(path, &key)?;
-        }
-        let csr = format!("{stem}.csr");
-        openssl(
-            path,
-            &[],
-            &[
-                "req",
-                "-new",
-                "-config",
-                "openssl.cnf",
-                "-key",
-                &file_name(&key),
-                "-subj",
-                &format!("/O=Launchready Lab/CN={name}"),
-                "-out",
-                &csr,
-            ],
-        )?;
-        sign(
-            path,
-            &SignRequest {
-                issuer: Issuer::Ca("root.pem", "root.key"),
-                csr: &csr,
-                out: &file_name(&cert),
-                extensions: "v3_intermediate",
-                not_before,
-                not_after,
-                digest: "sha256",
-                san: "DNS:unused.invalid",
-                extfile: None,
-            },
-        )?;
-        Ok((cert, key))
+        make_intermediate(path, stem, key_type, name, not_before, not_after)
     }
 
     /// Issues (once per host and kind) and returns the files.
@@ -374,7 +300,7 @@ impl Pki {
                 digest = "sha1";
                 (issuer_cert, issuer_key) = self.extra_intermediate(
                     "intermediate-rsa",
-                    true,
+                    KeyType::Rsa(2048),
                     "Launchready Interop OpenSSL RSA Intermediate CA",
                     now - Duration::days(1),
                     now + Duration::days(1825),
@@ -383,7 +309,7 @@ impl Pki {
             (Leaf::ExpiredIntermediate, _) => {
                 (issuer_cert, issuer_key) = self.extra_intermediate(
                     "intermediate-expired",
-                    false,
+                    KeyType::Ec,
                     "Launchready Interop OpenSSL Expired Intermediate CA",
                     now - Duration::days(400),
                     now - Duration::days(30),
@@ -413,19 +339,7 @@ impl Pki {
             (Leaf::Spec(_), CertSpec::NoIntermediate) => intermediates = 0,
             (Leaf::Spec(_), CertSpec::WeakRsa) => {
                 key = path.join(format!("{stem}.key"));
-                openssl(
-                    path,
-                    &[],
-                    &[
-                        "genpkey",
-                        "-algorithm",
-                        "RSA",
-                        "-pkeyopt",
-                        "rsa_keygen_bits:1024",
-                        "-out",
-                        &file_name(&key),
-                    ],
-                )?;
+                genkey(path, &key, KeyType::Rsa(1024))?;
             }
             (Leaf::Spec(_), CertSpec::LongChain(n)) => intermediates = *n,
             (Leaf::Spec(_), CertSpec::Huge { bytes }) => {
@@ -446,22 +360,7 @@ impl Pki {
             }
         }
         let csr = format!("{stem}.csr");
-        openssl(
-            path,
-            &[],
-            &[
-                "req",
-                "-new",
-                "-config",
-                "openssl.cnf",
-                "-key",
-                &file_name(&key),
-                "-subj",
-                &format!("/CN={host}"),
-                "-out",
-                &csr,
-            ],
-        )?;
+        request(path, &file_name(&key), &format!("/CN={host}"), &csr)?;
         let leaf = format!("{stem}.pem");
         let intermediate = file_name(&issuer_cert);
         let intermediate_key = file_name(&issuer_key);
@@ -572,20 +471,91 @@ fn asn1_time(t: OffsetDateTime) -> String {
     s
 }
 
-fn ec_key(dir: &Path, out: &Path) -> Result<(), ServerError> {
+/// The kind of private key `genkey` makes.
+#[derive(Debug, Clone, Copy)]
+enum KeyType {
+    /// ECDSA on P-256.
+    Ec,
+    /// RSA of this many bits.
+    Rsa(u32),
+}
+
+fn genkey(dir: &Path, out: &Path, key_type: KeyType) -> Result<(), ServerError> {
+    let (algorithm, option) = match key_type {
+        KeyType::Ec => ("EC", "ec_paramgen_curve:P-256".to_string()),
+        KeyType::Rsa(bits) => ("RSA", format!("rsa_keygen_bits:{bits}")),
+    };
     openssl(
         dir,
         &[],
         &[
             "genpkey",
             "-algorithm",
-            "EC",
+            algorithm,
             "-pkeyopt",
-            "ec_paramgen_curve:P-256",
+            &option,
             "-out",
             &file_name(out),
         ],
     )
+}
+
+/// `openssl req -new`: a certificate request for `key` (a file name in `dir`) with `subject`, written to `out`.
+fn request(dir: &Path, key: &str, subject: &str, out: &str) -> Result<(), ServerError> {
+    openssl(
+        dir,
+        &[],
+        &[
+            "req",
+            "-new",
+            "-config",
+            "openssl.cnf",
+            "-key",
+            key,
+            "-subj",
+            subject,
+            "-out",
+            out,
+        ],
+    )
+}
+
+/// An intermediate CA signed by the root in `dir`, with a new key of `key_type`: `{stem}.pem` and `{stem}.key`.
+fn make_intermediate(
+    dir: &Path,
+    stem: &str,
+    key_type: KeyType,
+    name: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<(PathBuf, PathBuf), ServerError> {
+    let (cert, key) = (
+        dir.join(format!("{stem}.pem")),
+        dir.join(format!("{stem}.key")),
+    );
+    genkey(dir, &key, key_type)?;
+    let csr = format!("{stem}.csr");
+    request(
+        dir,
+        &file_name(&key),
+        &format!("/O=Launchready Lab/CN={name}"),
+        &csr,
+    )?;
+    sign(
+        dir,
+        &SignRequest {
+            issuer: Issuer::Ca("root.pem", "root.key"),
+            csr: &csr,
+            out: &file_name(&cert),
+            extensions: "v3_intermediate",
+            not_before,
+            not_after,
+            digest: "sha256",
+            san: "DNS:unused.invalid",
+            extfile: None,
+        },
+    )?;
+    Ok((cert, key))
 }
 
 /// Runs `openssl` in `dir`; a failure carries its arguments and stderr.
