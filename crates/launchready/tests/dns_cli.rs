@@ -4,40 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use launchready_lab::{Lab, RecordData, Scenario, Zone};
+use launchready_testkit::cli::{Cli, Project, Run};
 use std::net::Ipv4Addr;
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(dir: &Path, args: Vec<String>) -> Out {
-    let dir = dir.to_path_buf();
-    let task = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .current_dir(&dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    });
-    // The binary's own --timeout bounds every query; this only stops a hung test.
-    let out = tokio::time::timeout(Duration::from_secs(60), task)
-        .await
-        .expect("launchready dns did not finish within 60 s")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn zone(spf: &str, www: RecordData) -> Scenario {
     Scenario::new().zone(
@@ -50,65 +18,52 @@ fn zone(spf: &str, www: RecordData) -> Scenario {
     )
 }
 
-fn flags(lab: &Lab) -> Vec<String> {
-    vec![
-        "--resolver".into(),
-        lab.resolver_arg(),
-        "--connect-to".into(),
-        format!(":53:{}", lab.dns_addr()),
-        "--timeout".into(),
-        "5s".into(),
-    ]
-}
-
-fn args(list: &[&str], extra: &[String]) -> Vec<String> {
-    list.iter()
-        .map(|s| (*s).to_string())
-        .chain(extra.iter().cloned())
-        .collect()
+/// `launchready dns` with `args` in `dir`, asking the lab's nameserver when there is one. The binary's own
+/// --timeout bounds every query; the runner's limit only stops a hung test.
+async fn dns(dir: &Project, args: &[&str], lab: Option<&Lab>) -> Run {
+    let mut cli = dir
+        .cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
+        .arg("dns")
+        .args(args);
+    if let Some(lab) = lab {
+        cli = cli.args([
+            "--resolver".to_string(),
+            lab.resolver_arg(),
+            "--connect-to".into(),
+            format!(":53:{}", lab.dns_addr()),
+            "--timeout".into(),
+            "5s".into(),
+        ]);
+    }
+    cli.run_async().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_diff_and_restore_plan_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let cdn = RecordData::Cname("cli.b-cdn.net".into());
     let lab = Lab::start(zone("v=spf1 include:mailgun.org -all", cdn))
         .await
         .unwrap();
-    let out = run(
-        dir.path(),
-        args(
-            &["dns", "snapshot", "cli.test", "-o", "before.zone"],
-            &flags(&lab),
-        ),
-    )
-    .await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("cli.test:") && out.stderr.contains("transfers refused"),
-        "{}",
-        out.stderr
-    );
-    let text = std::fs::read_to_string(dir.path().join("before.zone")).unwrap();
+    let snapshot = ["snapshot", "cli.test", "-o", "before.zone"];
+    dns(&dir, &snapshot, Some(&lab))
+        .await
+        .code(0)
+        .stderr_has(&["cli.test:", "transfers refused"]);
+    let text = dir.read("before.zone");
     assert!(text.contains("www 300 IN CNAME cli.b-cdn.net."), "{text}");
-    let sidecar: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("before.zone.json")).unwrap(),
-    )
-    .unwrap();
+    let sidecar: serde_json::Value = serde_json::from_str(&dir.read("before.zone.json")).unwrap();
     assert_eq!(sidecar["domain"], "cli.test");
     assert_eq!(sidecar["coverage"]["complete"], false);
 
     // Unchanged: exit 0.
-    let same = run(
-        dir.path(),
-        args(&["dns", "diff", "before.zone", "--live"], &flags(&lab)),
-    )
-    .await;
+    let live_diff = ["diff", "before.zone", "--live"];
+    let same = dns(&dir, &live_diff, Some(&lab)).await;
     assert_eq!(
         (same.code, same.stdout.trim()),
         (0, "cli.test: no differences"),
         "{}",
-        same.stderr
+        same.all()
     );
 
     // Edited: www off the CDN, Mailgun out of SPF; exit 1 with the meanings.
@@ -118,83 +73,30 @@ async fn snapshot_diff_and_restore_plan_from_the_command_line() {
     ))
     .await
     .unwrap();
-    let diff = run(
-        dir.path(),
-        args(&["dns", "diff", "before.zone", "--live"], &flags(&edited)),
-    )
-    .await;
-    assert_eq!(diff.code, 1, "{}{}", diff.stdout, diff.stderr);
-    assert!(
-        diff.stdout
-            .contains("www no longer points at the CDN (Bunny CDN)"),
-        "{}",
-        diff.stdout
-    );
-    assert!(
-        diff.stdout
-            .contains("SPF lost include:mailgun.org — mail from Mailgun will fail SPF"),
-        "{}",
-        diff.stdout
-    );
-    let after = run(
-        dir.path(),
-        args(
-            &["dns", "snapshot", "cli.test", "-o", "after.zone"],
-            &flags(&edited),
-        ),
-    )
-    .await;
-    assert_eq!(after.code, 0, "{}", after.stderr);
-    let files = run(
-        dir.path(),
-        args(
-            &[
-                "dns",
-                "diff",
-                "before.zone",
-                "after.zone.json",
-                "--format",
-                "json",
-            ],
-            &[],
-        ),
-    )
-    .await;
-    assert_eq!(files.code, 1);
-    let json: serde_json::Value = serde_json::from_str(&files.stdout).unwrap();
+    dns(&dir, &live_diff, Some(&edited))
+        .await
+        .code(1)
+        .stdout_has(&[
+            "www no longer points at the CDN (Bunny CDN)",
+            "SPF lost include:mailgun.org — mail from Mailgun will fail SPF",
+        ]);
+    let after = ["snapshot", "cli.test", "-o", "after.zone"];
+    dns(&dir, &after, Some(&edited)).await.code(0);
+    let diff = ["diff", "before.zone", "after.zone.json", "--format", "json"];
+    let json = dns(&dir, &diff, None).await.code(1).json();
     assert!(json["changes"].as_array().unwrap().len() >= 3, "{json}");
 
-    let plan = run(
-        dir.path(),
-        args(
-            &[
-                "dns",
-                "restore-plan",
-                "before.zone",
-                "--current",
-                "after.zone",
-            ],
-            &[],
-        ),
+    let plan = dns(
+        &dir,
+        &["restore-plan", "before.zone", "--current", "after.zone"],
+        None,
     )
     .await;
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(
-        plan.stdout
-            .contains("Put back the record sets that are missing"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("+ www 300 IN CNAME cli.b-cdn.net."),
-        "{}",
-        plan.stdout
-    );
-    let live_plan = run(
-        dir.path(),
-        args(&["dns", "restore-plan", "before.zone"], &flags(&edited)),
-    )
-    .await;
+    plan.code(0).stdout_has(&[
+        "Put back the record sets that are missing",
+        "+ www 300 IN CNAME cli.b-cdn.net.",
+    ]);
+    let live_plan = dns(&dir, &["restore-plan", "before.zone"], Some(&edited)).await;
     assert_eq!(live_plan.stdout, plan.stdout);
     for (format, needle) in [
         ("zone", "$ORIGIN cli.test."),
@@ -203,62 +105,32 @@ async fn snapshot_diff_and_restore_plan_from_the_command_line() {
         ("octodns", "- type: CNAME"),
         ("json", "\"op\": \"create\""),
     ] {
-        let out = run(
-            dir.path(),
-            args(
-                &[
-                    "dns",
-                    "restore-plan",
-                    "before.zone",
-                    "--current",
-                    "after.zone",
-                    "--format",
-                    format,
-                ],
-                &[],
-            ),
-        )
-        .await;
-        assert_eq!(out.code, 0, "{format}: {}", out.stderr);
-        assert!(
-            out.stdout.contains(needle),
-            "{format}: no `{needle}` in\n{}",
-            out.stdout
-        );
+        let plan = [
+            "restore-plan",
+            "before.zone",
+            "--current",
+            "after.zone",
+            "--format",
+            format,
+        ];
+        dns(&dir, &plan, None).await.code(0).stdout_has(&[needle]);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_snapshot_files_are_usage_errors_naming_the_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.zone"),
-        "$ORIGIN x.test.\n$TTL 60\n@ IN A 999.1.1.1\n",
+    let dir = Project::new();
+    dir.write("bad.zone", "$ORIGIN x.test.\n$TTL 60\n@ IN A 999.1.1.1\n");
+    dns(&dir, &["diff", "bad.zone", "bad.zone"], None)
+        .await
+        .code(2)
+        .stderr_has(&["bad.zone:3:", "999.1.1.1"]);
+    dns(
+        &dir,
+        &["restore-plan", "nope.zone", "--current", "bad.zone"],
+        None,
     )
-    .unwrap();
-    let out = run(
-        dir.path(),
-        args(&["dns", "diff", "bad.zone", "bad.zone"], &[]),
-    )
-    .await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("bad.zone:3:") && out.stderr.contains("999.1.1.1"),
-        "{}",
-        out.stderr
-    );
-    let missing = run(
-        dir.path(),
-        args(
-            &["dns", "restore-plan", "nope.zone", "--current", "bad.zone"],
-            &[],
-        ),
-    )
-    .await;
-    assert_eq!(missing.code, 2);
-    assert!(
-        missing.stderr.contains("cannot read nope.zone"),
-        "{}",
-        missing.stderr
-    );
+    .await
+    .code(2)
+    .stderr_has(&["cannot read nope.zone"]);
 }
