@@ -5,99 +5,53 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use launchready_lab::{Lab, scenarios};
+use launchready_testkit::cli::{Cli, Project, Run, finding_ids, findings, lab_flags};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// `launchready gate --manifest MANIFEST` in `dir`. The binary's own --timeout bounds every operation; the
+/// runner's limit only stops a hung test.
+fn gate(dir: &Project, manifest: &Path) -> Cli {
+    dir.cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
+        .args(["gate", "--manifest"])
+        .arg(manifest)
+        .limit(Duration::from_secs(120))
 }
 
-async fn run(dir: &Path, args: Vec<String>) -> Out {
-    let dir = dir.to_path_buf();
-    let task = tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .current_dir(&dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    });
-    // The binary's own --timeout bounds every operation; this only stops a hung test.
-    let out = tokio::time::timeout(Duration::from_secs(120), task)
+/// The gate against a lab: `dir/repo` as the repository, the lab's flags, then `extra`.
+async fn gate_lab(dir: &Project, lab: &Lab, manifest: &Path, extra: &[&str]) -> Run {
+    gate(dir, manifest)
+        .arg("--repo")
+        .arg(dir.join("repo"))
+        .args(lab_flags(lab))
+        .args(["--timeout", "5s"])
+        .args(extra)
+        .run_async()
         .await
-        .expect("launchready gate did not finish within 120 s")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// The gate's arguments for a lab: the manifest, an empty repository, the lab's flags, then `extra`.
-fn args(lab: &Lab, manifest: &Path, repo: &Path, extra: &[&str]) -> Vec<String> {
-    let mut list = vec![
-        "gate".to_string(),
-        "--manifest".into(),
-        manifest.display().to_string(),
-        "--repo".into(),
-        repo.display().to_string(),
-        "--resolver".into(),
-        lab.resolver_arg(),
-        "--ca-file".into(),
-        lab.ca_file().display().to_string(),
-        "--timeout".into(),
-        "5s".into(),
-    ];
-    for rule in lab.connect_to_args() {
-        list.push("--connect-to".into());
-        list.push(rule);
-    }
-    list.extend(extra.iter().map(|s| (*s).to_string()));
-    list
-}
-
-fn write_manifest(dir: &Path, text: &str) -> std::path::PathBuf {
-    let path = dir.join("launchready.toml");
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flawed_demo_is_not_ready_with_blockers_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
+    let dir = Project::new();
     // A committed .env with a live-looking key: the secrets and env parts must both see it.
-    std::fs::write(
-        repo.join(".env"),
+    dir.write(
+        "repo/.env",
         "STRIPE_SECRET_KEY=sk_live_51Hx9QeLkdIwHu7ix4Z3kBcd9Qm2Z8uVt0Xy7Wq1RsT5uVwXyZ\n",
-    )
-    .unwrap();
-    let manifest = write_manifest(dir.path(), scenarios::DEMO_MANIFEST);
+    );
+    let manifest = dir.write("launchready.toml", scenarios::DEMO_MANIFEST);
     let lab = Lab::start(scenarios::demo()).await.unwrap();
-    let out = run(
-        dir.path(),
-        args(
-            &lab,
-            &manifest,
-            &repo,
-            &["--format", "json", "-o", "gate.json"],
-        ),
+    gate_lab(
+        &dir,
+        &lab,
+        &manifest,
+        &["--format", "json", "-o", "gate.json"],
     )
-    .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("not ready to launch"), "{}", out.stderr);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("gate.json")).unwrap())
-            .unwrap();
+    .await
+    .code(1)
+    .stderr_has(&["not ready to launch"]);
+    let report: serde_json::Value = serde_json::from_str(&dir.read("gate.json")).unwrap();
     assert_eq!(report["kind"], "gate");
-    let findings = report["findings"].as_array().unwrap();
+    let findings = findings(&report);
     assert_eq!(findings[0]["severity"], "blocker", "blockers first");
     let subjects: Vec<&str> = findings
         .iter()
@@ -137,133 +91,79 @@ async fn the_flawed_demo_is_not_ready_with_blockers_first() {
         ("junit", "<testsuites"),
         ("sarif", "\"version\": \"2.1.0\""),
     ] {
-        let out = run(
-            dir.path(),
-            args(&lab, &manifest, &repo, &["--format", format]),
-        )
-        .await;
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(out.stdout.contains(needle), "{format}: {}", out.stdout);
+        gate_lab(&dir, &lab, &manifest, &["--format", format])
+            .await
+            .code(1)
+            .stdout_has(&[needle]);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clean_site_is_ready_and_deploy_is_checked_honestly() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir_all(repo.join("scripts")).unwrap();
-    std::fs::write(
-        repo.join("scripts/rollback.sh"),
-        "#!/bin/sh\necho rolled back\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("RUNBOOK.md"),
+    let dir = Project::new();
+    dir.write("repo/scripts/rollback.sh", "#!/bin/sh\necho rolled back\n");
+    dir.write(
+        "RUNBOOK.md",
         "# Deploys\n\nRoll back with `repo/scripts/rollback.sh`.\n",
-    )
-    .unwrap();
-    let manifest = write_manifest(
-        dir.path(),
-        &format!(
+    );
+    let manifest = dir.write(
+        "launchready.toml",
+        format!(
             "{}\n[deploy]\nbuild = \"echo built\"\nrollback = \"repo/scripts/rollback.sh\"\nrunbook = \"RUNBOOK.md\"\n",
             scenarios::CLEAN_MANIFEST
         ),
     );
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    let out = run(
-        dir.path(),
-        args(&lab, &manifest, &repo, &["--run-build", "--format", "json"]),
-    )
-    .await;
-    assert_eq!(out.code, 0, "{}\n{}", out.stderr, out.stdout);
-    assert!(out.stderr.contains("ready to launch"), "{}", out.stderr);
-    assert!(!out.stderr.contains("not ready"), "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let out = gate_lab(&dir, &lab, &manifest, &["--run-build", "--format", "json"]).await;
+    out.code(0).stderr_has(&["ready to launch"]);
+    assert!(!out.stderr.contains("not ready"), "{}", out.all());
+    let report = out.json();
     assert_eq!(report["kind"], "gate");
-    let ids: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let ids = finding_ids(&report);
     assert!(!ids.iter().any(|id| id.starts_with("deploy.")), "{ids:?}");
 
     // A passing gate hands over to one monitoring round with the same manifest and network flags.
-    let out = run(
-        dir.path(),
-        args(
-            &lab,
-            &manifest,
-            &repo,
-            &["--then-monitor", "--monitor-once", "-o", "gate.txt"],
-        ),
-    )
-    .await;
-    assert!(
-        out.stderr
-            .contains("handing over to `launchready monitor --manifest"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("--once"), "{}", out.stderr);
+    let monitor_once = ["--then-monitor", "--monitor-once", "-o", "gate.txt"];
+    let out = gate_lab(&dir, &lab, &manifest, &monitor_once).await;
+    out.stderr_has(&["handing over to `launchready monitor --manifest", "--once"]);
     // The monitor's own verdict (0 all up, 1 a check down) becomes the gate's exit code; it ran, so not 2 or 3.
     assert!(
         out.code == 0 || out.code == 1,
-        "the monitoring round: {}\n{}",
-        out.stderr,
-        out.stdout
+        "the monitoring round: {}",
+        out.all()
     );
 
     // A failing build makes the same site not ready; a rollback script that is gone is a finding.
-    let broken = write_manifest(
-        dir.path(),
-        &format!(
+    let broken = dir.write(
+        "launchready.toml",
+        format!(
             "{}\n[deploy]\nbuild = \"echo compile error >&2; exit 2\"\nrollback = \"repo/scripts/gone.sh\"\n",
             scenarios::CLEAN_MANIFEST
         ),
     );
-    let out = run(
-        dir.path(),
-        args(&lab, &broken, &repo, &["--run-build", "--format", "json"]),
-    )
-    .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let out = gate_lab(&dir, &lab, &broken, &["--run-build", "--format", "json"]).await;
+    out.code(1)
+        .stdout_has(&["deploy.rollback.not_found", "compile error"]);
+    let report = out.json();
     let first = &report["findings"][0];
     assert_eq!(first["id"], "deploy.build.failed");
     assert!(first["subject"].as_str().unwrap().starts_with("deploy: "));
-    assert!(out.stdout.contains("deploy.rollback.not_found"));
-    assert!(out.stdout.contains("compile error"));
-    let out = run(
-        dir.path(),
-        args(
-            &lab,
-            &broken,
-            &repo,
-            &["--then-monitor", "--monitor-once", "-o", "gate.txt"],
-        ),
-    )
-    .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("not handing over to monitor"),
-        "{}",
-        out.stderr
-    );
+    gate_lab(&dir, &lab, &broken, &monitor_once)
+        .await
+        .code(1)
+        .stderr_has(&["not handing over to monitor"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_optional_load_run_joins_the_verdict() {
-    let dir = tempfile::tempdir().unwrap();
-    let repo = dir.path().join("repo");
-    std::fs::create_dir(&repo).unwrap();
-    std::fs::write(
-        dir.path().join("home.hurl"),
-        "GET {{base_url}}/\nHTTP 200\n",
-    )
-    .unwrap();
+    let dir = Project::new();
+    std::fs::create_dir(dir.join("repo")).unwrap();
+    dir.write("home.hurl", "GET {{base_url}}/\nHTTP 200\n");
     let flow = "\n[[flow]]\nname = \"home\"\nfile = \"home.hurl\"\n";
-    let manifest = write_manifest(dir.path(), &format!("{}{flow}", scenarios::CLEAN_MANIFEST));
+    let manifest = dir.write(
+        "launchready.toml",
+        format!("{}{flow}", scenarios::CLEAN_MANIFEST),
+    );
     let lab = Lab::start(scenarios::clean()).await.unwrap();
     let load = [
         "--load-rate",
@@ -273,28 +173,21 @@ async fn an_optional_load_run_joins_the_verdict() {
         "--format",
         "json",
     ];
-    let out = run(dir.path(), args(&lab, &manifest, &repo, &load)).await;
-    assert!(
-        out.stderr.contains("gate: load at 5/s for 1s"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(out.code, 0, "{}\n{}", out.stderr, out.stdout);
+    gate_lab(&dir, &lab, &manifest, &load)
+        .await
+        .stderr_has(&["gate: load at 5/s for 1s"])
+        .code(0);
 
     // A threshold no site can meet fails the gate with the load part named.
-    let strict = write_manifest(
-        dir.path(),
-        &format!(
+    let strict = dir.write(
+        "launchready.toml",
+        format!(
             "{}{flow}\n[load]\nthresholds = [\"p(95)<1ms\"]\n",
             scenarios::CLEAN_MANIFEST
         ),
     );
-    let out = run(dir.path(), args(&lab, &strict, &repo, &load)).await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let finding = report["findings"]
-        .as_array()
-        .unwrap()
+    let report = gate_lab(&dir, &lab, &strict, &load).await.code(1).json();
+    let finding = findings(&report)
         .iter()
         .find(|f| f["id"] == "load.thresholds")
         .expect("a load finding");
@@ -310,41 +203,27 @@ async fn an_optional_load_run_joins_the_verdict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_mistakes_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = write_manifest(dir.path(), scenarios::CLEAN_MANIFEST);
-    let list = |extra: &[&str]| -> Vec<String> {
-        ["gate", "--manifest", manifest.to_str().unwrap()]
-            .iter()
-            .chain(extra)
-            .map(|s| (*s).to_string())
-            .collect()
-    };
-    let out = run(dir.path(), list(&["--expect-version", "v2"])).await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("version_url"), "{}", out.stderr);
-    let out = run(dir.path(), list(&["--load-rate", "5/s"])).await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("[[flow]]"), "{}", out.stderr);
-    let out = run(dir.path(), list(&["--run-build"])).await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("build"), "{}", out.stderr);
-    let out = run(dir.path(), list(&["--repo", "no/such/dir"])).await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
+    let dir = Project::with_manifest(scenarios::CLEAN_MANIFEST);
+    for (extra, says) in [
+        (&["--expect-version", "v2"][..], "version_url"),
+        (&["--load-rate", "5/s"], "[[flow]]"),
+        (&["--run-build"], "build"),
+        (&["--repo", "no/such/dir"], ""),
+    ] {
+        gate(&dir, &dir.manifest())
+            .args(extra)
+            .run_async()
+            .await
+            .code(2)
+            .stderr_has(&[says]);
+    }
+    let bad = dir.write(
+        "bad.toml",
         "[site]\ndomain = \"clean.test\"\n[deploy]\nrolback = \"x\"\n",
-    )
-    .unwrap();
-    let out = run(
-        dir.path(),
-        vec![
-            "gate".into(),
-            "--manifest".into(),
-            bad.display().to_string(),
-        ],
-    )
-    .await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("bad.toml:4"), "{}", out.stderr);
+    );
+    gate(&dir, &bad)
+        .run_async()
+        .await
+        .code(2)
+        .stderr_has(&["bad.toml:4"]);
 }
