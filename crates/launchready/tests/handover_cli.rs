@@ -4,57 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use launchready_lab::{Lab, scenarios};
+use launchready_lab::scenarios;
+use launchready_testkit::cli::{Cli, LabProject};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-
-struct Out {
-    code: i32,
-    stderr: String,
-}
-
-async fn run(dir: &Path, program: &str, args: Vec<String>) -> Out {
-    let dir = dir.to_path_buf();
-    let program = program.to_string();
-    let task = tokio::task::spawn_blocking(move || {
-        Command::new(program)
-            .args(&args)
-            .current_dir(&dir)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    });
-    let out = tokio::time::timeout(Duration::from_secs(120), task)
-        .await
-        .expect("the command did not finish within 120 s")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn lab_flags(lab: &Lab) -> Vec<String> {
-    let mut list = vec![
-        "--resolver".to_string(),
-        lab.resolver_arg(),
-        "--ca-file".into(),
-        lab.ca_file().display().to_string(),
-        "--timeout".into(),
-        "5s".into(),
-    ];
-    for rule in lab.connect_to_args() {
-        list.push("--connect-to".into());
-        list.push(rule);
-    }
-    list
-}
-
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_string()).collect()
+fn launchready() -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_launchready")).limit(Duration::from_secs(120))
 }
 
 const GAPPY_ACCESS: &str = r#"
@@ -97,39 +53,30 @@ two_factor = true
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_handover_is_filled_from_real_facts_and_gaps_are_findings() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    std::fs::create_dir(&project).unwrap();
-    std::fs::write(
-        project.join(".env"),
-        "STRIPE_SECRET_KEY=sk_test_placeholder\n",
+    let site = LabProject::start(
+        scenarios::demo(),
+        &format!("{}{GAPPY_ACCESS}", scenarios::DEMO_MANIFEST),
     )
-    .unwrap();
-    std::fs::write(
-        project.join("app.js"),
+    .await;
+    let dir = &site.project;
+    dir.write("project/.env", "STRIPE_SECRET_KEY=sk_test_placeholder\n");
+    dir.write(
+        "project/app.js",
         "const key = process.env.STRIPE_SECRET_KEY;\n",
-    )
-    .unwrap();
-    let manifest = dir.path().join("launchready.toml");
-    std::fs::write(
-        &manifest,
-        format!("{}{GAPPY_ACCESS}", scenarios::DEMO_MANIFEST),
-    )
-    .unwrap();
-    let lab = Lab::start(scenarios::demo()).await.unwrap();
+    );
+    let on_lab = |args: &[&str]| site.cli(launchready(), args).args(["--timeout", "5s"]);
 
-    let mut args = strings(&["handover", "--project", "project", "--check"]);
-    args.extend(lab_flags(&lab));
-    let out = run(dir.path(), BIN, args).await;
-    assert_eq!(out.code, 1, "gaps fail --check: {}", out.stderr);
-    for id in [
-        "handover.access.single_owner",
-        "handover.access.no_2fa",
-        "handover.access.undocumented",
-    ] {
-        assert!(out.stderr.contains(id), "no {id} in {}", out.stderr);
-    }
-    let md = std::fs::read_to_string(dir.path().join("handover.md")).unwrap();
+    // Gaps fail --check.
+    on_lab(&["handover", "--project", "project", "--check"])
+        .run_async()
+        .await
+        .code(1)
+        .stderr_has(&[
+            "handover.access.single_owner",
+            "handover.access.no_2fa",
+            "handover.access.undocumented",
+        ]);
+    let md = dir.read("handover.md");
     for needle in [
         "## Access inventory",
         "| Lab DNS | DNS provider | ana@demo.test | — |",
@@ -159,17 +106,17 @@ async fn the_demo_handover_is_filled_from_real_facts_and_gaps_are_findings() {
         assert!(md.contains(needle), "no `{needle}` in:\n{md}");
     }
     assert!(!md.contains("sk_test_placeholder"), "a value leaked");
-    let html = std::fs::read_to_string(dir.path().join("handover.html")).unwrap();
+    let html = dir.read("handover.html");
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.contains("<h2>DNS map</h2>"));
     assert!(
         !html.contains("<script") && !html.contains("<link") && !html.contains(" src="),
         "the page must be self-contained"
     );
-    screenshot(dir.path(), &dir.path().join("handover.html")).await;
+    screenshot(dir.path(), &dir.join("handover.html")).await;
 
     // Offline: the same document from a saved facts file, and a complete inventory passes --check.
-    let mut args = strings(&[
+    let save = [
         "audit",
         "--save-facts",
         "facts.json",
@@ -177,32 +124,30 @@ async fn the_demo_handover_is_filled_from_real_facts_and_gaps_are_findings() {
         "json",
         "-o",
         "audit.json",
-    ]);
-    args.extend(lab_flags(&lab));
-    let out = run(dir.path(), BIN, args).await;
-    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    ];
+    let out = on_lab(&save).run_async().await;
+    assert!(out.code == 0 || out.code == 1, "{}", out.all());
+    let LabProject { lab, project: dir } = site;
     drop(lab);
-    std::fs::write(
-        &manifest,
+    dir.write(
+        "launchready.toml",
         format!("{}{FULL_ACCESS}", scenarios::DEMO_MANIFEST),
-    )
-    .unwrap();
-    let out = run(
-        dir.path(),
-        BIN,
-        strings(&[
-            "handover",
-            "--facts",
-            "facts.json",
-            "--check",
-            "-o",
-            "offline.md",
-        ]),
-    )
-    .await;
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("0 gap(s)"), "{}", out.stderr);
-    let md = std::fs::read_to_string(dir.path().join("offline.md")).unwrap();
+    );
+    let offline = [
+        "handover",
+        "--facts",
+        "facts.json",
+        "--check",
+        "-o",
+        "offline.md",
+    ];
+    dir.cli(launchready())
+        .args(offline)
+        .run_async()
+        .await
+        .code(0)
+        .stderr_has(&["0 gap(s)"]);
+    let md = dir.read("offline.md");
     assert!(
         md.contains("| DNS provider | nameservers ns1.demo.test, ns2.demo.test |"),
         "{md}"
@@ -214,7 +159,7 @@ async fn the_demo_handover_is_filled_from_real_facts_and_gaps_are_findings() {
 /// Renders the page in headless Chromium. A missing browser skips this locally but fails in CI.
 async fn screenshot(dir: &Path, page: &Path) {
     let chromium = ["chromium", "chromium-browser"].into_iter().find(|name| {
-        Command::new(name)
+        std::process::Command::new(name)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success())
@@ -229,11 +174,10 @@ async fn screenshot(dir: &Path, page: &Path) {
     };
     let profile = tempfile::tempdir().unwrap();
     let shot = dir.join("handover.png");
-    let out = run(
-        dir,
-        chromium,
-        vec![
-            "--headless".into(),
+    let out = Cli::new(chromium)
+        .current_dir(dir)
+        .args([
+            "--headless".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
             "--disable-background-networking".into(),
@@ -244,10 +188,11 @@ async fn screenshot(dir: &Path, page: &Path) {
             "--window-size=1200,2400".into(),
             format!("--screenshot={}", shot.display()),
             format!("file://{}", page.display()),
-        ],
-    )
-    .await;
-    assert_eq!(out.code, 0, "chromium: {}", out.stderr);
+        ])
+        .limit(Duration::from_secs(120))
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "chromium: {}", out.all());
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
     assert!(png.len() > 10_000, "a blank page? {} bytes", png.len());
