@@ -9,6 +9,10 @@ lag it has accumulated so far (a lower bound, reported as `overdue`), so checks 
 not left out of the percentiles. With jitter J the same figures are lower bounds: a run is only counted late by
 what exceeds interval × (1 + J) (and the first by what exceeds interval × J).
 
+When the results table has a `due_ms` column (the runner's own intended start), the lag it implies,
+`at_ms - due_ms`, is reported too as `recorded_lag_ms`. The runner takes the next due time after the previous
+run, its alert evaluation and its delivery have finished, so that figure leaves out time spent waiting there.
+
 Usage: analyze.py DB START_MS END_MS INTERVAL_S JITTER CHECK_IDS_FILE (one planned check id per line)
 """
 import json
@@ -36,6 +40,8 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
     by_check = {}
     for check, at, _ in rows:
         by_check.setdefault(check, []).append(at)
+    # The scheduler's own start: the earliest run (with jitter 0 every check's first run is due then).
+    sched0 = con.execute("SELECT MIN(at_ms) FROM results").fetchone()[0] or start_ms
     lags, overdue = [], 0
     first_slack, next_slack = interval * jitter, interval * (1 + jitter)
     for check in checks:
@@ -43,14 +49,22 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
         previous = None
         for at in ats:
             if previous is None:
-                lags.append(max(0, at - start_ms - first_slack))
+                lags.append(max(0, at - sched0 - first_slack))
             else:
                 lags.append(max(0, at - previous - next_slack))
             previous = at
-        due = (start_ms + first_slack) if previous is None else previous + next_slack
+        due = (sched0 + first_slack) if previous is None else previous + next_slack
         if end_ms > due:
             lags.append(end_ms - due)
             overdue += 1
+    recorded = None
+    columns = {row[1] for row in con.execute("PRAGMA table_info(results)")}
+    if "due_ms" in columns:
+        due_lags = [at - due for (at, due) in con.execute(
+            "SELECT at_ms, due_ms FROM results WHERE due_ms IS NOT NULL AND at_ms >= ? AND at_ms <= ?",
+            (start_ms, end_ms))]
+        recorded = {"p50": percentile(due_lags, 50), "p99": percentile(due_lags, 99),
+                    "max": max(due_lags, default=None), "samples": len(due_lags)}
     span_s = (end_ms - start_ms) / 1000
     per_minute = [0] * (int(span_s // 60) + 1)
     for _, at, _ in rows:
@@ -62,11 +76,13 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
         "results": len(rows),
         "ok": sum(1 for *_, ok in rows if ok),
         "span_s": round(span_s, 1),
+        "startup_ms": sched0 - start_ms,
         "per_s": round(len(rows) / span_s, 1),
         "per_s_last_minute": round(last_minute / 60, 1),
         "per_minute": per_minute,
         "lag_ms": {"p50": percentile(lags, 50), "p99": percentile(lags, 99), "max": max(lags, default=None),
                    "samples": len(lags), "overdue": overdue},
+        "recorded_lag_ms": recorded,
     }))
 
 

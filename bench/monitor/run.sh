@@ -128,11 +128,11 @@ run_monitor() {
     echo "\$ $LR monitor --manifest $m ${net[*]}" >>"$T/commands.txt"
     log "== launchready monitor ($name): $(wc -l <"$T/ids-$name.txt") checks, ${SECS}s; load $(load)"
     local load0; load0="$(load)"
+    # The window (and CPU time) starts at launch: with jitter 0 every check runs the moment the runner starts.
+    local t0 c0=0 n0; t0="$(now_ms)"; n0="$(cpu_s "$nginx_worker")"
     "$LR" monitor --manifest "$m" "${net[@]}" >"$T/lr-$name.out" 2>"$T/lr-$name.err" &
     local pid=$!
     pids+=("$pid")
-    for _ in $(seq 600); do grep -q "checks running" "$T/lr-$name.err" && break; sleep 0.1; done
-    local t0 c0 n0; t0="$(now_ms)"; c0="$(cpu_s "$pid")"; n0="$(cpu_s "$nginx_worker")"
     sleep "$SECS"
     local t1 c1 n1 hwm; t1="$(now_ms)"; c1="$(cpu_s "$pid")"; n1="$(cpu_s "$nginx_worker")"; hwm="$(hwm_kib "$pid")"
     local load1; load1="$(load)"
