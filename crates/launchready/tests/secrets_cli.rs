@@ -4,13 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+use launchready_testkit::cli::{Cli, Project};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-const LIMIT: Duration = Duration::from_secs(60);
+use std::process::Command;
 
 // Format-valid fakes, assembled at run time so this file itself holds no scannable token.
 fn stripe_key() -> String {
@@ -20,48 +16,10 @@ fn github_token() -> String {
     format!("ghp_{}", "R7x2Kq9LmN4pV8sT1wY6zA3bC5dE0fG2hJ4k")
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn launchready(dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
+fn launchready(dir: &Path, args: &[&str]) -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_launchready"))
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        assert!(started.elapsed() < LIMIT, "launchready {args:?} hung");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .args(args)
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -90,20 +48,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn write(dir: &Path, path: &str, text: &str) {
-    let file = dir.join(path);
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, text).unwrap();
-}
-
 /// A repository whose first commit adds a Stripe key in `config/pay.js`, whose second removes it, and whose
 /// working tree then holds a GitHub token in `deploy.sh` (committed in the third).
-fn repo() -> (tempfile::TempDir, PathBuf, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("site");
-    std::fs::create_dir_all(&root).unwrap();
-    git(&root, &["init", "-q"]);
+fn repo() -> (Project, PathBuf, String) {
+    let dir = Project::new();
+    let root = dir.join("site");
     write(&root, "README.md", "# site\n");
+    git(&root, &["init", "-q"]);
     write(
         &root,
         "config/pay.js",
@@ -128,9 +79,8 @@ fn repo() -> (tempfile::TempDir, PathBuf, String) {
     (dir, root, first)
 }
 
-fn json(out: &Out) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
+fn write(dir: &Path, path: &str, text: &str) {
+    launchready_testkit::cli::write_file(&dir.join(path), text.as_bytes());
 }
 
 fn ids(report: &serde_json::Value) -> Vec<String> {
@@ -146,11 +96,11 @@ fn ids(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn history_finds_a_deleted_key_attributed_to_its_commit_and_redacted() {
     let (_dir, root, first) = repo();
-    let out = launchready(&root, &["secrets", "--format", "json"], None);
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = launchready(&root, &["secrets", "--format", "json"]).run();
+    out.code(1);
     assert!(!out.stdout.contains(&stripe_key()), "secrets are redacted");
     assert!(!out.stdout.contains(&github_token()));
-    let report = json(&out);
+    let report = out.json();
     let findings = report["findings"].as_array().unwrap();
     let stripe = findings
         .iter()
@@ -175,13 +125,9 @@ fn history_finds_a_deleted_key_attributed_to_its_commit_and_redacted() {
 #[test]
 fn no_history_sees_only_the_working_tree() {
     let (_dir, root, _) = repo();
-    let out = launchready(
-        &root,
-        &["secrets", "--no-history", "--format", "json"],
-        None,
-    );
-    assert_eq!(out.code, 1);
-    let ids = ids(&json(&out));
+    let out = launchready(&root, &["secrets", "--no-history", "--format", "json"]).run();
+    out.code(1);
+    let ids = ids(&out.json());
     assert!(ids.iter().any(|id| id.contains("github")));
     assert!(!ids.iter().any(|id| id.contains("stripe")), "{ids:?}");
 }
@@ -189,7 +135,7 @@ fn no_history_sees_only_the_working_tree() {
 #[test]
 fn show_secrets_prints_values() {
     let (_dir, root, _) = repo();
-    let out = launchready(&root, &["secrets", "--show-secrets"], None);
+    let out = launchready(&root, &["secrets", "--show-secrets"]).run();
     assert!(out.stdout.contains(&stripe_key()), "{}", out.stdout);
 }
 
@@ -198,35 +144,27 @@ fn a_baseline_accepts_known_findings_and_still_fails_on_new_ones() {
     let (dir, root, _) = repo();
     let baseline = dir.path().join("baseline.json");
     let b = baseline.to_str().unwrap();
-    let written = launchready(&root, &["secrets", "--write-baseline", b], None);
-    assert_eq!(written.code, 0, "{}", written.stderr);
+    let written = launchready(&root, &["secrets", "--write-baseline", b]).run();
+    written.code(0);
     let text = std::fs::read_to_string(&baseline).unwrap();
     assert!(!text.contains(&stripe_key()) && !text.contains(&github_token()));
-    let accepted = launchready(
-        &root,
-        &["secrets", "--baseline", b, "--format", "json"],
-        None,
-    );
-    assert_eq!(accepted.code, 0, "{}", accepted.stdout);
-    assert!(ids(&json(&accepted)).is_empty());
+    let accepted = launchready(&root, &["secrets", "--baseline", b, "--format", "json"]).run();
+    accepted.code(0);
+    assert!(ids(&accepted.json()).is_empty());
     write(
         &root,
         "later.env",
         &format!("STRIPE_SECRET_KEY={}9\n", stripe_key()),
     );
-    let new = launchready(
-        &root,
-        &["secrets", "--baseline", b, "--format", "json"],
-        None,
-    );
-    assert_eq!(new.code, 1);
-    assert!(json(&new)["findings"].to_string().contains("later.env"));
+    let new = launchready(&root, &["secrets", "--baseline", b, "--format", "json"]).run();
+    new.code(1);
+    assert!(new.json()["findings"].to_string().contains("later.env"));
 }
 
 #[test]
 fn sarif_and_junit_carry_locations() {
     let (_dir, root, _) = repo();
-    let out = launchready(&root, &["secrets", "--format", "sarif"], None);
+    let out = launchready(&root, &["secrets", "--format", "sarif"]).run();
     let sarif: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(
@@ -239,7 +177,7 @@ fn sarif_and_junit_carry_locations() {
             .iter()
             .all(|r| r["partialFingerprints"]["launchready/v1"].is_string())
     );
-    let junit = launchready(&root, &["secrets", "--format", "junit"], None);
+    let junit = launchready(&root, &["secrets", "--format", "junit"]).run();
     assert!(junit.stdout.starts_with("<?xml"));
     assert!(junit.stdout.contains("<failure"), "{}", junit.stdout);
     assert!(junit.stdout.contains("deploy.sh:1"));
@@ -247,7 +185,7 @@ fn sarif_and_junit_carry_locations() {
 
 #[test]
 fn inline_allow_comments_and_gitleaksignore_are_honoured() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     write(
         dir.path(),
         "a.js",
@@ -258,11 +196,11 @@ fn inline_allow_comments_and_gitleaksignore_are_honoured() {
         "b.js",
         &format!("const k = '{}'; // gitleaks:allow\n", github_token()),
     );
-    let out = launchready(dir.path(), &["secrets", "--format", "json"], None);
-    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = launchready(dir.path(), &["secrets", "--format", "json"]).run();
+    out.code(0);
     write(dir.path(), "c.sh", &format!("TOKEN={}\n", github_token()));
-    let found = launchready(dir.path(), &["secrets", "--format", "json"], None);
-    let report = json(&found);
+    let found = launchready(dir.path(), &["secrets", "--format", "json"]).run();
+    let report = found.json();
     let finding = &report["findings"][0];
     let rule = finding["id"]
         .as_str()
@@ -274,47 +212,43 @@ fn inline_allow_comments_and_gitleaksignore_are_honoured() {
         ".gitleaksignore",
         &format!("# accepted\nc.sh:{rule}:{line}\n"),
     );
-    let ignored = launchready(dir.path(), &["secrets", "--format", "json"], None);
-    assert_eq!(ignored.code, 0, "{}", ignored.stdout);
+    let ignored = launchready(dir.path(), &["secrets", "--format", "json"]).run();
+    ignored.code(0);
     assert!(ignored.stdout.contains("listed in .gitleaksignore"));
 }
 
 #[test]
 fn stdin_is_scanned() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = launchready(
-        dir.path(),
-        &["secrets", "-", "--format", "json"],
-        Some(&format!("key={}\n", stripe_key())),
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(json(&out)["findings"][0]["location"]["path"], "-");
-    let clean = launchready(dir.path(), &["secrets", "-"], Some("nothing to see\n"));
-    assert_eq!(clean.code, 0);
+    let dir = Project::new();
+    let out = launchready(dir.path(), &["secrets", "-", "--format", "json"])
+        .stdin(format!("key={}\n", stripe_key()))
+        .run();
+    out.code(1);
+    assert_eq!(out.json()["findings"][0]["location"]["path"], "-");
+    let clean = launchready(dir.path(), &["secrets", "-"])
+        .stdin("nothing to see\n")
+        .run();
+    clean.code(0);
 }
 
 #[test]
 fn staged_and_since_scan_only_the_new_part() {
     let (_dir, root, first) = repo();
     // Since the first commit: the Stripe key it introduced is not reported, the later GitHub token is.
-    let since = launchready(
-        &root,
-        &["secrets", "--since", &first, "--format", "json"],
-        None,
-    );
-    let ids = ids(&json(&since));
+    let since = launchready(&root, &["secrets", "--since", &first, "--format", "json"]).run();
+    let ids = ids(&since.json());
     assert!(ids.iter().any(|id| id.contains("github")), "{ids:?}");
     assert!(!ids.iter().any(|id| id.contains("stripe")), "{ids:?}");
     // Nothing staged: the pre-commit hook passes even though history holds secrets.
-    let staged = launchready(&root, &["secrets", "--staged"], None);
-    assert_eq!(staged.code, 0, "{}", staged.stdout);
+    let staged = launchready(&root, &["secrets", "--staged"]).run();
+    staged.code(0);
     write(&root, "new.py", &format!("API = '{}'\n", stripe_key()));
     git(&root, &["add", "new.py"]);
-    let staged = launchready(&root, &["secrets", "--staged", "--format", "json"], None);
-    assert_eq!(staged.code, 1);
-    assert!(json(&staged)["findings"].to_string().contains("new.py"));
-    let bad = launchready(&root, &["secrets", "--since", "no-such-rev"], None);
-    assert_eq!(bad.code, 2);
+    let staged = launchready(&root, &["secrets", "--staged", "--format", "json"]).run();
+    staged.code(1);
+    assert!(staged.json()["findings"].to_string().contains("new.py"));
+    let bad = launchready(&root, &["secrets", "--since", "no-such-rev"]).run();
+    bad.code(2);
     assert!(bad.stderr.contains("no-such-rev"), "{}", bad.stderr);
 }
 
@@ -338,21 +272,17 @@ fn gitleaks_configs_load_and_bad_ones_are_refused_clearly() {
             "--format",
             "json",
         ],
-        None,
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(ids(&json(&out)), ["secrets.my-token"]);
+    )
+    .run();
+    out.code(1);
+    assert_eq!(ids(&out.json()), ["secrets.my-token"]);
     std::fs::write(
         &config,
         "[[rules]]\nid = \"broken-rule\"\nregex = '''([a-z'''\n",
     )
     .unwrap();
-    let bad = launchready(
-        &root,
-        &["secrets", "--config", config.to_str().unwrap()],
-        None,
-    );
-    assert_eq!(bad.code, 2);
+    let bad = launchready(&root, &["secrets", "--config", config.to_str().unwrap()]).run();
+    bad.code(2);
     assert!(bad.stderr.contains("broken-rule"), "{}", bad.stderr);
 }
 
@@ -379,28 +309,28 @@ fn the_shared_gitleaks_default_config_loads_unchanged() {
             "--format",
             "json",
         ],
-        None,
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let ids = ids(&json(&out));
+    )
+    .run();
+    out.code(1);
+    let ids = ids(&out.json());
     assert!(ids.iter().any(|id| id.contains("stripe")), "{ids:?}");
     assert!(ids.iter().any(|id| id.contains("github")), "{ids:?}");
 }
 
 #[test]
 fn bad_paths_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = launchready(dir.path(), &["secrets", "does-not-exist"], None);
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    let dir = Project::new();
+    let out = launchready(dir.path(), &["secrets", "does-not-exist"]).run();
+    out.code(2);
     assert!(out.stderr.contains("does-not-exist"), "{}", out.stderr);
-    let size = launchready(dir.path(), &["secrets", "--max-file-size", "lots"], None);
-    assert_eq!(size.code, 2);
+    let size = launchready(dir.path(), &["secrets", "--max-file-size", "lots"]).run();
+    size.code(2);
     assert!(size.stderr.contains("--max-file-size"));
 }
 
 #[test]
 fn show_secrets_prints_a_private_key_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     // Assembled at run time, like the other fakes.
     let body = "MIIEowIBAAKCAQEAq7BFUjsh9Kq2xZ3pLm8Wc1dNvR4tYe6uHo0iJg5fXkaPbQ2s";
     let key = format!(
@@ -410,10 +340,11 @@ fn show_secrets_prints_a_private_key_whole() {
     let out = launchready(
         dir.path(),
         &["secrets", "-", "--format", "json", "--show-secrets"],
-        Some(&format!("{key}\n")),
-    );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let evidence = json(&out)["findings"][0]["evidence"][0].clone();
+    )
+    .stdin(format!("{key}\n"))
+    .run();
+    out.code(1);
+    let evidence = out.json()["findings"][0]["evidence"][0].clone();
     assert_eq!(
         evidence,
         format!("secret: {key}").as_str(),
