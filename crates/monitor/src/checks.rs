@@ -1,18 +1,26 @@
 //! What is checked, planned from the manifest, and how one check runs. The plan is pure: the landing page (the
-//! canonical URL), every `[[route]]`, every `[[flow]]` journey and the certificate of every host. When the manifest
-//! lists no login, checkout or member route, the roadmap's pages are checked at `/login`, `/checkout` and
-//! `/members` on the canonical host, so the four pages are covered with no extra configuration.
+//! canonical URL), every `[[route]]`, every `[[flow]]` journey, the certificate of every host, and DNS drift
+//! against `[monitor] dns_snapshot` when one is saved. When the manifest lists no login, checkout or member route,
+//! the roadmap's pages are checked at `/login`, `/checkout` and `/members` on the canonical host, so the four
+//! pages are covered with no extra configuration.
+//!
+//! A journey's run also records each step (`flow:NAME#STEP`, named as `load` names steps: a `# step: NAME`
+//! comment above the entry, else `METHOD /path` as written), so a slow login POST can be alerted on by itself.
 
 use crate::redact;
-use launchready_flow::{Engine, FlowFile, RunOptions, Variables};
+use launchready_flow::{Engine, EntryResult, FlowFile, RunOptions, Variables};
 use launchready_manifest::{Manifest, RouteKind};
 use launchready_net::Net;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use url::Url;
 
 /// The id of the landing-page check; other checks depend on it.
 pub const LANDING: &str = "landing";
+/// Between a journey's id and a step's name: `flow:login#POST /login`.
+pub const STEP_SEPARATOR: char = '#';
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -28,6 +36,8 @@ pub enum CheckKind {
     Flow { name: String, file: PathBuf },
     /// The certificate a host serves: up while it verifies; its expiry is recorded.
     Tls { host: String },
+    /// Live DNS compared with a saved snapshot: up while nothing drifted.
+    Dns { domain: String, snapshot: PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +58,9 @@ impl Check {
             CheckKind::Http { url, .. } => format!("GET {url}"),
             CheckKind::Flow { file, .. } => format!("journey {}", file.display()),
             CheckKind::Tls { host } => format!("certificate of {host}"),
+            CheckKind::Dns { domain, snapshot } => {
+                format!("DNS of {domain} against {}", snapshot.display())
+            }
         }
     }
 
@@ -60,7 +73,7 @@ impl Check {
                     || file.to_string_lossy().contains("payment")
                     || file.to_string_lossy().contains("checkout")
             }
-            CheckKind::Tls { .. } => false,
+            CheckKind::Tls { .. } | CheckKind::Dns { .. } => false,
         }
     }
 }
@@ -139,7 +152,82 @@ pub fn plan(manifest: &Manifest) -> Vec<Check> {
             parents: Vec::new(),
         });
     }
+    if let Some(path) = &manifest.monitor.dns_snapshot {
+        let snapshot = match manifest.source.as_deref().and_then(std::path::Path::parent) {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.clone(),
+        };
+        let domain = manifest.apex().to_string();
+        checks.push(Check {
+            id: format!("dns:{domain}"),
+            kind: CheckKind::Dns { domain, snapshot },
+            critical: false,
+            parents: Vec::new(),
+        });
+    }
     checks
+}
+
+/// One step of a journey, recorded as its own result after each run of the journey (it is never scheduled by
+/// itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// `flow:NAME#STEP`.
+    pub id: String,
+    /// `POST /login`, or the `# step:` name; a repeated name gets ` (2)`, ` (3)`, … in file order.
+    pub name: String,
+    /// The path as written in the file (`{{base_url}}/login?next=/` → `/login`).
+    pub path: String,
+    /// 1-based position in the file, as the flow engine numbers entries.
+    pub entry: usize,
+}
+
+/// A step's check id.
+pub fn step_id(journey: &str, step: &str) -> String {
+    format!("{journey}{STEP_SEPARATOR}{step}")
+}
+
+/// The steps of journey `journey` (its check id), one per entry of the file.
+pub fn steps(journey: &str, flow: &FlowFile) -> Vec<Step> {
+    let names = launchready_load::plan::step_names(flow);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    names
+        .into_iter()
+        .zip(&flow.ast.entries)
+        .enumerate()
+        .map(|(i, (name, entry))| {
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            let name = if *count == 1 {
+                name
+            } else {
+                format!("{name} ({count})")
+            };
+            Step {
+                id: step_id(journey, &name),
+                name,
+                path: template_path(&entry.request.url.to_string()),
+                entry: i + 1,
+            }
+        })
+        .collect()
+}
+
+/// The path of a URL as written, templates and all (`{{base_url}}/login?next=/` → `/login`).
+fn template_path(url: &str) -> String {
+    let rest = if let Some((_, after)) = url.split_once("://") {
+        after.find('/').map_or("/", |i| &after[i..])
+    } else if url.starts_with("{{")
+        && let Some(end) = url.find("}}")
+    {
+        &url[end + 2..]
+    } else {
+        url
+    };
+    match rest.split(['?', '#']).next() {
+        Some(path) if !path.is_empty() => path.to_string(),
+        _ => "/".to_string(),
+    }
 }
 
 /// One run of one check, as stored.
@@ -161,7 +249,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn new(check: &str, at_ms: i64) -> CheckResult {
+    pub(crate) fn new(check: &str, at_ms: i64) -> CheckResult {
         CheckResult {
             at_ms,
             check: check.to_string(),
@@ -189,23 +277,94 @@ impl CheckResult {
     }
 }
 
-/// What a journey needs besides the network: its parsed file, variables and the mailbox, when configured.
+/// What a journey needs besides the network: its variables and the SMTP sink's mail, when configured.
+/// [`JourneyContext`] is the same with an IMAP inbox as a second mail source.
 #[derive(Debug, Clone, Default)]
 pub struct FlowContext {
     pub vars: Variables,
     pub mailbox: Option<std::sync::Arc<launchready_mailbox::Store>>,
 }
 
-/// Runs one check now. Never fails: a check that cannot run is a down result with its reason.
+/// Where a journey's `mailbox://` steps read mail: the in-process SMTP sink or a test inbox over IMAP.
+#[derive(Debug, Clone)]
+pub enum JourneyMailbox {
+    Sink(Arc<launchready_mailbox::Store>),
+    /// Each run logs in afresh, so only mail that arrives during the run counts.
+    Imap(launchready_mailbox::ImapConfig),
+}
+
+impl JourneyMailbox {
+    /// The source a started `[mailbox]` stands for (keep the `MailboxRun` alive: it owns the sink).
+    pub fn from_run(run: &launchready_mailbox::MailboxRun) -> JourneyMailbox {
+        match run {
+            launchready_mailbox::MailboxRun::Sink(sink) => JourneyMailbox::Sink(sink.store()),
+            launchready_mailbox::MailboxRun::Imap(config) => JourneyMailbox::Imap(config.clone()),
+        }
+    }
+
+    async fn backend(
+        &self,
+    ) -> Result<launchready_mailbox::MailboxBackend, launchready_mailbox::MailboxError> {
+        match self {
+            JourneyMailbox::Sink(store) => {
+                Ok(launchready_mailbox::MailboxBackend::sink(store.clone()))
+            }
+            JourneyMailbox::Imap(config) => {
+                launchready_mailbox::MailboxBackend::imap(config.clone()).await
+            }
+        }
+    }
+}
+
+/// What a journey needs besides the network: its variables and where its mail is read.
+#[derive(Debug, Clone, Default)]
+pub struct JourneyContext {
+    pub vars: Variables,
+    pub mailbox: Option<JourneyMailbox>,
+}
+
+impl From<&FlowContext> for JourneyContext {
+    fn from(context: &FlowContext) -> JourneyContext {
+        JourneyContext {
+            vars: context.vars.clone(),
+            mailbox: context.mailbox.clone().map(JourneyMailbox::Sink),
+        }
+    }
+}
+
+/// Runs one check now and returns its result (for a journey, without the per-step results: see
+/// [`run_with_steps`]). Never fails: a check that cannot run is a down result with its reason.
 pub async fn run(
     check: &Check,
     net: &Net,
-    flows: &std::collections::HashMap<String, FlowFile>,
+    flows: &HashMap<String, FlowFile>,
     context: &FlowContext,
     at_ms: i64,
 ) -> CheckResult {
+    let mut results =
+        run_with_steps(check, net, flows, &JourneyContext::from(context), at_ms).await;
+    if results.is_empty() {
+        CheckResult::new(&check.id, at_ms)
+    } else {
+        results.swap_remove(0)
+    }
+}
+
+/// Runs one check now: its result first, then, for a journey, one result per step that ran (`flow:NAME#STEP`,
+/// with `step` set to the step's name, its status, duration and timings; a failed step has its error and
+/// context). Steps after a failure did not run and have no result. Never fails.
+pub async fn run_with_steps(
+    check: &Check,
+    net: &Net,
+    flows: &HashMap<String, FlowFile>,
+    context: &JourneyContext,
+    at_ms: i64,
+) -> Vec<CheckResult> {
     let mut result = CheckResult::new(&check.id, at_ms);
     match &check.kind {
+        CheckKind::Dns { snapshot, .. } => {
+            return vec![crate::drift::run(&check.id, net, snapshot, at_ms).await];
+        }
         CheckKind::Http {
             url,
             expect_status,
@@ -252,7 +411,7 @@ pub async fn run(
             let Ok(url) = Url::parse(&format!("https://{host}/")) else {
                 result.ok = false;
                 result.error = Some(format!("`{host}` is not a host name"));
-                return result;
+                return vec![result];
             };
             let hop = net.fetch(&url).await;
             result.duration_ms = hop.timings.tls_ms.unwrap_or(hop.timings.total_ms);
@@ -289,14 +448,22 @@ pub async fn run(
                 result.ok = false;
                 result.error_kind = Some("file".into());
                 result.error = Some(format!("journey {} was not loaded", file.display()));
-                return result;
+                return vec![result];
             };
             let mut engine = Engine::new(net, RunOptions::default());
-            if let Some(store) = &context.mailbox {
-                engine = engine.with_backend(
-                    "mailbox",
-                    Box::new(launchready_mailbox::MailboxBackend::sink(store.clone())),
-                );
+            if let Some(mailbox) = &context.mailbox {
+                match mailbox.backend().await {
+                    Ok(backend) => engine = engine.with_backend("mailbox", Box::new(backend)),
+                    Err(error) => {
+                        result.ok = false;
+                        result.step = "mailbox".into();
+                        result.error_kind = Some("mailbox".into());
+                        result.error = Some(redact::text(&format!(
+                            "the journey's mailbox cannot be read: {error}"
+                        )));
+                        return vec![result];
+                    }
+                }
             }
             let mut vars = context.vars.clone();
             let mut outcome = engine.run(flow, &mut vars).await;
@@ -318,25 +485,52 @@ pub async fn run(
                     "entry {} (line {}): {} {}",
                     entry.index, entry.line, entry.method, entry.url
                 ));
-                result.error_kind = Some(match entry.error_kind {
-                    Some(kind) => kind.as_str().to_string(),
-                    None if entry.transport_error => "network".into(),
-                    None => "assert".into(),
-                });
-                result.error = entry
-                    .first_failure()
-                    .map(|f| redact::text(&format!("{}: {f}", result.step)));
-                if let Some(exchange) = entry.exchanges.last() {
-                    result.status = Some(exchange.status);
-                    result.context = Some(redact::context(
-                        &format!("{} {}", exchange.method, exchange.url),
-                        Some(exchange.status),
-                        &exchange.response_headers,
-                        exchange.body_excerpt.as_bytes(),
-                    ));
-                }
+                fail_with(&mut result, entry);
             }
+            let mut all = vec![result];
+            let steps = steps(&check.id, flow);
+            for entry in &outcome.entries {
+                if entry.status == launchready_flow::Status::Skipped {
+                    continue;
+                }
+                let Some(step) = steps.get(entry.index.wrapping_sub(1)) else {
+                    continue;
+                };
+                let mut one = CheckResult::new(&step.id, at_ms);
+                one.step = step.name.clone();
+                one.duration_ms = entry.duration_ms as f64;
+                one.status = entry.exchanges.last().map(|x| x.status);
+                let timings: Vec<_> = entry.exchanges.iter().map(|x| &x.timings).collect();
+                one.timings = serde_json::to_value(&timings).unwrap_or_default();
+                if entry.status == launchready_flow::Status::Failed {
+                    one.ok = false;
+                    fail_with(&mut one, entry);
+                }
+                all.push(one);
+            }
+            return all;
         }
     }
-    result
+    vec![result]
+}
+
+/// A failed entry's error kind, first failure and redacted context, on `result` (whose `step` is already set).
+fn fail_with(result: &mut CheckResult, entry: &EntryResult) {
+    result.error_kind = Some(match entry.error_kind {
+        Some(kind) => kind.as_str().to_string(),
+        None if entry.transport_error => "network".into(),
+        None => "assert".into(),
+    });
+    result.error = entry
+        .first_failure()
+        .map(|f| redact::text(&format!("{}: {f}", result.step)));
+    if let Some(exchange) = entry.exchanges.last() {
+        result.status = Some(exchange.status);
+        result.context = Some(redact::context(
+            &format!("{} {}", exchange.method, exchange.url),
+            Some(exchange.status),
+            &exchange.response_headers,
+            exchange.body_excerpt.as_bytes(),
+        ));
+    }
 }

@@ -2,7 +2,7 @@
 //! the manifest's checks with the roadmap's defaults; every part can be replaced by the caller.
 
 use crate::alert::{Condition, DEFAULT_MIN_SAMPLES, Maintenance, Rule};
-use crate::checks::{Check, CheckKind, LANDING};
+use crate::checks::{Check, CheckKind, LANDING, Step};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -116,11 +116,72 @@ pub struct MonitorConfig {
     pub owner: String,
     /// Raw results older than this are folded into hourly aggregates.
     pub retention: Duration,
+    /// Hourly aggregates older than this are deleted; `None`: kept for ever.
+    pub hourly_retention: Option<Duration>,
+    /// Every journey's steps: each run of a journey also stores one result per step under the step's id.
+    pub steps: Vec<Step>,
 }
 
 impl MonitorConfig {
+    /// The check's own schedule (`[[monitor.check]]`), else the `[monitor]` phases.
     pub fn schedule_for(&self, check: &str) -> &Schedule {
         self.schedules.get(check).unwrap_or(&self.schedule)
+    }
+
+    /// The raw-results cutoff at `now_ms`: results before it are folded into hourly aggregates.
+    pub fn retention_cutoff(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// The hourly-aggregates cutoff at `now_ms`, when they are not kept for ever.
+    pub fn hourly_cutoff(&self, now_ms: i64) -> Option<i64> {
+        self.hourly_retention
+            .map(|d| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
+    /// Every id whose stored results the alert rules read: each check's, and each journey step's.
+    pub fn evaluated_ids(&self, checks: &[Check]) -> Vec<String> {
+        checks
+            .iter()
+            .map(|c| c.id.clone())
+            .chain(self.steps.iter().map(|s| s.id.clone()))
+            .collect()
+    }
+
+    /// Ids named by `[[monitor.check]]` or `[[alert]]` that match no planned check or step, each as a message
+    /// listing what is planned (a typo would otherwise silently never run on its own pace, or never alert).
+    pub fn unplanned(&self, checks: &[Check]) -> Vec<String> {
+        let known = self.evaluated_ids(checks);
+        let listing = || {
+            checks
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        let mut ids: Vec<&String> = self.schedules.keys().collect();
+        ids.sort();
+        for id in ids {
+            if !known.contains(id) {
+                out.push(format!(
+                    "[[monitor.check]] names `{id}`, which is not a planned check (planned: {})",
+                    listing()
+                ));
+            }
+        }
+        for rule in &self.rules {
+            for id in &rule.checks {
+                if !known.contains(id) {
+                    out.push(format!(
+                        "alert `{}` names `{id}`, which is not a planned check or step (planned: {})",
+                        rule.name,
+                        listing()
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// A check's parents, for folding.
@@ -145,6 +206,10 @@ pub fn first_step(check: &Check) -> String {
         CheckKind::Tls { host } => format!(
             "Renew the certificate of {host} (check the ACME/auto-renewal job and DNS validation)."
         ),
+        CheckKind::Dns { snapshot, .. } => format!(
+            "Run `launchready dns diff {} --live` to see what changed and what it means; if the change was not intended, `launchready dns restore-plan {0}` gives the order to put it back, else take a new snapshot.",
+            snapshot.display()
+        ),
         CheckKind::Flow { name, .. } => format!(
             "Run `launchready flow` on the {name} journey to see the failing step, then check the app's logs for that request."
         ),
@@ -155,8 +220,9 @@ pub fn first_step(check: &Check) -> String {
 }
 
 /// The roadmap's alerts: p95 over 500 ms and an error rate over 1 % over 15 minutes on every critical route and
-/// journey, checkout failing 3 times in a row, any other check down 3 times in a row, and certificates that
-/// expire within 14 days. They go to every configured channel (or the log).
+/// journey, checkout failing 3 times in a row, any other check down 3 times in a row, certificates that expire
+/// within 14 days, and DNS drifted from its snapshot twice in a row. They go to every configured channel (or the
+/// log). Journey steps get theirs from [`default_step_rules`].
 pub fn default_rules(checks: &[Check], channels: &[Channel], owner: &str) -> Vec<Rule> {
     let channel_names: Vec<String> = if channels.is_empty() {
         vec!["log".to_string()]
@@ -184,6 +250,12 @@ pub fn default_rules(checks: &[Check], channels: &[Channel], owner: &str) -> Vec
                 Condition::CertExpiresWithin {
                     within: Duration::from_secs(14 * 86_400),
                 },
+            ),
+            // Twice, so one lost answer is not a page; a real drift stays until it is fixed or re-snapshotted.
+            CheckKind::Dns { .. } => add(
+                "DNS drifted".into(),
+                check,
+                Condition::ConsecutiveFailures { n: 2 },
             ),
             CheckKind::Http { .. } | CheckKind::Flow { .. } => {
                 let (name, n) = if check.is_checkout() {
@@ -218,6 +290,74 @@ pub fn default_rules(checks: &[Check], channels: &[Channel], owner: &str) -> Vec
         }
     }
     rules
+}
+
+/// The roadmap's "p95 crosses 500 ms on a critical route" for the journeys' steps: every step that requests the
+/// path of a critical page other than the landing page (the login, checkout and member pages, and each critical
+/// `[[route]]`) — so the login POST, which no GET check sees, is timed on its own.
+pub fn default_step_rules(
+    checks: &[Check],
+    steps: &[Step],
+    channels: &[Channel],
+    owner: &str,
+) -> Vec<Rule> {
+    let channel_names: Vec<String> = if channels.is_empty() {
+        vec!["log".to_string()]
+    } else {
+        channels.iter().map(|c| c.name.clone()).collect()
+    };
+    let critical_paths: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.critical && c.id != LANDING)
+        .filter_map(|c| match &c.kind {
+            CheckKind::Http { url, .. } => Some(url.path()),
+            _ => None,
+        })
+        .filter(|path| *path != "/")
+        .collect();
+    steps
+        .iter()
+        .filter(|step| critical_paths.contains(&step.path.as_str()))
+        .map(|step| {
+            let journey = step
+                .id
+                .split(crate::checks::STEP_SEPARATOR)
+                .next()
+                .unwrap_or_default();
+            let name = journey.strip_prefix("flow:").unwrap_or(journey);
+            Rule {
+                name: "slow (p95 over 500ms)".into(),
+                checks: vec![step.id.clone()],
+                condition: Condition::P95Above {
+                    threshold_ms: 500.0,
+                    window: Duration::from_secs(15 * 60),
+                    min_samples: DEFAULT_MIN_SAMPLES,
+                },
+                owner: owner.to_string(),
+                channels: channel_names.clone(),
+                remind_every: Some(Duration::from_secs(3600)),
+                first_step: format!(
+                    "Run `launchready flow` on the {name} journey and look at the timing of `{}`; then check the app's logs and the database for that request, and the last deploy.",
+                    step.name
+                ),
+            }
+        })
+        .collect()
+}
+
+/// Every journey's steps, read from the journey files (a file that cannot be read has none here; the monitor
+/// refuses to start on it anyway).
+pub fn journey_steps(checks: &[Check]) -> Vec<Step> {
+    checks
+        .iter()
+        .filter_map(|check| match &check.kind {
+            CheckKind::Flow { file, .. } => launchready_flow::load(file)
+                .ok()
+                .map(|flow| crate::checks::steps(&check.id, &flow)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// Builds the monitor's configuration from the manifest's `[monitor]` and `[[alert]]` tables (with the roadmap's
@@ -294,8 +434,11 @@ pub fn from_manifest(
         .owner
         .clone()
         .unwrap_or_else(|| "the site owner".to_string());
+    let steps = journey_steps(checks);
     let rules = if manifest.alerts.is_empty() {
-        default_rules(checks, &channels, &owner)
+        let mut rules = default_rules(checks, &channels, &owner);
+        rules.extend(default_step_rules(checks, &steps, &channels, &owner));
+        rules
     } else {
         manifest
             .alerts
@@ -355,9 +498,29 @@ pub fn from_manifest(
             })
             .collect()
     };
+    let schedules = settings
+        .check_schedules
+        .iter()
+        .flat_map(|own| {
+            let schedule = Schedule {
+                phases: own
+                    .phases
+                    .iter()
+                    .map(|p| Phase {
+                        until_ms: p.until_unix.map(|s| s * 1000),
+                        every: p.every,
+                    })
+                    .collect(),
+                jitter: schedule.jitter,
+            };
+            own.checks
+                .iter()
+                .map(move |id| (id.clone(), schedule.clone()))
+        })
+        .collect();
     MonitorConfig {
         schedule,
-        schedules: HashMap::new(),
+        schedules,
         rules,
         channels,
         maintenance: settings
@@ -373,7 +536,9 @@ pub fn from_manifest(
         database,
         dashboard_url: settings.dashboard_url.as_ref().map(ToString::to_string),
         owner,
-        retention: crate::store::DEFAULT_RETENTION,
+        retention: settings.retention,
+        hourly_retention: settings.hourly_retention,
+        steps,
     }
 }
 
@@ -407,6 +572,136 @@ mod tests {
         assert_eq!(schedule.next_wait(0, 0.5), Duration::from_secs(60));
         assert_eq!(schedule.next_wait(0, 0.0), Duration::from_secs(54));
         assert!(schedule.next_wait(0, 0.999_999) <= Duration::from_secs(66));
+    }
+
+    fn examples() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows")
+    }
+
+    /// A manifest beside the example journeys, so `file = "login-to-members.hurl"` resolves.
+    fn manifest(extra: &str) -> launchready_manifest::Manifest {
+        let text = format!(
+            "[site]\ndomain = \"example.com\"\n\n[[flow]]\nname = \"login\"\nfile = \"login-to-members.hurl\"\n\n[[flow]]\nname = \"checkout\"\nfile = \"signup-to-payment.hurl\"\n{extra}"
+        );
+        launchready_manifest::Manifest::parse(&text, &examples().join("launchready.toml"))
+            .expect("test manifest")
+    }
+
+    #[test]
+    fn a_check_of_its_own_pace_keeps_it_and_the_others_keep_the_phases() {
+        let m = manifest(
+            "\n[monitor]\nphases = [{ every = \"5m\" }]\nretention = \"30d\"\nhourly_retention = \"365d\"\n\n[[monitor.check]]\nchecks = [\"flow:checkout\", \"route:login\"]\nevery = \"30s\"\n",
+        );
+        let checks = crate::checks::plan(&m);
+        let config = from_manifest(&m, &checks, Some(PathBuf::from("x.db")));
+        assert_eq!(
+            config.schedule_for("flow:checkout").interval_at(0),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            config.schedule_for("route:login").interval_at(0),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            config.schedule_for("landing").interval_at(0),
+            Duration::from_secs(300)
+        );
+        assert_eq!(config.schedule_for("route:login").jitter, 0.1);
+        assert_eq!(config.retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.retention_cutoff(40 * 86_400_000), 10 * 86_400_000);
+        assert_eq!(
+            config.hourly_cutoff(400 * 86_400_000),
+            Some(35 * 86_400_000)
+        );
+        assert!(
+            config.unplanned(&checks).is_empty(),
+            "{:?}",
+            config.unplanned(&checks)
+        );
+    }
+
+    #[test]
+    fn journeys_record_steps_and_the_login_post_gets_the_p95_alert() {
+        let m = manifest("");
+        let checks = crate::checks::plan(&m);
+        let config = from_manifest(&m, &checks, Some(PathBuf::from("x.db")));
+        let login: Vec<&str> = config
+            .steps
+            .iter()
+            .filter(|s| s.id.starts_with("flow:login#"))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            login,
+            [
+                "GET /members",
+                "GET /login",
+                "POST /login",
+                "GET /members (2)",
+                "POST /logout",
+                "GET /members (3)"
+            ]
+        );
+        let slow: Vec<&str> = config
+            .rules
+            .iter()
+            .filter(|r| matches!(r.condition, Condition::P95Above { .. }))
+            .flat_map(|r| r.checks.iter().map(String::as_str))
+            .collect();
+        assert!(slow.contains(&"flow:login#POST /login"), "{slow:?}");
+        assert!(slow.contains(&"route:login"), "{slow:?}");
+        assert!(slow.contains(&"flow:checkout#POST /checkout"), "{slow:?}");
+        // The landing page has its own check; the journeys' visits to it add no second alert.
+        assert!(!slow.contains(&"flow:checkout#GET /"), "{slow:?}");
+        assert!(!slow.iter().any(|id| id.contains("logout")), "{slow:?}");
+        let ids = config.evaluated_ids(&checks);
+        assert!(ids.iter().any(|id| id == "flow:login#POST /login"));
+        assert!(ids.iter().any(|id| id == "landing"));
+    }
+
+    #[test]
+    fn names_that_match_nothing_planned_are_reported() {
+        let m = manifest(
+            "\n[[monitor.check]]\nchecks = [\"route:logn\"]\nevery = \"30s\"\n\n[[alert]]\nname = \"slow login\"\nchecks = [\"flow:login#POST /logn\", \"flow:login#POST /login\"]\ncondition = \"p(95) > 500ms over 15m\"\n",
+        );
+        let checks = crate::checks::plan(&m);
+        let config = from_manifest(&m, &checks, Some(PathBuf::from("x.db")));
+        let problems = config.unplanned(&checks);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("[[monitor.check]] names `route:logn`"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("alert `slow login` names `flow:login#POST /logn`"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains("route:login"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_saved_dns_snapshot_adds_a_drift_check_with_its_alert() {
+        let m = manifest("\n[monitor]\ndns_snapshot = \"dns/before.zone\"\n");
+        let checks = crate::checks::plan(&m);
+        let dns = checks
+            .iter()
+            .find(|c| c.id == "dns:example.com")
+            .expect("dns check");
+        assert_eq!(
+            dns.kind,
+            CheckKind::Dns {
+                domain: "example.com".into(),
+                snapshot: examples().join("dns/before.zone"),
+            }
+        );
+        let config = from_manifest(&m, &checks, Some(PathBuf::from("x.db")));
+        let rule = config
+            .rules
+            .iter()
+            .find(|r| r.checks == ["dns:example.com"])
+            .expect("drift rule");
+        assert_eq!(rule.condition, Condition::ConsecutiveFailures { n: 2 });
+        assert!(rule.first_step.contains("dns diff"), "{}", rule.first_step);
     }
 
     #[test]

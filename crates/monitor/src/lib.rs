@@ -10,6 +10,7 @@ pub mod channels;
 pub mod checks;
 pub mod config;
 pub mod dashboard;
+pub mod drift;
 pub mod note;
 pub mod redact;
 pub mod runner;

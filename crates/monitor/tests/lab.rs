@@ -123,6 +123,8 @@ fn monitor(lab: &Lab, store: Store, hook: &str) -> Monitor {
         dashboard_url: Some("http://127.0.0.1:8080/".into()),
         owner: "payments@example.test".into(),
         retention: launchready_monitor::store::DEFAULT_RETENTION,
+        hourly_retention: None,
+        steps: Vec::new(),
     };
     Monitor::new(
         config,
