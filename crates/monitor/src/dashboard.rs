@@ -1,19 +1,41 @@
-//! The dashboard: server-rendered HTML (status of every check, uptime, p50/p95, incidents, maintenance), `/metrics`
-//! in Prometheus text format and `/healthz`. Off loopback it refuses to serve without a token; with a token every
-//! request must carry it (`Authorization: Bearer …` or `?token=…`). It reads the store only and never shows a
-//! secret: messages and contexts were redacted before they were stored.
+//! The dashboard: server-rendered HTML with inline SVG and no script — every check's status, uptime and latency
+//! (`/`), a page per check with p50/p95 charts over 1 h, 24 h and 7 d, its recent failures and incidents
+//! (`/check/{id}`), open and past incidents on a timeline (`/incidents`), the incident note (`/note`), status
+//! badges (`/badge/{check}.svg`), `/metrics` in Prometheus text format and `/healthz`.
+//!
+//! Off loopback it refuses to serve without a token; with a token every request but `/healthz` must carry it
+//! (`Authorization: Bearer …`, `?token=…`, or the cookie a `?token=` visit sets, so links need not repeat it).
+//! It reads the store only and never shows a secret: messages and contexts were masked before they were stored,
+//! URLs lose their credentials and query values, and the token and the channels' secret variables' values are
+//! cut from every response as a last guard.
+
+mod chart;
+mod pages;
+mod rollup;
+
+pub use chart::{FAILED, P50, P95};
 
 use crate::alert::percentile;
+use crate::badge::{self, Status};
 use crate::checks::Check;
+use crate::config::{ChannelKind, MonitorConfig};
 use crate::store::Store;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+pub use axum::Router;
+
+/// The cookie a `?token=` visit sets.
+const COOKIE: &str = "launchready_token";
+/// What replaces a secret value that made it into a page.
+const HIDDEN: &str = "[hidden]";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -29,12 +51,35 @@ pub enum DashboardError {
     },
 }
 
+/// What the incident note page is written from.
+#[derive(Debug, Clone)]
+pub struct NoteContext {
+    pub site: String,
+    pub config: MonitorConfig,
+    pub rollback: Option<String>,
+}
+
+/// A dashboard to serve: the store and the checks, plus what is optional.
 #[derive(Debug)]
-struct Shared {
+pub struct Dashboard {
     store: Store,
     checks: Vec<Check>,
     maintenance: Vec<crate::alert::Maintenance>,
     token: Option<String>,
+    note: Option<NoteContext>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    store: Store,
+    checks: Vec<Check>,
+    by_id: HashMap<String, usize>,
+    maintenance: Vec<crate::alert::Maintenance>,
+    token_hash: Option<[u8; 32]>,
+    note: Option<NoteContext>,
+    /// Values that must never appear in a response.
+    secrets: Vec<String>,
+    rollup: tokio::sync::Mutex<rollup::Rollup>,
 }
 
 /// One check's figures over a window.
@@ -68,26 +113,107 @@ pub fn check_listen(addr: SocketAddr, token: Option<&str>) -> Result<(), Dashboa
     Ok(())
 }
 
+/// The dashboard with no incident note context (the note page then says how to get one).
 pub fn router(
     store: Store,
     checks: Vec<Check>,
     maintenance: Vec<crate::alert::Maintenance>,
     token: Option<String>,
 ) -> Router {
-    let shared = Arc::new(Shared {
-        store,
-        checks,
-        maintenance,
-        token,
-    });
-    Router::new()
-        .route("/", get(index))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(shared)
+    Dashboard::new(store, checks)
+        .maintenance(maintenance)
+        .token(token)
+        .router()
 }
 
-pub use axum::Router;
+/// The environment variables a configuration keeps channel secrets in.
+fn secret_variables(config: &MonitorConfig) -> Vec<&str> {
+    let mut names = Vec::new();
+    for channel in &config.channels {
+        match &channel.kind {
+            ChannelKind::Webhook { secret_env, .. } => names.extend(secret_env.as_deref()),
+            ChannelKind::Slack { url_env } | ChannelKind::Discord { url_env } => {
+                names.push(url_env)
+            }
+            ChannelKind::Ntfy { token_env, .. } => names.extend(token_env.as_deref()),
+            ChannelKind::PagerDuty {
+                routing_key_env, ..
+            } => names.push(routing_key_env),
+            ChannelKind::Email { password_env, .. } => names.extend(password_env.as_deref()),
+            ChannelKind::Log | ChannelKind::Alertmanager { .. } => {}
+        }
+    }
+    names
+}
+
+impl Dashboard {
+    pub fn new(store: Store, checks: Vec<Check>) -> Dashboard {
+        Dashboard {
+            store,
+            checks,
+            maintenance: Vec::new(),
+            token: None,
+            note: None,
+        }
+    }
+
+    pub fn maintenance(mut self, maintenance: Vec<crate::alert::Maintenance>) -> Dashboard {
+        self.maintenance = maintenance;
+        self
+    }
+
+    /// Every request but `/healthz` must carry this token; `None` or empty serves openly (loopback only).
+    pub fn token(mut self, token: Option<String>) -> Dashboard {
+        self.token = token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Serves `/note` from the manifest's facts; the channels' secret variables are read now so their values
+    /// can be kept out of every page.
+    pub fn note(mut self, note: NoteContext) -> Dashboard {
+        self.note = Some(note);
+        self
+    }
+
+    pub fn router(self) -> Router {
+        let mut secrets: Vec<String> = self.token.iter().cloned().collect();
+        if let Some(note) = &self.note {
+            secrets.extend(
+                secret_variables(&note.config)
+                    .into_iter()
+                    .filter_map(|name| std::env::var(name).ok()),
+            );
+        }
+        // Very short values would mask ordinary words; such a secret is no secret anyway.
+        secrets.retain(|s| s.len() >= 6);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let shared = Arc::new(Shared {
+            by_id: self
+                .checks
+                .iter()
+                .enumerate()
+                .map(|(n, c)| (c.id.clone(), n))
+                .collect(),
+            store: self.store,
+            checks: self.checks,
+            maintenance: self.maintenance,
+            token_hash: self.token.as_deref().map(hash),
+            note: self.note,
+            secrets,
+            rollup: Default::default(),
+        });
+        Router::new()
+            .route("/", get(index))
+            .route("/check/{id}", get(check_page))
+            .route("/incidents", get(incidents))
+            .route("/note", get(note))
+            .route("/badge/{file}", get(badge_svg))
+            .route("/metrics", get(metrics))
+            .layer(middleware::from_fn_with_state(shared.clone(), guard))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .with_state(shared)
+    }
+}
 
 /// Serves on a bound listener until the process ends.
 pub async fn serve_on(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
@@ -109,152 +235,309 @@ pub async fn serve(
         .map_err(|source| DashboardError::Bind { addr, source })
 }
 
-fn authorized(shared: &Shared, headers: &HeaderMap, query: &HashMap<String, String>) -> bool {
-    let Some(token) = shared.token.as_deref().filter(|t| !t.is_empty()) else {
-        return true;
+fn hash(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// How a request proved it may see the dashboard.
+#[derive(Debug, PartialEq)]
+enum Access {
+    Open,
+    Header,
+    Query,
+    Denied,
+}
+
+fn access(token_hash: Option<&[u8; 32]>, headers: &HeaderMap, query: Option<&str>) -> Access {
+    let Some(expected) = token_hash else {
+        return Access::Open;
     };
+    // Digests are compared, so how long a comparison takes says nothing about the token.
+    let matches = |candidate: &str| hash(candidate) == *expected;
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    bearer == Some(token) || query.get("token").map(String::as_str) == Some(token)
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .any(matches);
+    if bearer.is_some_and(matches) || cookie {
+        return Access::Header;
+    }
+    let query = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .any(|(key, value)| key == "token" && matches(&value));
+    if query { Access::Query } else { Access::Denied }
 }
 
-fn escape(text: &str) -> String {
+/// Authentication and the headers every page gets.
+async fn guard(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let access = access(
+        shared.token_hash.as_ref(),
+        request.headers(),
+        request.uri().query(),
+    );
+    if access == Access::Denied {
+        let mut response = (StatusCode::UNAUTHORIZED, "token required\n").into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"launchready monitor\""),
+        );
+        return response;
+    }
+    let token = (access == Access::Query)
+        .then(|| {
+            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+                .find(|(key, _)| key == "token")
+                .map(|(_, value)| value.into_owned())
+        })
+        .flatten();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // A `?token=` in the address must not travel on in a Referer.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    if let Some(token) = token {
+        let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        if let Ok(value) = HeaderValue::from_str(&format!(
+            "{COOKIE}={encoded}; Path=/; HttpOnly; SameSite=Strict"
+        )) {
+            headers.insert(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Cuts every secret value out of a response body.
+fn scrub(shared: &Shared, mut body: String) -> String {
+    for secret in &shared.secrets {
+        if body.contains(secret.as_str()) {
+            body = body.replace(secret.as_str(), HIDDEN);
+        }
+    }
+    body
+}
+
+fn respond(
+    shared: &Shared,
+    status: StatusCode,
+    kind: &'static str,
+    cache: &'static str,
+    body: String,
+) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, cache)],
+        scrub(shared, body),
+    )
+        .into_response()
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+/// Pages show live state, perhaps behind a token: never stored by a browser or a proxy.
+const NO_STORE: &str = "no-store";
+
+fn html(shared: &Shared, status: StatusCode, body: String) -> Response {
+    respond(shared, status, HTML, NO_STORE, body)
+}
+
+fn failed(shared: &Shared, error: &crate::store::StoreError) -> Response {
+    html(
+        shared,
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::error_page(&format!("The monitor database could not be read: {error}")),
+    )
+}
+
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn fmt_opt(value: Option<f64>, unit: &str) -> String {
-    value.map_or("–".to_string(), |v| format!("{v:.1}{unit}"))
+/// A check's status, as the main page and the badge show it.
+fn status_of(row: &rollup::Row, incident_open: bool) -> Status {
+    match &row.last {
+        None => Status::Unknown,
+        Some(last) if !last.ok => Status::Down,
+        Some(_) if incident_open || row.uptime_24h.is_some_and(|u| u < 99.0) => Status::Degraded,
+        Some(_) => Status::Up,
+    }
 }
 
-async fn index(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if !authorized(&shared, &headers, &query) {
-        return (StatusCode::UNAUTHORIZED, "token required\n").into_response();
-    }
+async fn index(State(shared): State<Arc<Shared>>) -> Response {
     let now = crate::now_ms();
-    let mut html = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>launchready monitor</title>\
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}\
-.up{color:#17803d}.down{color:#b42318}.muted{color:#667}</style></head><body><h1>launchready monitor</h1>",
-    );
-    let active: Vec<_> = shared
-        .maintenance
-        .iter()
-        .filter(|m| (m.start_ms..m.end_ms).contains(&now))
-        .collect();
-    for m in active {
-        let _ = write!(
-            html,
-            "<p class=\"muted\">Maintenance until {}: {} (alerts silenced)</p>",
-            crate::format_ms(m.end_ms),
-            escape(&m.reason)
-        );
-    }
-    html.push_str("<table><tr><th>Check</th><th>Status</th><th>Target</th><th>Uptime 24h</th><th>p50 24h</th><th>p95 24h</th><th>Last error</th></tr>");
-    for check in &shared.checks {
-        let last = shared
-            .store
-            .results(&check.id, i64::MAX, 1)
-            .await
-            .ok()
-            .and_then(|mut r| r.pop());
-        let window = shared
-            .store
-            .window(&check.id, now - 86_400_000)
-            .await
-            .unwrap_or_default();
-        let f = figures(&window);
-        let (class, status) = match &last {
-            Some(r) if r.ok => ("up", "up"),
-            Some(_) => ("down", "DOWN"),
-            None => ("muted", "no data"),
-        };
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td class=\"{class}\">{status}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&check.id),
-            escape(&check.target()),
-            fmt_opt(f.uptime, " %"),
-            fmt_opt(f.p50, " ms"),
-            fmt_opt(f.p95, " ms"),
-            escape(last.as_ref().and_then(|r| r.error.as_deref()).unwrap_or(""))
-        );
-    }
-    html.push_str("</table><h2>Incidents</h2><ul>");
-    for incident in shared.store.incidents(50).await.unwrap_or_default() {
-        let state = match incident.resolved_ms {
-            Some(at) => format!("resolved {}", crate::format_ms(at)),
-            None => "open".to_string(),
-        };
-        let _ = write!(
-            html,
-            "<li><b>{}</b> on {} since {} — {state}<pre>{}</pre></li>",
-            escape(&incident.rule),
-            escape(&incident.check),
-            crate::format_ms(incident.since_ms),
-            escape(&incident.summary)
-        );
-    }
-    html.push_str("</ul></body></html>");
-    Html(html).into_response()
+    let open = match shared.store.open_incidents().await {
+        Ok(open) => open,
+        Err(e) => return failed(&shared, &e),
+    };
+    let rows = {
+        let mut rollup = shared.rollup.lock().await;
+        if let Err(e) = rollup.refresh(&shared.store, now).await {
+            return failed(&shared, &e);
+        }
+        shared
+            .checks
+            .iter()
+            .map(|check| {
+                let row = rollup.row(&check.id);
+                let status = status_of(&row, open.iter().any(|i| i.check == check.id));
+                (check, row, status)
+            })
+            .collect::<Vec<_>>()
+    };
+    let page = pages::index(&rows, &open, &shared.maintenance, now);
+    html(&shared, StatusCode::OK, page)
 }
 
-async fn metrics(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    if !authorized(&shared, &headers, &query) {
-        return (StatusCode::UNAUTHORIZED, "token required\n").into_response();
-    }
-    let mut out = String::from(
-        "# HELP launchready_check_up Whether the check's last result was up.\n# TYPE launchready_check_up gauge\n",
-    );
-    let mut latency = String::from(
-        "# HELP launchready_check_duration_ms The check's last duration in milliseconds.\n# TYPE launchready_check_duration_ms gauge\n",
-    );
-    for check in &shared.checks {
-        if let Some(last) = shared
+async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let Some(check) = shared.by_id.get(&id).map(|n| &shared.checks[*n]) else {
+        return html(
+            &shared,
+            StatusCode::NOT_FOUND,
+            pages::error_page(&format!("No check is called {id}.")),
+        );
+    };
+    let now = crate::now_ms();
+    let mut charts = Vec::new();
+    for span in crate::series::SPANS {
+        match shared
             .store
-            .results(&check.id, i64::MAX, 1)
+            .buckets(&check.id, now - span.window_ms, now + 1, span.bucket_ms)
             .await
-            .ok()
-            .and_then(|mut r| r.pop())
         {
-            let label = check.id.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(
-                out,
-                "launchready_check_up{{check=\"{label}\"}} {}",
-                u8::from(last.ok)
-            );
-            let _ = writeln!(
-                latency,
-                "launchready_check_duration_ms{{check=\"{label}\"}} {}",
-                last.duration_ms
-            );
+            Ok(buckets) => charts.push((span, buckets)),
+            Err(e) => return failed(&shared, &e),
         }
     }
-    let open = shared
-        .store
-        .incidents(10_000)
-        .await
-        .unwrap_or_default()
-        .iter()
-        .filter(|i| i.resolved_ms.is_none())
-        .count();
-    let _ = write!(
-        out,
-        "{latency}# HELP launchready_open_incidents Incidents not resolved.\n# TYPE launchready_open_incidents gauge\nlaunchready_open_incidents {open}\n"
+    let failures = shared.store.failures(&check.id, 20).await;
+    let incidents = shared.store.incidents(500).await;
+    let (failures, incidents) = match (failures, incidents) {
+        (Ok(f), Ok(i)) => (f, i),
+        (Err(e), _) | (_, Err(e)) => return failed(&shared, &e),
+    };
+    let incidents: Vec<_> = incidents
+        .into_iter()
+        .filter(|i| i.check == check.id)
+        .collect();
+    let page = pages::check(
+        check,
+        &charts,
+        &failures,
+        &incidents,
+        &shared.maintenance,
+        now,
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    html(&shared, StatusCode::OK, page)
+}
+
+async fn incidents(State(shared): State<Arc<Shared>>) -> Response {
+    let now = crate::now_ms();
+    match shared.store.incidents(500).await {
+        Ok(all) => {
+            let page = pages::incidents(&all, &shared.maintenance, now);
+            html(&shared, StatusCode::OK, page)
+        }
+        Err(e) => failed(&shared, &e),
+    }
+}
+
+async fn note(State(shared): State<Arc<Shared>>) -> Response {
+    let Some(context) = &shared.note else {
+        return html(
+            &shared,
+            StatusCode::OK,
+            pages::error_page(
+                "This dashboard was started without the manifest's incident note; `launchready incident-note` prints it.",
+            ),
+        );
+    };
+    let open = match shared.store.open_incidents().await {
+        Ok(open) => open,
+        Err(e) => return failed(&shared, &e),
+    };
+    let markdown = crate::note::incident_note(
+        &context.site,
+        &shared.checks,
+        &context.config,
+        &open,
+        context.rollback.as_deref(),
+    );
+    html(&shared, StatusCode::OK, pages::note(&markdown))
+}
+
+async fn badge_svg(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
+    let Some(id) = file.strip_suffix(".svg") else {
+        return (StatusCode::NOT_FOUND, "badges end in .svg\n").into_response();
+    };
+    if !shared.by_id.contains_key(id) {
+        return (StatusCode::NOT_FOUND, "no such check\n").into_response();
+    }
+    let now = crate::now_ms();
+    let open = match shared.store.open_incidents().await {
+        Ok(open) => open.iter().any(|i| i.check == id),
+        Err(e) => return failed(&shared, &e),
+    };
+    let row = {
+        let mut rollup = shared.rollup.lock().await;
+        if let Err(e) = rollup.refresh(&shared.store, now).await {
+            return failed(&shared, &e);
+        }
+        rollup.row(id)
+    };
+    let status = status_of(&row, open);
+    let svg = badge::svg(id, &badge::message(status, row.uptime_24h), status.colour());
+    // Short-lived so a README shows a recent state; private when a token guards it.
+    let cache = if shared.token_hash.is_some() {
+        "private, max-age=30"
+    } else {
+        "public, max-age=30"
+    };
+    respond(
+        &shared,
+        StatusCode::OK,
+        "image/svg+xml; charset=utf-8",
+        cache,
+        svg,
+    )
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let now = crate::now_ms();
+    let open = match shared.store.open_incidents().await {
+        Ok(open) => open.len(),
+        Err(e) => return failed(&shared, &e),
+    };
+    let text = {
+        let mut rollup = shared.rollup.lock().await;
+        if let Err(e) = rollup.refresh(&shared.store, now).await {
+            return failed(&shared, &e);
+        }
+        pages::metrics(shared.checks.iter().map(|c| (c, rollup.row(&c.id))), open)
+    };
+    respond(
+        &shared,
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        NO_STORE,
+        text,
+    )
 }
 
 #[cfg(test)]
@@ -294,5 +577,59 @@ mod tests {
             escape("<b>\"x\" & y</b>"),
             "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;"
         );
+    }
+
+    #[test]
+    fn a_token_arrives_by_header_cookie_or_query() {
+        let expected = hash("s3cret-token");
+        let mut headers = HeaderMap::new();
+        assert_eq!(access(None, &headers, None), Access::Open);
+        assert_eq!(access(Some(&expected), &headers, None), Access::Denied);
+        assert_eq!(
+            access(Some(&expected), &headers, Some("token=s3cret-token")),
+            Access::Query
+        );
+        assert_eq!(
+            access(Some(&expected), &headers, Some("token=wrong")),
+            Access::Denied
+        );
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; launchready_token=s3cret-token"),
+        );
+        assert_eq!(access(Some(&expected), &headers, None), Access::Header);
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret-token"),
+        );
+        assert_eq!(access(Some(&expected), &bearer, None), Access::Header);
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret-tokeN"),
+        );
+        assert_eq!(access(Some(&expected), &bearer, None), Access::Denied);
+    }
+
+    #[test]
+    fn degraded_means_up_now_but_not_well() {
+        let row = |ok: bool, uptime: f64| rollup::Row {
+            last: Some(rollup::Last {
+                id: 1,
+                at_ms: 0,
+                ok,
+                status: None,
+                duration_ms: 1.0,
+                error: None,
+            }),
+            samples_24h: 10,
+            uptime_24h: Some(uptime),
+            p50_1h: None,
+            p95_1h: None,
+        };
+        assert_eq!(status_of(&row(true, 100.0), false), Status::Up);
+        assert_eq!(status_of(&row(true, 100.0), true), Status::Degraded);
+        assert_eq!(status_of(&row(true, 98.0), false), Status::Degraded);
+        assert_eq!(status_of(&row(false, 100.0), false), Status::Down);
     }
 }

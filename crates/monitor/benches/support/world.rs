@@ -1,0 +1,180 @@
+//! A small monitor world shared by the dashboard's tests (included with `#[path]`): a manifest with channels
+//! whose secrets must never show, three hours of results a minute for every planned check, checkout failing for
+//! the last ten minutes with an open incident, and a resolved incident on login.
+
+use launchready_manifest::Manifest;
+use launchready_monitor::dashboard::{Dashboard, NoteContext};
+use launchready_monitor::{Check, CheckResult, NoticeKind, Notification, Store, plan};
+use std::path::Path;
+
+/// The channel secret's variable. Tests cannot set variables (no `unsafe`), so the world names one cargo sets
+/// for every test run; its value plays the secret.
+pub const SECRET_VAR: &str = "CARGO_MANIFEST_DIR";
+/// Credentials and a query value in a webhook URL written in the manifest.
+pub const URL_SECRETS: [&str; 2] = ["hookpass-9876", "qwerty-12345"];
+pub const MINUTE: i64 = 60_000;
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub checks: Vec<Check>,
+    pub note: NoteContext,
+    pub now: i64,
+}
+
+impl World {
+    pub fn dashboard(&self, token: Option<&str>) -> Dashboard {
+        Dashboard::new(self.store.clone(), self.checks.clone())
+            .token(token.map(str::to_string))
+            .note(self.note.clone())
+    }
+}
+
+pub fn secret_value() -> String {
+    std::env::var(SECRET_VAR).expect("cargo sets CARGO_MANIFEST_DIR for tests and benches")
+}
+
+fn manifest(path: &Path) -> Manifest {
+    let text = format!(
+        r#"[site]
+domain = "example.test"
+canonical = "https://www.example.test/"
+
+[monitor]
+owner = "founder@example.test"
+
+[[monitor.channel]]
+name = "slack"
+type = "slack"
+url_env = "{SECRET_VAR}"
+
+[[monitor.channel]]
+name = "hook"
+type = "webhook"
+url = "https://hookuser:{}@hooks.example.test/in?key={}"
+"#,
+        URL_SECRETS[0], URL_SECRETS[1]
+    );
+    Manifest::parse(&text, path).expect("the world's manifest parses")
+}
+
+/// A deterministic spread of durations around `base`, with a slow tail.
+fn latency(base: f64, n: i64) -> f64 {
+    let wobble = ((n * 7919) % 97) as f64;
+    if n % 50 == 0 {
+        base * 4.0
+    } else {
+        base + wobble
+    }
+}
+
+fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
+    CheckResult {
+        at_ms,
+        check: check.to_string(),
+        step: String::new(),
+        ok,
+        status: Some(if ok { 200 } else { 502 }),
+        duration_ms,
+        timings: serde_json::Value::Null,
+        error_kind: None,
+        error: None,
+        context: None,
+        cert_expires_at_ms: None,
+    }
+}
+
+fn notice(kind: NoticeKind, rule: &str, check: &str, since_ms: i64, at_ms: i64) -> Notification {
+    Notification {
+        key: format!("{rule}/{check}/{since_ms}/{kind:?}"),
+        kind,
+        rule: rule.to_string(),
+        check: check.to_string(),
+        condition: "error_rate > 1% over 15m".to_string(),
+        owner: "founder@example.test".to_string(),
+        channels: vec!["slack".to_string()],
+        since_ms,
+        at_ms,
+        value: Some(12.5),
+        last_error: Some("502 from POST https://www.example.test/checkout".to_string()),
+        context: None,
+        folded: Vec::new(),
+        first_step: "Try a test purchase.".to_string(),
+        dashboard: None,
+    }
+}
+
+pub async fn small() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = manifest(&dir.path().join("launchready.toml"));
+    let checks = plan(&manifest);
+    let config =
+        launchready_monitor::from_manifest(&manifest, &checks, Some(dir.path().join("m.db")));
+    let store = Store::open(&dir.path().join("m.db")).await.expect("store");
+    let now = launchready_monitor::now_ms();
+    let start = now - 180 * MINUTE;
+    for (c, check) in checks.iter().enumerate() {
+        let base = 80.0 + 60.0 * c as f64;
+        for n in 0..180 {
+            let at = start + n * MINUTE + (c as i64) * 1_000;
+            let mut r = result(&check.id, at, true, latency(base, n));
+            if check.id == "route:checkout" && n >= 170 {
+                r.ok = false;
+                r.duration_ms = 30.0;
+                r.error_kind = Some("status".into());
+                r.error =
+                    Some("502 from POST https://www.example.test/checkout?session=***".into());
+                r.context = Some(
+                    "POST /checkout HTTP/1.1\ncookie: ***\nauthorization: Bearer ***\n\nHTTP/1.1 502 Bad Gateway\ncontent-type: text/html\n\n<h1>upstream timed out</h1>"
+                        .into(),
+                );
+            }
+            if check.id == "route:login" && n == 100 {
+                // A secret that reached a stored message by mistake: the dashboard must still not show it.
+                r.ok = false;
+                r.error_kind = Some("status".into());
+                r.error = Some(format!("500 with {} in the body", secret_value()));
+            }
+            store.insert_result(&r).await.expect("insert");
+        }
+    }
+    let empty = Default::default();
+    let open = notice(
+        NoticeKind::Firing,
+        "error rate over 1%",
+        "route:checkout",
+        now - 10 * MINUTE,
+        now - 9 * MINUTE,
+    );
+    let past = notice(
+        NoticeKind::Firing,
+        "slow (p95 over 500ms)",
+        "route:login",
+        now - 150 * MINUTE,
+        now - 150 * MINUTE,
+    );
+    store
+        .commit_evaluation(&empty, &[open, past.clone()], now - 9 * MINUTE)
+        .await
+        .expect("incidents");
+    let resolved = Notification {
+        kind: NoticeKind::Resolved,
+        key: format!("{}-resolved", past.key),
+        ..past
+    };
+    store
+        .commit_evaluation(&empty, &[resolved], now - 120 * MINUTE)
+        .await
+        .expect("resolution");
+    World {
+        note: NoteContext {
+            site: manifest.apex().to_string(),
+            config,
+            rollback: Some("./deploy.sh rollback".to_string()),
+        },
+        dir,
+        store,
+        checks,
+        now,
+    }
+}
