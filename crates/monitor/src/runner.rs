@@ -1,12 +1,19 @@
-//! The I/O shell around the pure parts: runs checks on their schedule (each in its own task, so a slow check
-//! delays only itself and never overlaps itself), stores every result before anything else happens, evaluates
-//! the alert rules on what is stored, and delivers the outbox.
+//! The I/O shell around the pure parts: runs checks on their schedule, stores every result before anything else
+//! happens, evaluates the alert rules on what is stored, and delivers the outbox.
+//!
+//! Alone (SQLite), each check runs in its own task, so a slow check delays only itself and never overlaps itself.
+//! On a shared PostgreSQL, nodes claim due slots with leases (`store::cluster`): a slot runs once across nodes, a
+//! dead node's slots are taken over within one interval, one node at a time (the `evaluator` lease) evaluates
+//! alerts, and outbox rows are claimed one by one so no notice is sent twice. Both record the scheduling lag —
+//! intended start to actual start of each run — in an HDR histogram ([`Monitor::lag`]).
 
 use crate::alert::{self, Input};
 use crate::channels::{self, Env};
 use crate::checks::{self, Check, CheckKind, CheckResult, FlowContext};
 use crate::config::MonitorConfig;
-use crate::store::{Store, StoreError};
+use crate::store::cluster::{Claim, EVALUATOR, NextSlot, RETENTION};
+use crate::store::{RunMeta, Store, StoreError};
+use hdrhistogram::Histogram;
 use launchready_flow::FlowFile;
 use launchready_net::Net;
 use std::collections::HashMap;
@@ -34,6 +41,75 @@ pub struct OnceSummary {
     pub delivery_errors: Vec<String>,
 }
 
+/// This node: its name (unique among the nodes sharing a database) and its region label (empty: none). With
+/// regions, each region runs every check and each result records its region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub region: String,
+}
+
+impl Node {
+    pub fn new(name: impl Into<String>, region: Option<&str>) -> Node {
+        Node {
+            name: name.into(),
+            region: region.unwrap_or_default().trim().to_string(),
+        }
+    }
+}
+
+impl Default for Node {
+    /// The host name and process id: unique without configuration, also for two nodes on one machine.
+    fn default() -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".into());
+        Node::new(format!("{host}-{}", std::process::id()), None)
+    }
+}
+
+/// How a node shares the work on PostgreSQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterOptions {
+    /// How often the node asks for due slots; by default a quarter of the shortest interval, within 50 ms–1 s.
+    pub poll: Option<Duration>,
+    /// Checks this node runs at once.
+    pub max_in_flight: usize,
+    /// Due slots of one check run back to back after a takeover; more than this are skipped.
+    pub catch_up: i64,
+    /// How often the evaluator evaluates and delivers; by default the shortest interval, within 1–10 s. Its lease
+    /// lasts three rounds.
+    pub evaluate_every: Option<Duration>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            poll: None,
+            max_in_flight: 128,
+            catch_up: 10,
+            evaluate_every: None,
+        }
+    }
+}
+
+/// The scheduling lag so far, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LagSummary {
+    pub runs: u64,
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    pub max_ms: u64,
+}
+
+/// Lags up to an hour (longer ones count as an hour), to three significant digits. `None` only if these bounds
+/// were invalid, which they are not.
+fn new_lag_histogram() -> Option<Histogram<u64>> {
+    Histogram::new_with_max(3_600_000, 3).ok()
+}
+
 /// A configured monitor.
 pub struct Monitor {
     pub config: MonitorConfig,
@@ -46,6 +122,9 @@ pub struct Monitor {
     env: Box<EnvFn>,
     /// Evaluations and deliveries run one at a time.
     evaluating: Mutex<()>,
+    node: Node,
+    cluster: ClusterOptions,
+    lag: std::sync::Mutex<Option<Histogram<u64>>>,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -86,7 +165,65 @@ impl Monitor {
             context,
             env: Box::new(|name| std::env::var(name).ok()),
             evaluating: Mutex::new(()),
+            node: Node::default(),
+            cluster: ClusterOptions::default(),
+            lag: std::sync::Mutex::new(new_lag_histogram()),
         })
+    }
+
+    /// Names this node and its region (results record both).
+    pub fn with_node(mut self, node: Node) -> Self {
+        self.node = node;
+        self
+    }
+
+    pub fn with_cluster_options(mut self, options: ClusterOptions) -> Self {
+        self.cluster = options;
+        self
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The scheduling lag (intended start to actual start) of every scheduled run so far.
+    pub fn lag(&self) -> LagSummary {
+        let Some(histogram) = self.lag_histogram() else {
+            return LagSummary::default();
+        };
+        LagSummary {
+            runs: histogram.len(),
+            p50_ms: histogram.value_at_quantile(0.5),
+            p99_ms: histogram.value_at_quantile(0.99),
+            max_ms: histogram.max(),
+        }
+    }
+
+    /// A copy of the lag histogram (milliseconds), for finer figures than [`Monitor::lag`].
+    pub fn lag_histogram(&self) -> Option<Histogram<u64>> {
+        match self.lag.lock() {
+            Ok(histogram) => histogram.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn record_lag(&self, intended_ms: i64, actual_ms: i64) {
+        let lag = u64::try_from(actual_ms - intended_ms).unwrap_or(0);
+        let mut histogram = match self.lag.lock() {
+            Ok(histogram) => histogram,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(histogram) = histogram.as_mut() {
+            histogram.saturating_record(lag);
+        }
+    }
+
+    fn meta(&self, due_ms: Option<i64>) -> RunMeta {
+        RunMeta {
+            node: self.node.name.clone(),
+            region: self.node.region.clone(),
+            due_ms,
+        }
     }
 
     /// Reads channel secrets through `env` instead of the process environment.
@@ -100,21 +237,37 @@ impl Monitor {
 
     /// Runs one check now and stores its result.
     pub async fn run_check(&self, check: &Check) -> Result<CheckResult, MonitorError> {
-        let result = checks::run(
-            check,
-            &self.net,
-            &self.flows,
-            &self.context,
-            crate::now_ms(),
-        )
-        .await;
-        self.store.insert_result(&result).await?;
+        self.run_slot(check, None).await
+    }
+
+    /// Runs one check now for the slot intended to start at `due_ms` (recording the lag) and stores its result.
+    async fn run_slot(
+        &self,
+        check: &Check,
+        due_ms: Option<i64>,
+    ) -> Result<CheckResult, MonitorError> {
+        let started = crate::now_ms();
+        if let Some(due) = due_ms {
+            self.record_lag(due, started);
+        }
+        let result = checks::run(check, &self.net, &self.flows, &self.context, started).await;
+        self.store.insert_run(&result, &self.meta(due_ms)).await?;
         Ok(result)
     }
 
     /// Evaluates every rule at `now_ms` on the stored results, commits state and outbox together, and returns
     /// the number of new notifications.
     pub async fn evaluate(&self, now_ms: i64) -> Result<usize, MonitorError> {
+        Ok(self.evaluate_fenced(now_ms, None).await?.unwrap_or(0))
+    }
+
+    /// [`Monitor::evaluate`], committing only while `fence` (a lease and its owner) holds. `None`: the lease was
+    /// lost meanwhile and nothing was committed.
+    async fn evaluate_fenced(
+        &self,
+        now_ms: i64,
+        fence: Option<(&str, &str)>,
+    ) -> Result<Option<usize>, MonitorError> {
         let _one = self.evaluating.lock().await;
         let lookback = self
             .config
@@ -143,33 +296,40 @@ impl Monitor {
             maintenance: &self.config.maintenance,
             dashboard: self.config.dashboard_url.as_deref(),
         });
-        self.store
-            .commit_evaluation(&out.states, &out.notifications, now_ms)
+        let committed = self
+            .store
+            .commit_evaluation_fenced(&out.states, &out.notifications, now_ms, fence)
             .await?;
-        Ok(out.notifications.len())
+        Ok(committed.then_some(out.notifications.len()))
     }
 
-    /// Sends every undelivered outbox row; a failure stays in the outbox for the next round.
+    /// Sends every undelivered outbox row once; a failure stays in the outbox for the next round. Rows are
+    /// claimed one at a time: on PostgreSQL a row another node is sending is passed over.
     pub async fn deliver(&self) -> Result<(usize, Vec<String>), MonitorError> {
         let _one = self.evaluating.lock().await;
         let mut delivered = 0;
         let mut errors = Vec::new();
         let env: Env<'_> = &*self.env;
-        for row in self.store.pending().await? {
-            let Some(channel) = self.channel(&row.channel) else {
-                let message = format!("channel `{}` is not configured", row.channel);
-                self.store.mark_failed(row.id, &message).await?;
+        let mut after = 0;
+        while let Some(claim) = self.store.claim_pending(after).await? {
+            after = claim.row.id;
+            let Some(channel) = self.channel(&claim.row.channel) else {
+                let message = format!("channel `{}` is not configured", claim.row.channel);
+                self.store.finish_delivery(claim, Err(&message)).await?;
                 errors.push(message);
                 continue;
             };
-            match channels::send(&channel, &row.notification, &self.channel_net, env).await {
+            match channels::send(&channel, &claim.row.notification, &self.channel_net, env).await {
                 Ok(()) => {
-                    self.store.mark_delivered(row.id, crate::now_ms()).await?;
+                    self.store
+                        .finish_delivery(claim, Ok(crate::now_ms()))
+                        .await?;
                     delivered += 1;
                 }
                 Err(error) => {
-                    self.store.mark_failed(row.id, &error.to_string()).await?;
-                    errors.push(error.to_string());
+                    let message = error.to_string();
+                    self.store.finish_delivery(claim, Err(&message)).await?;
+                    errors.push(message);
                 }
             }
         }
@@ -204,8 +364,17 @@ impl Monitor {
         })
     }
 
-    /// Runs until `stop` resolves. Each check waits a random part of its first interval before its first run.
+    /// Runs until `stop` resolves: alone on SQLite, sharing the work with the other nodes on PostgreSQL.
     pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        if self.store.is_shared() {
+            self.run_shared(stop).await;
+        } else {
+            self.run_alone(stop).await;
+        }
+    }
+
+    /// Each check in its own task; each waits a random part of its first interval before its first run.
+    async fn run_alone(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         let mut tasks = tokio::task::JoinSet::new();
         for check in self.checks.clone() {
             let monitor = self.clone();
@@ -214,24 +383,20 @@ impl Monitor {
                 let first = schedule
                     .interval_at(crate::now_ms())
                     .mul_f64(schedule.jitter.clamp(0.0, 0.5) * rand::random::<f64>());
+                let mut intended = crate::now_ms() + first.as_millis() as i64;
                 tokio::time::sleep(first).await;
                 loop {
                     // The next run is scheduled after this one ends, so a check never overlaps itself.
-                    if let Err(error) = monitor.run_check(&check).await {
+                    if let Err(error) = monitor.run_slot(&check, Some(intended)).await {
                         eprintln!("monitor: {}: {error}", check.id);
                     }
                     if let Err(error) = monitor.evaluate(crate::now_ms()).await {
                         eprintln!("monitor: alerts: {error}");
                     }
-                    match monitor.deliver().await {
-                        Ok((_, errors)) => {
-                            for error in errors {
-                                eprintln!("monitor: {error}");
-                            }
-                        }
-                        Err(error) => eprintln!("monitor: delivery: {error}"),
-                    }
-                    let wait = schedule.next_wait(crate::now_ms(), rand::random::<f64>());
+                    monitor.deliver_logged().await;
+                    let now = crate::now_ms();
+                    let wait = schedule.next_wait(now, rand::random::<f64>());
+                    intended = now + wait.as_millis() as i64;
                     tokio::time::sleep(wait).await;
                 }
             });
@@ -250,5 +415,219 @@ impl Monitor {
         stop.await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+    }
+
+    async fn deliver_logged(&self) {
+        match self.deliver().await {
+            Ok((_, errors)) => {
+                for error in errors {
+                    eprintln!("monitor: {error}");
+                }
+            }
+            Err(error) => eprintln!("monitor: delivery: {error}"),
+        }
+    }
+
+    /// The shortest interval any check has now.
+    fn shortest_interval(&self) -> Duration {
+        let now = crate::now_ms();
+        self.checks
+            .iter()
+            .map(|c| self.config.schedule_for(&c.id).interval_at(now))
+            .min()
+            .unwrap_or(Duration::from_secs(60))
+    }
+
+    /// Several nodes, one PostgreSQL: claim due slots, run them under renewed leases, store each result with its
+    /// slot; evaluate and deliver while holding the evaluator lease; fold old results while holding the
+    /// retention lease. A clean stop hands back this node's slots and leases at once.
+    async fn run_shared(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        let shortest = self.shortest_interval();
+        let mut tasks = tokio::task::JoinSet::new();
+        let monitor = self.clone();
+        tasks.spawn(async move { monitor.claim_loop(shortest).await });
+        let monitor = self.clone();
+        tasks.spawn(async move { monitor.evaluator_loop(shortest).await });
+        let monitor = self.clone();
+        tasks.spawn(async move {
+            loop {
+                let now = crate::now_ms();
+                match monitor
+                    .store
+                    .acquire_lease(RETENTION, &monitor.node.name, now, 2 * 3_600_000)
+                    .await
+                {
+                    Ok(true) => {
+                        let cutoff = now - monitor.config.retention.as_millis() as i64;
+                        if let Err(error) = monitor.store.downsample(cutoff).await {
+                            eprintln!("monitor: retention: {error}");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => eprintln!("monitor: retention lease: {error}"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        });
+        stop.await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        let name = &self.node.name;
+        if let Err(error) = self.store.release_claims(name).await {
+            eprintln!("monitor: releasing checks: {error}");
+        }
+        for lease in [EVALUATOR, RETENTION] {
+            if let Err(error) = self.store.release_lease(lease, name).await {
+                eprintln!("monitor: releasing the {lease} lease: {error}");
+            }
+        }
+    }
+
+    /// Makes sure every check has a slot in this node's region (first slots spread over the jitter fraction of
+    /// the interval, so checks do not fire in lockstep), then claims due slots until aborted.
+    async fn claim_loop(self: Arc<Self>, shortest: Duration) {
+        let poll = self.cluster.poll.unwrap_or_else(|| {
+            (shortest / 4).clamp(Duration::from_millis(50), Duration::from_secs(1))
+        });
+        let ids: Vec<String> = self.checks.iter().map(|c| c.id.clone()).collect();
+        let permits = Arc::new(tokio::sync::Semaphore::new(
+            self.cluster.max_in_flight.max(1),
+        ));
+        let mut running = tokio::task::JoinSet::new();
+        let mut scheduled = false;
+        loop {
+            if !scheduled {
+                let now = crate::now_ms();
+                let rows: Vec<(String, i64, i64)> = self
+                    .checks
+                    .iter()
+                    .map(|check| {
+                        let schedule = self.config.schedule_for(&check.id);
+                        let interval = schedule.interval_at(now).as_millis() as i64;
+                        let spread = schedule.jitter.clamp(0.0, 0.5) * rand::random::<f64>();
+                        (
+                            check.id.clone(),
+                            interval,
+                            now + (interval as f64 * spread) as i64,
+                        )
+                    })
+                    .collect();
+                match self.store.ensure_schedule(&self.node.region, &rows).await {
+                    Ok(()) => scheduled = true,
+                    Err(error) => eprintln!("monitor: schedule: {error}"),
+                }
+            }
+            while running.try_join_next().is_some() {}
+            let free = permits.available_permits();
+            if scheduled && free > 0 {
+                let claims = self
+                    .store
+                    .claim_due(
+                        &self.node.name,
+                        &self.node.region,
+                        &ids,
+                        crate::now_ms(),
+                        free as i64,
+                    )
+                    .await;
+                match claims {
+                    Ok(claims) => {
+                        for claim in claims {
+                            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            let monitor = self.clone();
+                            running.spawn(async move {
+                                monitor.run_claim(claim).await;
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(error) => eprintln!("monitor: claiming checks: {error}"),
+                }
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+
+    /// Runs a claimed slot while renewing its lease (a third of the interval at a time), then stores the result
+    /// and moves the slot on, unless another node took the slot over meanwhile.
+    async fn run_claim(&self, claim: Claim) {
+        let Some(check) = self.checks.iter().find(|c| c.id == claim.check) else {
+            return;
+        };
+        let started = crate::now_ms();
+        self.record_lag(claim.due_ms, started);
+        let run = checks::run(check, &self.net, &self.flows, &self.context, started);
+        tokio::pin!(run);
+        let renew_every = Duration::from_millis((claim.interval_ms / 3).max(50) as u64);
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break result,
+                () = tokio::time::sleep(renew_every) => {
+                    match self.store.renew(&claim, &self.node.name, crate::now_ms()).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            eprintln!("monitor: {}: another node took the slot over", claim.check);
+                            return;
+                        }
+                        Err(error) => eprintln!("monitor: {}: renewing the lease: {error}", claim.check),
+                    }
+                }
+            }
+        };
+        let interval = self
+            .config
+            .schedule_for(&check.id)
+            .interval_at(claim.due_ms)
+            .as_millis() as i64;
+        let next = NextSlot::after(
+            claim.due_ms,
+            interval,
+            crate::now_ms(),
+            self.cluster.catch_up,
+        );
+        match self
+            .store
+            .complete(&claim, &self.node.name, &result, next)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => eprintln!(
+                "monitor: {}: the slot was taken over before its result was stored; the new holder's counts",
+                claim.check
+            ),
+            Err(error) => eprintln!("monitor: {}: {error}", claim.check),
+        }
+    }
+
+    /// While this node holds the evaluator lease: evaluate (committed only under the lease) and deliver.
+    async fn evaluator_loop(self: Arc<Self>, shortest: Duration) {
+        let every = self
+            .cluster
+            .evaluate_every
+            .unwrap_or_else(|| shortest.clamp(Duration::from_secs(1), Duration::from_secs(10)));
+        let ttl = 3 * every.as_millis() as i64;
+        let name = self.node.name.clone();
+        loop {
+            let now = crate::now_ms();
+            match self.store.acquire_lease(EVALUATOR, &name, now, ttl).await {
+                Ok(true) => {
+                    match self.evaluate_fenced(now, Some((EVALUATOR, &name))).await {
+                        Ok(Some(_)) => self.deliver_logged().await,
+                        Ok(None) => {
+                            eprintln!("monitor: the evaluator lease moved on mid-evaluation")
+                        }
+                        Err(error) => eprintln!("monitor: alerts: {error}"),
+                    }
+                    if let Err(error) = self.store.lease_round(EVALUATOR, &name).await {
+                        eprintln!("monitor: evaluator lease: {error}");
+                    }
+                }
+                Ok(false) => {}
+                Err(error) => eprintln!("monitor: evaluator lease: {error}"),
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 }

@@ -32,6 +32,33 @@ pub struct Claim {
     pub interval_ms: i64,
 }
 
+/// Where a slot moves after its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextSlot {
+    pub due_ms: i64,
+    /// Slots passed over because the backlog was longer than the catch-up limit.
+    pub skipped: i64,
+    /// The interval in force for the next slot (its lease lasts this long).
+    pub interval_ms: i64,
+}
+
+impl NextSlot {
+    /// The slot after `due_ms` on the grid of `interval_ms`. Slots already due are run one after the other (each
+    /// interval gets its result, also after a takeover), but when more than `catch_up` of them are waiting (the
+    /// whole cluster was down) the oldest are skipped and counted instead of being run in a burst.
+    pub fn after(due_ms: i64, interval_ms: i64, now_ms: i64, catch_up: i64) -> NextSlot {
+        let interval_ms = interval_ms.max(1);
+        let next = due_ms + interval_ms;
+        let waiting = (now_ms - next).div_euclid(interval_ms) + 1;
+        let skipped = (waiting - catch_up.max(1)).max(0);
+        NextSlot {
+            due_ms: next + skipped * interval_ms,
+            skipped,
+            interval_ms,
+        }
+    }
+}
+
 /// A named lease's holder, for operators and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseHolder {
@@ -145,15 +172,15 @@ impl Store {
         Ok(updated == 1)
     }
 
-    /// Stores `result` for `claim` and moves the slot on to `next_due_ms` (having skipped `skipped` slots), in one
-    /// transaction, only if `node` still holds the lease. False: the slot was taken over and nothing was stored.
+    /// Stores `result` for `claim` and moves the slot on to `next.due_ms` (with the interval then in force, having
+    /// skipped `next.skipped` slots), in one transaction, only if `node` still holds the lease. False: the slot
+    /// was taken over and nothing was stored.
     pub async fn complete(
         &self,
         claim: &Claim,
         node: &str,
         result: &CheckResult,
-        next_due_ms: i64,
-        skipped: i64,
+        next: NextSlot,
     ) -> Result<bool, StoreError> {
         let pool = self.pg("completing a claim")?;
         let timings = serde_json::to_string(&result.timings)?;
@@ -165,15 +192,16 @@ impl Store {
         let mut tx = pool.begin().await?;
         let moved = sqlx::query(
             "UPDATE schedule SET next_due_ms = $1, lease_owner = NULL, lease_until_ms = NULL,
-               skipped = skipped + $2
+               skipped = skipped + $2, interval_ms = $7
              WHERE check_id = $3 AND region = $4 AND lease_owner = $5 AND next_due_ms = $6",
         )
-        .bind(next_due_ms)
-        .bind(skipped)
+        .bind(next.due_ms)
+        .bind(next.skipped)
         .bind(&claim.check)
         .bind(&claim.region)
         .bind(node)
         .bind(claim.due_ms)
+        .bind(next.interval_ms)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -363,5 +391,23 @@ impl Store {
         )
         .fetch_one(pool)
         .await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NextSlot;
+
+    #[test]
+    fn the_next_slot_is_on_the_grid_and_a_long_backlog_is_skipped_not_burst() {
+        // On time: the next slot is one interval on.
+        assert_eq!(NextSlot::after(10_000, 1_000, 10_050, 3).due_ms, 11_000);
+        // Two slots late (a takeover): both are still run, starting with the oldest.
+        let late = NextSlot::after(10_000, 1_000, 12_500, 3);
+        assert_eq!((late.due_ms, late.skipped), (11_000, 0));
+        // Ten slots waiting with a catch-up of three: the seven oldest are skipped, three remain to run.
+        let down = NextSlot::after(10_000, 1_000, 20_500, 3);
+        assert_eq!((down.due_ms, down.skipped), (18_000, 7));
+        assert!(20_500 - down.due_ms < 3 * 1_000);
     }
 }
