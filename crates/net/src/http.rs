@@ -4,16 +4,14 @@
 
 use crate::Net;
 use crate::connect_to::resolve_target;
-use crate::tls::{RecordingVerifier, client_config, failed_handshake_facts, session_facts};
+use crate::tls::{TlsClient, failed_handshake_facts};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use launchready_findings::facts::{ChainEnd, HopFacts, NetError, NetErrorKind, Timings};
-use rustls::pki_types::ServerName;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use url::{Position, Url};
@@ -24,6 +22,61 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Milliseconds since `since`, to two decimals: the unit of every phase timing.
 pub(crate) fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// Connects to the first of `ips` that accepts on `port`, each try bounded by `timeout`; otherwise the last
+/// failure, classified.
+pub(crate) async fn connect_first(
+    ips: Vec<IpAddr>,
+    port: u16,
+    timeout: Duration,
+) -> Result<(TcpStream, SocketAddr), (NetErrorKind, String)> {
+    let mut last_error = (NetErrorKind::Io, "no address to connect to".to_string());
+    for ip in ips {
+        let addr = SocketAddr::new(ip, port);
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => return Ok((tcp, addr)),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last_error = (
+                    NetErrorKind::Refused,
+                    format!("{addr} refused the connection"),
+                );
+            }
+            Ok(Err(e)) => last_error = (NetErrorKind::Io, format!("connecting to {addr}: {e}")),
+            Err(_) => {
+                last_error = (
+                    NetErrorKind::Timeout,
+                    format!(
+                        "connecting to {addr} timed out after {:.1}s",
+                        timeout.as_secs_f64()
+                    ),
+                );
+            }
+        }
+    }
+    Err(last_error)
+}
+
+/// A request that got no response: a connection cut short is I/O, anything else a protocol error.
+pub(crate) fn send_error_kind(error: &hyper::Error) -> NetErrorKind {
+    if error.is_incomplete_message() || error.is_canceled() {
+        NetErrorKind::Io
+    } else {
+        NetErrorKind::Protocol
+    }
+}
+
+/// A response's headers as text, in order, with bytes that are not UTF-8 replaced.
+pub(crate) fn header_list(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 fn net_error(kind: NetErrorKind, message: impl Into<String>) -> NetError {
@@ -268,41 +321,14 @@ impl Net {
         };
 
         let connect_started = Instant::now();
-        let mut last_error = None;
-        let mut stream = None;
-        for ip in ips {
-            let addr = SocketAddr::new(ip, target_port);
-            match tokio::time::timeout(self.op_timeout(), TcpStream::connect(addr)).await {
-                Ok(Ok(tcp)) => {
-                    attempt.hop.connected_to = Some(addr.to_string());
-                    stream = Some(tcp);
-                    break;
-                }
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    last_error = Some((
-                        NetErrorKind::Refused,
-                        format!("{addr} refused the connection"),
-                    ));
-                }
-                Ok(Err(e)) => {
-                    last_error = Some((NetErrorKind::Io, format!("connecting to {addr}: {e}")))
-                }
-                Err(_) => {
-                    last_error = Some((
-                        NetErrorKind::Timeout,
-                        format!(
-                            "connecting to {addr} timed out after {:.1}s",
-                            self.op_timeout().as_secs_f64()
-                        ),
-                    ))
-                }
-            }
-        }
+        let connected = connect_first(ips, target_port, self.op_timeout()).await;
         attempt.hop.timings.connect_ms = Some(ms(connect_started));
-        let Some(tcp) = stream else {
-            let (kind, message) =
-                last_error.unwrap_or((NetErrorKind::Io, "no address to connect to".to_string()));
-            return Exchanged::Done(attempt.fail(kind, message));
+        let tcp = match connected {
+            Ok((tcp, addr)) => {
+                attempt.hop.connected_to = Some(addr.to_string());
+                tcp
+            }
+            Err((kind, message)) => return Exchanged::Done(attempt.fail(kind, message)),
         };
         // Head-of-line latency matters more than throughput for single small requests.
         let _ = tcp.set_nodelay(true);
@@ -314,33 +340,19 @@ impl Net {
         }
 
         let tls_started = Instant::now();
-        let verifier = Arc::new(RecordingVerifier::new(self.webpki.clone()));
-        let tls_config = match client_config(
-            verifier.clone(),
-            if offer_h2 {
-                &[b"h2", b"http/1.1"]
-            } else {
-                &[b"http/1.1"]
-            },
-        ) {
-            Ok(config) => config,
-            Err(e) => return Exchanged::Done(attempt.fail(NetErrorKind::Tls, e)),
+        let alpn: &[&[u8]] = if offer_h2 {
+            &[b"h2", b"http/1.1"]
+        } else {
+            &[b"http/1.1"]
         };
-        let server_name = match ServerName::try_from(host.to_string()) {
-            Ok(name) => name,
-            Err(e) => {
-                return Exchanged::Done(attempt.fail(
-                    NetErrorKind::Tls,
-                    format!("`{host}` cannot be a TLS server name: {e}"),
-                ));
-            }
+        let client = match TlsClient::new(&self.webpki, host, alpn) {
+            Ok(client) => client,
+            Err(message) => return Exchanged::Done(attempt.fail(NetErrorKind::Tls, message)),
         };
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config));
-        let tls = match tokio::time::timeout(self.op_timeout(), connector.connect(server_name, tcp))
-            .await
-        {
+        let handshake = tokio::time::timeout(self.op_timeout(), client.connect(tcp)).await;
+        attempt.hop.timings.tls_ms = Some(ms(tls_started));
+        let tls = match handshake {
             Err(_) => {
-                attempt.hop.timings.tls_ms = Some(ms(tls_started));
                 return Exchanged::Done(attempt.fail(
                     NetErrorKind::Timeout,
                     format!(
@@ -350,8 +362,7 @@ impl Net {
                 ));
             }
             Ok(Err(e)) => {
-                attempt.hop.timings.tls_ms = Some(ms(tls_started));
-                attempt.hop.tls = failed_handshake_facts(&verifier);
+                attempt.hop.tls = failed_handshake_facts(&client.verifier);
                 return Exchanged::Done(attempt.fail(
                     NetErrorKind::Tls,
                     format!("TLS handshake with {host} failed: {e}"),
@@ -359,9 +370,7 @@ impl Net {
             }
             Ok(Ok(tls)) => tls,
         };
-        attempt.hop.timings.tls_ms = Some(ms(tls_started));
-        let (_, session) = tls.get_ref();
-        let facts = session_facts(session, &verifier);
+        let facts = client.facts(tls.get_ref().1);
         let h2 = facts.alpn.as_deref() == Some("h2");
         attempt.hop.tls = Some(facts);
         self.exchange(attempt, url, host, user_agent, tls, h2).await
@@ -460,12 +469,10 @@ impl Net {
                 ));
             }
             Ok(Err(e)) => {
-                let kind = if e.is_incomplete_message() || e.is_canceled() {
-                    NetErrorKind::Io
-                } else {
-                    NetErrorKind::Protocol
-                };
-                let hop = attempt.fail(kind, format!("{host} did not answer properly: {e}"));
+                let hop = attempt.fail(
+                    send_error_kind(&e),
+                    format!("{host} did not answer properly: {e}"),
+                );
                 // An HTTP/2 stream refused before any response (GOAWAY, HTTP_1_1_REQUIRED, a reset) is a
                 // setup failure to a browser, which then retries over HTTP/1.1.
                 return if h2 {
@@ -479,16 +486,7 @@ impl Net {
         attempt.hop.timings.first_byte_ms = Some(ms(sent));
         let status = response.status().as_u16();
         attempt.hop.status = Some(status);
-        attempt.hop.headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        attempt.hop.headers = header_list(response.headers());
         // Browsers read Location's bytes as UTF-8 (servers send raw `é` as readily as `%C3%A9`); `to_str` would
         // refuse any byte outside visible ASCII and lose the redirect. `Url::join` percent-encodes the rest.
         attempt.hop.location = response

@@ -7,18 +7,15 @@
 
 use crate::Net;
 use crate::connect_to::resolve_target;
-use crate::http::{AbortOnDrop, ms};
-use crate::tls::{RecordingVerifier, client_config, session_facts};
+use crate::http::{AbortOnDrop, connect_first, header_list, ms, send_error_kind};
+use crate::tls::TlsClient;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use launchready_findings::facts::{NetErrorKind, Timings, TlsFacts, Verification};
-use rustls::pki_types::ServerName;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use url::{Position, Url};
 
@@ -258,97 +255,40 @@ impl HttpSession<'_> {
             }
         };
         let connect_started = Instant::now();
-        let mut last_error = (NetErrorKind::Io, "no address to connect to".to_string());
-        let mut stream = None;
-        for ip in ips {
-            let addr = SocketAddr::new(ip, target_port);
-            match tokio::time::timeout(net.op_timeout(), TcpStream::connect(addr)).await {
-                Ok(Ok(tcp)) => {
-                    stream = Some((tcp, addr));
-                    break;
-                }
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    last_error = (
-                        NetErrorKind::Refused,
-                        format!("{addr} refused the connection"),
-                    );
-                }
-                Ok(Err(e)) => last_error = (NetErrorKind::Io, format!("connecting to {addr}: {e}")),
-                Err(_) => {
-                    last_error = (
-                        NetErrorKind::Timeout,
-                        format!(
-                            "connecting to {addr} timed out after {:.1}s",
-                            net.op_timeout().as_secs_f64()
-                        ),
-                    );
-                }
-            }
-        }
+        let connected = connect_first(ips, target_port, net.op_timeout()).await;
         failing.timings.connect_ms = Some(ms(connect_started));
-        let Some((tcp, addr)) = stream else {
-            return Err(failing.fail(last_error.0, last_error.1));
-        };
+        let (tcp, addr) = connected.map_err(|(kind, message)| failing.fail(kind, message))?;
         let _ = tcp.set_nodelay(true);
         let timeout = net.op_timeout();
         if !https {
-            let io = TokioIo::new(tcp);
-            let (sender, conn) = match tokio::time::timeout(
-                timeout,
-                hyper::client::conn::http1::handshake(io),
-            )
-            .await
-            {
-                Ok(Ok(pair)) => pair,
-                Ok(Err(e)) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Protocol,
-                        format!("HTTP setup with {host} failed: {e}"),
-                    ));
-                }
-                Err(_) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Timeout,
-                        format!("HTTP setup with {host} timed out"),
-                    ));
-                }
-            };
+            let (sender, driver) =
+                handshake(failing, TokioIo::new(tcp), false, host, timeout).await?;
             return Ok(Pooled {
-                sender: Sender::H1(sender),
+                sender,
                 connected_to: Some(addr.to_string()),
                 tls: None,
-                _driver: AbortOnDrop(tokio::spawn(async move {
-                    let _ = conn.await;
-                })),
+                _driver: driver,
             });
         }
 
         let tls_started = Instant::now();
-        let verifier = Arc::new(RecordingVerifier::new(net.webpki.clone()));
         let alpn: &[&[u8]] = if force_h1 {
             &[b"http/1.1"]
         } else {
             &[b"h2", b"http/1.1"]
         };
-        let tls_config = client_config(verifier.clone(), alpn)
-            .map_err(|e| failing.fail(NetErrorKind::Tls, e))?;
-        let server_name = ServerName::try_from(host.to_string()).map_err(|e| {
-            failing.fail(
-                NetErrorKind::Tls,
-                format!("`{host}` cannot be a TLS server name: {e}"),
-            )
-        })?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(tls_config));
-        let tls = match tokio::time::timeout(timeout, connector.connect(server_name, tcp)).await {
+        let client = TlsClient::new(&net.webpki, host, alpn)
+            .map_err(|message| failing.fail(NetErrorKind::Tls, message))?;
+        let tls = tokio::time::timeout(timeout, client.connect(tcp)).await;
+        failing.timings.tls_ms = Some(ms(tls_started));
+        let tls = match tls {
             Err(_) => {
-                failing.timings.tls_ms = Some(ms(tls_started));
                 return Err(failing.fail(
                     NetErrorKind::Timeout,
                     format!("TLS handshake with {host} timed out"),
                 ));
             }
             Ok(Err(e)) => {
-                failing.timings.tls_ms = Some(ms(tls_started));
                 return Err(failing.fail(
                     NetErrorKind::Tls,
                     format!("TLS handshake with {host} failed: {e}"),
@@ -356,8 +296,7 @@ impl HttpSession<'_> {
             }
             Ok(Ok(tls)) => tls,
         };
-        failing.timings.tls_ms = Some(ms(tls_started));
-        let facts = session_facts(tls.get_ref().1, &verifier);
+        let facts = client.facts(tls.get_ref().1);
         if !insecure && facts.verification != Verification::Valid {
             return Err(failing.fail(
                 NetErrorKind::Tls,
@@ -368,55 +307,7 @@ impl HttpSession<'_> {
             ));
         }
         let h2 = facts.alpn.as_deref() == Some("h2");
-        let io = TokioIo::new(tls);
-        let (sender, driver) = if h2 {
-            match tokio::time::timeout(
-                timeout,
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io),
-            )
-            .await
-            {
-                Ok(Ok((sender, conn))) => (
-                    Sender::H2(sender),
-                    AbortOnDrop(tokio::spawn(async move {
-                        let _ = conn.await;
-                    })),
-                ),
-                Ok(Err(e)) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Protocol,
-                        format!("HTTP/2 setup with {host} failed: {e}"),
-                    ));
-                }
-                Err(_) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Timeout,
-                        format!("HTTP/2 setup with {host} timed out"),
-                    ));
-                }
-            }
-        } else {
-            match tokio::time::timeout(timeout, hyper::client::conn::http1::handshake(io)).await {
-                Ok(Ok((sender, conn))) => (
-                    Sender::H1(sender),
-                    AbortOnDrop(tokio::spawn(async move {
-                        let _ = conn.await;
-                    })),
-                ),
-                Ok(Err(e)) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Protocol,
-                        format!("HTTP setup with {host} failed: {e}"),
-                    ));
-                }
-                Err(_) => {
-                    return Err(failing.fail(
-                        NetErrorKind::Timeout,
-                        format!("HTTP setup with {host} timed out"),
-                    ));
-                }
-            }
-        };
+        let (sender, driver) = handshake(failing, TokioIo::new(tls), h2, host, timeout).await?;
         Ok(Pooled {
             sender,
             connected_to: Some(addr.to_string()),
@@ -497,12 +388,10 @@ impl HttpSession<'_> {
                 ));
             }
             Ok(Err(e)) => {
-                let kind = if e.is_incomplete_message() || e.is_canceled() {
-                    NetErrorKind::Io
-                } else {
-                    NetErrorKind::Protocol
-                };
-                return Err(failing.fail(kind, format!("{host} did not answer properly: {e}")));
+                return Err(failing.fail(
+                    send_error_kind(&e),
+                    format!("{host} did not answer properly: {e}"),
+                ));
             }
             Ok(Ok(response)) => response,
         };
@@ -516,16 +405,7 @@ impl HttpSession<'_> {
         }
         .to_string();
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_list(response.headers());
         let mut body = response.into_body();
         let mut kept = Vec::new();
         let mut truncated = false;
@@ -569,4 +449,52 @@ impl HttpSession<'_> {
             reused: false,
         })
     }
+}
+
+/// The HTTP/1.1 or HTTP/2 handshake over an established stream, within `timeout`; the connection's driver runs
+/// until the returned guard drops.
+async fn handshake<IO>(
+    failing: &Failing,
+    io: TokioIo<IO>,
+    h2: bool,
+    host: &str,
+    timeout: std::time::Duration,
+) -> Result<(Sender, AbortOnDrop<()>), RequestError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (label, result) = if h2 {
+        let handshake = hyper::client::conn::http2::handshake(TokioExecutor::new(), io);
+        let result = tokio::time::timeout(timeout, handshake)
+            .await
+            .map(|r| r.map(|(sender, conn)| (Sender::H2(sender), drive(conn))));
+        ("HTTP/2", result)
+    } else {
+        let handshake = hyper::client::conn::http1::handshake(io);
+        let result = tokio::time::timeout(timeout, handshake)
+            .await
+            .map(|r| r.map(|(sender, conn)| (Sender::H1(sender), drive(conn))));
+        ("HTTP", result)
+    };
+    match result {
+        Ok(Ok(pair)) => Ok(pair),
+        Ok(Err(e)) => Err(failing.fail(
+            NetErrorKind::Protocol,
+            format!("{label} setup with {host} failed: {e}"),
+        )),
+        Err(_) => Err(failing.fail(
+            NetErrorKind::Timeout,
+            format!("{label} setup with {host} timed out"),
+        )),
+    }
+}
+
+/// Runs a connection's driver until the guard drops.
+fn drive<F>(conn: F) -> AbortOnDrop<()>
+where
+    F: std::future::Future + Send + 'static,
+{
+    AbortOnDrop(tokio::spawn(async move {
+        let _ = conn.await;
+    }))
 }

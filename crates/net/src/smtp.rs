@@ -2,15 +2,13 @@
 //! upgrades with STARTTLS when offered and records the certificate. It never sends a message.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use launchready_findings::facts::SmtpFacts;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::Net;
-use crate::tls::{RecordingVerifier, client_config, failed_handshake_facts, session_facts};
+use crate::tls::{TlsClient, failed_handshake_facts};
 
 /// A reply line longer than this is not SMTP; stop reading rather than buffer a hostile stream.
 const MAX_LINE: u64 = 4096;
@@ -93,20 +91,16 @@ impl Net {
             return Err(format!("STARTTLS was refused: {}", ready.summary()));
         }
 
-        let verifier = Arc::new(RecordingVerifier::new(self.webpki.clone()));
-        let config = client_config(verifier.clone(), &[])?;
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|e| format!("`{host}` cannot be a TLS server name: {e}"))?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        match connector.connect(name, stream.into_inner()).await {
+        let client = TlsClient::new(&self.webpki, host, &[])?;
+        match client.connect(stream.into_inner()).await {
             Ok(tls) => {
-                facts.tls = Some(session_facts(tls.get_ref().1, &verifier));
+                facts.tls = Some(client.facts(tls.get_ref().1));
                 let mut tls = BufReader::new(tls);
                 let _ = send(&mut tls, "QUIT\r\n").await;
                 Ok(())
             }
             Err(e) => {
-                facts.tls = failed_handshake_facts(&verifier);
+                facts.tls = failed_handshake_facts(&client.verifier);
                 Err(format!("TLS handshake after STARTTLS failed: {e}"))
             }
         }

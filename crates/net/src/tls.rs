@@ -170,6 +170,48 @@ pub(crate) fn client_config(
     Ok(config)
 }
 
+/// A TLS client for one host: its recording verifier (whose verdict and presented chain are facts whether or not
+/// the handshake completes), the connector offering `alpn`, and the host as a server name.
+pub(crate) struct TlsClient {
+    pub(crate) verifier: Arc<RecordingVerifier>,
+    connector: tokio_rustls::TlsConnector,
+    name: ServerName<'static>,
+}
+
+impl TlsClient {
+    pub(crate) fn new(
+        webpki: &Arc<WebPkiServerVerifier>,
+        host: &str,
+        alpn: &[&[u8]],
+    ) -> Result<TlsClient, String> {
+        let verifier = Arc::new(RecordingVerifier::new(webpki.clone()));
+        let config = client_config(verifier.clone(), alpn)?;
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| format!("`{host}` cannot be a TLS server name: {e}"))?;
+        Ok(TlsClient {
+            verifier,
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            name,
+        })
+    }
+
+    /// The handshake over `io`; the caller bounds it in time.
+    pub(crate) async fn connect<IO>(
+        &self,
+        io: IO,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<IO>>
+    where
+        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        self.connector.connect(self.name.clone(), io).await
+    }
+
+    /// The facts of the completed handshake `session`.
+    pub(crate) fn facts(&self, session: &rustls::ClientConnection) -> TlsFacts {
+        session_facts(session, &self.verifier)
+    }
+}
+
 /// The facts of a completed handshake: version, ALPN, the presented chain and the recorded verdict.
 pub(crate) fn session_facts(
     session: &rustls::ClientConnection,
