@@ -55,6 +55,42 @@ pub fn hop(url: &str, status: u16, location: Option<&str>) -> HopFacts {
     }
 }
 
+/// Hops written as a path, `URL STATUS URL STATUS … [URL]`: each hop's Location is the URL after it, and a
+/// trailing URL is a Location no hop follows.
+pub fn path(spec: &str) -> Vec<HopFacts> {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    words
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, pair)| {
+            let status = pair[1]
+                .parse()
+                .unwrap_or_else(|_| panic!("`{}` in `{spec}` is not a status", pair[1]));
+            hop(pair[0], status, words.get(2 * i + 2).copied())
+        })
+        .collect()
+}
+
+/// Findings as `id subject Severity` lines, the form rule tests compare with.
+pub fn listing(findings: &[launchready_findings::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("{} {} {:?}\n", f.id, f.subject, f.severity))
+        .collect()
+}
+
+/// Asserts that `findings` are exactly `expect`, one `id subject Severity` per line (indentation and blank
+/// lines ignored), showing both listings when they differ.
+pub fn check(findings: &[launchready_findings::Finding], expect: &str) {
+    let expect: String = expect
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_eq!(listing(findings), expect);
+}
+
 pub fn failed(url: &str, kind: NetErrorKind, message: &str) -> HopFacts {
     let mut hop = hop(url, 0, None);
     hop.status = None;
@@ -111,33 +147,22 @@ fn host(name: &str, role: HostRole) -> HostFacts {
 /// A healthy site: every host resolves, every entry point reaches https://www.demo.test/ in one hop.
 pub fn site() -> Facts {
     let www = "https://www.demo.test/";
-    let mut chains = vec![
-        chain(www, ChainPurpose::EntryPoint, vec![hop(www, 200, None)]),
-        chain(
-            "http://demo.test/",
+    let mut chains = vec![chain(
+        www,
+        ChainPurpose::EntryPoint,
+        vec![hop(www, 200, None)],
+    )];
+    for start in [
+        "http://demo.test/",
+        "https://demo.test/",
+        "http://www.demo.test/",
+    ] {
+        chains.push(chain(
+            start,
             ChainPurpose::EntryPoint,
-            vec![
-                hop("http://demo.test/", 301, Some(www)),
-                hop(www, 200, None),
-            ],
-        ),
-        chain(
-            "https://demo.test/",
-            ChainPurpose::EntryPoint,
-            vec![
-                hop("https://demo.test/", 301, Some(www)),
-                hop(www, 200, None),
-            ],
-        ),
-        chain(
-            "http://www.demo.test/",
-            ChainPurpose::EntryPoint,
-            vec![
-                hop("http://www.demo.test/", 301, Some(www)),
-                hop(www, 200, None),
-            ],
-        ),
-    ];
+            vec![hop(start, 301, Some(www)), hop(www, 200, None)],
+        ));
+    }
     let mut hosts = vec![
         host("demo.test", HostRole::Apex),
         host("www.demo.test", HostRole::Www),
