@@ -196,6 +196,8 @@ pub fn steps(journey: &str, flow: &FlowFile) -> Vec<Step> {
         .zip(&flow.ast.entries)
         .enumerate()
         .map(|(i, (name, entry))| {
+            let url = entry.request.url.to_string();
+            let name = plainer_name(name, &entry.request.method.to_string(), &url);
             let count = seen.entry(name.clone()).or_default();
             *count += 1;
             let name = if *count == 1 {
@@ -206,11 +208,32 @@ pub fn steps(journey: &str, flow: &FlowFile) -> Vec<Step> {
             Step {
                 id: step_id(journey, &name),
                 name,
-                path: template_path(&entry.request.url.to_string()),
+                path: template_path(&url),
                 entry: i + 1,
             }
         })
         .collect()
+}
+
+/// `load` names a step by its path, which says nothing for a URL that is one variable (`GET {{confirm_link}}`)
+/// or is not HTTP (`GET mailbox://{{email}}`): those are named as written (variable names, never values).
+fn plainer_name(name: String, method: &str, url: &str) -> String {
+    if name != format!("{method} {}", template_path(url)) {
+        return name;
+    }
+    let written = url.split('?').next().unwrap_or(url);
+    let one_variable =
+        url.starts_with("{{") && url.ends_with("}}") && url.matches("{{").count() == 1;
+    let other_scheme = url.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.contains("{{")
+            && !scheme.eq_ignore_ascii_case("http")
+            && !scheme.eq_ignore_ascii_case("https")
+    });
+    if one_variable || other_scheme {
+        format!("{method} {written}")
+    } else {
+        name
+    }
 }
 
 /// The path of a URL as written, templates and all (`{{base_url}}/login?next=/` → `/login`).

@@ -654,6 +654,25 @@ mod tests {
         // The landing page has its own check; the journeys' visits to it add no second alert.
         assert!(!slow.contains(&"flow:checkout#GET /"), "{slow:?}");
         assert!(!slow.iter().any(|id| id.contains("logout")), "{slow:?}");
+        let checkout: Vec<&str> = config
+            .steps
+            .iter()
+            .filter(|s| s.id.starts_with("flow:checkout#"))
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            checkout,
+            [
+                "GET /",
+                "GET /signup",
+                "POST /signup",
+                "GET mailbox://{{email}}",
+                "GET {{confirm_link}}",
+                "GET /members",
+                "GET /checkout",
+                "POST /checkout"
+            ]
+        );
         let ids = config.evaluated_ids(&checks);
         assert!(ids.iter().any(|id| id == "flow:login#POST /login"));
         assert!(ids.iter().any(|id| id == "landing"));
