@@ -1,6 +1,7 @@
-//! The `monitor` and `incident-note` subcommands: read the manifest, plan the checks, open the database, and
-//! either run every check once (`--once`, for cron and CI: exit 0 all up, 1 something down) or run on the
-//! schedule until Ctrl-C, optionally serving the dashboard. The work is in `launchready-monitor`.
+//! The `monitor` and `incident-note` subcommands: read the manifest, plan the checks, open the database (a SQLite
+//! file, or a `postgres://` URL several nodes share), and either run every check once (`--once`, for cron and CI:
+//! exit 0 all up, 1 something down) or run on the schedule until Ctrl-C, optionally serving the dashboard. The
+//! work is in `launchready-monitor`.
 
 use crate::cli::NetArgs;
 use crate::{Failure, exit};
@@ -8,6 +9,8 @@ use anyhow::anyhow;
 use clap::Args;
 use launchready_flow::{Variables, parse_value};
 use launchready_manifest::Manifest;
+use launchready_monitor::runner::Node;
+use launchready_monitor::store::{display_url, is_postgres_url};
 use launchready_monitor::{FlowContext, Monitor, Store, dashboard, from_manifest, plan};
 use launchready_net::{Net, NetConfig};
 use std::net::SocketAddr;
@@ -22,9 +25,16 @@ pub struct MonitorCmd {
     /// Run every check once, evaluate the alerts, deliver notices and exit (0 all up, 1 a check is down).
     #[arg(long)]
     pub once: bool,
-    /// The SQLite database (default: [monitor] database, else launchready-monitor.db beside the manifest).
-    #[arg(long, value_name = "FILE")]
+    /// The database: a SQLite file, or a postgres://USER[:PASSWORD]@HOST[:PORT]/DB URL that several monitor
+    /// nodes share (default: [monitor] database, else launchready-monitor.db beside the manifest).
+    #[arg(long, visible_alias = "database", value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
+    /// This node's name among the nodes sharing a PostgreSQL database (default: host name and process id).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
+    /// This node's region label: with regions, each region runs every check and results record their region.
+    #[arg(long, value_name = "LABEL")]
+    pub region: Option<String>,
     /// Serve the dashboard, /metrics and /healthz on this address, e.g. 127.0.0.1:8080.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -49,8 +59,8 @@ pub struct IncidentNoteCmd {
     /// The manifest to use instead of ./launchready.toml.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// The monitor's database, for the incidents open now.
-    #[arg(long, value_name = "FILE")]
+    /// The monitor's database (a SQLite file or a postgres:// URL), for the incidents open now.
+    #[arg(long, visible_alias = "database", value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
 }
 
@@ -103,10 +113,43 @@ async fn open_store(path: &Path) -> Result<Store, Failure> {
     Store::open(path).await.map_err(Failure::could_not_run)
 }
 
+fn is_url(database: &Path) -> bool {
+    database.to_str().is_some_and(is_postgres_url)
+}
+
+/// `--db`, else a `[monitor] database` that is a URL (taken as written: only a file name is relative to the
+/// manifest), else `None` for the configuration's own default.
+fn database(flag: Option<&PathBuf>, manifest: &Manifest) -> Option<PathBuf> {
+    flag.cloned()
+        .or_else(|| manifest.monitor.database.clone().filter(|d| is_url(d)))
+}
+
+/// `--node` and `--region`: a label goes into every result and the schedule, so it must be a plain word.
+fn node(cmd: &MonitorCmd) -> Result<Node, Failure> {
+    let label = |flag: &str, value: &str| -> Result<String, Failure> {
+        let value = value.trim();
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if value.is_empty() || value.len() > 64 || !value.chars().all(plain) {
+            return Err(Failure::usage(anyhow!(
+                "{flag} `{value}`: expected 1 to 64 letters, digits, `-`, `_` or `.`"
+            )));
+        }
+        Ok(value.to_string())
+    };
+    let mut node = Node::default();
+    if let Some(name) = &cmd.node {
+        node.name = label("--node", name)?;
+    }
+    if let Some(region) = &cmd.region {
+        node.region = label("--region", region)?;
+    }
+    Ok(node)
+}
+
 pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
     let manifest = load_manifest(cmd.manifest.as_deref())?;
     let checks = plan(&manifest);
-    let config = from_manifest(&manifest, &checks, cmd.db.clone());
+    let config = from_manifest(&manifest, &checks, database(cmd.db.as_ref(), &manifest));
     if cmd.list {
         for check in &checks {
             println!("{:<32} {}", check.id, check.target());
@@ -133,6 +176,7 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         dashboard::check_listen(addr, token.as_deref()).map_err(Failure::usage)?;
     }
     let vars = variables(&cmd, &manifest)?;
+    let node = node(&cmd)?;
     let net_config = crate::commands::net_config(&cmd.net, &manifest)?;
     let net = Net::new(net_config.clone()).map_err(|e| match e {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
@@ -166,6 +210,18 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         None => None,
     };
     let store = open_store(&config.database).await?;
+    if store.is_shared() && !cmd.once {
+        let region = if node.region.is_empty() {
+            String::new()
+        } else {
+            format!(" in region {}", node.region)
+        };
+        eprintln!(
+            "monitor: node {}{region}, sharing {}",
+            node.name,
+            display_url(&config.database.to_string_lossy())
+        );
+    }
     let maintenance = config.maintenance.clone();
     let monitor = Monitor::new(
         config,
@@ -175,7 +231,8 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         Arc::new(channel_net),
         FlowContext { vars, mailbox },
     )
-    .map_err(Failure::usage)?;
+    .map_err(Failure::usage)?
+    .with_node(node);
 
     if cmd.once {
         let summary = monitor.once().await.map_err(Failure::could_not_run)?;
@@ -247,8 +304,8 @@ async fn axum_serve(
 pub async fn incident_note(cmd: IncidentNoteCmd) -> Result<u8, Failure> {
     let manifest = load_manifest(cmd.manifest.as_deref())?;
     let checks = plan(&manifest);
-    let config = from_manifest(&manifest, &checks, cmd.db.clone());
-    let open = if config.database.is_file() {
+    let config = from_manifest(&manifest, &checks, database(cmd.db.as_ref(), &manifest));
+    let open = if config.database.is_file() || is_url(&config.database) {
         let store = open_store(&config.database).await?;
         store
             .incidents(100)

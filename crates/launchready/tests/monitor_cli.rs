@@ -369,3 +369,65 @@ fn refusals_are_usage_errors() {
     assert!(bad.stderr.contains("cannot read"), "{}", bad.stderr);
     let _ = &lab.hook;
 }
+
+#[test]
+fn a_postgres_database_records_node_and_region_and_never_shows_its_password() {
+    let Some(pg) = launchready_testkit::server::postgres::Postgres::start().unwrap() else {
+        return;
+    };
+    let lab = Lab::start("1m");
+    let url = pg.url();
+    let up = lab.run(&[
+        "monitor",
+        "--once",
+        "--database",
+        &url,
+        "--node",
+        "probe-1",
+        "--region",
+        "eu",
+    ]);
+    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runs = runtime.block_on(async {
+        let store = Store::open(Path::new(&url)).await.unwrap();
+        assert!(store.is_shared());
+        let runs = store.runs().await.unwrap();
+        store.close().await;
+        runs
+    });
+    assert!(runs.len() >= 6, "{runs:?}");
+    for run in &runs {
+        assert_eq!(
+            (run.meta.node.as_str(), run.meta.region.as_str()),
+            ("probe-1", "eu")
+        );
+    }
+    let note = lab.run(&["incident-note", "--database", &url]);
+    assert_eq!(note.code, 0, "{}", note.stderr);
+
+    // Nothing listens there: the run cannot start (3), and the message masks the password.
+    let nowhere = format!(
+        "postgres://launch:s3cret-pw@127.0.0.1:{}/monitor",
+        free_port()
+    );
+    let down = lab.run(&["monitor", "--once", "--database", &nowhere]);
+    assert_eq!(down.code, 3, "{}", down.stderr);
+    assert!(
+        down.stderr.contains("launch:***@127.0.0.1"),
+        "{}",
+        down.stderr
+    );
+    assert!(!down.stderr.contains("s3cret-pw"), "{}", down.stderr);
+
+    let bad = lab.run(&[
+        "monitor",
+        "--once",
+        "--database",
+        &url,
+        "--region",
+        "eu west",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--region `eu west`"), "{}", bad.stderr);
+}
