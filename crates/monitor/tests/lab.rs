@@ -1,6 +1,7 @@
 //! The monitor against the lab's membership app: checks planned from a manifest run for real, checkout is broken
 //! on purpose, and the right alert reaches a local webhook receiver once (signed), then resolves; a restart on
-//! the same database sends nothing again. Time is the wall clock, but nothing asserts on it.
+//! the same database sends nothing again. Time is the wall clock, but nothing asserts on it. Also a journey that
+//! reads its mail from an IMAP inbox (a real Dovecot) as a check.
 
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -256,5 +257,116 @@ async fn broken_checkout_pages_once_then_resolves_and_a_restart_resends_nothing(
             assert_eq!(received.lock().unwrap().len(), 2);
         },
     )
+    .await;
+}
+
+/// A journey whose `[mailbox]` is an IMAP inbox, as a monitor check against a real Dovecot: the mailbox is set
+/// up from the manifest the way `smoke` sets it up (`MailboxRun`), each run logs in afresh, the step that waits
+/// for mail passes once it arrives and is recorded as its own step, and a wrong password is a down result that
+/// says so rather than "no mail yet".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_read_mail_from_an_imap_inbox() {
+    use launchready_mailbox::{MailboxRun, Reach};
+    use launchready_monitor::checks::{self, JourneyContext, JourneyMailbox};
+    use launchready_testkit::server::dovecot::{Dovecot, ImapUser};
+
+    const USER: &str = "launch@example.test";
+    const PASSWORD: &str = "inbox-password-1";
+    let Some(server) = Dovecot::start(
+        "imap.lab.test",
+        &[ImapUser {
+            name: USER.to_string(),
+            password: PASSWORD.to_string(),
+        }],
+    )
+    .unwrap() else {
+        return;
+    };
+    within(Duration::from_secs(120), "an IMAP journey as a check", async {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("inbox.hurl"),
+            "GET mailbox://launch+monitor@example.test?subject=Confirm\n[Options]\nretry: 60\nretry-interval: 250ms\n\
+HTTP 200\n[Captures]\nlink: body regex /(https:\\/\\/\\S+\\/confirm\\/\\S+)/\n",
+        )
+        .unwrap();
+        let text = format!(
+            "[site]\ndomain = \"example.test\"\n\n[[flow]]\nname = \"inbox\"\nfile = \"inbox.hurl\"\n\n[mailbox]\nimap = \"{}\"\npassword_env = \"INBOX_PASSWORD\"\n",
+            server.url(USER)
+        );
+        let manifest = Manifest::parse(&text, &dir.path().join("launchready.toml")).unwrap();
+        let check = plan(&manifest)
+            .into_iter()
+            .find(|c| c.id == "flow:inbox")
+            .unwrap();
+        let flow = launchready_flow::load(&dir.path().join("inbox.hurl")).unwrap();
+        let flows = std::collections::HashMap::from([(check.id.clone(), flow)]);
+        let reach = Reach {
+            connect_to: vec![
+                format!("{}:{}:{}", server.host(), server.addr().port(), server.addr())
+                    .parse()
+                    .unwrap(),
+            ],
+            ca_files: vec![server.ca_file().to_path_buf()],
+        };
+        let setup = manifest.mailbox.clone().unwrap();
+        let run = MailboxRun::start(&setup, &reach, |name| {
+            (name == "INBOX_PASSWORD").then(|| PASSWORD.to_string())
+        })
+        .await
+        .unwrap();
+        let context = JourneyContext {
+            vars: launchready_flow::Variables::new(),
+            mailbox: Some(JourneyMailbox::from_run(&run)),
+        };
+        let net = Net::new(NetConfig {
+            resolvers: vec![([127, 0, 0, 1], 9).into()],
+            timeout: Duration::from_secs(10),
+            ..NetConfig::default()
+        })
+        .unwrap();
+        let deliver = async {
+            // Give the step a first "no mail yet" to retry on; the outcome does not depend on this pause.
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            server
+                .deliver(
+                    USER,
+                    b"From: Launch Lab <noreply@app.example.test>\r\nTo: launch+monitor@example.test\r\nSubject: Confirm your account\r\n\r\nhttps://app.example.test/confirm/t0k3n\r\n",
+                )
+                .unwrap();
+        };
+        let (results, ()) = tokio::join!(
+            checks::run_with_steps(&check, &net, &flows, &context, 1),
+            deliver
+        );
+        assert!(results[0].ok, "{:#?}\n{}", results, server.log());
+        assert_eq!(results.len(), 2, "{results:#?}");
+        assert_eq!(
+            results[1].check,
+            "flow:inbox#GET mailbox://launch+monitor@example.test"
+        );
+        assert!(results[1].ok);
+        assert_eq!(results[1].status, Some(200));
+
+        let wrong = JourneyContext {
+            vars: launchready_flow::Variables::new(),
+            mailbox: Some(JourneyMailbox::Imap(
+                launchready_mailbox::ImapConfig {
+                    password: "not-the-password".into(),
+                    ..match JourneyMailbox::from_run(&run) {
+                        JourneyMailbox::Imap(config) => config,
+                        JourneyMailbox::Sink(_) => unreachable!("an IMAP setup"),
+                    }
+                },
+            )),
+        };
+        let refused = checks::run_with_steps(&check, &net, &flows, &wrong, 2).await;
+        assert_eq!(refused.len(), 1, "{refused:#?}");
+        assert!(!refused[0].ok);
+        assert_eq!(refused[0].error_kind.as_deref(), Some("mailbox"));
+        let error = refused[0].error.as_deref().unwrap();
+        assert!(error.contains("LOGIN"), "{error}");
+        assert!(!error.contains("not-the-password"), "{error}");
+    })
     .await;
 }
