@@ -22,6 +22,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use launchready_lab::app::MemberApp;
 use launchready_lab::{Lab, Scenario};
 
 /// How long a run may take unless the test sets another limit.
@@ -162,13 +163,18 @@ impl Cli {
     /// [`Cli::run`] off the async runtime, so servers on the test's runtime (the lab) keep serving meanwhile.
     pub async fn run_async(&self) -> Run {
         let cli = self.clone();
-        match tokio::task::spawn_blocking(move || cli.run()).await {
-            Ok(run) => run,
-            Err(error) => match error.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(error) => panic!("running {}: {error}", self.describe()),
-            },
-        }
+        off_runtime(move || cli.run()).await
+    }
+}
+
+/// Runs blocking `work` on tokio's blocking pool; its panic (a failed assertion) fails the caller as it is.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) => match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("a blocking test task was cancelled: {error}"),
+        },
     }
 }
 
@@ -246,6 +252,19 @@ impl Running {
             }
         };
         self.collect(status.code().unwrap_or(-1))
+    }
+
+    /// [`Running::finish`] with a new limit counted from now (after a signal, say).
+    #[track_caller]
+    pub fn finish_within(mut self, limit: Duration) -> Run {
+        self.deadline = Instant::now() + limit;
+        self.limit = limit;
+        self.finish()
+    }
+
+    /// [`Running::finish_within`] off the async runtime.
+    pub async fn finish_within_async(self, limit: Duration) -> Run {
+        off_runtime(move || self.finish_within(limit)).await
     }
 
     /// The output so far, waiting for the pipes to close no later than the deadline (a grandchild that keeps them
@@ -458,6 +477,23 @@ pub fn lab_flags(lab: &Lab) -> Vec<String> {
     }
     flags.push("--ca-file".to_string());
     flags.push(lab.ca_file().display().to_string());
+    flags
+}
+
+/// The flags that send the binary to the lab's membership app: its listeners as `--connect-to` and its CA as
+/// `--ca-file`. The rules name addresses, so a resolver that answers nothing (`127.0.0.1:9`) keeps the system
+/// configuration out of the test.
+pub fn app_flags(app: &MemberApp) -> Vec<String> {
+    let mut flags = vec![
+        "--resolver".to_string(),
+        "127.0.0.1:9".to_string(),
+        "--ca-file".to_string(),
+        app.ca_file().display().to_string(),
+    ];
+    for rule in app.connect_to_args() {
+        flags.push("--connect-to".to_string());
+        flags.push(rule);
+    }
     flags
 }
 
