@@ -5,101 +5,21 @@
 
 use launchready_lab::app::{AppConfig, MemberApp, Mode};
 use launchready_lab::scenarios::{self, CLEAN_MANIFEST, DEMO_MANIFEST};
-use launchready_lab::{Lab, Scenario};
+use launchready_testkit::cli::{Cli, LabProject, Project, Run, app_flags, findings};
+use launchready_testkit::lab::closed_port;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-const LIMIT: Duration = Duration::from_secs(90);
 const MEMBER: &str = "member@example.test";
 const PASSWORD: &str = "Correct-Horse-42";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+fn launchready() -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_launchready")).limit(Duration::from_secs(90))
 }
 
-impl Run {
-    fn all(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs the binary in `dir`, killing it after [`LIMIT`] so a hang fails the test instead of stalling it.
-fn run_in(dir: &Path, args: &[String]) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("launchready {args:?} did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs the binary off the async runtime, so the lab keeps serving while it runs.
-async fn run(dir: &Path, args: Vec<String>) -> Run {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || run_in(&dir, &args))
-        .await
-        .expect("join")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn lab_flags(lab: &Lab) -> Vec<String> {
-    let mut flags = vec!["--resolver".to_string(), lab.resolver_arg()];
-    for rule in lab.connect_to_args() {
-        flags.push("--connect-to".to_string());
-        flags.push(rule);
-    }
-    flags.push("--ca-file".to_string());
-    flags.push(lab.ca_file().display().to_string());
-    flags
-}
-
-/// A started lab and a directory with its manifest, where `launchready smoke` runs with the lab's flags.
-struct Site {
-    lab: Lab,
-    dir: tempfile::TempDir,
-}
-
-impl Site {
-    async fn start(scenario: Scenario, manifest: &str) -> Site {
-        let lab = Lab::start(scenario).await.expect("the lab starts");
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("launchready.toml"), manifest).expect("write manifest");
-        Site { lab, dir }
-    }
-
-    async fn smoke(&self, list: &[&str]) -> Run {
-        let mut argv = args(&["smoke"]);
-        argv.extend(args(list));
-        argv.extend(lab_flags(&self.lab));
-        run(self.dir.path(), argv).await
-    }
+/// `launchready smoke` with `args` against the lab, in the directory holding its manifest.
+async fn smoke(site: &LabProject, args: &[&str]) -> Run {
+    site.cli(launchready().arg("smoke"), args).run_async().await
 }
 
 fn demo_manifest() -> String {
@@ -111,9 +31,7 @@ fn demo_manifest() -> String {
 fn ids(json: &str) -> Vec<(String, String)> {
     let report: serde_json::Value = serde_json::from_str(json).expect("a JSON report");
     assert_eq!(report["kind"], "smoke", "{json}");
-    report["findings"]
-        .as_array()
-        .expect("findings")
+    findings(&report)
         .iter()
         .filter(|f| f["severity"] != "info")
         .map(|f| {
@@ -127,28 +45,22 @@ fn ids(json: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_deploy_passes_and_exits_0() {
-    let site = Site::start(scenarios::clean(), CLEAN_MANIFEST).await;
-    let out = site.smoke(&[]).await;
-    assert_eq!(out.code, 0, "{}", out.all());
-    for needle in [
+    let site = LabProject::start(scenarios::clean(), CLEAN_MANIFEST).await;
+    let out = smoke(&site, &[]).await;
+    out.code(0);
+    out.stdout_has(&[
         "clean.test: every smoke test passed",
         "smoke.homepage.passed",
         "https://www.clean.test/ — the homepage loads in",
         "smoke.route.passed",
-    ] {
-        assert!(
-            out.stdout.contains(needle),
-            "no {needle:?} in:\n{}",
-            out.all()
-        );
-    }
+    ]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_flawed_demo_site_fails_with_evidence_in_every_format() {
-    let site = Site::start(scenarios::demo(), &demo_manifest()).await;
-    let json = site.smoke(&["--format", "json"]).await;
-    assert_eq!(json.code, 1, "{}", json.all());
+    let site = LabProject::start(scenarios::demo(), &demo_manifest()).await;
+    let json = smoke(&site, &["--format", "json"]).await;
+    json.code(1);
     let mut found = ids(&json.stdout);
     found.sort();
     assert_eq!(
@@ -170,26 +82,20 @@ async fn the_flawed_demo_site_fails_with_evidence_in_every_format() {
         "{}",
         json.all()
     );
-    let text = site.smoke(&[]).await;
-    assert_eq!(text.code, 1, "{}", text.all());
-    for needle in [
+    let text = smoke(&site, &[]).await;
+    text.code(1);
+    text.stdout_has(&[
         "demo.test: smoke tests failed",
         "the checkout route (checkout) answers 404, expected 200 or a redirect to the login page",
         "request: GET https://app.demo.test/checkout",
         "response: HTTP/2 404",
         "body: <!doctype html> <title>404 Not Found</title>",
         "the payment webhook is not deployed (404 to a POST)",
-    ] {
-        assert!(
-            text.stdout.contains(needle),
-            "no {needle:?} in:\n{}",
-            text.all()
-        );
-    }
+    ]);
     // The demo's login page sets a session cookie: its value is never shown.
     assert!(!text.stdout.contains("abc123"), "{}", text.all());
     for format in ["junit", "markdown", "html", "sarif"] {
-        let out = site.smoke(&["--format", format]).await;
+        let out = smoke(&site, &["--format", format]).await;
         assert_eq!(out.code, 1, "{format}: {}", out.all());
         assert!(
             out.stdout.contains("smoke.webhook.missing"),
@@ -198,9 +104,7 @@ async fn the_flawed_demo_site_fails_with_evidence_in_every_format() {
         );
     }
     // Only blockers fail the run when asked: the version endpoint's medium finding does not.
-    let lenient = site
-        .smoke(&["--fail-on", "blocker", "--format", "json"])
-        .await;
+    let lenient = smoke(&site, &["--fail-on", "blocker", "--format", "json"]).await;
     assert_eq!(
         lenient.code,
         1,
@@ -211,11 +115,10 @@ async fn the_flawed_demo_site_fails_with_evidence_in_every_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_fail_runs_the_rollback_with_the_report_path() {
-    let site = Site::start(scenarios::demo(), &demo_manifest()).await;
-    let out = site
-        .smoke(&["--on-fail", "cp \"$LAUNCHREADY_REPORT\" rolled-back.json && echo rolled back for $LAUNCHREADY_TARGET"])
+    let site = LabProject::start(scenarios::demo(), &demo_manifest()).await;
+    let out = smoke(&site, &["--on-fail", "cp \"$LAUNCHREADY_REPORT\" rolled-back.json && echo rolled back for $LAUNCHREADY_TARGET"])
         .await;
-    assert_eq!(out.code, 1, "{}", out.all());
+    out.code(1);
     assert!(
         out.stderr.contains("rolled back for demo.test"),
         "the command's output goes to stderr: {}",
@@ -226,7 +129,7 @@ async fn on_fail_runs_the_rollback_with_the_report_path() {
         "stdout stays the report: {}",
         out.all()
     );
-    let copied = std::fs::read_to_string(site.dir.path().join("rolled-back.json"))
+    let copied = std::fs::read_to_string(site.path().join("rolled-back.json"))
         .unwrap_or_else(|e| panic!("the rollback ran: {e}\n{}", out.all()));
     assert!(
         ids(&copied)
@@ -236,32 +139,35 @@ async fn on_fail_runs_the_rollback_with_the_report_path() {
     );
 
     // With --output, the command gets that file.
-    let out = site
-        .smoke(&[
+    let out = smoke(
+        &site,
+        &[
             "--format",
             "markdown",
             "--output",
             "report.md",
             "--on-fail",
             "cp \"$LAUNCHREADY_REPORT\" copy.md",
-        ])
-        .await;
-    assert_eq!(out.code, 1, "{}", out.all());
-    let copy = std::fs::read_to_string(site.dir.path().join("copy.md")).expect("copy.md");
+        ],
+    )
+    .await;
+    out.code(1);
+    let copy = std::fs::read_to_string(site.path().join("copy.md")).expect("copy.md");
     assert!(copy.contains("smoke.webhook.missing"), "{copy}");
 
     // A passing run does not roll back.
-    let clean = Site::start(scenarios::clean(), CLEAN_MANIFEST).await;
-    let out = clean.smoke(&["--on-fail", "touch rolled-back"]).await;
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(!clean.dir.path().join("rolled-back").exists());
+    let clean = LabProject::start(scenarios::clean(), CLEAN_MANIFEST).await;
+    let out = smoke(&clean, &["--on-fail", "touch rolled-back"]).await;
+    out.code(0);
+    assert!(!clean.path().join("rolled-back").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_for_version_gives_up_at_its_deadline() {
-    let site = Site::start(scenarios::demo(), &demo_manifest()).await;
-    let out = site
-        .smoke(&[
+    let site = LabProject::start(scenarios::demo(), &demo_manifest()).await;
+    let out = smoke(
+        &site,
+        &[
             "--wait-for-version",
             "2.0.0",
             "--wait-timeout",
@@ -270,9 +176,10 @@ async fn wait_for_version_gives_up_at_its_deadline() {
             "200ms",
             "--format",
             "json",
-        ])
-        .await;
-    assert_eq!(out.code, 1, "{}", out.all());
+        ],
+    )
+    .await;
+    out.code(1);
     assert_eq!(
         ids(&out.stdout),
         vec![(
@@ -292,9 +199,9 @@ async fn wait_for_version_gives_up_at_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_and_flag_mistakes_exit_2_before_anything_is_sent() {
-    let site = Site::start(scenarios::clean(), CLEAN_MANIFEST).await;
-    let out = site.smoke(&["--wait-for-version", "1.0.0"]).await;
-    assert_eq!(out.code, 2, "{}", out.all());
+    let site = LabProject::start(scenarios::clean(), CLEAN_MANIFEST).await;
+    let out = smoke(&site, &["--wait-for-version", "1.0.0"]).await;
+    out.code(2);
     assert!(
         out.stderr
             .contains("add `version_url = \"/version\"` to [smoke]"),
@@ -302,13 +209,13 @@ async fn manifest_and_flag_mistakes_exit_2_before_anything_is_sent() {
         out.all()
     );
 
-    let out = site.smoke(&["--samples", "0"]).await;
-    assert_eq!(out.code, 2, "{}", out.all());
+    let out = smoke(&site, &["--samples", "0"]).await;
+    out.code(2);
 
     let missing = format!("{CLEAN_MANIFEST}\n[[flow]]\nfile = \"flows/nowhere.hurl\"\n");
-    std::fs::write(site.dir.path().join("missing.toml"), missing).expect("write");
-    let out = site.smoke(&["--manifest", "missing.toml"]).await;
-    assert_eq!(out.code, 2, "{}", out.all());
+    site.project.write("missing.toml", missing);
+    let out = smoke(&site, &["--manifest", "missing.toml"]).await;
+    out.code(2);
     assert!(
         out.stderr.contains("[[flow]] `nowhere`") && out.stderr.contains("nowhere.hurl"),
         "{}",
@@ -316,18 +223,18 @@ async fn manifest_and_flag_mistakes_exit_2_before_anything_is_sent() {
     );
 
     let typo = format!("{CLEAN_MANIFEST}\n[smoke]\nhomepage_budjet = \"1s\"\n");
-    std::fs::write(site.dir.path().join("typo.toml"), typo).expect("write");
-    let out = site.smoke(&["--manifest", "typo.toml"]).await;
-    assert_eq!(out.code, 2, "{}", out.all());
+    site.project.write("typo.toml", typo);
+    let out = smoke(&site, &["--manifest", "typo.toml"]).await;
+    out.code(2);
     assert!(
         out.stderr.contains("did you mean `homepage_budget`?"),
         "{}",
         out.all()
     );
 
-    let empty = tempfile::tempdir().expect("temp dir");
-    let out = run(empty.path(), args(&["smoke"])).await;
-    assert_eq!(out.code, 2, "{}", out.all());
+    let empty = Project::new();
+    let out = empty.cli(launchready()).arg("smoke").run_async().await;
+    out.code(2);
     assert!(
         out.stderr.contains("smoke needs a manifest"),
         "{}",
@@ -341,37 +248,46 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// `launchready smoke` against the membership app with the login journey as a `[[flow]]`.
-async fn smoke_app(mode: Mode) -> Run {
-    let mut config = AppConfig::new("127.0.0.1:9".parse().expect("address")).mode(mode);
+/// The membership app as www.example.test, sending its mail to `smtp_port` on loopback, with the member signed up.
+async fn member_app(mode: Mode, smtp_port: u16) -> MemberApp {
+    let mut config = AppConfig::new(([127, 0, 0, 1], smtp_port).into()).mode(mode);
     config.host = "www.example.test".to_string();
     let app = MemberApp::start(config).await.expect("the app starts");
     assert!(app.add_member(MEMBER, PASSWORD));
-    let dir = tempfile::tempdir().expect("temp dir");
+    app
+}
+
+/// `launchready smoke` against the membership app with the login journey as a `[[flow]]`.
+async fn smoke_app(mode: Mode) -> Run {
+    // The login journey sends no mail; a closed port stands in for the SMTP server there.
+    let app = member_app(mode, 9).await;
     let manifest = format!(
         "[site]\ndomain = \"example.test\"\ncanonical = \"https://www.example.test/\"\nsubdomains = []\n\n[smoke]\nhomepage_budget = \"30s\"\nversion_url = \"/version\"\nwebhook = \"/webhooks/payments\"\n\n[[route]]\nname = \"members\"\npath = \"/members\"\nkind = \"member\"\ncritical = true\n\n[[flow]]\nfile = \"{}\"\nname = \"login to members\"\n",
         example("login-to-members.hurl").display()
     );
-    std::fs::write(dir.path().join("launchready.toml"), manifest).expect("write");
-    let mut argv = args(&["smoke", "--resolver", "127.0.0.1:9", "--ca-file"]);
-    argv.push(app.ca_file().display().to_string());
-    for rule in app.connect_to_args() {
-        argv.push("--connect-to".to_string());
-        argv.push(rule);
-    }
-    argv.extend(args(&[
-        "--variable",
-        &format!("email={MEMBER}"),
-        "--secret",
-        &format!("password={PASSWORD}"),
-    ]));
-    run(dir.path(), argv).await
+    smoke_member_app(&app, &manifest).await
+}
+
+/// `launchready smoke` against the membership app with `manifest`, logging in as the member.
+async fn smoke_member_app(app: &MemberApp, manifest: &str) -> Run {
+    let dir = Project::with_manifest(manifest);
+    dir.cli(launchready())
+        .arg("smoke")
+        .args(app_flags(app))
+        .args([
+            "--variable".to_string(),
+            format!("email={MEMBER}"),
+            "--secret".to_string(),
+            format!("password={PASSWORD}"),
+        ])
+        .run_async()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_member_area_after_login_is_checked_by_the_journey() {
     let healthy = smoke_app(Mode::Healthy).await;
-    assert_eq!(healthy.code, 0, "{}", healthy.all());
+    healthy.code(0);
     assert!(
         healthy
             .stdout
@@ -388,43 +304,32 @@ async fn the_member_area_after_login_is_checked_by_the_journey() {
     );
 
     let expired = smoke_app(Mode::ExpiredSession).await;
-    assert_eq!(expired.code, 1, "{}", expired.all());
-    for needle in [
+    expired.code(1);
+    expired.stdout_has(&[
         "the login to members journey fails at step 4 (GET https://www.example.test/members)",
         "status == 200: actual: 302, expected: 200",
         "session=***",
-    ] {
-        assert!(
-            expired.stdout.contains(needle),
-            "no {needle:?} in:\n{}",
-            expired.all()
-        );
-    }
+    ]);
     assert!(!expired.stdout.contains(PASSWORD), "{}", expired.all());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_the_three_journeys_and_one_fails_visibly() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = run(dir.path(), args(&["demo"])).await;
-    assert_eq!(out.code, 1, "{}", out.all());
-    for needle in [
+    let dir = Project::new();
+    let demo = || dir.cli(launchready()).arg("demo");
+    let out = demo().run_async().await;
+    out.code(1);
+    out.stdout_has(&[
         "The three journeys against the lab's membership app",
         "FAIL examples/flows/signup-to-payment.hurl",
         "POST https://app.demo.test/checkout -> 500",
         "PASS examples/flows/login-to-members.hurl",
         "PASS examples/flows/password-reset.hurl",
         "2/3 flow files passed",
-    ] {
-        assert!(
-            out.stdout.contains(needle),
-            "no {needle:?} in:\n{}",
-            out.all()
-        );
-    }
+    ]);
     // A JSON report stays whole on stdout; the journeys go to stderr.
-    let json = run(dir.path(), args(&["demo", "--format", "json"])).await;
-    assert_eq!(json.code, 1, "{}", json.all());
+    let json = demo().args(["--format", "json"]).run_async().await;
+    json.code(1);
     serde_json::from_str::<serde_json::Value>(&json.stdout).expect("stdout is one JSON report");
     assert!(
         json.stderr
@@ -434,26 +339,15 @@ async fn the_demo_runs_the_three_journeys_and_one_fails_visibly() {
     );
 }
 
-/// A loopback port free a moment ago, for the SMTP sink the binary starts (`[mailbox] smtp_listen`) and the app
-/// sends to.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 /// All three journeys through the binary: the confirmation and reset links come from the SMTP sink the manifest's
 /// `[mailbox]` starts, and a broken checkout fails only the signup-to-payment journey.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_journeys_read_their_links_from_the_manifests_mailbox() {
     for (mode, code) in [(Mode::Healthy, 0), (Mode::CheckoutError, 1)] {
-        let port = free_port();
-        let mut config = AppConfig::new(([127, 0, 0, 1], port).into()).mode(mode);
-        config.host = "www.example.test".to_string();
-        let app = MemberApp::start(config).await.expect("the app starts");
-        assert!(app.add_member(MEMBER, PASSWORD));
-        let dir = tempfile::tempdir().expect("temp dir");
+        // A port free a moment ago, for the SMTP sink the binary starts (`[mailbox] smtp_listen`) and the app
+        // sends to.
+        let port = closed_port();
+        let app = member_app(mode, port).await;
         let mut manifest = format!(
             "[site]\ndomain = \"example.test\"\ncanonical = \"https://www.example.test/\"\nsubdomains = []\n\n[smoke]\nhomepage_budget = \"30s\"\n\n[mailbox]\nsmtp_listen = \"127.0.0.1:{port}\"\n"
         );
@@ -463,20 +357,7 @@ async fn the_three_journeys_read_their_links_from_the_manifests_mailbox() {
                 example(&format!("{name}.hurl")).display()
             ));
         }
-        std::fs::write(dir.path().join("launchready.toml"), manifest).expect("write");
-        let mut argv = args(&["smoke", "--resolver", "127.0.0.1:9", "--ca-file"]);
-        argv.push(app.ca_file().display().to_string());
-        for rule in app.connect_to_args() {
-            argv.push("--connect-to".to_string());
-            argv.push(rule);
-        }
-        argv.extend(args(&[
-            "--variable",
-            &format!("email={MEMBER}"),
-            "--secret",
-            &format!("password={PASSWORD}"),
-        ]));
-        let out = run(dir.path(), argv).await;
+        let out = smoke_member_app(&app, &manifest).await;
         assert_eq!(out.code, code, "{mode:?}: {}", out.all());
         let passes = out.stdout.matches("smoke.flow.passed").count();
         match mode {
