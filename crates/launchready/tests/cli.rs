@@ -2,114 +2,34 @@
 //! flags, every output format, facts round trips, and each kind of bad input (exit codes and messages).
 
 use launchready_lab::scenarios::{self, DEMO_MANIFEST};
-use launchready_lab::{Handler, Lab, Scenario};
+use launchready_lab::{Handler, Lab};
+use launchready_testkit::cli::{Cli, LabProject, Project, Run, lab_flags};
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_launchready");
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+fn launchready() -> Cli {
+    Cli::new(BIN)
 }
 
-/// Runs the binary in `dir`, killing it after `limit` so a hang fails the test instead of stalling it.
-fn run_in(dir: &Path, args: &[String], limit: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("launchready {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+/// Runs the binary in `dir` off the async runtime, so the lab keeps serving while it runs.
+async fn run(dir: &Path, args: &[&str]) -> Run {
+    launchready().current_dir(dir).args(args).run_async().await
 }
 
-/// Runs the binary off the async runtime, so the lab keeps serving while it runs.
-async fn run(dir: &Path, args: Vec<String>) -> Run {
-    run_within(dir, args, Duration::from_secs(60)).await
+/// `launchready audit` with `args`, then the lab's flags, in the directory holding the lab's manifest.
+async fn audit(site: &LabProject, args: &[&str]) -> Run {
+    audit_within(site, args, Duration::from_secs(60)).await
 }
 
-/// [`run`], failing the test when the binary has not finished within `limit`.
-async fn run_within(dir: &Path, args: Vec<String>, limit: Duration) -> Run {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || run_in(&dir, &args, limit))
+/// [`audit`], failing the test when it has not finished within `limit`.
+async fn audit_within(site: &LabProject, args: &[&str], limit: Duration) -> Run {
+    site.cli(launchready().arg("audit").limit(limit), args)
+        .run_async()
         .await
-        .expect("join")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn lab_flags(lab: &Lab) -> Vec<String> {
-    let mut flags = vec!["--resolver".to_string(), lab.resolver_arg()];
-    for rule in lab.connect_to_args() {
-        flags.push("--connect-to".to_string());
-        flags.push(rule);
-    }
-    flags.push("--ca-file".to_string());
-    flags.push(lab.ca_file().display().to_string());
-    flags
-}
-
-/// A started lab and a directory holding its manifest, where `launchready audit` runs with the lab's flags.
-struct LabDir {
-    lab: Lab,
-    dir: tempfile::TempDir,
-}
-
-impl LabDir {
-    async fn start(scenario: Scenario, manifest: &str) -> LabDir {
-        let lab = Lab::start(scenario).await.expect("the lab starts");
-        let dir = tempfile::tempdir().expect("a temp dir");
-        write_manifest(dir.path(), manifest);
-        LabDir { lab, dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `launchready audit` with `list`, then the lab's flags.
-    async fn audit(&self, list: &[&str]) -> Run {
-        self.audit_within(list, Duration::from_secs(60)).await
-    }
-
-    /// [`LabDir::audit`], failing the test when it has not finished within `limit`.
-    async fn audit_within(&self, list: &[&str], limit: Duration) -> Run {
-        let mut argv = args(&["audit"]);
-        argv.extend(args(list));
-        argv.extend(lab_flags(&self.lab));
-        run_within(self.path(), argv, limit).await
-    }
-}
-
-fn write_manifest(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("launchready.toml");
-    std::fs::write(&path, text).expect("write manifest");
-    path
 }
 
 fn findings(json: &str) -> Vec<(String, String, String, bool)> {
@@ -131,8 +51,8 @@ fn findings(json: &str) -> Vec<(String, String, String, bool)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_prints_a_real_report_and_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), args(&["demo"])).await;
+    let dir = Project::new();
+    let out = run(dir.path(), &["demo"]).await;
     assert_eq!(out.code, 1, "stderr: {}", out.stderr);
     for expected in [
         "demo.test: not ready to launch",
@@ -157,17 +77,19 @@ async fn demo_prints_a_real_report_and_exits_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_with_the_lab_flags_reports_what_the_demo_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = run(dir.path(), args(&["demo", "--format", "json"])).await;
-    assert_eq!(demo.code, 1, "{}", demo.stderr);
+    let dir = Project::new();
+    let demo = run(dir.path(), &["demo", "--format", "json"]).await;
+    demo.code(1);
 
     let lab = Lab::start(scenarios::demo()).await.unwrap();
-    let manifest = write_manifest(dir.path(), DEMO_MANIFEST);
-    let mut audit = args(&["audit", "demo.test", "--format", "json", "--manifest"]);
-    audit.push(manifest.display().to_string());
-    audit.extend(lab_flags(&lab));
-    let by_hand = run(dir.path(), audit).await;
-    assert_eq!(by_hand.code, 1, "{}", by_hand.stderr);
+    let by_hand = dir
+        .cli(launchready())
+        .args(["audit", "demo.test", "--format", "json", "--manifest"])
+        .arg(dir.write("launchready.toml", DEMO_MANIFEST))
+        .args(lab_flags(&lab))
+        .run_async()
+        .await;
+    by_hand.code(1);
 
     let demo_findings = findings(&demo.stdout);
     assert!(demo_findings.len() >= 3, "{demo_findings:?}");
@@ -176,7 +98,7 @@ async fn audit_with_the_lab_flags_reports_what_the_demo_reports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_running_prints_flags_that_reach_the_lab() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     let mut child = Command::new(BIN)
         .args(["demo", "--keep-running", "--format", "json"])
         .current_dir(dir.path())
@@ -200,11 +122,11 @@ async fn keep_running_prints_flags_that_reach_the_lab() {
         .skip(1)
         .map(str::to_string)
         .collect();
-    printed.extend(args(&["--format", "json"]));
-    let out = run(dir.path(), printed).await;
+    printed.extend(["--format".to_string(), "json".to_string()]);
+    let out = dir.cli(launchready()).args(printed).run_async().await;
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    out.code(1);
     let found = findings(&out.stdout);
     assert!(
         found
@@ -220,7 +142,7 @@ async fn keep_running_prints_flags_that_reach_the_lab() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_format_writes_to_output_and_facts_rejudge_identically() {
-    let lab = LabDir::start(scenarios::demo(), DEMO_MANIFEST).await;
+    let lab = LabProject::start(scenarios::demo(), DEMO_MANIFEST).await;
     let facts = lab.path().join("facts.json").display().to_string();
     let first = [
         "--format",
@@ -230,10 +152,10 @@ async fn every_format_writes_to_output_and_facts_rejudge_identically() {
         "--save-facts",
         &facts,
     ];
-    let live = lab.audit(&first).await;
-    assert_eq!(live.code, 1, "{}", live.stderr);
+    let live = audit(&lab, &first).await;
+    live.code(1);
     assert!(live.stdout.is_empty(), "the report went to the file");
-    let LabDir { lab, dir } = lab;
+    let LabProject { lab, project: dir } = lab;
     drop(lab);
 
     // The lab is gone: judging the saved facts must not need the network.
@@ -244,7 +166,7 @@ async fn every_format_writes_to_output_and_facts_rejudge_identically() {
         ("html", "r.html", "<!DOCTYPE html>"),
         ("text", "r.txt", "DNS map"),
     ] {
-        let mut offline = args(&[
+        let offline = [
             "audit",
             "--from-facts",
             "facts.json",
@@ -252,9 +174,10 @@ async fn every_format_writes_to_output_and_facts_rejudge_identically() {
             format,
             "--output",
             file,
-        ]);
-        offline.extend(args(&["--fail-on", "blocker"]));
-        let out = run(dir.path(), offline).await;
+            "--fail-on",
+            "blocker",
+        ];
+        let out = run(dir.path(), &offline).await;
         assert_eq!(
             out.code, 1,
             "{format}: the demo's critical checkout 404 is a blocker, offline too: {}",
@@ -274,11 +197,11 @@ async fn a_server_that_never_answers_is_a_timeout_finding_not_a_hang() {
     let api = scenario.site_mut("api.demo.test").unwrap();
     api.https = Handler::Hang;
     api.http = Handler::Hang;
-    let lab = LabDir::start(scenario, DEMO_MANIFEST).await;
+    let lab = LabProject::start(scenario, DEMO_MANIFEST).await;
     // A hang fails the test: the run is killed after 20 s.
     let audit = ["--format", "json", "--timeout", "1"];
-    let out = lab.audit_within(&audit, Duration::from_secs(20)).await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let out = audit_within(&lab, &audit, Duration::from_secs(20)).await;
+    out.code(1);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let broken: Vec<_> = report["findings"]
         .as_array()
@@ -301,9 +224,9 @@ async fn a_server_that_never_answers_is_a_timeout_finding_not_a_hang() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_site_exits_0() {
-    let lab = LabDir::start(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
-    let out = lab.audit(&[]).await;
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let lab = LabProject::start(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
+    let out = audit(&lab, &[]).await;
+    out.code(0);
     assert!(out.stdout.contains("clean.test: ready"), "{}", out.stdout);
 }
 
@@ -311,11 +234,9 @@ async fn a_healthy_site_exits_0() {
 async fn an_expired_certificate_is_a_blocker_and_the_page_behind_it_is_still_read() {
     let mut scenario = scenarios::demo();
     scenario.site_mut("www.demo.test").unwrap().cert = launchready_lab::CertSpec::Expired;
-    let lab = LabDir::start(scenario, DEMO_MANIFEST).await;
-    let out = lab
-        .audit(&["--format", "json", "--fail-on", "blocker"])
-        .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lab = LabProject::start(scenario, DEMO_MANIFEST).await;
+    let out = audit(&lab, &["--format", "json", "--fail-on", "blocker"]).await;
+    out.code(1);
     let found = findings(&out.stdout);
     assert!(found.contains(&(
         "tls.cert.expired".to_string(),
@@ -333,38 +254,33 @@ async fn an_expired_certificate_is_a_blocker_and_the_page_behind_it_is_still_rea
 // ---- bad input ----
 
 fn check_usage_error(dir: &Path, argv: &[&str], expected: &[&str]) {
-    let out = run_in(dir, &args(argv), Duration::from_secs(30));
-    assert_eq!(out.code, 2, "{argv:?}: {}", out.stderr);
-    for text in expected {
-        assert!(
-            out.stderr.contains(text),
-            "{argv:?}: expected {text:?} in:\n{}",
-            out.stderr
-        );
-    }
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    let out = launchready()
+        .current_dir(dir)
+        .args(argv)
+        .limit(Duration::from_secs(30))
+        .run();
+    out.code(2).stderr_has(expected);
+    assert!(!out.stderr.contains("panicked"), "{}", out.all());
+}
+
+/// `launchready audit` in a directory whose `launchready.toml` is `manifest` is a usage error saying `expected`.
+fn check_manifest_error(manifest: &str, expected: &[&str]) {
+    let dir = Project::with_manifest(manifest);
+    check_usage_error(dir.path(), &["audit"], expected);
 }
 
 #[test]
 fn malformed_toml_names_file_line_and_column() {
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
+    check_manifest_error(
         "[site]\ndomain = \"example.com\nsubdomains = []\n",
+        &["launchready.toml:2:"],
     );
-    check_usage_error(dir.path(), &["audit"], &["launchready.toml:2:"]);
 }
 
 #[test]
 fn unknown_keys_suggest_the_right_one() {
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
+    check_manifest_error(
         "[site]\ndomain = \"example.com\"\nsubdomians = [\"app\"]\n",
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit"],
         &[
             "launchready.toml:3:1",
             "subdomians",
@@ -375,21 +291,15 @@ fn unknown_keys_suggest_the_right_one() {
 
 #[test]
 fn a_canonical_url_without_a_scheme_is_rejected() {
-    let dir = tempfile::tempdir().unwrap();
-    write_manifest(
-        dir.path(),
+    check_manifest_error(
         "[site]\ndomain = \"example.com\"\ncanonical = \"www.example.com\"\n",
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit"],
         &["launchready.toml:3:", "www.example.com"],
     );
 }
 
 #[test]
 fn invalid_domains_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     for domain in [
         "https://example.com",
         "exa mple.com",
@@ -402,38 +312,38 @@ fn invalid_domains_are_usage_errors() {
 
 #[test]
 fn malformed_connect_to_and_resolver_are_usage_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    check_usage_error(
-        dir.path(),
-        &[
-            "audit",
-            "example.com",
-            "--connect-to",
-            "example.com:443:1.2.3.4",
-        ],
-        &["--connect-to", "example.com:443:1.2.3.4", "4"],
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit", "example.com", "--resolver", "dns.example"],
-        &["--resolver", "dns.example"],
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit", "example.com", "--deadline", "10 parsecs"],
-        &["--deadline", "`10 parsecs` is not a duration", "1m30s"],
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit", "example.com", "--timeout", "0s"],
-        &["--timeout must be more than 0"],
-    );
-    check_usage_error(
-        dir.path(),
-        &["audit", "example.com", "--ca-file", "/nonexistent.pem"],
-        &["/nonexistent.pem"],
-    );
-    check_usage_error(dir.path(), &["audit"], &["no domain to audit"]);
+    let dir = Project::new();
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &[
+                "audit",
+                "example.com",
+                "--connect-to",
+                "example.com:443:1.2.3.4",
+            ],
+            &["--connect-to", "example.com:443:1.2.3.4", "4"],
+        ),
+        (
+            &["audit", "example.com", "--resolver", "dns.example"],
+            &["--resolver", "dns.example"],
+        ),
+        (
+            &["audit", "example.com", "--deadline", "10 parsecs"],
+            &["--deadline", "`10 parsecs` is not a duration", "1m30s"],
+        ),
+        (
+            &["audit", "example.com", "--timeout", "0s"],
+            &["--timeout must be more than 0"],
+        ),
+        (
+            &["audit", "example.com", "--ca-file", "/nonexistent.pem"],
+            &["/nonexistent.pem"],
+        ),
+        (&["audit"], &["no domain to audit"]),
+    ];
+    for (argv, expected) in cases {
+        check_usage_error(dir.path(), argv, expected);
+    }
 }
 
 #[test]
@@ -441,10 +351,8 @@ fn an_unreachable_resolver_exits_3_within_the_deadline() {
     // A socket that receives queries and never answers: the worst kind of unreachable.
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_in(
-        dir.path(),
-        &args(&[
+    let out = launchready()
+        .args([
             "audit",
             "example.com",
             "--resolver",
@@ -453,11 +361,11 @@ fn an_unreachable_resolver_exits_3_within_the_deadline() {
             "5",
             "--deadline",
             "2s",
-        ]),
+        ])
         // A deadline of 2 s: the run is killed (failing the test) after 6.
-        Duration::from_secs(6),
-    );
-    assert_eq!(out.code, 3, "{}", out.stderr);
+        .limit(Duration::from_secs(6))
+        .run();
+    out.code(3);
     assert!(
         out.stderr.contains(&addr),
         "names the resolver: {}",
@@ -472,43 +380,28 @@ async fn ctrl_c_stops_promptly() {
     for host in ["www.demo.test", "app.demo.test", "api.demo.test"] {
         scenario.site_mut(host).unwrap().https = Handler::Hang;
     }
-    let lab = LabDir::start(scenario, DEMO_MANIFEST).await;
-    let mut audit = args(&["audit", "--timeout", "60"]);
-    audit.extend(lab_flags(&lab.lab));
-    let child = Command::new(BIN)
-        .args(&audit)
-        .current_dir(lab.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let lab = LabProject::start(scenario, DEMO_MANIFEST).await;
+    let running = lab
+        .cli(launchready().arg("audit"), ["--timeout", "60"])
+        .spawn();
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(status.success());
-    let stopped = tokio::task::spawn_blocking(move || child.wait_with_output());
-    let Ok(out) = tokio::time::timeout(Duration::from_secs(3), stopped).await else {
-        let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        panic!("launchready did not stop within 3 s of Ctrl-C");
-    };
-    let out = out.unwrap().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    running.interrupt();
+    // Stopped within 3 s of Ctrl-C, or killed and failed.
+    running
+        .finish_within_async(Duration::from_secs(3))
+        .await
+        .code(130);
 }
 
 #[test]
 fn init_writes_a_manifest_that_audit_accepts_and_never_overwrites() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run_in(
-        dir.path(),
-        &args(&["init", "example.com"]),
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = Project::new();
+    let out = launchready()
+        .current_dir(dir.path())
+        .args(["init", "example.com"])
+        .limit(Duration::from_secs(30))
+        .run();
+    out.code(0);
     let text = std::fs::read_to_string(dir.path().join("launchready.toml")).unwrap();
     assert!(text.contains("example.com"));
     assert!(text.contains('#'), "the starter is commented");
@@ -527,17 +420,14 @@ fn init_writes_a_manifest_that_audit_accepts_and_never_overwrites() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_file_entries_are_checked_like_legacy_links() {
-    let lab = LabDir::start(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
-    let dir = &lab.dir;
-    std::fs::write(
-        dir.path().join("links.txt"),
+    let lab = LabProject::start(scenarios::clean(), scenarios::CLEAN_MANIFEST).await;
+    let dir = &lab.project;
+    dir.write(
+        "links.txt",
         "# exported from the ad platform\nhttps://clean.test/spring-sale\nhttps://www.clean.test/black-friday-2025\n",
-    )
-    .unwrap();
-    let out = lab
-        .audit(&["--format", "json", "--links", "links.txt"])
-        .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    );
+    let out = audit(&lab, &["--format", "json", "--links", "links.txt"]).await;
+    out.code(1);
     let found = findings(&out.stdout);
     let broken: Vec<_> = found
         .iter()
@@ -546,24 +436,20 @@ async fn links_file_entries_are_checked_like_legacy_links() {
     assert_eq!(broken.len(), 1, "{found:?}");
     assert_eq!(broken[0].1, "https://www.clean.test/black-friday-2025");
 
-    std::fs::write(
-        dir.path().join("bad.txt"),
-        "https://clean.test/ok\nclean.test/no-scheme\n",
-    )
-    .unwrap();
-    let out = run_in(
-        dir.path(),
-        &args(&["audit", "--links", "bad.txt"]),
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.code, 2, "{}", out.stderr);
+    dir.write("bad.txt", "https://clean.test/ok\nclean.test/no-scheme\n");
+    let out = launchready()
+        .current_dir(dir.path())
+        .args(["audit", "--links", "bad.txt"])
+        .limit(Duration::from_secs(30))
+        .run();
+    out.code(2);
     assert!(out.stderr.contains("bad.txt:2:"), "{}", out.stderr);
 }
 
 /// The loop of fixing: audit, change something, audit again with `--compare` and see what moved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_shows_fixed_and_new_findings_against_an_earlier_report() {
-    let lab = LabDir::start(scenarios::demo(), DEMO_MANIFEST).await;
+    let lab = LabProject::start(scenarios::demo(), DEMO_MANIFEST).await;
     let first = [
         "--format",
         "json",
@@ -576,9 +462,9 @@ async fn compare_shows_fixed_and_new_findings_against_an_earlier_report() {
         "--timeout",
         "2500ms",
     ];
-    let live = lab.audit(&first).await;
-    assert_eq!(live.code, 1, "{}", live.stderr);
-    let LabDir { lab, dir } = lab;
+    let live = audit(&lab, &first).await;
+    live.code(1);
+    let LabProject { lab, project: dir } = lab;
     drop(lab);
 
     // The earlier report had a finding the site no longer has, and lacked one it has now.
@@ -593,18 +479,15 @@ async fn compare_shows_fixed_and_new_findings_against_an_earlier_report() {
     findings.push(gone);
     std::fs::write(&path, before.to_string()).unwrap();
 
-    let out = run(
-        dir.path(),
-        args(&[
-            "audit",
-            "--from-facts",
-            "facts.json",
-            "--compare",
-            "before.json",
-        ]),
-    )
-    .await;
-    assert_eq!(out.code, 1, "{}", out.stderr);
+    let compare = [
+        "audit",
+        "--from-facts",
+        "facts.json",
+        "--compare",
+        "before.json",
+    ];
+    let out = run(dir.path(), &compare).await;
+    out.code(1);
     assert!(out.stdout.contains(": 1 fixed, 1 new, "), "{}", out.stdout);
     assert!(
         out.stdout
@@ -624,13 +507,13 @@ async fn compare_shows_fixed_and_new_findings_against_an_earlier_report() {
 
 #[test]
 fn compare_with_a_missing_or_foreign_file_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::new();
     check_usage_error(
         dir.path(),
         &["audit", "example.com", "--compare", "nowhere.json"],
         &["nowhere.json"],
     );
-    std::fs::write(dir.path().join("notes.json"), "[1, 2, 3]").unwrap();
+    dir.write("notes.json", "[1, 2, 3]");
     check_usage_error(
         dir.path(),
         &["audit", "example.com", "--compare", "notes.json"],
