@@ -3,7 +3,7 @@
 //! findings to the common report path. Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 a flag or
 //! manifest error, 3 the assistant never answered.
 
-use crate::cli::OutputArgs;
+use crate::cli::{OutputArgs, duration};
 use crate::commands::emit;
 use crate::{Failure, exit};
 use anyhow::anyhow;
@@ -60,10 +60,6 @@ pub struct AiProbeCmd {
 pub enum LabMode {
     Weak,
     Hardened,
-}
-
-fn duration(input: &str) -> Result<Duration, String> {
-    launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
 }
 
 pub async fn run(cmd: AiProbeCmd) -> Result<u8, Failure> {
@@ -180,8 +176,7 @@ pub async fn run(cmd: AiProbeCmd) -> Result<u8, Failure> {
         .map_err(Failure::usage)?;
     if let Some(path) = &cmd.save_transcripts {
         let json = serde_json::to_string_pretty(&run).map_err(Failure::could_not_run)?;
-        std::fs::write(path, json)
-            .map_err(|e| Failure::could_not_run(anyhow!("cannot write {}: {e}", path.display())))?;
+        crate::commands::write_file(path, &json, "")?;
     }
     print_table(&run, &families);
     if !run.results.is_empty() && run.results.iter().all(|r| r.outcome == Outcome::Error) {

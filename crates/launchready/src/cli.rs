@@ -183,6 +183,30 @@ pub struct NetArgs {
     pub mobile_user_agent: Option<String>,
 }
 
+impl NetArgs {
+    /// The flags another launchready command needs to reach the same servers the same way: resolvers,
+    /// connect-to rules, CA files and the per-operation timeout.
+    pub(crate) fn forwarded(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for resolver in &self.resolver {
+            args.extend(["--resolver".to_string(), resolver.clone()]);
+        }
+        for rule in &self.connect_to {
+            args.extend(["--connect-to".to_string(), rule.clone()]);
+        }
+        for ca in &self.ca_file {
+            args.extend(["--ca-file".to_string(), ca.display().to_string()]);
+        }
+        if let Some(timeout) = self.timeout {
+            args.extend([
+                "--timeout".to_string(),
+                launchready_manifest::format_duration(timeout),
+            ]);
+        }
+        args
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Report format.
@@ -255,6 +279,6 @@ pub enum ColorArg {
 }
 
 /// A human duration (`10s`, `1m30s`, `500ms`) or a number of seconds, as every time-taking flag accepts.
-fn duration(input: &str) -> Result<Duration, String> {
+pub(crate) fn duration(input: &str) -> Result<Duration, String> {
     launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
 }

@@ -78,6 +78,42 @@ pub(crate) fn load_manifest(
     Ok(manifest)
 }
 
+/// The manifest of a command that cannot run without one: `--manifest`, else ./launchready.toml, else a usage
+/// error saying `missing`.
+pub(crate) fn required_manifest(path: Option<&Path>, missing: &str) -> Result<Manifest, Failure> {
+    let local = PathBuf::from("launchready.toml");
+    match path {
+        Some(path) => Manifest::load(path).map_err(Failure::usage),
+        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
+        None => Err(Failure::usage(anyhow!("{missing}"))),
+    }
+}
+
+/// Writes a command's output file; a failure is "could not run", naming `what` and the file.
+pub(crate) fn write_file(path: &Path, text: &str, what: &str) -> Result<(), Failure> {
+    std::fs::write(path, text)
+        .with_context(|| format!("cannot write {what}{}", path.display()))
+        .map_err(Failure::could_not_run)
+}
+
+/// Writes `text` to `path` ([`write_file`]), or to standard output without one. A closed pipe (e.g. `| head`)
+/// is not an error worth a message.
+pub(crate) fn write_or_print(path: Option<&Path>, text: &str, what: &str) -> Result<(), Failure> {
+    match path {
+        Some(path) => write_file(path, text, what),
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            Ok(())
+        }
+    }
+}
+
+/// The exit code of a command whose checks ran: findings when something fails, ready otherwise.
+pub(crate) fn findings_code(failing: bool) -> u8 {
+    if failing { exit::FINDINGS } else { exit::READY }
+}
+
 fn within_a_day(value: Duration, flag: &str) -> Result<Duration, Failure> {
     if value.is_zero() || value > Duration::from_secs(86_400) {
         return Err(Failure::usage(anyhow!(
@@ -320,21 +356,8 @@ pub(crate) fn emit(report: &Report, args: &OutputArgs) -> Result<u8, Failure> {
         }
     };
     let rendered = launchready_report::render(report, format, &RenderOptions { color, fail_on });
-    match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .with_context(|| format!("cannot write the report to {}", path.display()))
-            .map_err(Failure::could_not_run)?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (e.g. `| head`) is not an error worth a message.
-            let _ = out.write_all(rendered.as_bytes()).and_then(|_| out.flush());
-        }
-    }
-    Ok(if report.failing(fail_on).next().is_some() {
-        exit::FINDINGS
-    } else {
-        exit::READY
-    })
+    write_or_print(args.output.as_deref(), &rendered, "the report to ")?;
+    Ok(findings_code(report.failing(fail_on).next().is_some()))
 }
 
 async fn demo(cmd: DemoCmd) -> Result<u8, Failure> {

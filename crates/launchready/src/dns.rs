@@ -3,8 +3,9 @@
 //! `restore-plan` prints the ordered changes that bring a snapshot back. Nothing here writes DNS.
 
 use crate::cli::NetArgs;
+use crate::commands::{findings_code, write_file, write_or_print};
 use crate::{Failure, exit};
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use clap::{Args, Subcommand, ValueEnum};
 use launchready_dnsdoc::gather::{self, GatherOptions};
 use launchready_dnsdoc::{Snapshot, diff, plan, zone};
@@ -148,13 +149,9 @@ async fn snapshot(args: SnapshotArgs) -> Result<u8, Failure> {
     let text = zone::write(&snap);
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write {}", path.display()))
-                .map_err(Failure::could_not_run)?;
+            write_file(path, &text, "")?;
             let sidecar = sidecar_path(path);
-            std::fs::write(&sidecar, snap.to_json())
-                .with_context(|| format!("cannot write {}", sidecar.display()))
-                .map_err(Failure::could_not_run)?;
+            write_file(&sidecar, &snap.to_json(), "")?;
             eprintln!(
                 "{}: {} records at {} names ({}) → {} and {}",
                 snap.domain,
@@ -220,12 +217,8 @@ async fn run_diff(args: DiffArgs) -> Result<u8, Failure> {
         DiffFormat::Text => diff::render_text(&changes),
         DiffFormat::Json => serde_json::to_string_pretty(&changes).unwrap_or_default() + "\n",
     };
-    print!("{text}");
-    Ok(if changes.is_empty() {
-        exit::READY
-    } else {
-        exit::FINDINGS
-    })
+    write_or_print(None, &text, "")?;
+    Ok(findings_code(!changes.is_empty()))
 }
 
 async fn restore_plan(args: PlanArgs) -> Result<u8, Failure> {
@@ -243,11 +236,6 @@ async fn restore_plan(args: PlanArgs) -> Result<u8, Failure> {
         PlanFormat::Octodns => plan::render_octodns(&snapshot),
         PlanFormat::Json => serde_json::to_string_pretty(&restore).unwrap_or_default() + "\n",
     };
-    match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))
-            .map_err(Failure::could_not_run)?,
-        None => print!("{text}"),
-    }
+    write_or_print(args.output.as_deref(), &text, "")?;
     Ok(exit::READY)
 }

@@ -4,8 +4,7 @@
 
 use crate::Failure;
 use crate::cli::OutputArgs;
-use crate::commands::emit;
-use anyhow::Context;
+use crate::commands::{emit, write_or_print};
 use clap::Args;
 use launchready_envinv::{EnvNote, inventory, render};
 use launchready_findings::{Report, ReportKind};
@@ -54,13 +53,8 @@ pub async fn run(cmd: EnvCmd) -> Result<u8, Failure> {
             Some("json") => render::json(&rows),
             _ => render::markdown(&rows),
         };
-        if path.as_os_str() == "-" {
-            print!("{text}");
-        } else {
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write the inventory to {}", path.display()))
-                .map_err(Failure::could_not_run)?;
-        }
+        let file = (path.as_os_str() != "-").then_some(path.as_path());
+        write_or_print(file, &text, "the inventory to ")?;
     }
     eprintln!(
         "{} variable(s): {} read(s) in code, {} definition(s) in {} env file(s)",

@@ -226,10 +226,6 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
         FlowFormat::Html => launchready_flow::render::html(&results),
     };
     let rendered = vars.redact(&rendered);
-    match &cmd.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| Failure::could_not_run(anyhow!("cannot write {}: {e}", path.display())))?,
-        None => print!("{rendered}"),
-    }
+    crate::commands::write_or_print(cmd.output.as_deref(), &rendered, "")?;
     Ok(launchready_flow::exit_code(&results))
 }

@@ -3,7 +3,7 @@
 //! `[deploy]`, and writes one report through the common path (every format, `--fail-on`, exit codes). Combining
 //! and judging live in `launchready-gate`; this file runs the parts.
 
-use crate::cli::{NetArgs, OutputArgs, SeverityArg};
+use crate::cli::{NetArgs, OutputArgs, SeverityArg, duration};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
@@ -65,21 +65,6 @@ pub struct GateCmd {
     pub output: OutputArgs,
 }
 
-fn duration(input: &str) -> Result<Duration, String> {
-    launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
-}
-
-fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    match path {
-        Some(path) => Manifest::load(path).map_err(Failure::usage),
-        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
-        None => Err(Failure::usage(anyhow!(
-            "gate needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)"
-        ))),
-    }
-}
-
 fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
     now.format(&time::format_description::well_known::Rfc3339)
@@ -87,7 +72,10 @@ fn now() -> String {
 }
 
 pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
-    let mut manifest = load_manifest(cmd.manifest.as_deref())?;
+    let mut manifest = crate::commands::required_manifest(
+        cmd.manifest.as_deref(),
+        "gate needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)",
+    )?;
     if !cmd.repo.is_dir() {
         return Err(Failure::usage(anyhow!(
             "--repo {}: not a directory",
@@ -202,21 +190,7 @@ async fn then_monitor(cmd: &GateCmd, manifest: &Manifest) -> Result<u8, Failure>
     if cmd.monitor_once {
         args.push("--once".into());
     }
-    for resolver in &cmd.net.resolver {
-        args.extend(["--resolver".to_string(), resolver.clone()]);
-    }
-    for rule in &cmd.net.connect_to {
-        args.extend(["--connect-to".to_string(), rule.clone()]);
-    }
-    for ca in &cmd.net.ca_file {
-        args.extend(["--ca-file".to_string(), ca.display().to_string()]);
-    }
-    if let Some(timeout) = cmd.net.timeout {
-        args.extend([
-            "--timeout".to_string(),
-            launchready_manifest::format_duration(timeout),
-        ]);
-    }
+    args.extend(cmd.net.forwarded());
     eprintln!(
         "gate passed: handing over to `launchready {}`",
         args.join(" ")
@@ -451,21 +425,7 @@ async fn load_part(cmd: &GateCmd, manifest: &Manifest, rate: &str) -> PartResult
         "--variable".to_string(),
         format!("domain={}", manifest.apex()),
     ]);
-    for resolver in &cmd.net.resolver {
-        args.extend(["--resolver".to_string(), resolver.clone()]);
-    }
-    for rule in &cmd.net.connect_to {
-        args.extend(["--connect-to".to_string(), rule.clone()]);
-    }
-    for ca in &cmd.net.ca_file {
-        args.extend(["--ca-file".to_string(), ca.display().to_string()]);
-    }
-    if let Some(timeout) = cmd.net.timeout {
-        args.extend([
-            "--timeout".to_string(),
-            launchready_manifest::format_duration(timeout),
-        ]);
-    }
+    args.extend(cmd.net.forwarded());
     eprintln!(
         "gate: load at {rate} for {}",
         launchready_manifest::format_duration(cmd.load_duration)

@@ -4,12 +4,11 @@
 //! by `launchready-handover`; this file reads inputs and writes outputs.
 
 use crate::cli::NetArgs;
-use crate::{Failure, exit};
-use anyhow::{Context, anyhow};
+use crate::Failure;
+use anyhow::anyhow;
 use clap::Args;
-use launchready_manifest::Manifest;
 use launchready_net::Net;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct HandoverCmd {
@@ -36,19 +35,11 @@ pub struct HandoverCmd {
     pub net: NetArgs,
 }
 
-fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    match path {
-        Some(path) => Manifest::load(path).map_err(Failure::usage),
-        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
-        None => Err(Failure::usage(anyhow!(
-            "handover needs a manifest: run it where launchready.toml is, or pass --manifest FILE"
-        ))),
-    }
-}
-
 pub async fn run(cmd: HandoverCmd) -> Result<u8, Failure> {
-    let manifest = load_manifest(cmd.manifest.as_deref())?;
+    let manifest = crate::commands::required_manifest(
+        cmd.manifest.as_deref(),
+        "handover needs a manifest: run it where launchready.toml is, or pass --manifest FILE",
+    )?;
     let facts = match &cmd.facts {
         Some(path) => {
             let facts = launchready_audit::load_facts(path).map_err(Failure::usage)?;
@@ -122,9 +113,7 @@ pub async fn run(cmd: HandoverCmd) -> Result<u8, Failure> {
         (&cmd.output, launchready_handover::doc::markdown(&document)),
         (&html_path, launchready_handover::doc::html(&document)),
     ] {
-        std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))
-            .map_err(Failure::could_not_run)?;
+        crate::commands::write_file(path, &text, "")?;
     }
     let active: Vec<_> = gaps.iter().filter(|f| f.is_active()).collect();
     eprintln!(
@@ -142,9 +131,7 @@ pub async fn run(cmd: HandoverCmd) -> Result<u8, Failure> {
     for gap in &active {
         eprintln!("  [{}] {} — {}", gap.severity.as_str(), gap.id, gap.title);
     }
-    Ok(if cmd.check && !active.is_empty() {
-        exit::FINDINGS
-    } else {
-        exit::READY
-    })
+    Ok(crate::commands::findings_code(
+        cmd.check && !active.is_empty(),
+    ))
 }

@@ -3,7 +3,7 @@
 //! a rollback command when it fails. The checks live in `launchready-smoke`; this file reads flags, builds the
 //! network layer and the flow engine, and reuses the common report path and exit codes.
 
-use crate::cli::{NetArgs, OutputArgs};
+use crate::cli::{NetArgs, OutputArgs, duration};
 use crate::journey_args::{self, mailbox_failure};
 use crate::{Failure, exit};
 use anyhow::anyhow;
@@ -13,7 +13,7 @@ use launchready_mailbox::{MailboxRun, Reach};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -52,10 +52,6 @@ pub struct SmokeCmd {
     pub output: OutputArgs,
 }
 
-fn duration(input: &str) -> Result<Duration, String> {
-    launchready_manifest::parse_duration(input).map_err(|e| e.to_string())
-}
-
 /// The journeys' variables: `base_url` (the canonical origin, e.g. `https://www.example.com`) and `domain`,
 /// then `HURL_VARIABLE_name` and `HURL_SECRET_name` from the environment, then the flags.
 fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> {
@@ -67,17 +63,6 @@ fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> 
     journey_args::flag_variables(&mut vars, &cmd.variables)?;
     journey_args::secrets(&mut vars, &cmd.secrets)?;
     Ok(vars)
-}
-
-fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    match path {
-        Some(path) => Manifest::load(path).map_err(Failure::usage),
-        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
-        None => Err(Failure::usage(anyhow!(
-            "smoke needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)"
-        ))),
-    }
 }
 
 /// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a smoke test.
@@ -95,7 +80,10 @@ fn load_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
 }
 
 pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
-    let manifest = load_manifest(cmd.manifest.as_deref())?;
+    let manifest = crate::commands::required_manifest(
+        cmd.manifest.as_deref(),
+        "smoke needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)",
+    )?;
     if cmd.wait_for_version.is_some() && manifest.smoke.version_url.is_none() {
         return Err(Failure::usage(anyhow!(
             "--wait-for-version needs the version endpoint: add `version_url = \"/version\"` to [smoke] in the manifest"
