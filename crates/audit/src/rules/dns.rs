@@ -617,13 +617,6 @@ mod tests {
         assert!(judge(&site(), &manifest()).is_empty());
     }
 
-    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
-        findings
-            .iter()
-            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
-            .collect()
-    }
-
     #[test]
     fn dangling_cnames_are_high_and_blockers_on_takeover_prone_hosts() {
         let mut facts = site();

@@ -138,15 +138,8 @@ pub(crate) fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::fixtures::{hop, manifest, set_chain, site};
+    use crate::rules::fixtures::{hop, ids, manifest, set_chain, site};
     use launchready_findings::facts::{NetError, NetErrorKind, OriginFacts};
-
-    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
-        findings
-            .iter()
-            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
-            .collect()
-    }
 
     fn behind_cloudflare() -> Facts {
         let mut facts = site();

@@ -71,6 +71,16 @@ pub fn path(spec: &str) -> Vec<HopFacts> {
         .collect()
 }
 
+/// Findings as `(id, subject, severity)`, the form rule tests compare with.
+pub fn ids(
+    findings: &[launchready_findings::Finding],
+) -> Vec<(&str, &str, launchready_findings::Severity)> {
+    findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
+        .collect()
+}
+
 /// Findings as `id subject Severity` lines, the form rule tests compare with.
 pub fn listing(findings: &[launchready_findings::Finding]) -> String {
     findings

@@ -191,17 +191,10 @@ fn hsts(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
 fn sensitive_pages<'a>(facts: &'a Facts, manifest: &Manifest) -> Vec<(&'a HopFacts, bool)> {
     let mut pages = Vec::new();
     for chain in &facts.chains {
-        let sensitive_route = chain.purpose == ChainPurpose::Route
-            && chain
-                .label
-                .as_deref()
-                .and_then(|name| manifest.routes.iter().find(|r| r.name == name))
-                .is_some_and(|r| {
-                    matches!(
-                        r.kind,
-                        RouteKind::Login | RouteKind::Checkout | RouteKind::Signup
-                    )
-                });
+        let sensitive_route = matches!(
+            route_kind(manifest, chain),
+            Some(RouteKind::Login | RouteKind::Checkout | RouteKind::Signup)
+        );
         let landing = chain.start == facts.canonical_url;
         // A subdomain's own root, when it serves an HTML page there: app., members. and the rest carry logins.
         let subdomain_page = chain.purpose == ChainPurpose::Subdomain
@@ -311,17 +304,23 @@ fn version_leaks(facts: &Facts, findings: &mut Vec<Finding>) {
 
 /// Routes whose responses carry one member's data: they must never be stored by a shared cache.
 fn private_route(manifest: &Manifest, chain: &ChainFacts) -> bool {
-    chain.purpose == ChainPurpose::Route
-        && chain
-            .label
-            .as_deref()
-            .and_then(|name| manifest.routes.iter().find(|r| r.name == name))
-            .is_some_and(|r| {
-                matches!(
-                    r.kind,
-                    RouteKind::Login | RouteKind::Signup | RouteKind::Checkout | RouteKind::Member
-                )
-            })
+    matches!(
+        route_kind(manifest, chain),
+        Some(RouteKind::Login | RouteKind::Signup | RouteKind::Checkout | RouteKind::Member)
+    )
+}
+
+/// The kind the manifest gives the route a chain was gathered for; `None` for chains that are not routes.
+fn route_kind<'a>(manifest: &'a Manifest, chain: &ChainFacts) -> Option<&'a RouteKind> {
+    if chain.purpose != ChainPurpose::Route {
+        return None;
+    }
+    let name = chain.label.as_deref()?;
+    manifest
+        .routes
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| &r.kind)
 }
 
 fn cookies_and_caching(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
@@ -475,15 +474,20 @@ fn cache_privacy(hop: &HopFacts, sets_cookie: bool, findings: &mut Vec<Finding>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::fixtures::{hop, manifest, set_chain, site};
+    use crate::rules::fixtures::{hop, ids, manifest, set_chain, site};
 
     const GOOD_HSTS: &str = "max-age=63072000; includeSubDomains; preload";
 
-    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
-        findings
-            .iter()
-            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
-            .collect()
+    /// The apex's https answer sends only this `Strict-Transport-Security`.
+    fn set_apex_hsts(facts: &mut Facts, value: &str) {
+        for chain in facts
+            .chains
+            .iter_mut()
+            .filter(|c| c.start == "https://demo.test/")
+        {
+            chain.hops[0].headers =
+                vec![("strict-transport-security".to_string(), value.to_string())];
+        }
     }
 
     fn with_headers(mut hop: HopFacts, headers: &[(&str, &str)]) -> HopFacts {
@@ -576,16 +580,7 @@ mod tests {
             "app. is one step lower than the apex here: the apex's includeSubDomains covers it for returning visitors"
         );
         // Without the apex's includeSubDomains, a login host missing HSTS is as bad as the apex missing it.
-        for chain in facts
-            .chains
-            .iter_mut()
-            .filter(|c| c.start == "https://demo.test/")
-        {
-            chain.hops[0].headers = vec![(
-                "strict-transport-security".to_string(),
-                "max-age=31536000".to_string(),
-            )];
-        }
+        set_apex_hsts(&mut facts, "max-age=31536000");
         let judged = judge(&facts, &manifest());
         let found = ids(&judged);
         assert!(
@@ -686,16 +681,7 @@ mod tests {
             .headers
             .retain(|(n, _)| n != "strict-transport-security");
         set_chain(&mut facts, www, vec![landing]);
-        for chain in facts
-            .chains
-            .iter_mut()
-            .filter(|c| c.start == "https://demo.test/")
-        {
-            chain.hops[0].headers = vec![(
-                "strict-transport-security".to_string(),
-                "max-age=300".to_string(),
-            )];
-        }
+        set_apex_hsts(&mut facts, "max-age=300");
         assert_eq!(
             ids(&judge(&facts, &manifest())),
             [
@@ -811,38 +797,27 @@ mod tests {
     #[test]
     fn private_pages_in_shared_caches_are_blockers_and_unmarked_ones_high() {
         let url = "https://app.demo.test/login";
-        let mut facts = hardened();
-        with_login(
-            &mut facts,
-            &[
-                ("cache-control", "public, max-age=600"),
-                ("x-frame-options", "DENY"),
-            ],
-        );
-        assert!(ids(&judge(&facts, &login_manifest())).contains(&(
-            "cache.private.cacheable",
-            url,
-            Severity::Blocker
-        )));
-        let mut facts = hardened();
-        with_login(&mut facts, &[("x-frame-options", "DENY")]);
-        assert!(ids(&judge(&facts, &login_manifest())).contains(&(
-            "cache.private.unmarked",
-            url,
-            Severity::High
-        )));
-        let mut facts = hardened();
-        with_login(
-            &mut facts,
-            &[
-                ("cache-control", "s-maxage=60, max-age=0"),
-                ("x-frame-options", "DENY"),
-            ],
-        );
-        assert!(ids(&judge(&facts, &login_manifest())).contains(&(
-            "cache.private.cacheable",
-            url,
-            Severity::Blocker
-        )));
+        for (cache_control, expected) in [
+            (
+                Some("public, max-age=600"),
+                ("cache.private.cacheable", url, Severity::Blocker),
+            ),
+            (None, ("cache.private.unmarked", url, Severity::High)),
+            (
+                Some("s-maxage=60, max-age=0"),
+                ("cache.private.cacheable", url, Severity::Blocker),
+            ),
+        ] {
+            let mut facts = hardened();
+            let mut headers = vec![("x-frame-options", "DENY")];
+            if let Some(value) = cache_control {
+                headers.insert(0, ("cache-control", value));
+            }
+            with_login(&mut facts, &headers);
+            assert!(
+                ids(&judge(&facts, &login_manifest())).contains(&expected),
+                "{cache_control:?}: {expected:?}"
+            );
+        }
     }
 }

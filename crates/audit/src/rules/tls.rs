@@ -242,7 +242,7 @@ fn weak_key(key: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::fixtures::{NOW, failed, set_chain, site};
+    use crate::rules::fixtures::{NOW, failed, ids, set_chain, site};
     use launchready_findings::facts::NetErrorKind;
 
     fn with_cert(facts: &mut Facts, host: &str, f: impl Fn(&mut TlsFacts)) {
@@ -253,13 +253,6 @@ mod tests {
                 f(tls);
             }
         }
-    }
-
-    fn ids(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
-        findings
-            .iter()
-            .map(|f| (f.id.as_str(), f.subject.as_str(), f.severity))
-            .collect()
     }
 
     #[test]
