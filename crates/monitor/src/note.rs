@@ -31,7 +31,11 @@ pub fn incident_note(
         out.push('\n');
     }
     out.push_str("## What to check first\n\n");
-    for check in checks.iter().filter(|c| c.critical) {
+    // DNS drift is not a page on its own, but when it happens it is usually the first thing to look at.
+    for check in checks
+        .iter()
+        .filter(|c| c.critical || matches!(c.kind, crate::checks::CheckKind::Dns { .. }))
+    {
         let _ = writeln!(
             out,
             "- `{}` ({}): {}",
@@ -92,4 +96,31 @@ pub fn incident_note(
         checks.iter().filter(|c| c.critical).count()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_says_what_to_do_first_for_critical_checks_and_dns_drift() {
+        let manifest = launchready_manifest::Manifest::parse(
+            "[site]\ndomain = \"example.com\"\n\n[monitor]\ndns_snapshot = \"before.zone\"\n",
+            std::path::Path::new("/srv/site/launchready.toml"),
+        )
+        .expect("manifest");
+        let checks = crate::checks::plan(&manifest);
+        let config = crate::config::from_manifest(&manifest, &checks, Some("x.db".into()));
+        let note = incident_note("example.com", &checks, &config, &[], Some("make rollback"));
+        assert!(
+            note.contains("- `landing` (GET https://www.example.com/)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("- `dns:example.com` (DNS of example.com against /srv/site/before.zone): Run `launchready dns diff /srv/site/before.zone --live`"),
+            "{note}"
+        );
+        assert!(!note.contains("`tls:example.com`"), "{note}");
+        assert!(note.contains("Run `make rollback`"), "{note}");
+    }
 }
