@@ -10,27 +10,81 @@ fn txt(s: &str) -> Answer {
 }
 
 fn a(ips: &[&str]) -> Answer {
-    Answer::records(
-        ips.iter()
-            .map(|ip| match ip.parse::<IpAddr>().unwrap() {
-                IpAddr::V4(v4) => Rdata::A(v4),
-                IpAddr::V6(v6) => Rdata::Aaaa(v6),
-            })
-            .collect(),
-    )
+    Answer::records(ip_records(ips))
+}
+
+fn ip_records(ips: &[&str]) -> Vec<Rdata> {
+    ips.iter()
+        .map(|ip| match ip.parse::<IpAddr>().unwrap() {
+            IpAddr::V4(v4) => Rdata::A(v4),
+            IpAddr::V6(v6) => Rdata::Aaaa(v6),
+        })
+        .collect()
 }
 
 fn mx(hosts: &[&str]) -> Answer {
-    Answer::records(
-        hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Rdata::Mx {
-                preference: u16::try_from(i).unwrap(),
-                exchange: (*h).to_owned(),
-            })
-            .collect(),
-    )
+    Answer::records(mx_records(hosts))
+}
+
+fn mx_records(hosts: &[&str]) -> Vec<Rdata> {
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Rdata::Mx {
+            preference: u16::try_from(i).unwrap(),
+            exchange: (*h).to_owned(),
+        })
+        .collect()
+}
+
+/// A snapshot from zone-like lines, `NAME TYPE DATA`: TXT takes the rest of the line as one string; A, AAAA, MX
+/// (preference by position) and PTR take one address or name per word. Lines of the same name and type are one
+/// answer with several records.
+fn zone(text: &str) -> Snapshot {
+    let mut answers: Vec<(&str, QueryType, Vec<Rdata>)> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut parts = line.splitn(3, ' ');
+        let (name, kind, data) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap_or_default(),
+        );
+        let (qtype, records) = match kind {
+            "TXT" => (QueryType::Txt, vec![Rdata::Txt(vec![data.to_owned()])]),
+            "A" | "AAAA" => {
+                let ips: Vec<&str> = data.split_whitespace().collect();
+                let qtype = if kind == "A" {
+                    QueryType::A
+                } else {
+                    QueryType::Aaaa
+                };
+                (qtype, ip_records(&ips))
+            }
+            "MX" => {
+                let hosts: Vec<&str> = data.split_whitespace().collect();
+                (QueryType::Mx, mx_records(&hosts))
+            }
+            "PTR" => (
+                QueryType::Ptr,
+                data.split_whitespace()
+                    .map(|name| Rdata::Ptr(name.to_owned()))
+                    .collect(),
+            ),
+            other => panic!("unknown type {other} in `{line}`"),
+        };
+        match answers
+            .iter_mut()
+            .find(|(n, t, _)| *n == name && *t == qtype)
+        {
+            Some((_, _, existing)) => existing.extend(records),
+            None => answers.push((name, qtype, records)),
+        }
+    }
+    answers
+        .into_iter()
+        .fold(Snapshot::new(), |snap, (name, qtype, records)| {
+            snap.with(name, qtype, Answer::records(records))
+        })
 }
 
 /// Runs `check_host` over `snap`; every question it asks that `snap` does not hold gets NXDOMAIN.
@@ -77,41 +131,18 @@ fn pending_until_the_record_is_known() {
 
 #[test]
 fn main_paths() {
-    let snap = Snapshot::new()
-        .with(
-            "example.com",
-            QueryType::Txt,
-            txt("v=spf1 ip4:192.0.2.0/24 a:web.example.com mx include:_spf.mailer.test -all exp=why.example.com"),
-        )
-        .with("web.example.com", QueryType::A, a(&["198.51.100.7"]))
-        .with("example.com", QueryType::Mx, mx(&["mail.example.com"]))
-        .with("mail.example.com", QueryType::A, a(&["203.0.113.9"]))
-        .with(
-            "_spf.mailer.test",
-            QueryType::Txt,
-            txt("v=spf1 ip6:2001:db8::/32 ~all"),
-        )
-        .with(
-            "why.example.com",
-            QueryType::Txt,
-            txt("%{i} is not allowed to send for %{d}"),
-        );
+    let snap = zone(
+        "example.com TXT v=spf1 ip4:192.0.2.0/24 a:web.example.com mx include:_spf.mailer.test -all exp=why.example.com
+         web.example.com A 198.51.100.7
+         example.com MX mail.example.com
+         mail.example.com A 203.0.113.9
+         _spf.mailer.test TXT v=spf1 ip6:2001:db8::/32 ~all
+         why.example.com TXT %{i} is not allowed to send for %{d}",
+    );
     let v = check(&snap, "192.0.2.55", "example.com");
     assert_eq!(
         (v.result, v.mechanism.as_deref()),
         (SpfResult::Pass, Some("ip4:192.0.2.0/24"))
-    );
-    assert_eq!(
-        check(&snap, "198.51.100.7", "example.com").result,
-        SpfResult::Pass
-    );
-    assert_eq!(
-        check(&snap, "203.0.113.9", "example.com").result,
-        SpfResult::Pass
-    );
-    assert_eq!(
-        check(&snap, "2001:db8::1", "example.com").result,
-        SpfResult::Pass
     );
     let fail = check(&snap, "203.0.113.10", "example.com");
     assert_eq!(fail.result, SpfResult::Fail);
@@ -119,95 +150,73 @@ fn main_paths() {
         fail.explanation.as_deref(),
         Some("203.0.113.10 is not allowed to send for example.com")
     );
-    // IPv4-mapped IPv6 clients are IPv4 clients.
-    assert_eq!(
-        check(&snap, "::ffff:192.0.2.1", "example.com").result,
-        SpfResult::Pass
-    );
-    assert_eq!(
-        check(&snap, "192.0.2.1", "nothing.example.com").result,
-        SpfResult::None
-    );
-    assert_eq!(
-        check(&snap, "192.0.2.1", "[192.0.2.1]").result,
-        SpfResult::None
-    );
-    assert_eq!(
-        check(&snap, "192.0.2.1", "localhost").result,
-        SpfResult::None
-    );
+    for (ip, domain, expected) in [
+        ("198.51.100.7", "example.com", SpfResult::Pass),
+        ("203.0.113.9", "example.com", SpfResult::Pass),
+        ("2001:db8::1", "example.com", SpfResult::Pass),
+        // IPv4-mapped IPv6 clients are IPv4 clients.
+        ("::ffff:192.0.2.1", "example.com", SpfResult::Pass),
+        ("192.0.2.1", "nothing.example.com", SpfResult::None),
+        ("192.0.2.1", "[192.0.2.1]", SpfResult::None),
+        ("192.0.2.1", "localhost", SpfResult::None),
+    ] {
+        assert_eq!(
+            check(&snap, ip, domain).result,
+            expected,
+            "{ip} for {domain}"
+        );
+    }
 }
 
 #[test]
 fn errors_and_limits() {
-    let mut snap = Snapshot::new()
-        .with(
-            "temp.test",
-            QueryType::Txt,
-            Answer::TempError {
-                reason: "timeout".into(),
-            },
-        )
-        .with(
-            "syntax.test",
-            QueryType::Txt,
-            txt("v=spf1 ip4:192.0.2.1 -all moo"),
-        )
-        .with(
-            "two.test",
-            QueryType::Txt,
-            Answer::records(vec![
-                Rdata::Txt(vec!["v=spf1 -all".into()]),
-                Rdata::Txt(vec!["v=spf1 +all".into()]),
-            ]),
-        )
-        .with(
-            "inc-none.test",
-            QueryType::Txt,
-            txt("v=spf1 include:nothing.test -all"),
-        )
-        .with(
-            "redir-none.test",
-            QueryType::Txt,
-            txt("v=spf1 redirect=nothing.test"),
-        )
-        .with(
-            "voids.test",
-            QueryType::Txt,
-            txt("v=spf1 a:n1.test a:n2.test a:n3.test ?all"),
-        )
-        .with("loop.test", QueryType::Txt, txt("v=spf1 include:loop.test"))
-        .with(
-            "redir.test",
-            QueryType::Txt,
-            txt("v=spf1 ip4:10.0.0.1 redirect=target.test exp=x.test"),
-        )
-        .with("target.test", QueryType::Txt, txt("v=spf1 -all"))
-        .with("nullmx.test", QueryType::Txt, txt("v=spf1 mx -all"))
-        .with("nullmx.test", QueryType::Mx, mx(&[""]))
-        .with(
-            "split.test",
-            QueryType::Txt,
-            Answer::records(vec![Rdata::Txt(vec![
-                "v=spf1 ip4:".into(),
-                "192.0.2.5 -all".into(),
-            ])]),
-        );
+    let mut snap = zone(
+        "syntax.test TXT v=spf1 ip4:192.0.2.1 -all moo
+         two.test TXT v=spf1 -all
+         two.test TXT v=spf1 +all
+         inc-none.test TXT v=spf1 include:nothing.test -all
+         redir-none.test TXT v=spf1 redirect=nothing.test
+         voids.test TXT v=spf1 a:n1.test a:n2.test a:n3.test ?all
+         loop.test TXT v=spf1 include:loop.test
+         redir.test TXT v=spf1 ip4:10.0.0.1 redirect=target.test exp=x.test
+         target.test TXT v=spf1 -all
+         nullmx.test TXT v=spf1 mx -all",
+    )
+    .with(
+        "temp.test",
+        QueryType::Txt,
+        Answer::TempError {
+            reason: "timeout".into(),
+        },
+    )
+    .with("nullmx.test", QueryType::Mx, mx(&[""]))
+    .with(
+        "split.test",
+        QueryType::Txt,
+        Answer::records(vec![Rdata::Txt(vec![
+            "v=spf1 ip4:".into(),
+            "192.0.2.5 -all".into(),
+        ])]),
+    );
     let r = |snap: &Snapshot, d: &str| check(snap, "192.0.2.5", d).result;
-    assert_eq!(r(&snap, "temp.test"), SpfResult::TempError);
-    assert_eq!(r(&snap, "syntax.test"), SpfResult::PermError);
-    assert_eq!(r(&snap, "two.test"), SpfResult::PermError);
-    assert_eq!(r(&snap, "inc-none.test"), SpfResult::PermError);
-    assert_eq!(r(&snap, "redir-none.test"), SpfResult::PermError);
-    assert_eq!(r(&snap, "voids.test"), SpfResult::PermError);
-    assert_eq!(r(&snap, "loop.test"), SpfResult::PermError);
+    for (domain, expected) in [
+        ("temp.test", SpfResult::TempError),
+        ("syntax.test", SpfResult::PermError),
+        ("two.test", SpfResult::PermError),
+        ("inc-none.test", SpfResult::PermError),
+        ("redir-none.test", SpfResult::PermError),
+        ("voids.test", SpfResult::PermError),
+        ("loop.test", SpfResult::PermError),
+        ("nullmx.test", SpfResult::Fail),
+        ("split.test", SpfResult::Pass),
+    ] {
+        assert_eq!(r(&snap, domain), expected, "{domain}");
+    }
     let redirected = check(&snap, "192.0.2.5", "redir.test");
     assert_eq!(
         (redirected.result, redirected.explanation),
         (SpfResult::Fail, None)
     );
-    assert_eq!(r(&snap, "nullmx.test"), SpfResult::Fail);
-    assert_eq!(r(&snap, "split.test"), SpfResult::Pass);
 
     // Eleven `a` terms: the eleventh is over the limit even though every one is answered.
     let many = format!("v=spf1 {} -all", ["a:h.test"; 11].join(" "));
@@ -224,23 +233,13 @@ fn errors_and_limits() {
 
 #[test]
 fn ptr_and_p_macro_use_validated_names() {
-    let snap = Snapshot::new()
-        .with(
-            "ptr.test",
-            QueryType::Txt,
-            txt("v=spf1 ptr:good.test -all exp=e.ptr.test"),
-        )
-        .with("e.ptr.test", QueryType::Txt, txt("connect from %{p}"))
-        .with(
-            "5.2.0.192.in-addr.arpa",
-            QueryType::Ptr,
-            Answer::records(vec![
-                Rdata::Ptr("mx.bad.test".into()),
-                Rdata::Ptr("mx.good.test.".into()),
-            ]),
-        )
-        .with("mx.good.test", QueryType::A, a(&["192.0.2.5"]))
-        .with("mx.bad.test", QueryType::A, a(&["192.0.2.99"]));
+    let snap = zone(
+        "ptr.test TXT v=spf1 ptr:good.test -all exp=e.ptr.test
+         e.ptr.test TXT connect from %{p}
+         5.2.0.192.in-addr.arpa PTR mx.bad.test mx.good.test.
+         mx.good.test A 192.0.2.5
+         mx.bad.test A 192.0.2.99",
+    );
     assert_eq!(
         check(&snap, "192.0.2.5", "ptr.test").result,
         SpfResult::Pass
@@ -252,23 +251,12 @@ fn ptr_and_p_macro_use_validated_names() {
 
 #[test]
 fn analysis_counts_lookups_and_renders_a_tree() {
-    let snap = Snapshot::new()
-        .with(
-            "example.com",
-            QueryType::Txt,
-            txt("v=spf1 include:_spf.mailer.test mx a:gone.example.com exists:%{i}.bl.test -all"),
-        )
-        .with(
-            "_spf.mailer.test",
-            QueryType::Txt,
-            txt("v=spf1 include:deeper.test ~all"),
-        )
-        .with(
-            "deeper.test",
-            QueryType::Txt,
-            txt("v=spf1 ip4:192.0.2.0/24 ptr -all"),
-        )
-        .with("example.com", QueryType::Mx, mx(&["mx.example.com"]));
+    let snap = zone(
+        "example.com TXT v=spf1 include:_spf.mailer.test mx a:gone.example.com exists:%{i}.bl.test -all
+         _spf.mailer.test TXT v=spf1 include:deeper.test ~all
+         deeper.test TXT v=spf1 ip4:192.0.2.0/24 ptr -all
+         example.com MX mx.example.com",
+    );
     let analysis = analyzed(&snap, "example.com");
     assert_eq!(analysis.total_lookups, 6);
     assert_eq!(analysis.root.lookups, 4);
@@ -296,17 +284,10 @@ fn analysis_counts_lookups_and_renders_a_tree() {
 
 #[test]
 fn analysis_survives_loops_deep_chains_and_bad_records() {
-    let mut snap = Snapshot::new()
-        .with(
-            "loop.test",
-            QueryType::Txt,
-            txt("v=spf1 include:other.test -all"),
-        )
-        .with(
-            "other.test",
-            QueryType::Txt,
-            txt("v=spf1 include:loop.test -all"),
-        );
+    let mut snap = zone(
+        "loop.test TXT v=spf1 include:other.test -all
+         other.test TXT v=spf1 include:loop.test -all",
+    );
     let looped = analyzed(&snap, "loop.test");
     assert_eq!(looped.root.children[0].children[0].state, NodeState::Loop);
 
@@ -322,24 +303,19 @@ fn analysis_survives_loops_deep_chains_and_bad_records() {
     assert!(nodes.iter().any(|n| n.state == NodeState::NotFollowed));
     assert!(deep.total_lookups > MAX_DNS_TERMS);
 
-    let snap = Snapshot::new()
-        .with("bad.test", QueryType::Txt, txt("v=spf1 a -all foo"))
-        .with(
-            "two.test",
-            QueryType::Txt,
-            Answer::records(vec![
-                Rdata::Txt(vec!["v=spf1 -all".into()]),
-                Rdata::Txt(vec!["v=spf1 +all".into()]),
-            ]),
-        )
-        .with(
-            "long.test",
-            QueryType::Txt,
-            Answer::records(vec![Rdata::Txt(vec![
-                format!("v=spf1 {}", "ip4:192.0.2.1 ".repeat(20)),
-                "-all".into(),
-            ])]),
-        );
+    let snap = zone(
+        "bad.test TXT v=spf1 a -all foo
+         two.test TXT v=spf1 -all
+         two.test TXT v=spf1 +all",
+    )
+    .with(
+        "long.test",
+        QueryType::Txt,
+        Answer::records(vec![Rdata::Txt(vec![
+            format!("v=spf1 {}", "ip4:192.0.2.1 ".repeat(20)),
+            "-all".into(),
+        ])]),
+    );
     match analyzed(&snap, "bad.test").root.state {
         NodeState::Syntax(e) => assert_eq!((e.position, e.term.as_str()), (14, "foo")),
         other => panic!("{other:?}"),
