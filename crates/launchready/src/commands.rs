@@ -36,7 +36,7 @@ pub async fn run(cli: crate::cli::Cli) -> Result<u8, Failure> {
     }
 }
 
-fn severity(arg: SeverityArg) -> Severity {
+pub(crate) fn severity(arg: SeverityArg) -> Severity {
     match arg {
         SeverityArg::Blocker => Severity::Blocker,
         SeverityArg::High => Severity::High,
@@ -112,6 +112,15 @@ pub(crate) fn write_or_print(path: Option<&Path>, text: &str, what: &str) -> Res
 /// The exit code of a command whose checks ran: findings when something fails, ready otherwise.
 pub(crate) fn findings_code(failing: bool) -> u8 {
     if failing { exit::FINDINGS } else { exit::READY }
+}
+
+/// The net layer for a command: a CA file that cannot be read is the user's to fix (a usage error), anything
+/// else means the command could not run.
+pub(crate) fn open_net(config: NetConfig) -> Result<Net, Failure> {
+    Net::new(config).map_err(|e| match e {
+        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
+        other => Failure::could_not_run(other),
+    })
 }
 
 fn within_a_day(value: Duration, flag: &str) -> Result<Duration, Failure> {
@@ -271,10 +280,7 @@ async fn run_audit(
     mut options: GatherOptions<'_>,
     save_facts: Option<&Path>,
 ) -> Result<Report, Failure> {
-    let net = Net::new(config).map_err(|e| match e {
-        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
-        other => Failure::could_not_run(other),
-    })?;
+    let net = open_net(config)?;
     // indicatif draws nothing when stderr is not a terminal, so CI logs stay clean.
     let bar = ProgressBar::with_draw_target(
         Some(launchready_audit::chain_count(manifest, &options) as u64),

@@ -3,12 +3,12 @@
 //! `[deploy]`, and writes one report through the common path (every format, `--fail-on`, exit codes). Combining
 //! and judging live in `launchready-gate`; this file runs the parts.
 
-use crate::cli::{NetArgs, OutputArgs, SeverityArg, duration};
-use crate::{Failure, exit};
+use crate::cli::{NetArgs, OutputArgs, duration};
+use crate::{Failure, exit, journey_args};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_findings::{DnsMapEntry, Finding, Severity};
-use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
+use launchready_flow::{Engine, RunOptions, Variables, parse_value};
 use launchready_gate::{Outcome, Part, PartResult};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
@@ -116,12 +116,9 @@ pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
         )));
     }
     // Journeys are read and checked before anything is sent: a typo never half-runs a gate.
-    let flows = load_flows(&manifest)?;
+    let flows = journey_args::manifest_flows(&manifest)?;
     let config = crate::commands::net_config(&cmd.net, &manifest)?;
-    let net = Net::new(config).map_err(|e| match e {
-        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
-        other => Failure::could_not_run(other),
-    })?;
+    let net = crate::commands::open_net(config)?;
     // Each journey gets its own engine, as `launchready smoke` gives each a fresh start.
     let mut named = Vec::new();
     for (name, file) in flows {
@@ -161,7 +158,7 @@ pub async fn run(cmd: GateCmd) -> Result<u8, Failure> {
     let could_not_run = could_not_run || matches!(load.outcome, Outcome::CouldNotRun(_));
     results.push(load);
     let report = launchready_gate::combine(manifest.apex(), &now(), results, dns_map);
-    let fail_on = fail_on(&cmd.output);
+    let fail_on = crate::commands::severity(cmd.output.fail_on);
     eprint!("{}", launchready_gate::summary(&report, fail_on));
     let code = crate::commands::emit(&report, &cmd.output)?;
     if could_not_run {
@@ -208,28 +205,6 @@ async fn then_monitor(cmd: &GateCmd, manifest: &Manifest) -> Result<u8, Failure>
 }
 
 /// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a gate.
-fn load_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
-    manifest
-        .flows
-        .iter()
-        .map(|flow| {
-            launchready_flow::load(&manifest.flow_path(flow))
-                .map(|file| (flow.name.clone(), file))
-                .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))
-        })
-        .collect()
-}
-
-fn fail_on(args: &OutputArgs) -> Severity {
-    match args.fail_on {
-        SeverityArg::Blocker => Severity::Blocker,
-        SeverityArg::High => Severity::High,
-        SeverityArg::Medium => Severity::Medium,
-        SeverityArg::Low => Severity::Low,
-        SeverityArg::Info => Severity::Info,
-    }
-}
-
 async fn audit_part(
     manifest: &Manifest,
     net: &Net,

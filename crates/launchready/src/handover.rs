@@ -3,11 +3,10 @@
 //! inventory's gaps; `--check` turns the gaps into the exit code so it can gate a release. The document is built
 //! by `launchready-handover`; this file reads inputs and writes outputs.
 
-use crate::cli::NetArgs;
 use crate::Failure;
+use crate::cli::NetArgs;
 use anyhow::anyhow;
 use clap::Args;
-use launchready_net::Net;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -55,10 +54,7 @@ pub async fn run(cmd: HandoverCmd) -> Result<u8, Failure> {
         }
         None => {
             let config = crate::commands::net_config(&cmd.net, &manifest)?;
-            let net = Net::new(config).map_err(|e| match e {
-                launchready_net::NetError::CaFile { .. } => Failure::usage(e),
-                other => Failure::could_not_run(other),
-            })?;
+            let net = crate::commands::open_net(config)?;
             eprintln!("handover: auditing {} for the facts", manifest.apex());
             let options = launchready_audit::GatherOptions::default();
             Box::pin(launchready_audit::gather_checked(&manifest, &net, &options))

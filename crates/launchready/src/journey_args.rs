@@ -4,9 +4,23 @@
 
 use crate::Failure;
 use anyhow::anyhow;
-use launchready_flow::{Variables, parse_value};
+use launchready_flow::{FlowFile, Variables, parse_value};
 use launchready_mailbox::MailboxError;
+use launchready_manifest::Manifest;
 use std::path::Path;
+
+/// Reads every `[[flow]]` file of the manifest, named, before anything is sent: a typo never half-runs a run.
+pub(crate) fn manifest_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
+    manifest
+        .flows
+        .iter()
+        .map(|flow| {
+            launchready_flow::load(&manifest.flow_path(flow))
+                .map(|file| (flow.name.clone(), file))
+                .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))
+        })
+        .collect()
+}
 
 /// `NAME=VALUE` from a flag or a file line; a usage error naming the flag otherwise.
 pub(crate) fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {

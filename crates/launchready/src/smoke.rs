@@ -8,10 +8,9 @@ use crate::journey_args::{self, mailbox_failure};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
-use launchready_flow::{Engine, FlowFile, RunOptions, Variables, parse_value};
+use launchready_flow::{Engine, RunOptions, Variables, parse_value};
 use launchready_mailbox::{MailboxRun, Reach};
 use launchready_manifest::Manifest;
-use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -65,20 +64,6 @@ fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> 
     Ok(vars)
 }
 
-/// Reads every `[[flow]]` file before anything is sent: a typo never half-runs a smoke test.
-fn load_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFile)>, Failure> {
-    manifest
-        .flows
-        .iter()
-        .map(|flow| {
-            let path = manifest.flow_path(flow);
-            launchready_flow::load(&path)
-                .map(|file| (flow.name.clone(), file))
-                .map_err(|e| Failure::usage(anyhow!("[[flow]] `{}`: {e}", flow.name)))
-        })
-        .collect()
-}
-
 pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
     let manifest = crate::commands::required_manifest(
         cmd.manifest.as_deref(),
@@ -107,7 +92,7 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
         }
     }
     let vars = variables(&cmd, &manifest)?;
-    let flows = load_flows(&manifest)?;
+    let flows = journey_args::manifest_flows(&manifest)?;
     let config = crate::commands::net_config(&cmd.net, &manifest)?;
     // `mailbox://` steps read mail from the manifest's [mailbox]: the SMTP sink is started now, so it catches
     // everything the deploy sends during the run.
@@ -124,10 +109,7 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
         }
         None => None,
     };
-    let net = Net::new(config).map_err(|e| match e {
-        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
-        other => Failure::could_not_run(other),
-    })?;
+    let net = crate::commands::open_net(config)?;
     // Each journey gets its own engine, as `launchready flow` gives each file a fresh start.
     let mut named = Vec::new();
     for (name, file) in flows {
