@@ -265,53 +265,7 @@ const MEMBERS_HTML: &str = r#"<!doctype html>
 "#;
 
 /// The manifest the demo audits with; written beside the lab's CA so the printed flags reproduce the run.
-pub const DEMO_MANIFEST: &str = r#"# The demo site's manifest, written by `launchready demo`.
-[site]
-domain = "demo.test"
-canonical = "https://www.demo.test/"
-subdomains = ["app", "members", "api", "admin"]
-
-[audit]
-# The lab lives on loopback addresses; a real site's manifest leaves this false.
-intranet = true
-
-[[route]]
-name = "login"
-host = "app.demo.test"
-path = "/login"
-kind = "login"
-critical = true
-
-[[route]]
-name = "pricing"
-host = "www.demo.test"
-path = "/pricing"
-kind = "landing"
-
-[[route]]
-name = "checkout"
-host = "app.demo.test"
-path = "/checkout"
-kind = "checkout"
-critical = true
-
-[[legacy_link]]
-from = "https://www.demo.test/spring-sale"
-to = "https://www.demo.test/pricing"
-
-[[legacy_link]]
-from = "https://www.demo.test/old-pricing"
-to = "https://www.demo.test/pricing"
-
-[[legacy_link]]
-from = "https://www.demo.test/black-friday"
-to = "https://www.demo.test/pricing"
-
-[[ignore]]
-id = "tls.cert.expiring"
-subject = "api.demo.test"
-reason = "renewed automatically on the 1st of each month"
-"#;
+pub const DEMO_MANIFEST: &str = include_str!("scenarios/demo.toml");
 
 /// A healthy membership site: zone `clean.test` with the apex, www, app, members, api and admin
 /// sites. Every entry point reaches `https://www.clean.test/` in one 301, every host answers
@@ -328,31 +282,7 @@ pub const CLEAN_SPF_RECORD: &str = "v=spf1 mx -all";
 pub const CLEAN_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@clean.test";
 
 /// The manifest for [`clean`]: auditing the clean lab with it should report nothing to fix.
-pub const CLEAN_MANIFEST: &str = r#"# The clean site's manifest: a launch that is ready.
-[site]
-domain = "clean.test"
-canonical = "https://www.clean.test/"
-subdomains = ["app", "members", "api", "admin"]
-
-[audit]
-# The lab lives on loopback addresses; a real site's manifest leaves this false.
-intranet = true
-
-[[route]]
-name = "login"
-host = "app.clean.test"
-path = "/login"
-kind = "login"
-critical = true
-
-[[legacy_link]]
-from = "https://clean.test/spring-sale"
-to = "https://www.clean.test/pricing"
-
-[email]
-senders = ["clean.test"]
-dkim_selectors = ["s1"]
-"#;
+pub const CLEAN_MANIFEST: &str = include_str!("scenarios/clean.toml");
 
 /// A healthy membership site behind a Cloudflare-like CDN: zone `edge.test` with the apex, www,
 /// app, members, api and admin sites, all served through the edge
@@ -384,24 +314,4 @@ pub const EDGE_DMARC_RECORD: &str = "v=DMARC1; p=reject; rua=mailto:dmarc@edge.t
 
 /// The manifest for [`edge`]. It names no `[edge] origin`: every lab address is loopback, so a
 /// test that probes the origin adds that table itself together with its own connection rules.
-pub const EDGE_MANIFEST: &str = r#"# The edge site's manifest: a launch behind a CDN.
-[site]
-domain = "edge.test"
-canonical = "https://www.edge.test/"
-subdomains = ["app", "members", "api", "admin"]
-
-[audit]
-# The lab lives on loopback addresses; a real site's manifest leaves this false.
-intranet = true
-
-[[route]]
-name = "login"
-host = "www.edge.test"
-path = "/login"
-kind = "login"
-critical = true
-
-[email]
-senders = ["edge.test"]
-dkim_selectors = ["s1"]
-"#;
+pub const EDGE_MANIFEST: &str = include_str!("scenarios/edge.toml");
