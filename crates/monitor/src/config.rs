@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The shortest pace of a DNS drift check without a `[[monitor.check]]` of its own.
+pub const DNS_DRIFT_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// One phase of the schedule: checks run `every` until `until` (unix ms; `None`: for ever).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
@@ -517,7 +520,27 @@ pub fn from_manifest(
                 .iter()
                 .map(move |id| (id.clone(), schedule.clone()))
         })
-        .collect();
+        .collect::<HashMap<String, Schedule>>();
+    // A drift check asks a few hundred questions of the nameservers, and DNS changes take a TTL to matter
+    // anyway: unless it has a schedule of its own it runs at the [monitor] pace but never more often than every
+    // DNS_DRIFT_EVERY.
+    let mut schedules = schedules;
+    for check in checks {
+        if matches!(check.kind, CheckKind::Dns { .. }) && !schedules.contains_key(&check.id) {
+            let calmer = Schedule {
+                phases: schedule
+                    .phases
+                    .iter()
+                    .map(|p| Phase {
+                        until_ms: p.until_ms,
+                        every: p.every.max(DNS_DRIFT_EVERY),
+                    })
+                    .collect(),
+                jitter: schedule.jitter,
+            };
+            schedules.insert(check.id.clone(), calmer);
+        }
+    }
     MonitorConfig {
         schedule,
         schedules,
@@ -720,6 +743,23 @@ mod tests {
             .find(|r| r.checks == ["dns:example.com"])
             .expect("drift rule");
         assert_eq!(rule.condition, Condition::ConsecutiveFailures { n: 2 });
+        assert_eq!(
+            config.schedule_for("dns:example.com").interval_at(0),
+            DNS_DRIFT_EVERY
+        );
+        assert_eq!(
+            config.schedule_for("landing").interval_at(0),
+            Duration::from_secs(60)
+        );
+        let own = manifest(
+            "\n[monitor]\ndns_snapshot = \"dns/before.zone\"\n\n[[monitor.check]]\nchecks = [\"dns:example.com\"]\nevery = \"2m\"\n",
+        );
+        let own_checks = crate::checks::plan(&own);
+        let own_config = from_manifest(&own, &own_checks, Some(PathBuf::from("x.db")));
+        assert_eq!(
+            own_config.schedule_for("dns:example.com").interval_at(0),
+            Duration::from_secs(120)
+        );
         assert!(rule.first_step.contains("dns diff"), "{}", rule.first_step);
     }
 
