@@ -1,32 +1,11 @@
 //! The `[deploy]` and `[[access]]` tables as users meet them: commands kept as written, the version endpoint
 //! joined to the canonical URL, one entry per service, and errors located at the value at fault.
 
-use launchready_manifest::{AccessKind, Manifest, ManifestError};
-use std::path::Path;
+use launchready_manifest::AccessKind;
 
-const FILE: &str = "site/launchready.toml";
-const SITE: &str = "[site]\ndomain = \"example.com\"\ncanonical = \"https://www.example.com/\"\n";
+mod common;
 
-fn parse(rest: &str) -> Result<Manifest, ManifestError> {
-    Manifest::parse(&format!("{SITE}{rest}"), Path::new(FILE))
-}
-
-/// The error for `rest`, which must be at `line:column` and contain every needle.
-fn rejects(rest: &str, line: usize, column: usize, needles: &[&str]) {
-    let error = match parse(rest) {
-        Ok(manifest) => panic!("accepted:\n{rest}\nas {manifest:#?}"),
-        Err(error) => error,
-    };
-    let rendered = error.to_string();
-    assert_eq!(
-        (error.line(), error.column()),
-        (Some(line), Some(column)),
-        "wrong position for:\n{rest}\n{rendered}"
-    );
-    for needle in needles {
-        assert!(rendered.contains(needle), "no `{needle}` in:\n{rendered}");
-    }
-}
+use common::{parse, rejects};
 
 #[test]
 fn no_tables_mean_no_deploy_and_an_empty_inventory() {

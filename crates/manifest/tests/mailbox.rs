@@ -1,32 +1,11 @@
 //! The `[mailbox]` table as users meet it: an SMTP sink or an IMAP inbox whose password stays in the environment,
 //! and errors located at the value at fault.
 
-use launchready_manifest::{Mailbox, Manifest, ManifestError};
-use std::path::Path;
+use launchready_manifest::Mailbox;
 
-const FILE: &str = "site/launchready.toml";
-const SITE: &str = "[site]\ndomain = \"example.com\"\ncanonical = \"https://www.example.com/\"\n";
+mod common;
 
-fn parse(rest: &str) -> Result<Manifest, ManifestError> {
-    Manifest::parse(&format!("{SITE}{rest}"), Path::new(FILE))
-}
-
-/// The error for `rest`, which must be at `line:column` and contain every needle.
-fn rejects(rest: &str, line: usize, column: usize, needles: &[&str]) {
-    let error = match parse(rest) {
-        Ok(manifest) => panic!("accepted:\n{rest}\nas {manifest:#?}"),
-        Err(error) => error,
-    };
-    let rendered = error.to_string();
-    assert_eq!(
-        (error.line(), error.column()),
-        (Some(line), Some(column)),
-        "wrong position for:\n{rest}\n{rendered}"
-    );
-    for needle in needles {
-        assert!(rendered.contains(needle), "no `{needle}` in:\n{rendered}");
-    }
-}
+use common::{parse, rejects};
 
 #[test]
 fn no_table_means_no_mailbox() {

@@ -1,33 +1,13 @@
 //! The `[smoke]` table and `[[flow]]` list as users meet them: what valid entries mean, and where the errors for
 //! bad ones point.
 
-use launchready_manifest::{Manifest, ManifestError, Smoke};
-use std::path::{Path, PathBuf};
+use launchready_manifest::Smoke;
+use std::path::PathBuf;
 use std::time::Duration;
 
-const FILE: &str = "site/launchready.toml";
-const SITE: &str = "[site]\ndomain = \"example.com\"\ncanonical = \"https://www.example.com/\"\n";
+mod common;
 
-fn parse(rest: &str) -> Result<Manifest, ManifestError> {
-    Manifest::parse(&format!("{SITE}{rest}"), Path::new(FILE))
-}
-
-/// The error for `rest`, which must be at `line:column` and contain every needle.
-fn rejects(rest: &str, line: usize, column: usize, needles: &[&str]) {
-    let error = match parse(rest) {
-        Ok(manifest) => panic!("accepted:\n{rest}\nas {manifest:#?}"),
-        Err(error) => error,
-    };
-    let rendered = error.to_string();
-    assert_eq!(
-        (error.line(), error.column()),
-        (Some(line), Some(column)),
-        "wrong position for:\n{rest}\n{rendered}"
-    );
-    for needle in needles {
-        assert!(rendered.contains(needle), "no `{needle}` in:\n{rendered}");
-    }
-}
+use common::{parse, rejects};
 
 #[test]
 fn absent_tables_mean_the_defaults() {
