@@ -3,7 +3,7 @@
 //! journey it breaks at the step it breaks. Plus the app's own contract: webhook signatures, CSRF, password
 //! rules, single-use and expiring links, health and version.
 
-use launchready_flow::{Engine, FlowResult, RunOptions, Status, Variables, render};
+use launchready_flow::{Engine, FlowFile, FlowResult, RunOptions, Status, Variables, render};
 use launchready_lab::app::{AppConfig, MemberApp, Mode, SIGNATURE_HEADER, sign_webhook};
 use launchready_mailbox::{MailboxBackend, SmtpSink};
 use launchready_net::{HttpRequest, Net, NetConfig};
@@ -24,14 +24,26 @@ struct World {
 }
 
 async fn world(mode: Mode) -> World {
+    let (sink, app) = app_with(|config| config.mode(mode)).await;
+    let net = net_for(&app);
+    World { sink, app, net }
+}
+
+/// The app and its mail sink, the app configured by `configure`, with the member already signed up.
+async fn app_with(configure: impl FnOnce(AppConfig) -> AppConfig) -> (SmtpSink, MemberApp) {
     let sink = SmtpSink::start("127.0.0.1:0".parse().expect("address"))
         .await
         .expect("sink starts");
-    let app = MemberApp::start(AppConfig::new(sink.addr()).mode(mode))
+    let app = MemberApp::start(configure(AppConfig::new(sink.addr())))
         .await
         .expect("app starts");
     assert!(app.add_member(MEMBER, PASSWORD));
-    let net = Net::new(NetConfig {
+    (sink, app)
+}
+
+/// A client that reaches the app by its connect-to rules and trusts its CA.
+fn net_for(app: &MemberApp) -> Net {
+    Net::new(NetConfig {
         // The connect-to rule names an address, so no lookup happens; naming a resolver keeps resolv.conf out.
         resolvers: vec!["127.0.0.1:9".parse().expect("address")],
         connect_to: app
@@ -43,8 +55,7 @@ async fn world(mode: Mode) -> World {
         timeout: Duration::from_secs(10),
         ..NetConfig::default()
     })
-    .expect("net");
-    World { sink, app, net }
+    .expect("net")
 }
 
 fn example(name: &str) -> PathBuf {
@@ -53,22 +64,30 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The one place the engine runs: `name` from examples/flows against the world's app.
+/// `name` from examples/flows against the world's app, as the member.
 async fn run(world: &World, name: &str) -> FlowResult {
     let file = launchready_flow::load(&example(name)).expect("the example parses");
+    run_file(world, &file, true).await
+}
+
+/// The one place the engine runs: `file` against the world's app with the mailbox plugged in; `as_member`
+/// passes the member's email and password as variables.
+async fn run_file(world: &World, file: &FlowFile, as_member: bool) -> FlowResult {
     let engine = Engine::new(&world.net, RunOptions::default()).with_backend(
         "mailbox",
         Box::new(MailboxBackend::sink(world.sink.store())),
     );
-    engine.check(&file).expect("every scheme has a backend");
+    engine.check(file).expect("every scheme has a backend");
     let mut vars = Variables::new();
     vars.set(
         "base_url",
         launchready_flow::Value::String(world.app.base_url()),
     );
-    vars.set("email", launchready_flow::Value::String(MEMBER.to_string()));
-    vars.set_secret("password", PASSWORD.to_string());
-    tokio::time::timeout(WATCHDOG, engine.run(&file, &mut vars))
+    if as_member {
+        vars.set("email", launchready_flow::Value::String(MEMBER.to_string()));
+        vars.set_secret("password", PASSWORD.to_string());
+    }
+    tokio::time::timeout(WATCHDOG, engine.run(file, &mut vars))
         .await
         .expect("the flow finishes")
 }
@@ -260,41 +279,23 @@ async fn the_webhook_refuses_unsigned_and_badly_signed_payloads() {
     let (status, text) = send(&world, "POST", "/webhooks/payments", &[json], body).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("missing"), "{text}");
-    let forged = sign_webhook(b"not-the-secret", unix_now(), body);
-    let (status, text) = send(
-        &world,
-        "POST",
-        "/webhooks/payments",
-        &[json, (SIGNATURE_HEADER, &forged)],
-        body,
-    )
-    .await;
-    assert_eq!(status, 401, "{text}");
-    let stale = sign_webhook(
-        world.app.webhook_secret().as_bytes(),
-        unix_now() - 3600,
-        body,
-    );
-    let (status, _) = send(
-        &world,
-        "POST",
-        "/webhooks/payments",
-        &[json, (SIGNATURE_HEADER, &stale)],
-        body,
-    )
-    .await;
-    assert_eq!(status, 401);
-    // Correctly signed, it is read: this order does not exist.
-    let good = sign_webhook(world.app.webhook_secret().as_bytes(), unix_now(), body);
-    let (status, text) = send(
-        &world,
-        "POST",
-        "/webhooks/payments",
-        &[json, (SIGNATURE_HEADER, &good)],
-        body,
-    )
-    .await;
-    assert_eq!(status, 404, "{text}");
+    let secret = world.app.webhook_secret().as_bytes();
+    for (signature, expected) in [
+        (sign_webhook(b"not-the-secret", unix_now(), body), 401),
+        (sign_webhook(secret, unix_now() - 3600, body), 401),
+        // Correctly signed, it is read: this order does not exist.
+        (sign_webhook(secret, unix_now(), body), 404),
+    ] {
+        let (status, text) = send(
+            &world,
+            "POST",
+            "/webhooks/payments",
+            &[json, (SIGNATURE_HEADER, &signature)],
+            body,
+        )
+        .await;
+        assert_eq!(status, expected, "{signature}: {text}");
+    }
     let (status, _) = send(&world, "GET", "/webhooks/payments", &[], b"").await;
     assert_eq!(status, 405);
 }
@@ -318,18 +319,7 @@ async fn run_text(world: &World, text: &str) -> FlowResult {
     let path = dir.path().join("case.hurl");
     std::fs::write(&path, text).expect("write");
     let file = launchready_flow::load(&path).expect("parses");
-    let engine = Engine::new(&world.net, RunOptions::default()).with_backend(
-        "mailbox",
-        Box::new(MailboxBackend::sink(world.sink.store())),
-    );
-    let mut vars = Variables::new();
-    vars.set(
-        "base_url",
-        launchready_flow::Value::String(world.app.base_url()),
-    );
-    tokio::time::timeout(WATCHDOG, engine.run(&file, &mut vars))
-        .await
-        .expect("the flow finishes")
+    run_file(world, &file, false).await
 }
 
 #[tokio::test]
@@ -450,24 +440,12 @@ HTTP 404
 
 #[tokio::test]
 async fn an_expired_reset_link_is_gone() {
-    let sink = SmtpSink::start("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("sink");
-    let mut config = AppConfig::new(sink.addr());
-    config.reset_ttl = Duration::ZERO;
-    let app = MemberApp::start(config).await.expect("app");
-    assert!(app.add_member(MEMBER, PASSWORD));
-    let net = Net::new(NetConfig {
-        resolvers: vec!["127.0.0.1:9".parse().expect("address")],
-        connect_to: app
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse().expect("rule"))
-            .collect(),
-        ca_files: vec![app.ca_file().to_path_buf()],
-        ..NetConfig::default()
+    let (sink, app) = app_with(|mut config| {
+        config.reset_ttl = Duration::ZERO;
+        config
     })
-    .expect("net");
+    .await;
+    let net = net_for(&app);
     let world = World { sink, app, net };
     let result = run_text(
         &world,
@@ -503,13 +481,7 @@ body contains "expired"
 
 #[tokio::test]
 async fn the_app_is_reached_through_the_lab_dns_beside_the_lab_sites() {
-    let sink = SmtpSink::start("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("sink");
-    let app = MemberApp::start(AppConfig::new(sink.addr()))
-        .await
-        .expect("app");
-    assert!(app.add_member(MEMBER, PASSWORD));
+    let (sink, app) = app_with(|config| config).await;
     let lab = launchready_lab::Lab::start(
         launchready_lab::Scenario::new()
             .zone(launchready_lab::Zone::new("example.test").record(app.dns_record())),
