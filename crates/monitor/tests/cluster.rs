@@ -4,8 +4,9 @@
 //! holder that must not store, the evaluator fence, outbox rows claimed with SKIP LOCKED). Then three nodes run as
 //! child processes of this test binary with one-second intervals; the node holding the evaluator lease is killed
 //! with SIGKILL mid-run, and the stored results must show every slot of every check run exactly once — nothing
-//! missed across the takeover, nothing run twice — while the one alert reaches the webhook once. Finally two
-//! nodes in two regions each run every check. Nothing asserts on elapsed time; watchdogs bound the waits.
+//! missed across the takeover, nothing run twice — while the one alert reaches the webhook once. Two nodes in two
+//! regions each run every check, and a lone node on SQLite records the same slots and its scheduling lag.
+//! Nothing asserts on elapsed time; watchdogs bound the waits.
 
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -615,6 +616,45 @@ async fn each_region_runs_every_check() {
             assert_eq!(run.meta.region, expected, "{run:?}");
         }
         store.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_node_on_sqlite_records_its_slots_and_lag() {
+    within(Duration::from_secs(120), "one node on SQLite", async {
+        let lab = lab().await;
+        let (hook, _received) = receiver().await;
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("monitor.db").display().to_string();
+        let monitor = Arc::new(node(&lab.spec(&database, "solo", Some("home"), &hook)).await);
+        assert!(!monitor.store.is_shared());
+        let checks = monitor.checks.len();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(monitor.clone().run(async {
+            let _ = stopped.await;
+        }));
+        let runs = wait_for(&monitor.store, |runs| {
+            let by_check = per_check(runs);
+            by_check.len() == checks && by_check.values().all(|r| r.len() >= 2)
+        })
+        .await;
+        stop.send(()).unwrap();
+        task.await.unwrap();
+        for run in &runs {
+            assert_eq!(
+                (run.meta.node.as_str(), run.meta.region.as_str()),
+                ("solo", "home")
+            );
+            assert!(run.meta.due_ms.is_some(), "{run:?}");
+        }
+        let lag = monitor.lag();
+        assert!(
+            lag.runs >= runs.len() as u64,
+            "{lag:?} for {} runs",
+            runs.len()
+        );
+        assert!(monitor.lag_histogram().is_some());
     })
     .await;
 }
