@@ -97,19 +97,11 @@ pub struct EntryResult {
 impl EntryResult {
     pub fn new(index: usize, line: usize, request: &HttpRequest) -> Self {
         EntryResult {
-            index,
-            line,
             method: request.method.clone(),
             url: request.url.to_string(),
             status: Status::Passed,
-            exchanges: Vec::new(),
-            captures: Vec::new(),
-            asserts: Vec::new(),
-            error: None,
-            transport_error: false,
-            error_kind: None,
-            duration_ms: 0,
             attempts: 1,
+            ..Self::skipped(index, line)
         }
     }
 

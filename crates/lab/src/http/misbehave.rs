@@ -231,6 +231,10 @@ pub(super) fn huge_header_h2(status: StatusCode, header_bytes: usize) -> Respons
     response
 }
 
+/// What the lab's streaming bodies yield when polled: the next frame, the end, or the error that ends a
+/// stream whose lab was dropped.
+type PolledFrame = Poll<Option<Result<Frame<Bytes>, std::io::Error>>>;
+
 /// A body yielding one byte per [`DRIBBLE_INTERVAL`]; it fails once the lab is dropped so the
 /// HTTP/2 stream task hyper spawned for it ends too.
 struct DribbleBody {
@@ -243,10 +247,7 @@ impl Body for DribbleBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame {
         if self.rest.is_empty() {
             return Poll::Ready(None);
         }
@@ -308,10 +309,7 @@ impl Body for StreamedBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> PolledFrame {
         if self.left == 0 {
             return Poll::Ready(None);
         }
