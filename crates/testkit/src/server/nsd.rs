@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 
+use launchready_dnsdoc::zone::quote;
 use launchready_lab::{Record, RecordData, Scenario, Zone};
 
 use super::{Process, ServerError, web};
@@ -176,7 +177,7 @@ fn rdata(data: &RecordData) -> String {
         } => format!(
             "CAA {} {tag} {}",
             if *critical { 128 } else { 0 },
-            quoted(value.as_bytes())
+            quote(value.as_bytes())
         ),
     }
 }
@@ -193,35 +194,16 @@ fn character_strings(strings: &[&str]) -> String {
         .iter()
         .flat_map(|s| {
             if s.is_empty() {
-                vec![quoted(b"")]
+                vec![quote(b"")]
             } else {
-                s.as_bytes().chunks(255).map(quoted).collect()
+                s.as_bytes().chunks(255).map(quote).collect()
             }
         })
         .collect();
     if parts.is_empty() {
-        parts.push(quoted(b""));
+        parts.push(quote(b""));
     }
     parts.join(" ")
-}
-
-/// A master-file quoted string: `"` and `\` escaped, anything outside printable ASCII as `\DDD`.
-fn quoted(bytes: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => {
-                let _ = write!(out, "\\{b:03}");
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
