@@ -202,6 +202,15 @@ impl Dashboard {
             secrets,
             rollup: Default::default(),
         });
+        // The first build reads a day of results; start it now rather than on the first visit. A failure here
+        // is reported by the first page that retries it.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let shared = shared.clone();
+            runtime.spawn(async move {
+                let mut rollup = shared.rollup.lock().await;
+                let _ = rollup.refresh(&shared.store, crate::now_ms()).await;
+            });
+        }
         Router::new()
             .route("/", get(index))
             .route("/check/{id}", get(check_page))
@@ -415,22 +424,30 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         );
     };
     let now = crate::now_ms();
-    let mut charts = Vec::new();
-    for span in crate::series::SPANS {
-        match shared
-            .store
-            .buckets(&check.id, now - span.window_ms, now + 1, span.bucket_ms)
-            .await
-        {
-            Ok(buckets) => charts.push((span, buckets)),
-            Err(e) => return failed(&shared, &e),
+    // The three spans, the failures and the incidents are independent reads: run them side by side on the pool.
+    let span = |n: usize| {
+        let span = crate::series::SPANS[n];
+        let store = &shared.store;
+        async move {
+            store
+                .buckets(&check.id, now - span.window_ms, now + 1, span.bucket_ms)
+                .await
+                .map(|buckets| (span, buckets))
         }
-    }
-    let failures = shared.store.failures(&check.id, 20).await;
-    let incidents = shared.store.incidents(500).await;
-    let (failures, incidents) = match (failures, incidents) {
-        (Ok(f), Ok(i)) => (f, i),
-        (Err(e), _) | (_, Err(e)) => return failed(&shared, &e),
+    };
+    let week = crate::series::SPANS[2].window_ms;
+    let (hour, day, seven, failures, incidents) = tokio::join!(
+        span(0),
+        span(1),
+        span(2),
+        shared.store.failures(&check.id, now - week, 20),
+        shared.store.incidents(500)
+    );
+    let (charts, failures, incidents) = match (hour, day, seven, failures, incidents) {
+        (Ok(h), Ok(d), Ok(w), Ok(f), Ok(i)) => (vec![h, d, w], f, i),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), ..) | (.., Err(e), _) | (.., Err(e)) => {
+            return failed(&shared, &e);
+        }
     };
     let incidents: Vec<_> = incidents
         .into_iter()

@@ -3,8 +3,8 @@
 //!
 //! The SQL is kept portable between SQLite and PostgreSQL: plain `SELECT`s with `$n` placeholders, buckets as
 //! integer division of `at_ms`, `ok` only used as a boolean (`CASE WHEN ok`, `NOT ok`). Percentiles are not portable
-//! SQL (PostgreSQL has `percentile_cont`, SQLite nothing), so SQL groups and orders the durations and the
-//! nearest rank is picked here. Windows are read through the `(check_id, at_ms)` index; the whole-table reads go
+//! SQL (PostgreSQL has `percentile_cont`, SQLite nothing), so SQL buckets the results and orders each bucket's
+//! durations, and the nearest rank is picked here. Windows are read through the `(check_id, at_ms)` index; the whole-table reads go
 //! by `id` ranges, which both databases answer from the primary key.
 
 use crate::store::{Incident, Store, StoreError};
@@ -93,6 +93,19 @@ fn ranked(sorted: &[f64], p: f64) -> Option<f64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
+/// Sets a finished bucket's percentiles from its sorted successful durations, and empties them.
+fn close(
+    out: &mut std::collections::BTreeMap<i64, Bucket>,
+    key: Option<i64>,
+    sorted: &mut Vec<f64>,
+) {
+    if let Some(bucket) = key.and_then(|k| out.get_mut(&k)) {
+        bucket.p50_ms = ranked(sorted, 50.0);
+        bucket.p95_ms = ranked(sorted, 95.0);
+    }
+    sorted.clear();
+}
+
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -127,20 +140,11 @@ impl Store {
     ) -> Result<Vec<Bucket>, StoreError> {
         crate::store::with_pool!(self, |pool| {
             let bucket_ms = bucket_ms.max(1);
-            let counts = sqlx::query(
-                "SELECT at_ms / $2 AS bucket, COUNT(*) AS samples, SUM(CASE WHEN ok THEN 0 ELSE 1 END) AS failures
-                 FROM results WHERE check_id = $1 AND at_ms >= $3 AND at_ms < $4
-                 GROUP BY bucket ORDER BY bucket",
-            )
-            .bind(check)
-            .bind(bucket_ms)
-            .bind(since_ms)
-            .bind(until_ms)
-            .fetch_all(pool)
-            .await?;
-            let durations = sqlx::query(
-                "SELECT at_ms / $2 AS bucket, duration_ms FROM results
-                 WHERE check_id = $1 AND at_ms >= $3 AND at_ms < $4 AND ok
+            // One pass: SQL buckets and orders, so each bucket's successful durations arrive sorted and the
+            // nearest rank is an index. (A second, grouped query for the counts would read every row again.)
+            let rows = sqlx::query(
+                "SELECT at_ms / $2 AS bucket, ok, duration_ms FROM results
+                 WHERE check_id = $1 AND at_ms >= $3 AND at_ms < $4
                  ORDER BY bucket, duration_ms",
             )
             .bind(check)
@@ -149,28 +153,30 @@ impl Store {
             .bind(until_ms)
             .fetch_all(pool)
             .await?;
-            let mut sorted: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
-            for row in &durations {
-                sorted
-                    .entry(row.try_get("bucket")?)
-                    .or_default()
-                    .push(row.try_get("duration_ms")?);
-            }
             let mut out: std::collections::BTreeMap<i64, Bucket> = Default::default();
-            for row in &counts {
+            let mut sorted: Vec<f64> = Vec::new();
+            let mut current: Option<i64> = None;
+            for row in &rows {
                 let key: i64 = row.try_get("bucket")?;
-                let values = sorted.get(&key).map(Vec::as_slice).unwrap_or_default();
-                out.insert(
-                    key,
-                    Bucket {
-                        start_ms: key * bucket_ms,
-                        samples: row.try_get("samples")?,
-                        failures: row.try_get("failures")?,
-                        p50_ms: ranked(values, 50.0),
-                        p95_ms: ranked(values, 95.0),
-                    },
-                );
+                if current != Some(key) {
+                    close(&mut out, current, &mut sorted);
+                    current = Some(key);
+                }
+                let bucket = out.entry(key).or_insert(Bucket {
+                    start_ms: key * bucket_ms,
+                    samples: 0,
+                    failures: 0,
+                    p50_ms: None,
+                    p95_ms: None,
+                });
+                bucket.samples += 1;
+                if row.try_get::<bool, _>("ok")? {
+                    sorted.push(row.try_get("duration_ms")?);
+                } else {
+                    bucket.failures += 1;
+                }
             }
+            close(&mut out, current, &mut sorted);
             let hours = sqlx::query(
                 "SELECT hour_ms, samples, failures, p50_ms, p95_ms FROM hourly
                  WHERE check_id = $1 AND hour_ms >= $2 AND hour_ms < $3 ORDER BY hour_ms",
@@ -205,14 +211,21 @@ impl Store {
         })
     }
 
-    /// A check's most recent failures, newest first.
-    pub async fn failures(&self, check: &str, limit: i64) -> Result<Vec<FailureRow>, StoreError> {
+    /// A check's most recent failures since `since_ms`, newest first. The bound keeps a check that rarely fails
+    /// from having all its history read in search of `limit` failures.
+    pub async fn failures(
+        &self,
+        check: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<FailureRow>, StoreError> {
         crate::store::with_pool!(self, |pool| {
             let rows = sqlx::query(
                 "SELECT at_ms, step, status, error_kind, error, context FROM results
-                 WHERE check_id = $1 AND NOT ok ORDER BY at_ms DESC LIMIT $2",
+                 WHERE check_id = $1 AND at_ms >= $2 AND NOT ok ORDER BY at_ms DESC LIMIT $3",
             )
             .bind(check)
+            .bind(since_ms)
             .bind(limit)
             .fetch_all(pool)
             .await?;
@@ -497,7 +510,7 @@ mod tests {
         let after = store.results_after(95, max, 3).await.unwrap();
         assert_eq!(after.iter().map(|r| r.id).collect::<Vec<_>>(), [96, 97, 98]);
         assert_eq!(
-            store.failures("b", 2).await.unwrap()[0].at_ms,
+            store.failures("b", 0, 2).await.unwrap()[0].at_ms,
             91 * MINUTE_MS
         );
     }

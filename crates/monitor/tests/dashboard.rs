@@ -105,6 +105,13 @@ async fn every_page_answers_with_its_type_cache_policy_and_content() {
         "{first_row}"
     );
     assert!(first_row.contains("502 from POST"), "{first_row}");
+    // Every check has successful results in the last hour: each row shows its p50 and p95.
+    assert_eq!(
+        index.body.matches(" ms</td>").count(),
+        2 * world.checks.len(),
+        "{}",
+        index.body
+    );
     assert!(
         index.body.contains("1 open incident"),
         "the open incident is announced"
@@ -135,10 +142,7 @@ async fn every_page_answers_with_its_type_cache_policy_and_content() {
         "{}",
         check.body
     );
-    assert!(
-        !check.body.contains("<script"),
-        "no script on any page"
-    );
+    assert!(!check.body.contains("<script"), "no script on any page");
 
     let incidents = get(addr, "/incidents", &[]).await;
     assert_eq!(incidents.status, 200);

@@ -113,13 +113,14 @@ pub async fn small() -> World {
     let store = Store::open(&dir.path().join("m.db")).await.expect("store");
     let now = launchready_monitor::now_ms();
     let start = now - 180 * MINUTE;
-    for (c, check) in checks.iter().enumerate() {
-        let base = 80.0 + 60.0 * c as f64;
-        for n in 0..180 {
+    // Minute by minute, every check in turn: ids follow time, as when a monitor writes them.
+    for n in 0..180 {
+        for (c, check) in checks.iter().enumerate() {
             let at = start + n * MINUTE + (c as i64) * 1_000;
-            let mut r = result(&check.id, at, true, latency(base, n));
+            let mut r = result(&check.id, at, true, latency(80.0 + 60.0 * c as f64, n));
             if check.id == "route:checkout" && n >= 170 {
                 r.ok = false;
+                r.status = Some(502);
                 r.duration_ms = 30.0;
                 r.error_kind = Some("status".into());
                 r.error =
@@ -132,6 +133,7 @@ pub async fn small() -> World {
             if check.id == "route:login" && n == 100 {
                 // A secret that reached a stored message by mistake: the dashboard must still not show it.
                 r.ok = false;
+                r.status = Some(500);
                 r.error_kind = Some("status".into());
                 r.error = Some(format!("500 with {} in the body", secret_value()));
             }
