@@ -66,9 +66,9 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
         recorded = {"p50": percentile(due_lags, 50), "p99": percentile(due_lags, 99),
                     "max": max(due_lags, default=None), "samples": len(due_lags)}
     span_s = (end_ms - start_ms) / 1000
-    per_minute = [0] * (int(span_s // 60) + 1)
+    per_minute = [0] * max(1, -(-int(span_s) // 60))
     for _, at, _ in rows:
-        per_minute[int((at - start_ms) // 60000)] += 1
+        per_minute[min(len(per_minute) - 1, int((at - start_ms) // 60000))] += 1
     last_minute = sum(1 for _, at, _ in rows if at > end_ms - 60000)
     print(json.dumps({
         "checks_planned": len(checks),

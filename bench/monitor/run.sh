@@ -6,12 +6,18 @@
 #   1. launchready monitor, product defaults (every 1m, jitter 0.1): checks/s, CPU, peak RSS, and the scheduler
 #      lag as a lower bound (only what exceeds the jitter counts);
 #   2. launchready monitor with jitter = 0: the same, with an exact scheduler lag (intended start vs `at_ms`);
+#   2b. launchready monitor --once on the same manifest: every check once, then one evaluation — what the checks
+#      themselves cost without the alert evaluation that follows each scheduled run;
 #   3. blackbox exporter + driver.py at CHECKS/60 probes per second: probes/s, the driver's lag, the exporter's
 #      CPU and peak RSS, and the driver's own CPU reported apart.
 #
 # Usage: bench/monitor/run.sh [SECONDS] [CHECKS]   (defaults: 180 s per run, 10000 checks per minute)
 #        needs nginx, prometheus-blackbox-exporter, openssl, python3 and a release build:
-#        cargo build --release -p launchready.  RUNS="defaults jitter0 blackbox" (the default) picks the runs.
+#        cargo build --release -p launchready.  RUNS="defaults jitter0 once blackbox" (the default) picks the runs.
+#        PERF=N: N seconds of `perf record -g` on launchready monitor, starting 30 s into each of its runs (a
+#        profile run: it disturbs that run's CPU figures); the report is written to $T/perf-NAME.txt.
+#        SYNCS=N: count the monitor's fsync/fdatasync calls (one per SQLite commit: a stored result or an alert
+#        evaluation) for N seconds from 30 s into each of its runs, with `perf stat`, into $T/syncs-NAME.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS="${1:-180}"
@@ -133,7 +139,21 @@ run_monitor() {
     "$LR" monitor --manifest "$m" "${net[@]}" >"$T/lr-$name.out" 2>"$T/lr-$name.err" &
     local pid=$!
     pids+=("$pid")
-    sleep "$SECS"
+    if [ -n "${SYNCS:-}" ]; then
+        (sleep 30; perf stat -e 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync' -p "$pid" \
+            -o "$T/syncs-$name.txt" -- sleep "$SYNCS" >/dev/null 2>&1) &
+    fi
+    if [ -n "${PERF:-}" ]; then
+        sleep 30
+        perf record -F 499 -g -o "$T/perf-$name.data" -p "$pid" -- sleep "$PERF" 2>/dev/null >/dev/null
+        perf report -i "$T/perf-$name.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null \
+            | grep -v '^$' | head -300 >"$T/perf-$name.txt"
+        perf report -i "$T/perf-$name.data" --children --sort symbol --percent-limit 2 --stdio -g none 2>/dev/null \
+            | grep -v '^$' | head -120 >"$T/perf-$name-children.txt"
+        sleep "$(calc "max(0, $SECS - 30 - $PERF)")"
+    else
+        sleep "$SECS"
+    fi
     local t1 c1 n1 hwm; t1="$(now_ms)"; c1="$(cpu_s "$pid")"; n1="$(cpu_s "$nginx_worker")"; hwm="$(hwm_kib "$pid")"
     local load1; load1="$(load)"
     kill -INT "$pid"
@@ -151,6 +171,27 @@ d.update(cpu_s=float(sys.argv[2]), peak_rss_kib=int(sys.argv[3]), nginx_cpu_s=fl
 print(json.dumps(d))
 PY
     log "   $(cat "$T/lr-$name.json")"
+}
+
+# Every check once and one evaluation (`--once`), timed as a whole; writes $T/lr-once.json.
+run_once() {
+    manifest 0 once
+    local m="$T/launchready-once.toml"
+    log "== launchready monitor --once: $CHECKS checks; load $(load)"
+    local load0 n0; load0="$(load)"; n0="$(cpu_s "$nginx_worker")"
+    echo "\$ $LR monitor --once --manifest $m ${net[*]}" >>"$T/commands.txt"
+    /usr/bin/time -f "%e %U %S %M" -o "$T/once.time" "$LR" monitor --once --manifest "$m" "${net[@]}" \
+        >"$T/lr-once.out" 2>"$T/lr-once.err" || true
+    local n1; n1="$(cpu_s "$nginx_worker")"
+    python3 - "$T/once.time" "$T/lr-once.out" "$(calc "$n1 - $n0")" "$load0" "$(load)" >"$T/lr-once.json" <<'PY'
+import json, sys
+elapsed, user, system, rss = open(sys.argv[1]).read().split()[-4:]
+summary = open(sys.argv[2]).read().strip().splitlines()[-1:]
+print(json.dumps({"elapsed_s": float(elapsed), "cpu_s": round(float(user) + float(system), 2), "peak_rss_kib": int(rss),
+                  "summary": summary[0] if summary else "", "nginx_cpu_s": float(sys.argv[3]),
+                  "load_before": sys.argv[4], "load_after": sys.argv[5]}))
+PY
+    log "   $(cat "$T/lr-once.json")"
 }
 
 run_blackbox() {
@@ -183,9 +224,10 @@ PY
 }
 
 log "bench in $T; $(nproc) CPUs; $(uptime)"
-RUNS="${RUNS:-defaults jitter0 blackbox}"
+RUNS="${RUNS:-defaults jitter0 once blackbox}"
 case " $RUNS " in *" defaults "*) run_monitor defaults default ;; esac
 case " $RUNS " in *" jitter0 "*) run_monitor jitter0 0 ;; esac
+case " $RUNS " in *" once "*) run_once ;; esac
 case " $RUNS " in *" blackbox "*) run_blackbox ;; esac
 
 # One table row per tool and run.
@@ -206,6 +248,11 @@ for name, label in (("defaults", "launchready monitor (jitter 0.1, lag ≥)"), (
     print(f"| {label} | {d['per_s']} / {d['per_s_last_minute']} | {d['ok']}/{d['results']} "
           f"| {lag['p50']} / {lag['p99']} / {lag['max']} ({lag['overdue']} of {d['checks_planned']} overdue at the end) "
           f"| {per_k(d['cpu_s'], d['results'])} | {d['peak_rss_kib'] / 1024:.1f} | {d['nginx_cpu_s']:.1f} "
+          f"| {d['load_before']} → {d['load_after']} |")
+if os.path.exists(f"{t}/lr-once.json"):
+    d = json.load(open(f"{t}/lr-once.json"))
+    print(f"| launchready monitor --once | {checks / d['elapsed_s']:.1f} (all at once, {d['elapsed_s']} s) "
+          f"| {d['summary']} | — | {per_k(d['cpu_s'], checks)} | {d['peak_rss_kib'] / 1024:.1f} | {d['nginx_cpu_s']:.1f} "
           f"| {d['load_before']} → {d['load_after']} |")
 d = json.load(open(f"{t}/bbx.json")) if os.path.exists(f"{t}/bbx.json") else None
 lag = d and d["lag_ms"]
