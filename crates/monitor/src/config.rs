@@ -142,6 +142,26 @@ impl MonitorConfig {
             .map(|d| now_ms.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
     }
 
+    /// [`MonitorConfig::dependencies`] plus each journey step's: the journey itself, then the journey's parents,
+    /// so a failing journey's step alerts fold into the journey's incident.
+    pub fn dependencies_with_steps(&self, checks: &[Check]) -> HashMap<String, Vec<String>> {
+        let mut out = MonitorConfig::dependencies(checks);
+        for step in &self.steps {
+            let journey = step
+                .id
+                .split(crate::checks::STEP_SEPARATOR)
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let mut parents = vec![journey.clone()];
+            if let Some(check) = checks.iter().find(|c| c.id == journey) {
+                parents.extend(check.parents.iter().cloned());
+            }
+            out.insert(step.id.clone(), parents);
+        }
+        out
+    }
+
     /// Every id whose stored results the alert rules read: each check's, and each journey step's.
     pub fn evaluated_ids(&self, checks: &[Check]) -> Vec<String> {
         checks
@@ -696,6 +716,12 @@ mod tests {
                 "POST /checkout"
             ]
         );
+        let dependencies = config.dependencies_with_steps(&checks);
+        assert_eq!(
+            dependencies["flow:login#POST /login"],
+            ["flow:login", "landing"]
+        );
+        assert_eq!(dependencies["flow:login"], ["landing"]);
         let ids = config.evaluated_ids(&checks);
         assert!(ids.iter().any(|id| id == "flow:login#POST /login"));
         assert!(ids.iter().any(|id| id == "landing"));

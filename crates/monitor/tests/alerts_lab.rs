@@ -249,7 +249,8 @@ impl World {
         results
     }
 
-    /// What the runner's evaluation does, over every id the rules read (`MonitorConfig::evaluated_ids`).
+    /// What the runner's evaluation does, over every id the rules read (`MonitorConfig::evaluated_ids`), with the
+    /// steps folding into their journeys (`MonitorConfig::dependencies_with_steps`).
     async fn evaluate(&self, now: i64) {
         let config = &self.monitor.config;
         let lookback = config
@@ -265,7 +266,7 @@ impl World {
             results.insert(id, rows.iter().map(CheckResult::sample).collect());
         }
         let previous = self.monitor.store.states().await.unwrap();
-        let dependencies = launchready_monitor::MonitorConfig::dependencies(&self.monitor.checks);
+        let dependencies = config.dependencies_with_steps(&self.monitor.checks);
         let out = alert::evaluate(&Input {
             now_ms: now,
             rules: &config.rules,
