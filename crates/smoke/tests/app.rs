@@ -42,38 +42,33 @@ homepage_budget = "60s"
 version_url = "/version"
 webhook = "/webhooks/payments"
 
-[[route]]
-name = "login"
-path = "/login"
-kind = "login"
-critical = true
-
-[[route]]
-name = "members"
-path = "/members"
-kind = "member"
-critical = true
-
-[[route]]
-name = "checkout"
-path = "/checkout"
-kind = "checkout"
-critical = true
-
-[[flow]]
-file = "{}"
-
-[[flow]]
-file = "{}"
-
-[[flow]]
-file = "{}"
-{extra}"#,
-        example("signup-to-payment.hurl").display(),
-        example("login-to-members.hurl").display(),
-        example("password-reset.hurl").display(),
+{}{}{extra}"#,
+        routes(&[
+            ("login", "login", true),
+            ("members", "member", true),
+            ("checkout", "checkout", true),
+        ]),
+        ["signup-to-payment", "login-to-members", "password-reset"]
+            .map(|name| format!(
+                "[[flow]]\nfile = \"{}\"\n\n",
+                example(&format!("{name}.hurl")).display()
+            ))
+            .concat(),
     );
     Manifest::parse(&text, Path::new("launchready.toml")).expect("the test manifest is valid")
+}
+
+/// `[[route]]` tables, one per `(name, kind, critical)`, each at the path `/name`.
+fn routes(routes: &[(&str, &str, bool)]) -> String {
+    routes
+        .iter()
+        .map(|(name, kind, critical)| {
+            let critical = if *critical { "critical = true\n" } else { "" };
+            format!(
+                "[[route]]\nname = \"{name}\"\npath = \"/{name}\"\nkind = \"{kind}\"\n{critical}\n"
+            )
+        })
+        .collect()
 }
 
 struct App {
@@ -339,7 +334,9 @@ fn flawed_site() -> Scenario {
         ])))
 }
 
-const FLAWED_MANIFEST: &str = r#"[site]
+fn flawed_manifest() -> String {
+    format!(
+        r#"[site]
 domain = "flawed.test"
 canonical = "https://www.flawed.test/"
 subdomains = []
@@ -348,23 +345,14 @@ subdomains = []
 homepage_budget = "300ms"
 webhook = "/webhooks/payments"
 
-[[route]]
-name = "login"
-path = "/login"
-kind = "login"
-critical = true
-
-[[route]]
-name = "checkout"
-path = "/checkout"
-kind = "checkout"
-critical = true
-
-[[route]]
-name = "pricing"
-path = "/pricing"
-kind = "landing"
-"#;
+{}"#,
+        routes(&[
+            ("login", "login", true),
+            ("checkout", "checkout", true),
+            ("pricing", "landing", false),
+        ])
+    )
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flawed_deploy_is_slow_forgeable_and_missing_pages() {
@@ -373,7 +361,7 @@ async fn a_flawed_deploy_is_slow_forgeable_and_missing_pages() {
         launchready_testkit::lab::net_for(&lab, &launchready_testkit::lab::Options::default())
             .expect("net");
     let manifest =
-        Manifest::parse(FLAWED_MANIFEST, Path::new("launchready.toml")).expect("manifest");
+        Manifest::parse(&flawed_manifest(), Path::new("launchready.toml")).expect("manifest");
     let facts = smoke(&net, None, &manifest, one_sample()).await;
     let report = launchready_smoke::report(&facts, &manifest);
     let mut got = failing(&report.findings, Severity::High);
