@@ -40,54 +40,56 @@ pub fn fail_on(report: &Report, fail_on: Severity) -> String {
 
 /// `demo.test: not ready to launch — score 40/100`; for a secrets scan, `.: leaked secrets found`.
 pub fn headline(report: &Report) -> String {
-    match report.kind {
-        ReportKind::Audit | ReportKind::Gate => format!(
+    let Some((failing, clean, review)) = verdict_words(report.kind) else {
+        return format!(
             "{}: {} — score {}/100",
             report.target,
             report.verdict.title(),
             report.score
-        ),
-        ReportKind::Secrets => {
-            let verdict = if report.active().next().is_none() {
-                "no leaked secrets found"
-            } else if report.counts.blocker + report.counts.high > 0 {
-                "leaked secrets found"
-            } else {
-                "possible secrets to review"
-            };
-            format!("{}: {verdict}", report.target)
-        }
-        ReportKind::AiProbe => {
-            let verdict = if report.counts.blocker + report.counts.high > 0 {
-                "guardrails failed"
-            } else if report.active().next().is_none() {
-                "every guardrail probe passed"
-            } else {
-                "guardrail probes to review"
-            };
-            format!("{}: {verdict}", report.target)
-        }
-        ReportKind::Smoke => {
-            // Passed checks are info findings, so only medium and low ones are warnings.
-            let verdict = if report.counts.blocker + report.counts.high > 0 {
-                "smoke tests failed"
-            } else if report.counts.medium + report.counts.low > 0 {
-                "smoke tests passed, with warnings"
-            } else {
-                "every smoke test passed"
-            };
-            format!("{}: {verdict}", report.target)
-        }
-        ReportKind::Env => {
-            let verdict = if report.counts.blocker + report.counts.high > 0 {
-                "environment variables put the launch at risk"
-            } else if report.active().next().is_none() {
-                "environment variables in order"
-            } else {
-                "environment variables to tidy up"
-            };
-            format!("{}: {verdict}", report.target)
-        }
+        );
+    };
+    let counts = &report.counts;
+    // Passed smoke checks are info findings, so only medium and low ones are warnings.
+    let nothing_to_do = if report.kind == ReportKind::Smoke {
+        counts.medium + counts.low == 0
+    } else {
+        report.active().next().is_none()
+    };
+    let verdict = if counts.blocker + counts.high > 0 {
+        failing
+    } else if nothing_to_do {
+        clean
+    } else {
+        review
+    };
+    format!("{}: {verdict}", report.target)
+}
+
+/// A scored kind's headline is its verdict; the others have their own words for: a blocker or high finding is
+/// active; nothing needs attention; the rest.
+fn verdict_words(kind: ReportKind) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind {
+        ReportKind::Audit | ReportKind::Gate => None,
+        ReportKind::Secrets => Some((
+            "leaked secrets found",
+            "no leaked secrets found",
+            "possible secrets to review",
+        )),
+        ReportKind::AiProbe => Some((
+            "guardrails failed",
+            "every guardrail probe passed",
+            "guardrail probes to review",
+        )),
+        ReportKind::Smoke => Some((
+            "smoke tests failed",
+            "every smoke test passed",
+            "smoke tests passed, with warnings",
+        )),
+        ReportKind::Env => Some((
+            "environment variables put the launch at risk",
+            "environment variables in order",
+            "environment variables to tidy up",
+        )),
     }
 }
 
