@@ -5,19 +5,14 @@
 //!
 //! Run: `cargo bench -p launchready-audit --bench latency` (env: LATENCY_MS, default 50; RUNS, default 5).
 
+mod common;
+
 use launchready_audit::gather_checked;
 use launchready_lab::{Handler, Lab, Page, Scenario, scenarios};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Sample {
     wall: Duration,
@@ -106,19 +101,10 @@ fn median(mut values: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let latency_ms = env_number("LATENCY_MS", 50);
-    let runs = env_number("RUNS", 5).max(1);
+    let latency_ms = common::env_number("LATENCY_MS", 50);
+    let runs = common::env_number("RUNS", 5).max(1);
     let latency = Duration::from_millis(latency_ms);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            std::process::exit(2);
-        }
-    };
+    let runtime = common::runtime();
     println!(
         "launchready latency benchmark: {latency_ms} ms on every DNS answer and HTTP response, {runs} runs each"
     );

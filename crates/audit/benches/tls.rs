@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench -p launchready-audit --bench tls` (env: LATENCY_MS, default 50; HOSTS, default 20).
 
+mod common;
+
 use futures::future::join_all;
 use launchready_lab::{Lab, Scenario, Site, Zone};
 use launchready_net::{ConnectTo, Net, NetConfig};
@@ -11,13 +13,6 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use url::Url;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn scenario(hosts: usize, latency: Duration) -> Scenario {
     let mut zone = Zone::new("bench.test");
@@ -91,21 +86,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let latency_ms = env_number("LATENCY_MS", 50);
-    let count = usize::try_from(env_number("HOSTS", 20))
+    let latency_ms = common::env_number("LATENCY_MS", 50);
+    let count = usize::try_from(common::env_number("HOSTS", 20))
         .unwrap_or(20)
         .max(1);
     let latency = Duration::from_millis(latency_ms);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("cannot start the runtime: {e}");
-            std::process::exit(2);
-        }
-    };
+    let runtime = common::runtime();
     let hosts: Vec<String> = (0..count).map(|n| format!("site-{n}.bench.test")).collect();
     let lab = match runtime.block_on(Lab::start(scenario(count, latency))) {
         Ok(lab) => lab,
