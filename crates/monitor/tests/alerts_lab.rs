@@ -1,7 +1,8 @@
 //! The roadmap's windowed alerts against a controllable lab target: the membership app's login is made slow and
 //! the "p(95) > 500ms" alert on the login POST step reaches the web team's channel once, then resolves; checkout
 //! is made to fail one run in four and the "error_rate > 1%" alert reaches the payments channel once, then
-//! resolves. Rules and channels come from a real manifest. Time is an injected clock (each round is a minute
+//! resolves. Rules and channels come from a real manifest; without any rules, the roadmap's default p95 alert
+//! times the login POST step the same way. Time is an injected clock (each round is a minute
 //! later, and the test jumps past the 15-minute window to see an alert resolve), so nothing waits for minutes and
 //! nothing asserts on elapsed time; the watchdog bounds the whole run.
 
@@ -145,7 +146,20 @@ struct World {
     _dir: tempfile::TempDir,
 }
 
+/// The same site with no `[[alert]]` rules: the roadmap's defaults, to the one channel.
+fn defaults_manifest_text(web_hook: &str, _payments_hook: &str) -> String {
+    let full = manifest_text(web_hook, "http://127.0.0.1:9/unused");
+    let site = full.split("[[monitor.channel]]").next().unwrap_or_default();
+    format!(
+        "{site}[[monitor.channel]]\nname = \"team\"\ntype = \"webhook\"\nurl = \"{web_hook}\"\n"
+    )
+}
+
 async fn world() -> World {
+    world_with(manifest_text).await
+}
+
+async fn world_with(text: fn(&str, &str) -> String) -> World {
     let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
     let mut config = AppConfig::new(sink.addr());
     config.host = "www.example.test".into();
@@ -177,7 +191,7 @@ async fn world() -> World {
     let (payments_hook, payments) = receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let manifest = Manifest::parse(
-        &manifest_text(&web_hook, &payments_hook),
+        &text(&web_hook, &payments_hook),
         &dir.path().join("launchready.toml"),
     )
     .unwrap();
@@ -418,6 +432,53 @@ async fn checkout_failing_one_run_in_four_pages_payments_once_then_resolves() {
             ]
         );
         assert_eq!(notices(&w.web), Vec::<String>::new());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roadmap_default_times_the_login_post_without_any_alert_rules() {
+    within(Duration::from_secs(240), "the default p95 alert on login", async {
+        let w = world_with(defaults_manifest_text).await;
+        let rules: Vec<String> = w
+            .monitor
+            .config
+            .rules
+            .iter()
+            .filter(|r| r.checks.iter().any(|c| c.starts_with("flow:login#")))
+            .map(|r| format!("{} {}", r.name, r.checks.join(",")))
+            .collect();
+        assert!(
+            rules.contains(&"slow (p95 over 500ms) flow:login#POST /login".to_string()),
+            "{rules:#?}"
+        );
+        let mut clock = Clock(T0);
+        for _ in 0..5 {
+            w.round("flow:login", clock.tick()).await;
+        }
+        w.app.set_mode(Mode::SlowLogin(Duration::from_millis(700)));
+        for _ in 0..3 {
+            w.round("flow:login", clock.tick()).await;
+        }
+        w.app.set_mode(Mode::Healthy);
+        clock.skip(15);
+        for _ in 0..5 {
+            w.round("flow:login", clock.tick()).await;
+        }
+        assert_eq!(
+            notices(&w.web),
+            [
+                "firing slow (p95 over 500ms) flow:login#POST /login",
+                "resolved slow (p95 over 500ms) flow:login#POST /login"
+            ]
+        );
+        let got = w.web.lock().unwrap();
+        assert_eq!(got[0]["owner"], "founder@example.test");
+        let text = got[0]["text"].as_str().unwrap();
+        assert!(
+            text.contains("First step: Run `launchready flow` on the login journey and look at the timing of `POST /login`"),
+            "{text}"
+        );
     })
     .await;
 }
