@@ -54,7 +54,8 @@ pub fn markdown(rows: &[Row]) -> String {
     out
 }
 
-fn esc(text: &str) -> String {
+/// Text escaped for HTML content and attribute values; the handover page shares it.
+pub fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,6 +1,8 @@
 //! The document as a few block kinds, rendered to Markdown and to one self-contained HTML page, so both say exactly
 //! the same thing.
 
+use launchready_envinv::render::esc;
+
 /// One block of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
@@ -70,22 +72,15 @@ pub fn markdown(doc: &Document) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Inline code in backticks becomes `<code>`, `**bold**` becomes `<strong>`; everything else is escaped text.
 fn inline(text: &str) -> String {
     let mut out = String::new();
     for (i, part) in text.split('`').enumerate() {
         if i % 2 == 1 {
-            out.push_str(&format!("<code>{}</code>", escape(part)));
+            out.push_str(&format!("<code>{}</code>", esc(part)));
         } else {
             // `**bold**` outside code, as the Markdown says it.
-            for (j, piece) in escape(part).split("**").enumerate() {
+            for (j, piece) in esc(part).split("**").enumerate() {
                 if j % 2 == 1 {
                     out.push_str(&format!("<strong>{piece}</strong>"));
                 } else {
@@ -107,8 +102,8 @@ ul.tasks{list-style:none;padding-left:.5rem}ul.tasks li::before{content:'\\2610 
 pub fn html(doc: &Document) -> String {
     let mut out = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        escape(&doc.title),
-        escape(&doc.title)
+        esc(&doc.title),
+        esc(&doc.title)
     );
     for block in &doc.blocks {
         match block {
