@@ -64,6 +64,10 @@ pub struct LoadCmd {
     /// Open a new connection for every request instead of keeping one per virtual user.
     #[arg(long = "no-keep-alive")]
     pub no_keep_alive: bool,
+    /// Send every request through the flow engine, even for flows whose requests never change (which otherwise
+    /// run on the HTTP/1.1 fast path once the engine has reached their server).
+    #[arg(long = "no-fast-path")]
+    pub no_fast_path: bool,
     /// Allow loading this host (besides those the manifest names); *.example.com allows its subdomains.
     /// Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
@@ -362,6 +366,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         allowed_hosts: allowed,
         grace: cmd.grace,
         backends: Vec::new(),
+        fast_path: !cmd.no_fast_path,
     };
     let targets = plan.check().map_err(usage)?;
     eprintln!("{}", plan.announce(&targets));

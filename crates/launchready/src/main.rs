@@ -19,6 +19,10 @@ mod smoke;
 use clap::Parser;
 use std::process::ExitCode;
 
+// Load runs allocate per request; mimalloc spends fewer cycles on it than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in the README and `--help`.
 pub mod exit {
     pub const READY: u8 = 0;

@@ -1,10 +1,12 @@
 //! launchready's load generator. Flow files (the same `.hurl` journeys `flow` runs) are started on a schedule:
 //! `schedule` says when each iteration is meant to start (open model), `plan` checks what will be sent and to
 //! which hosts before anything is, `run` starts iterations (producers, each on its own virtual user with kept
-//! connections) and folds their samples in one aggregator (`stats`: HDR histograms, latency corrected for
-//! coordinated omission), `thresholds` judges k6-style expressions, and `report` renders text, JSON, JUnit and a
-//! self-contained HTML page.
+//! connections; `fast` sends requests that never change over HTTP/1.1 without the engine) and folds their
+//! samples in one aggregator (`stats`: HDR histograms, latency corrected for coordinated omission),
+//! `thresholds` judges k6-style expressions, and `report` renders text, JSON, JUnit and a self-contained HTML
+//! page.
 
+pub mod fast;
 pub mod html;
 pub mod plan;
 pub mod report;

@@ -88,6 +88,9 @@ pub struct LoadPlan {
     pub grace: Duration,
     /// Backends for schemes other than http and https, by scheme. Their URLs are not load targets.
     pub backends: Vec<(String, BackendFactory)>,
+    /// Let flows whose requests never change run on the HTTP/1.1 fast path once the engine has reached their
+    /// server (`false`: every request through the flow engine).
+    pub fast_path: bool,
 }
 
 impl std::fmt::Debug for LoadPlan {

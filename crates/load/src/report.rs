@@ -72,6 +72,8 @@ pub struct Iterations {
     pub longest_slot_wait_ms: f64,
     /// Virtual users created (each with its own kept connections).
     pub vus: usize,
+    /// Iterations sent on the HTTP/1.1 fast path rather than through the flow engine.
+    pub fast_path: u64,
 }
 
 /// The percentile distributions of every request, corrected and not.
@@ -180,6 +182,13 @@ impl LoadReport {
                 .unwrap_or_default(),
             i.vus
         );
+        if i.fast_path > 0 {
+            let _ = writeln!(
+                out,
+                "{} iterations on the HTTP/1.1 fast path (requests that never change, sent without the flow engine)",
+                i.fast_path
+            );
+        }
         if i.waited_for_slot > 0 {
             let _ = writeln!(
                 out,

@@ -3,6 +3,7 @@
 //! measures it and sends one sample to the single aggregator, which alone folds samples into histograms,
 //! publishes the live view and judges `abortOnFail` thresholds. Nobody both measures and aggregates.
 
+use crate::fast::{self, FastFlow};
 use crate::plan::{
     LoadPlan, Model, flow_name, host_allowed, iteration_vars, step_matches, step_names,
 };
@@ -69,9 +70,52 @@ pub struct Live {
     pub waited_for_slot: u64,
 }
 
-/// A virtual user: an engine whose connections are kept between its iterations.
+/// A virtual user: an engine whose connections are kept between its iterations, made when a flow needs it, and
+/// for flows on the fast path, one kept connection each.
 struct Vu {
-    engine: Engine<'static>,
+    engine: Option<Engine<'static>>,
+    conns: Vec<Option<fast::Conn>>,
+}
+
+/// Samples of fast-path iterations, sent to the aggregator in batches rather than one message per request.
+#[derive(Default)]
+struct Batch {
+    steps: Vec<StepSample>,
+    iterations: Vec<FastDone>,
+    since: Option<Instant>,
+}
+
+/// One fast-path iteration, for the flow's series and the iteration counts.
+struct FastDone {
+    flow: usize,
+    latency: Duration,
+    delay: Duration,
+    failed: bool,
+    answered: bool,
+}
+
+impl Batch {
+    /// Full enough, or old enough that the live view and the per-second chart would lag.
+    fn due(&self) -> bool {
+        self.steps.len() >= 512 || self.since.is_some_and(|t| t.elapsed() >= BATCH_AGE)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.iterations.is_empty()
+    }
+
+    fn take(&mut self) -> Batch {
+        std::mem::take(self)
+    }
+}
+
+/// How long a virtual user holds samples before handing them to the aggregator.
+const BATCH_AGE: Duration = Duration::from_millis(50);
+
+/// What the aggregator receives.
+enum Msg {
+    Iteration(IterationSample),
+    Batch(Batch),
 }
 
 struct Shared {
@@ -79,6 +123,9 @@ struct Shared {
     plan: LoadPlan,
     /// `step_ids[flow][entry]`.
     step_ids: Vec<Vec<usize>>,
+    /// Per flow, its fast form when it has one.
+    fast: Vec<Option<FastFlow>>,
+    env: fast::Env,
     idle: Mutex<Vec<Vu>>,
     vus: AtomicUsize,
     in_flight: AtomicUsize,
@@ -87,16 +134,25 @@ struct Shared {
 }
 
 impl Shared {
+    fn new_vu(&self) -> Vu {
+        self.vus.fetch_add(1, Ordering::Relaxed);
+        Vu {
+            engine: None,
+            conns: self.fast.iter().map(|_| None).collect(),
+        }
+    }
+
+    fn engine(&self) -> Engine<'static> {
+        let mut engine = Engine::new(self.net, self.plan.options.clone());
+        for (scheme, make) in &self.plan.backends {
+            engine = engine.with_backend(scheme, make());
+        }
+        engine
+    }
+
     fn take_vu(&self) -> Vu {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        idle.unwrap_or_else(|| {
-            self.vus.fetch_add(1, Ordering::Relaxed);
-            let mut engine = Engine::new(self.net, self.plan.options.clone());
-            for (scheme, make) in &self.plan.backends {
-                engine = engine.with_backend(scheme, make());
-            }
-            Vu { engine }
-        })
+        idle.unwrap_or_else(|| self.new_vu())
     }
 
     fn give_back(&self, vu: Vu) {
@@ -105,17 +161,56 @@ impl Shared {
         }
     }
 
-    /// Runs iteration `n`, meant to start at `intended`, and measures it.
-    async fn iteration(&self, n: u64, intended: Instant) -> IterationSample {
-        let vu = self.take_vu();
+    /// Runs iteration `n`, meant to start at `intended`, on `vu` and measures it: a fast-path iteration goes
+    /// into `batch`, an engine iteration comes back as its sample.
+    async fn iteration(
+        &self,
+        vu: &mut Vu,
+        n: u64,
+        intended: Instant,
+        batch: &mut Batch,
+    ) -> Option<IterationSample> {
         let flow = (n % self.plan.files.len() as u64) as usize;
+        if let Some(fast) = self.fast[flow].as_ref().filter(|f| f.is_armed()) {
+            let started = Instant::now();
+            let delay = started.saturating_duration_since(intended);
+            let done = fast::iterate(
+                fast,
+                &mut vu.conns[flow],
+                &self.env,
+                delay,
+                &mut batch.steps,
+            )
+            .await;
+            batch.iterations.push(FastDone {
+                flow,
+                latency: done.latency,
+                delay,
+                failed: done.failed,
+                answered: done.answered,
+            });
+            batch.since.get_or_insert(started);
+            // Its kept connections are of no use once every flow runs on the fast path.
+            if vu.engine.is_some()
+                && self
+                    .fast
+                    .iter()
+                    .all(|f| f.as_ref().is_some_and(FastFlow::is_armed))
+            {
+                vu.engine = None;
+            }
+            return None;
+        }
         let mut vars = iteration_vars(&self.plan.variables, &self.plan.rows, n);
+        let engine = vu.engine.get_or_insert_with(|| self.engine());
         let started = Instant::now();
         let delay = started.saturating_duration_since(intended);
-        let result = vu.engine.run(&self.plan.files[flow], &mut vars).await;
+        let result = engine.run(&self.plan.files[flow], &mut vars).await;
         let latency = started.elapsed();
-        self.give_back(vu);
-        self.sample(flow, &result, latency, delay)
+        if let Some(fast) = &self.fast[flow] {
+            fast.arm_from(&result);
+        }
+        Some(self.sample(flow, &result, latency, delay))
     }
 
     fn sample(
@@ -236,17 +331,20 @@ pub async fn run(
     let model = plan.model.clone();
     let thresholds = plan.thresholds.clone();
     let grace = plan.grace;
+    let (fast, env) = fast_flows(&plan, &step_ids, net);
     let shared = Arc::new(Shared {
         net,
         plan,
         step_ids,
+        fast,
+        env,
         idle: Mutex::new(Vec::new()),
         vus: AtomicUsize::new(0),
         in_flight: AtomicUsize::new(0),
         started: AtomicU64::new(0),
         waited: AtomicU64::new(0),
     });
-    let (tx, rx) = mpsc::channel::<IterationSample>(4096);
+    let (tx, rx) = mpsc::channel::<Msg>(4096);
     let begun = Instant::now();
     let started_at = time::OffsetDateTime::now_utc();
     let aggregator = Aggregator::new(&step_names_all, &flow_names, thresholds.clone(), begun);
@@ -303,9 +401,16 @@ pub async fn run(
                 shared.started.fetch_add(1, Ordering::Relaxed);
                 shared.in_flight.fetch_add(1, Ordering::Relaxed);
                 tasks.spawn(async move {
-                    let sample = shared.iteration(n, intended).await;
+                    let mut vu = shared.take_vu();
+                    let mut batch = Batch::default();
+                    let sample = shared.iteration(&mut vu, n, intended, &mut batch).await;
+                    shared.give_back(vu);
                     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                    let _ = tx.send(sample).await;
+                    let msg = match sample {
+                        Some(sample) => Msg::Iteration(sample),
+                        None => Msg::Batch(batch),
+                    };
+                    let _ = tx.send(msg).await;
                     drop(permit);
                 });
                 n += 1;
@@ -321,16 +426,29 @@ pub async fn run(
                 let stop = stop.clone();
                 let next = next.clone();
                 tasks.spawn(async move {
+                    // Closed model: each user keeps its own connection and hands samples over in batches.
+                    let mut vu = shared.new_vu();
+                    let mut batch = Batch::default();
                     while Instant::now() < end && stop.reason().is_none() {
                         let n = next.fetch_add(1, Ordering::Relaxed);
                         shared.started.fetch_add(1, Ordering::Relaxed);
                         shared.in_flight.fetch_add(1, Ordering::Relaxed);
                         // Closed model: the intended start is whenever this user got round to it.
-                        let sample = shared.iteration(n, Instant::now()).await;
+                        let sample = shared
+                            .iteration(&mut vu, n, Instant::now(), &mut batch)
+                            .await;
                         shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        if tx.send(sample).await.is_err() {
+                        if let Some(sample) = sample
+                            && tx.send(Msg::Iteration(sample)).await.is_err()
+                        {
                             break;
                         }
+                        if batch.due() && tx.send(Msg::Batch(batch.take())).await.is_err() {
+                            break;
+                        }
+                    }
+                    if !batch.is_empty() {
+                        let _ = tx.send(Msg::Batch(batch)).await;
                     }
                 });
             }
@@ -367,6 +485,7 @@ pub async fn run(
         waited_for_slot: waits.count,
         longest_slot_wait_ms: waits.longest.as_secs_f64() * 1000.0,
         vus: shared.vus.load(Ordering::Relaxed),
+        fast_path: folded.fast_path,
     };
     let model_info = ModelInfo::of(&model);
     folded.into_report(
@@ -377,6 +496,60 @@ pub async fn run(
         &thresholds,
         stop.reason(),
     )
+}
+
+/// Each flow's fast form, when the plan allows one, and what the fast path needs from the network layer.
+fn fast_flows(
+    plan: &LoadPlan,
+    step_ids: &[Vec<usize>],
+    net: &'static Net,
+) -> (Vec<Option<FastFlow>>, fast::Env) {
+    let in_flight = match &plan.model {
+        Model::Open { max_in_flight, .. } => *max_in_flight,
+        Model::Closed { vus, .. } => *vus,
+    };
+    let per_iteration: Vec<String> = plan
+        .rows
+        .iter()
+        .flat_map(|row| row.iter().map(|(name, _)| name.clone()))
+        .collect();
+    // A --concurrency below the users would make the network layer queue requests; the fast path does not.
+    let allowed = plan.fast_path && net.config().concurrency >= in_flight;
+    let mut flows: Vec<Option<FastFlow>> = plan
+        .files
+        .iter()
+        .zip(step_ids)
+        .map(|(file, steps)| {
+            allowed
+                .then(|| {
+                    FastFlow::of(
+                        file,
+                        steps,
+                        &plan.variables,
+                        &per_iteration,
+                        &plan.options,
+                        &net.config().user_agent,
+                    )
+                })
+                .flatten()
+        })
+        .collect();
+    let tls = if flows.iter().flatten().any(FastFlow::https) {
+        match fast::tls_config(&net.config().ca_files) {
+            Ok(config) => Some(config),
+            Err(_) => {
+                for flow in &mut flows {
+                    if flow.as_ref().is_some_and(FastFlow::https) {
+                        *flow = None;
+                    }
+                }
+                None
+            }
+        }
+    } else {
+        None
+    };
+    (flows, fast::Env { net, tls })
 }
 
 #[derive(Debug, Default)]
@@ -409,6 +582,8 @@ pub(crate) struct Folded {
     pub timeline: Vec<Second>,
     pub completed: u64,
     pub failed_iterations: u64,
+    /// Iterations that went over the fast path.
+    pub fast_path: u64,
     pub answered: bool,
     pub refused_host: Option<String>,
 }
@@ -423,6 +598,7 @@ impl Folded {
             timeline: Vec::new(),
             completed: 0,
             failed_iterations: 0,
+            fast_path: 0,
             answered: false,
             refused_host: None,
         }
@@ -465,7 +641,7 @@ impl Aggregator {
 
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<IterationSample>,
+        mut rx: mpsc::Receiver<Msg>,
         stop: Stop,
         live: Option<watch::Sender<Live>>,
         shared: Arc<Shared>,
@@ -479,9 +655,12 @@ impl Aggregator {
         loop {
             tokio::select! {
                 sample = rx.recv() => {
-                    let Some(sample) = sample else { break };
+                    let Some(msg) = sample else { break };
                     self.roll(&shared);
-                    self.fold(sample, &stop);
+                    match msg {
+                        Msg::Iteration(sample) => self.fold(sample, &stop),
+                        Msg::Batch(batch) => self.fold_batch(batch),
+                    }
                 }
                 _ = tick.tick() => {
                     self.roll(&shared);
@@ -538,18 +717,44 @@ impl Aggregator {
             }
         }
         for step in &sample.steps {
-            f.all.record_step(step);
-            if let Some(series) = f.steps.get_mut(step.step) {
-                series.record_step(step);
+            self.fold_step(step);
+        }
+    }
+
+    fn fold_step(&mut self, step: &StepSample) {
+        let f = &mut self.folded;
+        f.all.record_step(step);
+        if let Some(series) = f.steps.get_mut(step.step) {
+            series.record_step(step);
+        }
+        self.current
+            .0
+            .saturating_record(micros(step.latency + step.delay));
+        self.current.1.saturating_record(micros(step.latency));
+        self.current.2 += 1;
+        if step.error.is_some() {
+            self.current.3 += 1;
+        }
+    }
+
+    fn fold_batch(&mut self, batch: Batch) {
+        let f = &mut self.folded;
+        for it in &batch.iterations {
+            f.completed += 1;
+            f.fast_path += 1;
+            if it.failed {
+                f.failed_iterations += 1;
             }
-            self.current
-                .0
-                .saturating_record(micros(step.latency + step.delay));
-            self.current.1.saturating_record(micros(step.latency));
-            self.current.2 += 1;
-            if step.error.is_some() {
-                self.current.3 += 1;
+            f.answered |= it.answered;
+            if let Some(flow) = f.flows.get_mut(it.flow) {
+                flow.record(it.latency, it.delay);
+                if it.failed {
+                    flow.failed += 1;
+                }
             }
+        }
+        for step in &batch.steps {
+            self.fold_step(step);
         }
     }
 

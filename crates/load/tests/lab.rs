@@ -95,6 +95,7 @@ fn plan(lab: &Lab, journeys: &[&str], iterations: u64, thresholds: &[&str]) -> L
                 Box::new(MailboxBackend::sink(store.clone())) as Box<dyn launchready_flow::Backend>
             }),
         )],
+        fast_path: true,
     }
 }
 

@@ -152,6 +152,7 @@ pub fn plan(files: Vec<FlowFile>, model: Model, base: SocketAddr) -> LoadPlan {
         allowed_hosts: vec!["127.0.0.1".to_string()],
         grace: Duration::from_secs(10),
         backends: Vec::new(),
+        fast_path: true,
     }
 }
 
