@@ -89,7 +89,7 @@ impl Default for ClusterOptions {
         ClusterOptions {
             poll: None,
             max_in_flight: 128,
-            catch_up: 10,
+            catch_up: 5,
             evaluate_every: None,
         }
     }

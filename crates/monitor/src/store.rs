@@ -248,8 +248,10 @@ impl Store {
             source,
         };
         let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        // Each check in flight needs a connection to store its result; 16 keeps a burst of completions from
+        // queueing behind one another without crowding a small server's connection limit.
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
