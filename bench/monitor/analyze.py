@@ -42,21 +42,26 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
         by_check.setdefault(check, []).append(at)
     # The scheduler's own start: the earliest run (with jitter 0 every check's first run is due then).
     sched0 = con.execute("SELECT MIN(at_ms) FROM results").fetchone()[0] or start_ms
-    lags, overdue = [], 0
+    # First runs (due at start) and later runs (due one interval after the previous start) are also summed
+    # apart: mixed, the median falls between the two groups.
+    lags, first_lags, next_lags, overdue = [], [], [], 0
     first_slack, next_slack = interval * jitter, interval * (1 + jitter)
     for check in checks:
         ats = by_check.get(check, [])
         previous = None
         for at in ats:
             if previous is None:
-                lags.append(max(0, at - sched0 - first_slack))
+                first_lags.append(max(0, at - sched0 - first_slack))
             else:
-                lags.append(max(0, at - previous - next_slack))
+                next_lags.append(max(0, at - previous - next_slack))
             previous = at
         due = (sched0 + first_slack) if previous is None else previous + next_slack
         if end_ms > due:
-            lags.append(end_ms - due)
+            (first_lags if previous is None else next_lags).append(end_ms - due)
             overdue += 1
+    lags = first_lags + next_lags
+    summary = lambda v: {"p50": percentile(v, 50), "p99": percentile(v, 99), "max": max(v, default=None),
+                         "samples": len(v)}
     recorded = None
     columns = {row[1] for row in con.execute("PRAGMA table_info(results)")}
     if "due_ms" in columns:
@@ -82,6 +87,8 @@ def main(db, start_ms, end_ms, interval_s, jitter, ids_file):
         "per_minute": per_minute,
         "lag_ms": {"p50": percentile(lags, 50), "p99": percentile(lags, 99), "max": max(lags, default=None),
                    "samples": len(lags), "overdue": overdue},
+        "first_run_lag_ms": summary(first_lags),
+        "next_run_lag_ms": summary(next_lags),
         "recorded_lag_ms": recorded,
     }))
 

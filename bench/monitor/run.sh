@@ -86,11 +86,11 @@ nginx_worker="$(pgrep -P "$(cat "$T/nginx.pid")" | head -1)"
 
 # The manifest: ROUTES routes of kind `other` plus what the plan adds by default, every minute.
 manifest() {
-    python3 - "$1" "$ROUTES" "$T" >"$T/launchready-$2.toml" <<'PY'
+    python3 - "$1" "$ROUTES" "$T" "$2" >"$T/launchready-$2.toml" <<'PY'
 import sys
 jitter, routes, t = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 print('[site]\ndomain = "bench.test"\ncanonical = "https://bench.test/"\nsubdomains = []\n')
-print(f'[monitor]\nphases = [{{ every = "1m" }}]\ndatabase = "{t}/monitor-' + sys.argv[1] + '.db"')
+print(f'[monitor]\nphases = [{{ every = "1m" }}]\ndatabase = "{t}/monitor-{sys.argv[4]}.db"')
 if jitter != "default":
     print(f"jitter = {jitter}")
 print()
@@ -161,7 +161,7 @@ run_monitor() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     interval_jitter="$([ "$jitter" = default ] && echo 0.1 || echo "$jitter")"
-    python3 "$HERE/analyze.py" "$T/monitor-$jitter.db" "$t0" "$t1" 60 "$interval_jitter" "$T/ids-$name.txt" >"$T/lr-$name.analysis.json"
+    python3 "$HERE/analyze.py" "$T/monitor-$name.db" "$t0" "$t1" 60 "$interval_jitter" "$T/ids-$name.txt" >"$T/lr-$name.analysis.json"
     python3 - "$T/lr-$name.analysis.json" "$(calc "$c1 - $c0")" "$hwm" "$(calc "$n1 - $n0")" "$load0" "$load1" \
         "$(grep -c . "$T/lr-$name.err" || true)" >"$T/lr-$name.json" <<'PY'
 import json, sys
@@ -237,16 +237,17 @@ t, checks, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def per_k(cpu, n):
     return f"{cpu / n * 1000:.2f}" if n else "n/a (no checks)"
 print(f"\n{checks} checks per minute ({checks / 60:.1f}/s due), {secs}s per run\n")
-print("| | checks/s (whole run / last minute) | ok | lag p50 / p99 / max ms | CPU s per 1,000 checks | peak RSS MiB | nginx CPU s | load avg before → after |")
+print("| | checks/s (whole run / last minute) | ok | lag p50 / p99 / max ms: first runs; next runs | CPU s per 1,000 checks | peak RSS MiB | nginx CPU s | load avg before → after |")
 print("|---|---|---|---|---|---|---|---|")
 for name, label in (("defaults", "launchready monitor (jitter 0.1, lag ≥)"), ("jitter0", "launchready monitor (jitter 0)")):
     path = f"{t}/lr-{name}.json"
     if not os.path.exists(path):
         continue
     d = json.load(open(path))
-    lag = d["lag_ms"]
+    lag, first, later = d["lag_ms"], d["first_run_lag_ms"], d["next_run_lag_ms"]
     print(f"| {label} | {d['per_s']} / {d['per_s_last_minute']} | {d['ok']}/{d['results']} "
-          f"| {lag['p50']} / {lag['p99']} / {lag['max']} ({lag['overdue']} of {d['checks_planned']} overdue at the end) "
+          f"| {first['p50']} / {first['p99']} / {first['max']}; {later['p50']} / {later['p99']} / {later['max']} "
+          f"({lag['overdue']} of {d['checks_planned']} overdue at the end) "
           f"| {per_k(d['cpu_s'], d['results'])} | {d['peak_rss_kib'] / 1024:.1f} | {d['nginx_cpu_s']:.1f} "
           f"| {d['load_before']} → {d['load_after']} |")
 if os.path.exists(f"{t}/lr-once.json"):
