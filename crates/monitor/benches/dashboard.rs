@@ -203,8 +203,14 @@ async fn time(addr: SocketAddr, name: &str, path: &str, runs: usize) -> Result<T
     };
     for _ in 0..runs {
         let (ms, bytes) = get(addr, path).await?;
+        if runs > 1 {
+            eprint!("{ms:.0} ");
+        }
         timing.runs.push(ms);
         timing.bytes = bytes;
+    }
+    if runs > 1 {
+        eprintln!("ms: {name}");
     }
     Ok(timing)
 }
@@ -282,6 +288,42 @@ async fn run() -> Result<bool, String> {
     }
     let per_page_queries = started.elapsed().as_secs_f64() * 1000.0 * count as f64 / sample as f64;
 
+    // Where the one-off build of the main page's rollup goes, query by query.
+    let mut build = Vec::new();
+    let clock = Instant::now();
+    let max = store.max_result_id().await.map_err(|e| e.to_string())?;
+    let from = store
+        .first_id_since(now - 25 * HOUR)
+        .await
+        .map_err(|e| e.to_string())?;
+    build.push(("find the 24 h id range (bisection)", clock.elapsed()));
+    let clock = Instant::now();
+    let hours_read = store
+        .hour_counts(from, max, now - 24 * HOUR)
+        .await
+        .map_err(|e| e.to_string())?
+        .len();
+    build.push(("results per check and hour, 24 h", clock.elapsed()));
+    let clock = Instant::now();
+    let mut after = store
+        .first_id_since(now - HOUR)
+        .await
+        .map_err(|e| e.to_string())?
+        - 1;
+    let mut raw = 0;
+    while after < max {
+        let batch = store
+            .results_after(after, max, 50_000)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(end) = batch.last().map(|r| r.id) else {
+            break;
+        };
+        raw += batch.len();
+        after = end;
+    }
+    build.push(("raw results of the last hour", clock.elapsed()));
+
     println!(
         "dashboard at {count} checks: {rows} results ({hours} h a minute + one check 7 d), 6 d hourly, {:.0} MB SQLite",
         size as f64 / 1e6
@@ -304,6 +346,12 @@ async fn run() -> Result<bool, String> {
             t.runs.len(),
             t.bytes
         );
+    }
+    println!(
+        "the main page's one-off build, its reads one after another ({hours_read} check-hours, {raw} raw rows; the build runs the last two side by side):"
+    );
+    for (what, took) in &build {
+        println!("  {what:<38} {:>10.1} ms", took.as_secs_f64() * 1000.0);
     }
     let warm = timings[1].median();
     println!(

@@ -283,13 +283,15 @@ impl Store {
     /// wider than its figures for that reason.
     pub async fn first_id_since(&self, at_ms: i64) -> Result<i64, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let bounds = sqlx::query("SELECT MIN(id) AS lo, MAX(id) AS hi FROM results")
+            // Two statements: SQLite answers a lone MIN or MAX from the primary key, but both in one SELECT
+            // by reading the whole table.
+            let lo: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM results")
                 .fetch_one(pool)
                 .await?;
-            let (Some(mut lo), Some(mut hi)) = (
-                bounds.try_get::<Option<i64>, _>("lo")?,
-                bounds.try_get::<Option<i64>, _>("hi")?,
-            ) else {
+            let hi: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM results")
+                .fetch_one(pool)
+                .await?;
+            let (Some(mut lo), Some(mut hi)) = (lo, hi) else {
                 return Ok(0);
             };
             // Invariant: every id below `lo` ran before `at_ms`; the answer is in [lo, hi + 1].
@@ -358,6 +360,20 @@ impl Store {
             .fetch_all(pool)
             .await?;
             rows.iter().map(|row| raw!(row)).collect()
+        })
+    }
+
+    /// One check's latest result, through the `(check_id, at_ms)` index.
+    pub async fn latest_of(&self, check: &str) -> Result<Option<Raw>, StoreError> {
+        crate::store::with_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT id, check_id, at_ms, ok, status, duration_ms, error FROM results
+                 WHERE check_id = $1 ORDER BY at_ms DESC, id DESC LIMIT 1",
+            )
+            .bind(check)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|row| raw!(row)).transpose()
         })
     }
 

@@ -1,8 +1,8 @@
-//! The dashboard in a real browser: headless Chromium loads the main page, a check page and the incident note
-//! from the dashboard on loopback (a store with results, a failing checkout and an open incident), screenshots
-//! them into `target/screenshots/monitor/`, and the pixels must show what the HTML says: the status colours, the
-//! p50/p95 lines and the failure ticks of the charts, text on the note. Without Chromium the test is a loud skip,
-//! and a failure under CI=true.
+//! The dashboard in a real browser: headless Chromium loads the main page, a check page, the incident note and
+//! the incident timeline from the dashboard on loopback (a store with results, a failing checkout and an open
+//! incident), screenshots them into `target/screenshots/monitor/`, and the pixels must show what the HTML says:
+//! the status colours, the p50/p95 lines and failure ticks of the charts, the incident bars, text on the note.
+//! Without Chromium the test is a loud skip, and a failure under CI=true.
 
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
@@ -169,6 +169,7 @@ async fn the_dashboard_renders_in_chromium() {
         ("main", "/", (1400, 1000)),
         ("check", "/check/route:checkout", (1100, 1700)),
         ("note", "/note", (1000, 1100)),
+        ("incidents", "/incidents", (1000, 1000)),
     ];
     let mut images = Vec::new();
     for (name, path, size) in shots {
@@ -222,6 +223,15 @@ async fn the_dashboard_renders_in_chromium() {
         assert!(
             found > 300,
             "the {series} series ({colour}) is not visible: {found} pixels"
+        );
+    }
+    let incidents = &images[3].1;
+    // The open incident's bar runs to now in red; the resolved one is grey.
+    for (what, colour) in [("open", "#dc2626"), ("resolved", "#94a3b8")] {
+        let found = incidents.count(colour);
+        assert!(
+            found > 50,
+            "no {what} incident bar ({colour}): {found} pixels"
         );
     }
     let note = &images[2].1;

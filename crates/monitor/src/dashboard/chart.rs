@@ -176,8 +176,10 @@ pub fn timeline(incidents: &[crate::store::Incident], window_ms: i64, until_ms: 
         .collect();
     let row = 18.0;
     let height = TOP + BOTTOM + row * shown.len().max(1) as f64;
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let x = |ms: i64| LEFT + plot_w * ((ms - since) as f64 / window_ms as f64).clamp(0.0, 1.0);
+    // Rows are labelled in a column of their own, left of the plot.
+    let left = 280.0;
+    let plot_w = WIDTH - left - RIGHT;
+    let x = |ms: i64| left + plot_w * ((ms - since) as f64 / window_ms as f64).clamp(0.0, 1.0);
     let mut svg = format!(
         "<svg id=\"timeline\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"incident timeline\">"
     );
@@ -189,11 +191,7 @@ pub fn timeline(incidents: &[crate::store::Incident], window_ms: i64, until_ms: 
             "<line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"#eaecf0\"/><text x=\"{px:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"{}\" fill=\"#475467\">{}</text>",
             height - BOTTOM,
             height - 6.0,
-            match step {
-                0 => "start",
-                7 => "end",
-                _ => "middle",
-            },
+            if step == 7 { "end" } else { "middle" },
             clock(ms, true)
         );
     }
@@ -210,26 +208,36 @@ pub fn timeline(incidents: &[crate::store::Incident], window_ms: i64, until_ms: 
             svg,
             "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" rx=\"2\"><title>{} on {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#344054\">{} · {}</text>",
             y + 2.0,
-            (x1 - x0).max(3.0),
+            (x1 - x0).max(6.0),
             row - 4.0,
             escape(&incident.rule),
             escape(&incident.check),
-            LEFT - 52.0,
+            4.0,
             y + row - 5.0,
-            escape(&incident.rule),
-            escape(&incident.check),
+            escape(&short(&incident.rule, 24)),
+            escape(&short(&incident.check, 20)),
         );
     }
     if shown.is_empty() {
         let _ = write!(
             svg,
             "<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"middle\" fill=\"#667085\">no incidents in this window</text>",
-            LEFT + plot_w / 2.0,
+            left + plot_w / 2.0,
             TOP + row - 4.0
         );
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// `text` cut to `chars` characters, with an ellipsis when cut.
+fn short(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,9 @@
 //! 200 ms: 5,000 checks at one result a minute are 7.2 million rows a day, and no index serves "every check
 //! since T".
 //!
-//! The first request builds it with grouped queries over an id range (hour counts for uptime, each check's
-//! latest result, raw rows of the last hour for p50/p95), all by id ranges found by bisection.
+//! It is built once (at startup, or by the first request) from an id range found by bisection: results per
+//! check and hour for uptime in one grouped query, and the raw rows of the last hour for p50/p95 and each
+//! check's latest result.
 //!
 //! What it keeps per check: the latest result, results per hour for the last 24 h (uptime), and successful
 //! durations of the last hour (p50/p95). On PostgreSQL with several nodes a row committed after a later id was
@@ -162,30 +163,53 @@ impl Rollup {
     async fn build(&mut self, store: &Store, now_ms: i64, max: i64) -> Result<(), StoreError> {
         self.checks.clear();
         let since_24h = (now_ms - 24 * HOUR_MS).div_euclid(HOUR_MS) * HOUR_MS;
-        let from = store.first_id_since(since_24h - LATE_MS).await?;
-        for count in store.hour_counts(from, max, since_24h).await? {
+        let (from_day, from_hour) = tokio::try_join!(
+            store.first_id_since(since_24h - LATE_MS),
+            store.first_id_since(now_ms - HOUR_MS - LATE_MS)
+        )?;
+        // The day's counts and the hour's raw rows are independent reads over different id ranges: side by side
+        // on two connections.
+        let last_hour = async {
+            let mut rows = Vec::new();
+            let mut after = from_hour - 1;
+            while after < max {
+                let batch = store.results_after(after, max, BATCH).await?;
+                let Some(end) = batch.last().map(|r| r.id) else {
+                    break;
+                };
+                after = end;
+                rows.extend(batch);
+            }
+            Ok::<_, StoreError>(rows)
+        };
+        let (hours, raws) =
+            tokio::try_join!(store.hour_counts(from_day, max, since_24h), last_hour)?;
+        for count in hours {
             self.checks.entry(count.check).or_default().add_hour(
                 count.hour_ms,
                 count.samples,
                 count.failures,
             );
         }
-        for raw in store.latest(from, max).await? {
-            self.checks.entry(raw.check.clone()).or_default().take(&raw);
-        }
-        let mut after = store.first_id_since(now_ms - HOUR_MS - LATE_MS).await? - 1;
-        while after < max {
-            let batch = store.results_after(after, max, BATCH).await?;
-            let Some(end) = batch.last().map(|r| r.id) else {
-                break;
-            };
-            for raw in batch.iter().filter(|r| r.at_ms > now_ms - HOUR_MS) {
-                self.checks
-                    .entry(raw.check.clone())
-                    .or_default()
-                    .take_recent(raw);
+        for raw in &raws {
+            let roll = self.checks.entry(raw.check.clone()).or_default();
+            roll.take(raw);
+            if raw.at_ms > now_ms - HOUR_MS {
+                roll.take_recent(raw);
             }
-            after = end;
+        }
+        // A check seen today but not in the last hour (a slower schedule, or stopped): its latest result by the
+        // index, one query each, for those few only.
+        let stale: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|(_, roll)| roll.last.is_none())
+            .map(|(check, _)| check.clone())
+            .collect();
+        for check in stale {
+            if let Some(raw) = store.latest_of(&check).await? {
+                self.checks.entry(check).or_default().take(&raw);
+            }
         }
         self.last_id = max;
         self.built = true;
@@ -253,6 +277,13 @@ mod tests {
             let r = result("a", i * 10 * minute, i % 7 != 0, 10.0 + (i % 13) as f64);
             store.insert_result(&r).await.unwrap();
             all.push(r);
+            if i == 150 {
+                // A check that ran once, five hours before `now`: not in the last hour's rows.
+                store
+                    .insert_result(&result("b", 150 * 10 * minute, true, 5.0))
+                    .await
+                    .unwrap();
+            }
         }
         incremental.refresh(&store, now).await.unwrap();
         let mut fresh = Rollup::default();
@@ -272,5 +303,10 @@ mod tests {
         assert_eq!(a.p95_1h, crate::alert::percentile(&hour, 95.0));
         assert_eq!(a.last.map(|l| l.at_ms), Some(179 * 10 * minute));
         assert_eq!(incremental.row("nothing").uptime_24h, None);
+        for rollup in [&incremental, &fresh] {
+            let b = rollup.row("b");
+            assert_eq!(b.last.map(|l| l.at_ms), Some(150 * 10 * minute));
+            assert_eq!((b.uptime_24h, b.p50_1h), (Some(100.0), None));
+        }
     }
 }
