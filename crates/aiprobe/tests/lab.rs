@@ -7,7 +7,7 @@
 use launchready_aiprobe::{Options, Outcome, Run, builtin, report, run};
 use launchready_findings::Severity;
 use launchready_lab::assistant::{Assistant, AssistantMode};
-use launchready_manifest::Manifest;
+use launchready_manifest::{Ai, Manifest};
 use launchready_net::{Net, NetConfig};
 use std::path::Path;
 use std::time::Duration;
@@ -24,24 +24,30 @@ async fn probe(
     let text = edit(assistant.manifest(), &assistant);
     let manifest = Manifest::parse(&text, Path::new("lab.toml")).expect("lab manifest parses");
     let ai = manifest.ai.expect("an [ai] table");
-    let net = Net::new(NetConfig {
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .expect("net");
+    probe_ai(
+        &ai,
+        "lab.toml",
+        Options {
+            judge,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+/// The built-in families against `ai` (read from `file`) with `options` and no delay between turns, over a net
+/// layer with a 10 s timeout, within the watchdog.
+async fn probe_ai(ai: &Ai, file: &str, options: Options) -> Run {
+    let net = Net::new(NetConfig::default()).expect("net");
     let families = builtin().expect("probes");
     let options = Options {
         delay: Duration::ZERO,
-        judge,
-        ..Options::default()
+        ..options
     };
-    tokio::time::timeout(
-        WATCHDOG,
-        run(&net, &ai, "lab.toml", &families, &options, &|_| {}),
-    )
-    .await
-    .expect("the run finished before the watchdog")
-    .expect("the run starts")
+    tokio::time::timeout(WATCHDOG, run(&net, ai, file, &families, &options, &|_| {}))
+        .await
+        .expect("the run finished before the watchdog")
+        .expect("the run starts")
 }
 
 fn verdicts(run: &Run) -> Vec<(String, usize, usize, usize)> {
@@ -167,23 +173,14 @@ async fn the_request_budget_bounds_a_run() {
     .unwrap();
     let ai = manifest.ai.unwrap();
     assert_eq!(ai.max_requests, Some(5));
-    let net = Net::new(NetConfig::default()).unwrap();
-    let families = builtin().unwrap();
     let options = Options {
         max_requests: 5,
-        delay: Duration::ZERO,
         ..Options::default()
     };
-    let run = tokio::time::timeout(
-        WATCHDOG,
-        run(&net, &ai, "b.toml", &families, &options, &|_| {}),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = probe_ai(&ai, "b.toml", options).await;
     assert!(run.requests <= 5, "{} requests", run.requests);
     assert!(!run.not_run.is_empty());
-    let findings = report::findings(&run, &families);
+    let findings = report::findings(&run, &builtin().unwrap());
     assert!(findings.iter().any(|f| f.id == "ai.probe.budget"));
 }
 
@@ -199,18 +196,13 @@ async fn an_endpoint_that_does_not_answer_is_an_error_finding_not_a_pass() {
         .unwrap()
         .ai
         .unwrap();
-    let net = Net::new(NetConfig::default()).unwrap();
-    let families = builtin().unwrap();
     let options = Options {
-        delay: Duration::ZERO,
         families: vec!["injection.direct".into()],
         ..Options::default()
     };
-    let run = run(&net, &ai, "x.toml", &families, &options, &|_| {})
-        .await
-        .unwrap();
+    let run = probe_ai(&ai, "x.toml", options).await;
     assert!(run.results.iter().all(|r| r.outcome == Outcome::Error));
-    let findings = report::findings(&run, &families);
+    let findings = report::findings(&run, &builtin().unwrap());
     assert!(
         findings.iter().all(|f| f.id == "ai.probe.error"),
         "{findings:?}"
@@ -225,19 +217,7 @@ async fn a_rate_limited_assistant_is_waited_for_not_misjudged() {
         .unwrap();
     let manifest = Manifest::parse(&assistant.manifest(), Path::new("t.toml")).unwrap();
     let ai = manifest.ai.unwrap();
-    let net = Net::new(NetConfig::default()).unwrap();
-    let families = builtin().unwrap();
-    let options = Options {
-        delay: Duration::ZERO,
-        ..Options::default()
-    };
-    let run = tokio::time::timeout(
-        WATCHDOG,
-        run(&net, &ai, "t.toml", &families, &options, &|_| {}),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = probe_ai(&ai, "t.toml", Options::default()).await;
     assert_every_family_fails(&run);
     // Every third request was refused and sent again: the retries count against the budget.
     assert!(run.requests > 40, "{} requests", run.requests);
