@@ -216,8 +216,16 @@ fn binaries() -> Result<Option<PathBuf>, ServerError> {
         return Ok(Some(dir));
     }
     // Not found: `locate` makes that a failure under CI=true and a loud skip elsewhere.
-    super::locate("postgres", "postgresql")?;
-    Ok(None)
+    match super::locate("postgres", "postgresql")? {
+        None => Ok(None),
+        Some(found) => Err(ServerError::Unsupported {
+            server: "postgres".into(),
+            reason: format!(
+                "{} has no initdb and pg_isready beside it; install Debian's postgresql",
+                found.display()
+            ),
+        }),
+    }
 }
 
 /// `/usr/lib/postgresql/<highest version>/bin`, when it has the server.
