@@ -5,7 +5,8 @@
 //! Debian installs the server binaries in `/usr/lib/postgresql/VERSION/bin`, not on `PATH`; both are searched.
 //! PostgreSQL refuses to run as root (a superuser-owned server could be made to run anything as root), and test
 //! runners in containers often are root: then the directory is handed to `nobody` and `initdb` and `postgres` run
-//! as that user, the way the Dovecot harness runs its server.
+//! as that user, the way the Dovecot harness runs its server (so the temp dir must be reachable by `nobody`: a
+//! `TMPDIR` under `/root` is not).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
