@@ -101,18 +101,7 @@ fn keys(report: &Report, families: &[&str]) -> BTreeSet<Key> {
 }
 
 fn listing(report: &Report) -> String {
-    let mut text = String::new();
-    for f in report.active() {
-        let _ = writeln!(
-            text,
-            "    {} {} {:?}: {} {:?}",
-            f.id, f.subject, f.severity, f.title, f.evidence
-        );
-    }
-    if text.is_empty() {
-        text.push_str("    (no active findings)\n");
-    }
-    text
+    launchready_testkit::lab::listing(report, "    ")
 }
 
 fn show(keys: &BTreeSet<Key>) -> String {
@@ -791,17 +780,7 @@ async fn compressed_responses_are_decoded() {
             s,
             "www.clean.test",
             "/",
-            Page::html(200, body)
-                .header(
-                    "strict-transport-security",
-                    "max-age=31536000; includeSubDomains",
-                )
-                .header("x-content-type-options", "nosniff")
-                .header(
-                    "content-security-policy",
-                    "default-src 'self'; frame-ancestors 'none'",
-                )
-                .header("referrer-policy", "strict-origin-when-cross-origin"),
+            scenarios::secure(Page::html(200, body)),
         )
     });
     let mut case = Case::new("compressed", scenario).expect(&[
@@ -943,17 +922,10 @@ async fn tls_1_0_and_1_1_at_openssl_security_level_0() {
         Case::new("legacy_protocols", scenarios::clean()).servers(&[Kind::Nginx, Kind::Apache]);
     case.options.legacy_protocols = true;
     // The lab (rustls) cannot speak TLS 1.0 or 1.1 at all.
-    case.real_extra = [
-        "clean.test",
-        "www.clean.test",
-        "app.clean.test",
-        "members.clean.test",
-        "api.clean.test",
-        "admin.clean.test",
-    ]
-    .into_iter()
-    .map(|host| ("tls.legacy_protocol", host))
-    .collect();
+    case.real_extra = scenarios::CLEAN_HOSTS
+        .into_iter()
+        .map(|host| ("tls.legacy_protocol", host))
+        .collect();
     check(case).await;
 }
 

@@ -301,15 +301,7 @@ async fn dns_aaaa_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dns_address_private_without_intranet() {
     let case = case().manifest_edit("intranet = true", "intranet = false");
-    let hosts = [
-        "clean.test",
-        "www.clean.test",
-        "app.clean.test",
-        MEMBERS,
-        API,
-        "admin.clean.test",
-    ];
-    let expected: Vec<Expected<'_>> = hosts
+    let expected: Vec<Expected<'_>> = scenarios::CLEAN_HOSTS
         .iter()
         .map(|h| ("dns.address.private", *h, High))
         .collect();

@@ -31,7 +31,7 @@ use crate::scenario::{CertSpec, Handler, Page, Scenario, Site, Zone};
 
 mod healthy;
 mod mail;
-pub use healthy::HealthySite;
+pub use healthy::{HealthySite, secure};
 pub use mail::{
     DKIM_512_RECORD, DKIM_1024_RECORD, GOOD_MTA_STS_POLICY, HOSTILE_MAIL_MANIFEST, MAIL_MANIFEST,
     hostile_mail, mail,
@@ -276,6 +276,16 @@ pub const DEMO_MANIFEST: &str = include_str!("scenarios/demo.toml");
 pub fn clean() -> Scenario {
     HealthySite::new(CLEAN_ORIGIN).build()
 }
+
+/// Every host of [`clean`]: the apex, www and the four subdomains.
+pub const CLEAN_HOSTS: [&str; 6] = [
+    "clean.test",
+    "www.clean.test",
+    "app.clean.test",
+    "members.clean.test",
+    "api.clean.test",
+    "admin.clean.test",
+];
 
 pub const CLEAN_SPF_RECORD: &str = "v=spf1 mx -all";
 

@@ -96,14 +96,7 @@ async fn legacy_link_is_one_redirect_to_pricing() {
 #[tokio::test]
 async fn every_certificate_verifies_against_the_lab_root() {
     let lab = Lab::start(scenarios::clean()).await.unwrap();
-    for host in [
-        "clean.test",
-        "www.clean.test",
-        "app.clean.test",
-        "members.clean.test",
-        "api.clean.test",
-        "admin.clean.test",
-    ] {
+    for host in scenarios::CLEAN_HOSTS {
         common::tls_connect(&lab, host, common::verifying_config(&lab))
             .await
             .unwrap_or_else(|e| panic!("{host}: {e}"));

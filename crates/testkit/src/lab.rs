@@ -208,6 +208,22 @@ pub struct Audit {
     pub ipv6: bool,
 }
 
+/// Every active finding of `report`, one per `indent`ed line with its severity, title and evidence.
+pub fn listing(report: &Report, indent: &str) -> String {
+    let mut out = String::new();
+    for f in report.active() {
+        let _ = writeln!(
+            out,
+            "{indent}{} {} {:?}: {} {:?}",
+            f.id, f.subject, f.severity, f.title, f.evidence
+        );
+    }
+    if out.is_empty() {
+        let _ = writeln!(out, "{indent}(no active findings)");
+    }
+    out
+}
+
 impl Audit {
     /// The findings not suppressed by the manifest.
     pub fn active(&self) -> impl Iterator<Item = &Finding> {
@@ -216,18 +232,7 @@ impl Audit {
 
     /// Every active finding, one per line with its severity, title and evidence: what failure messages print.
     pub fn listing(&self) -> String {
-        let mut out = String::new();
-        for f in self.active() {
-            let _ = writeln!(
-                out,
-                "  {} {} {:?}: {} {:?}",
-                f.id, f.subject, f.severity, f.title, f.evidence
-            );
-        }
-        if out.is_empty() {
-            out.push_str("  (no active findings)\n");
-        }
-        out
+        listing(&self.report, "  ")
     }
 
     /// The active finding `id` about `subject`, if any.
