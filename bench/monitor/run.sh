@@ -8,12 +8,15 @@
 #   2. launchready monitor with jitter = 0: the same, with an exact scheduler lag (intended start vs `at_ms`);
 #   2b. launchready monitor --once on the same manifest: every check once, then one evaluation — what the checks
 #      themselves cost without the alert evaluation that follows each scheduled run;
+#   2c. the same on a database already holding 50 results per check, as after 50 minutes: the difference from 2b
+#      is roughly one alert evaluation at steady state;
 #   3. blackbox exporter + driver.py at CHECKS/60 probes per second: probes/s, the driver's lag, the exporter's
 #      CPU and peak RSS, and the driver's own CPU reported apart.
 #
 # Usage: bench/monitor/run.sh [SECONDS] [CHECKS]   (defaults: 180 s per run, 10000 checks per minute)
 #        needs nginx, prometheus-blackbox-exporter, openssl, python3 and a release build:
-#        cargo build --release -p launchready.  RUNS="defaults jitter0 once blackbox" (the default) picks the runs.
+#        cargo build --release -p launchready.  RUNS="defaults jitter0 once steady blackbox" (the default) picks the runs
+#        (steady needs once).
 #        PERF=N: N seconds of `perf record -g` on launchready monitor, starting 30 s into each of its runs (a
 #        profile run: it disturbs that run's CPU figures); the report is written to $T/perf-NAME.txt.
 #        SYNCS=N: count the monitor's fsync/fdatasync calls (one per SQLite commit: a stored result or an alert
@@ -173,25 +176,44 @@ PY
     log "   $(cat "$T/lr-$name.json")"
 }
 
-# Every check once and one evaluation (`--once`), timed as a whole; writes $T/lr-once.json.
+# Every check once and one evaluation (`--once`), timed as a whole; writes $T/lr-NAME.json. With PREFILL > 0 the
+# database starts as a copy of the `once` run's with PREFILL more results per check (earlier copies, one interval
+# apart), so its one evaluation reads what a monitor that has run for a while reads (the rules look at up to 50).
 run_once() {
-    manifest 0 once
-    local m="$T/launchready-once.toml"
-    log "== launchready monitor --once: $CHECKS checks; load $(load)"
+    local name="$1" prefill="${2:-0}"
+    manifest 0 "$name"
+    local m="$T/launchready-$name.toml"
+    if [ "$prefill" -gt 0 ]; then
+        python3 - "$T/monitor-once.db" "$T/monitor-$name.db" "$prefill" <<'PY'
+import sqlite3, sys
+src, dst = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+src.backup(dst)
+cols = [r[1] for r in dst.execute("PRAGMA table_info(results)") if r[1] not in ("id", "at_ms")]
+listed = ", ".join(cols)
+first = dst.execute("SELECT MAX(id) FROM results").fetchone()[0]
+for k in range(1, int(sys.argv[3]) + 1):
+    dst.execute(f"INSERT INTO results (at_ms, {listed}) SELECT at_ms - {k * 60000}, {listed} FROM results "
+                f"WHERE id <= {first}")
+dst.commit()
+PY
+    fi
+    log "== launchready monitor --once ($name): $CHECKS checks; load $(load)"
     local load0 n0; load0="$(load)"; n0="$(cpu_s "$nginx_worker")"
     echo "\$ $LR monitor --once --manifest $m ${net[*]}" >>"$T/commands.txt"
-    /usr/bin/time -f "%e %U %S %M" -o "$T/once.time" "$LR" monitor --once --manifest "$m" "${net[@]}" \
-        >"$T/lr-once.out" 2>"$T/lr-once.err" || true
+    /usr/bin/time -f "%e %U %S %M" -o "$T/$name.time" "$LR" monitor --once --manifest "$m" "${net[@]}" \
+        >"$T/lr-$name.out" 2>"$T/lr-$name.err" || true
     local n1; n1="$(cpu_s "$nginx_worker")"
-    python3 - "$T/once.time" "$T/lr-once.out" "$(calc "$n1 - $n0")" "$load0" "$(load)" >"$T/lr-once.json" <<'PY'
-import json, sys
+    python3 - "$T/$name.time" "$T/lr-$name.out" "$(calc "$n1 - $n0")" "$load0" "$(load)" "$T/monitor-$name.db" \
+        >"$T/lr-$name.json" <<'PY'
+import json, sqlite3, sys
 elapsed, user, system, rss = open(sys.argv[1]).read().split()[-4:]
 summary = open(sys.argv[2]).read().strip().splitlines()[-1:]
+stored = sqlite3.connect(sys.argv[6]).execute("SELECT COUNT(*) FROM results").fetchone()[0]
 print(json.dumps({"elapsed_s": float(elapsed), "cpu_s": round(float(user) + float(system), 2), "peak_rss_kib": int(rss),
                   "summary": summary[0] if summary else "", "nginx_cpu_s": float(sys.argv[3]),
-                  "load_before": sys.argv[4], "load_after": sys.argv[5]}))
+                  "load_before": sys.argv[4], "load_after": sys.argv[5], "results_stored_after": stored}))
 PY
-    log "   $(cat "$T/lr-once.json")"
+    log "   $(cat "$T/lr-$name.json")"
 }
 
 run_blackbox() {
@@ -224,10 +246,11 @@ PY
 }
 
 log "bench in $T; $(nproc) CPUs; $(uptime)"
-RUNS="${RUNS:-defaults jitter0 once blackbox}"
+RUNS="${RUNS:-defaults jitter0 once steady blackbox}"
 case " $RUNS " in *" defaults "*) run_monitor defaults default ;; esac
 case " $RUNS " in *" jitter0 "*) run_monitor jitter0 0 ;; esac
-case " $RUNS " in *" once "*) run_once ;; esac
+case " $RUNS " in *" once "*) run_once once ;; esac
+case " $RUNS " in *" steady "*) run_once steady 49 ;; esac
 case " $RUNS " in *" blackbox "*) run_blackbox ;; esac
 
 # One table row per tool and run.
@@ -250,9 +273,11 @@ for name, label in (("defaults", "launchready monitor (jitter 0.1, lag ≥)"), (
           f"({lag['overdue']} of {d['checks_planned']} overdue at the end) "
           f"| {per_k(d['cpu_s'], d['results'])} | {d['peak_rss_kib'] / 1024:.1f} | {d['nginx_cpu_s']:.1f} "
           f"| {d['load_before']} → {d['load_after']} |")
-if os.path.exists(f"{t}/lr-once.json"):
-    d = json.load(open(f"{t}/lr-once.json"))
-    print(f"| launchready monitor --once | {checks / d['elapsed_s']:.1f} (all at once, {d['elapsed_s']} s) "
+for name, label in (("once", "launchready monitor --once"), ("steady", "--once, 50 results per check stored")):
+    if not os.path.exists(f"{t}/lr-{name}.json"):
+        continue
+    d = json.load(open(f"{t}/lr-{name}.json"))
+    print(f"| {label} | {checks / d['elapsed_s']:.1f} (all at once, {d['elapsed_s']} s) "
           f"| {d['summary']} | — | {per_k(d['cpu_s'], checks)} | {d['peak_rss_kib'] / 1024:.1f} | {d['nginx_cpu_s']:.1f} "
           f"| {d['load_before']} → {d['load_after']} |")
 d = json.load(open(f"{t}/bbx.json")) if os.path.exists(f"{t}/bbx.json") else None
