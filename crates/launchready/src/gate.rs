@@ -270,6 +270,24 @@ async fn smoke_part(
     }
 }
 
+/// A part that scans the repository: `scan` runs off the async runtime; its findings go through the manifest's
+/// `[[ignore]]`, and its error (or a scan that stopped) is a part that could not run.
+async fn scan_part(
+    part: Part,
+    manifest: &Manifest,
+    scan: impl FnOnce() -> Result<Vec<Finding>, String> + Send + 'static,
+) -> PartResult {
+    let outcome = match tokio::task::spawn_blocking(scan).await {
+        Err(e) => Outcome::CouldNotRun(format!("the scan stopped: {e}")),
+        Ok(Err(reason)) => Outcome::CouldNotRun(reason),
+        Ok(Ok(mut findings)) => {
+            manifest.apply_ignores(&mut findings);
+            Outcome::Ran(findings)
+        }
+    };
+    PartResult { part, outcome }
+}
+
 async fn secrets_part(cmd: &GateCmd, manifest: &Manifest) -> PartResult {
     use launchready_secrets::baseline::GitleaksIgnore;
     use launchready_secrets::rules::RuleSet;
@@ -280,57 +298,36 @@ async fn secrets_part(cmd: &GateCmd, manifest: &Manifest) -> PartResult {
         since: cmd.since.clone(),
         ..ScanOptions::default()
     };
-    let scanned = tokio::task::spawn_blocking(move || {
+    scan_part(Part::Secrets, manifest, move || {
         let rules = RuleSet::builtin();
-        let scanned = sources::scan_path(&root, &rules, &options, &|_| {});
-        let ignore = GitleaksIgnore::load(&root);
-        (scanned, ignore)
+        let out =
+            sources::scan_path(&root, &rules, &options, &|_| {}).map_err(|e| e.to_string())?;
+        let ignore =
+            GitleaksIgnore::load(&root).map_err(|e| format!("cannot read .gitleaksignore: {e}"))?;
+        Ok(launchready_secrets::report::first_occurrences(out.findings)
+            .iter()
+            .map(|found| {
+                let mut finding = launchready_secrets::report::to_finding(found, false);
+                if ignore.ignores(found) {
+                    finding.suppressed = Some(launchready_findings::Suppression {
+                        reason: "listed in .gitleaksignore".to_string(),
+                    });
+                }
+                finding
+            })
+            .collect())
     })
-    .await;
-    let outcome = match scanned {
-        Err(e) => Outcome::CouldNotRun(format!("the scan stopped: {e}")),
-        Ok((Err(e), _)) => Outcome::CouldNotRun(e.to_string()),
-        Ok((_, Err(e))) => Outcome::CouldNotRun(format!("cannot read .gitleaksignore: {e}")),
-        Ok((Ok(out), Ok(ignore))) => {
-            let mut findings: Vec<Finding> =
-                launchready_secrets::report::first_occurrences(out.findings)
-                    .iter()
-                    .map(|found| {
-                        let mut finding = launchready_secrets::report::to_finding(found, false);
-                        if ignore.ignores(found) {
-                            finding.suppressed = Some(launchready_findings::Suppression {
-                                reason: "listed in .gitleaksignore".to_string(),
-                            });
-                        }
-                        finding
-                    })
-                    .collect();
-            manifest.apply_ignores(&mut findings);
-            Outcome::Ran(findings)
-        }
-    };
-    PartResult {
-        part: Part::Secrets,
-        outcome,
-    }
+    .await
 }
 
 async fn env_part(repo: &Path, manifest: &Manifest) -> PartResult {
     let root = repo.to_path_buf();
-    let scanned = tokio::task::spawn_blocking(move || launchready_envinv::scan(&root)).await;
-    let outcome = match scanned {
-        Err(e) => Outcome::CouldNotRun(format!("the scan stopped: {e}")),
-        Ok(Err(e)) => Outcome::CouldNotRun(e.to_string()),
-        Ok(Ok(scan)) => {
-            let mut findings = launchready_envinv::findings(&scan);
-            manifest.apply_ignores(&mut findings);
-            Outcome::Ran(findings)
-        }
-    };
-    PartResult {
-        part: Part::Env,
-        outcome,
-    }
+    scan_part(Part::Env, manifest, move || {
+        launchready_envinv::scan(&root)
+            .map(|scan| launchready_envinv::findings(&scan))
+            .map_err(|e| e.to_string())
+    })
+    .await
 }
 
 async fn deploy_part(manifest: &Manifest, cmd: &GateCmd) -> PartResult {
