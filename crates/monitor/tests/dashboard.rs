@@ -79,7 +79,22 @@ const PAGES: [&str; 7] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_answers_with_its_type_cache_policy_and_content() {
-    let world = world::small().await;
+    every_page(world::small().await).await;
+}
+
+/// The same pages from a real PostgreSQL: the series queries are written once for both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_reads_the_same_from_postgresql() {
+    let Some(server) =
+        launchready_testkit::server::postgres::Postgres::start().expect("PostgreSQL starts")
+    else {
+        return;
+    };
+    let url = server.create_database("dashboard").expect("a database");
+    every_page(world::small_in(Some(&url)).await).await;
+}
+
+async fn every_page(world: world::World) {
     let addr = serve(
         world.dashboard(None).router(),
         "127.0.0.1:0".parse().unwrap(),

@@ -104,13 +104,22 @@ fn notice(kind: NoticeKind, rule: &str, check: &str, since_ms: i64, at_ms: i64) 
     }
 }
 
+/// The world in a SQLite file of its own.
 pub async fn small() -> World {
+    small_in(None).await
+}
+
+/// The world in `postgres` (a `postgres://` URL of an empty database) or, without one, in SQLite.
+pub async fn small_in(postgres: Option<&str>) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = manifest(&dir.path().join("launchready.toml"));
     let checks = plan(&manifest);
     let config =
         launchready_monitor::from_manifest(&manifest, &checks, Some(dir.path().join("m.db")));
-    let store = Store::open(&dir.path().join("m.db")).await.expect("store");
+    let store = match postgres {
+        Some(url) => Store::open_postgres(url).await.expect("PostgreSQL store"),
+        None => Store::open(&dir.path().join("m.db")).await.expect("store"),
+    };
     let now = launchready_monitor::now_ms();
     let start = now - 180 * MINUTE;
     // Minute by minute, every check in turn: ids follow time, as when a monitor writes them.
