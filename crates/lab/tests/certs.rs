@@ -11,8 +11,8 @@ use launchready_lab::{CertSpec, Lab, Scenario, Site};
 use rsa::pkcs8::DecodePublicKey;
 use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -30,29 +30,19 @@ fn scenario() -> Scenario {
         .site(Site::new("valid.test"))
 }
 
-/// A client that accepts RSA keys of any size: it records the chain, trusts it, and checks
-/// handshake signatures itself with the `rsa` crate instead of ring (which stops at 2048 bits).
-#[derive(Debug)]
-struct AnyRsaVerifier {
-    recorder: Arc<common::RecordingVerifier>,
-    checked: Mutex<Vec<SignatureScheme>>,
+/// Handshake signatures of RSA keys of any size, checked with the `rsa` crate instead of ring (which stops at
+/// 2048 bits), each scheme checked remembered.
+#[derive(Debug, Clone, Default)]
+struct AnyRsa {
+    checked: Arc<Mutex<Vec<SignatureScheme>>>,
     /// Offer only PKCS#1 v1.5, which TLS 1.2 allows, to exercise that signer too.
     pkcs1_only: bool,
 }
 
-impl Default for AnyRsaVerifier {
-    fn default() -> Self {
-        AnyRsaVerifier {
-            recorder: common::RecordingVerifier::new(),
-            checked: Mutex::default(),
-            pkcs1_only: false,
-        }
-    }
-}
-
-impl AnyRsaVerifier {
-    fn check(
+impl common::SignatureCheck for AnyRsa {
+    fn verify(
         &self,
+        _tls13: bool,
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
@@ -79,54 +69,7 @@ impl AnyRsaVerifier {
         Ok(HandshakeSignatureValid::assertion())
     }
 
-    fn config(self: &Arc<Self>, tls12_only: bool) -> ClientConfig {
-        let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
-            &[&rustls::version::TLS12]
-        } else {
-            &[&rustls::version::TLS13]
-        };
-        ClientConfig::builder_with_provider(common::provider())
-            .with_protocol_versions(versions)
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(self.clone())
-            .with_no_client_auth()
-    }
-}
-
-impl ServerCertVerifier for AnyRsaVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // Trusts whatever arrives and keeps it to inspect.
-        self.recorder
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.check(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.check(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+    fn schemes(&self) -> Vec<SignatureScheme> {
         if self.pkcs1_only {
             vec![SignatureScheme::RSA_PKCS1_SHA256]
         } else {
@@ -143,11 +86,19 @@ async fn weak_rsa_leaf_is_1024_bits_and_signs_handshakes_with_it() {
     let lab = Lab::start(scenario()).await.unwrap();
 
     for tls12_only in [false, true] {
-        let client = Arc::new(AnyRsaVerifier {
+        // A client that accepts RSA keys of any size: it records the chain, trusts it, and checks
+        // handshake signatures itself.
+        let signatures = AnyRsa {
             pkcs1_only: tls12_only,
-            ..AnyRsaVerifier::default()
-        });
-        let tls = common::tls_connect(&lab, "weak.test", client.config(tls12_only))
+            ..AnyRsa::default()
+        };
+        let client = common::RecordingVerifier::with_signatures(signatures.clone());
+        let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
+            &[&rustls::version::TLS12]
+        } else {
+            &[&rustls::version::TLS13]
+        };
+        let tls = common::tls_connect(&lab, "weak.test", client.config_for(versions))
             .await
             .unwrap();
         // The connection is usable, not just handshaken.
@@ -158,9 +109,9 @@ async fn weak_rsa_leaf_is_1024_bits_and_signs_handshakes_with_it() {
         } else {
             SignatureScheme::RSA_PSS_SHA256
         };
-        assert_eq!(*client.checked.lock().unwrap(), vec![expected]);
+        assert_eq!(*signatures.checked.lock().unwrap(), vec![expected]);
 
-        let chain = client.recorder.last_chain();
+        let chain = client.last_chain();
         assert_eq!(chain.len(), 2, "leaf + intermediate");
         let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
         match leaf.public_key().parsed().unwrap() {

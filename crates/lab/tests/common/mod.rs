@@ -251,25 +251,77 @@ pub fn days_from_now(days: u64) -> UnixTime {
     UnixTime::since_unix_epoch(now + Duration::from_secs(days * 86_400))
 }
 
+/// How a recording client checks handshake signatures.
+pub trait SignatureCheck: std::fmt::Debug + Send + Sync {
+    /// Checks `dss` over `message` with `cert`'s key, by TLS 1.3's rules when `tls13`.
+    fn verify(
+        &self,
+        tls13: bool,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error>;
+
+    fn schemes(&self) -> Vec<SignatureScheme>;
+}
+
+/// Signatures checked as rustls does by default, with ring.
+#[derive(Debug)]
+pub struct RingSignatures(Arc<CryptoProvider>);
+
+impl SignatureCheck for RingSignatures {
+    fn verify(
+        &self,
+        tls13: bool,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        if tls13 {
+            verify_tls13_signature(message, cert, dss, algorithms)
+        } else {
+            verify_tls12_signature(message, cert, dss, algorithms)
+        }
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Accepts any certificate but remembers the chain the server sent, to inspect what the lab
-/// puts on the wire independently of whether it verifies.
+/// puts on the wire independently of whether it verifies. Handshake signatures are checked by
+/// `signatures` (ring unless a test brings its own).
 #[derive(Debug)]
 pub struct RecordingVerifier {
     pub chains: Mutex<Vec<Vec<CertificateDer<'static>>>>,
-    provider: Arc<CryptoProvider>,
+    signatures: Box<dyn SignatureCheck>,
 }
 
 impl RecordingVerifier {
     pub fn new() -> Arc<Self> {
+        Self::with_signatures(RingSignatures(provider()))
+    }
+
+    pub fn with_signatures(signatures: impl SignatureCheck + 'static) -> Arc<Self> {
         Arc::new(Self {
             chains: Mutex::new(Vec::new()),
-            provider: provider(),
+            signatures: Box::new(signatures),
         })
     }
 
     pub fn config(self: &Arc<Self>) -> ClientConfig {
+        self.config_for(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// A client offering only `versions`.
+    pub fn config_for(
+        self: &Arc<Self>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> ClientConfig {
         ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap()
             .dangerous()
             .with_custom_certificate_verifier(self.clone())
@@ -302,12 +354,7 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.verify(false, message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -316,18 +363,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.verify(true, message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
