@@ -388,11 +388,6 @@ pub fn findings(report: &serde_json::Value) -> &[serde_json::Value] {
     }
 }
 
-/// `&str`s as the owned arguments a `Vec<String>` list wants.
-pub fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_string()).collect()
-}
-
 /// A temporary directory holding a project: a `launchready.toml` and whatever files a test writes. Removed on
 /// drop.
 #[derive(Debug)]
