@@ -50,6 +50,22 @@ impl Checker<'_> {
         self.diagnostics.push((span.start, diagnostic));
     }
 
+    /// An optional text key, trimmed; an empty one is reported at its value (with `help`) and left out.
+    fn optional_text(
+        &mut self,
+        value: Option<&S<String>>,
+        empty: &str,
+        help: &str,
+    ) -> Option<String> {
+        let value = value?;
+        let text = value.get_ref().trim();
+        if text.is_empty() {
+            self.error(value.span(), empty, Some(help.to_string()));
+            return None;
+        }
+        Some(text.to_string())
+    }
+
     fn in_range(
         &mut self,
         value: Option<&S<i64>>,
@@ -930,18 +946,11 @@ fn email(checker: &mut Checker<'_>, raw: Option<RawEmail>, domain: Option<&str>)
         }
     }
 
-    let provider = match raw.provider {
-        Some(provider) if provider.get_ref().trim().is_empty() => {
-            checker.error(
-                provider.span(),
-                "`provider` is empty",
-                Some("name the sending provider, e.g. \"postmark\", or remove the key".to_string()),
-            );
-            None
-        }
-        Some(provider) => Some(provider.get_ref().trim().to_string()),
-        None => None,
-    };
+    let provider = checker.optional_text(
+        raw.provider.as_ref(),
+        "`provider` is empty",
+        "name the sending provider, e.g. \"postmark\", or remove the key",
+    );
     let from = raw.from.and_then(|from| {
         // An address or a bare domain: only the domain matters for alignment.
         let text = from.get_ref().trim();
@@ -1456,18 +1465,13 @@ fn deploy(
             }
         }
     });
-    let runbook = raw.runbook.and_then(|value| {
-        let text = value.get_ref().trim();
-        if text.is_empty() {
-            checker.error(
-                value.span(),
-                "`runbook` is empty",
-                Some("e.g. \"docs/deploy.md\"".into()),
-            );
-            return None;
-        }
-        Some(std::path::PathBuf::from(text))
-    });
+    let runbook = checker
+        .optional_text(
+            raw.runbook.as_ref(),
+            "`runbook` is empty",
+            "e.g. \"docs/deploy.md\"",
+        )
+        .map(std::path::PathBuf::from);
     crate::Deploy {
         build,
         rollback,
