@@ -72,18 +72,48 @@ cpu() { tail -1 "$T/$1.time" | awk '{print $2 + $3}'; }
 rss() { tail -1 "$T/$1.time" | awk '{print $4}'; }
 jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
-echo "== saturation (${SECS}s, 50 connections)" >&2
-timed wrk_sat wrk -t2 -c50 -d"${SECS}s" "$URL"
-wrk_rps="$(awk '/Requests\/sec/ {print $2}' "$T/wrk_sat.out")"
-wrk_req="$(awk '/requests in/ {print $1}' "$T/wrk_sat.out")"
-timed lr_sat "$LR" load "$T/static.hurl" --vus 50 --duration "${SECS}s" "${common[@]}"
-lr_req="$(jq_py "$T/lr_sat.out" "d['requests']['count']")"
-lr_rps="$(jq_py "$T/lr_sat.out" "round(d['requests']['count'] / d['duration_s'])")"
-if [ -n "$OHA" ]; then
-    timed oha_sat "$OHA" -z "${SECS}s" -c 50 --no-tui --output-format json "$URL"
-    oha_rps="$(jq_py "$T/oha_sat.out" "round(d['summary']['requestsPerSec'])")"
-    oha_req="$(jq_py "$T/oha_sat.out" "sum(d['statusCodeDistribution'].values())")"
-fi
+# Saturation runs back to back (wrk, launchready, launchready --no-fast-path, oha), RUNS times; medians are
+# reported, with each run's figures and the load average before it (other builds share the machine).
+RUNS="${RUNS:-3}"
+rps_of() { # tool run -> requests/s
+    case "$1" in
+        wrk) awk '/Requests\/sec/ {print $2}' "$T/$2.out" ;;
+        lr|lrslow) jq_py "$T/$2.out" "round(d['requests']['count'] / d['duration_s'])" ;;
+        oha) jq_py "$T/$2.out" "round(d['summary']['requestsPerSec'])" ;;
+    esac
+}
+req_of() { # tool run -> requests
+    case "$1" in
+        wrk) awk '/requests in/ {print $1}' "$T/$2.out" ;;
+        lr|lrslow) jq_py "$T/$2.out" "d['requests']['count']" ;;
+        oha) jq_py "$T/$2.out" "sum(d['statusCodeDistribution'].values())" ;;
+    esac
+}
+median() { python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:] if x not in ('', 'n/a')]; print(round(statistics.median(v), 1) if v else 'n/a')" "$@"; }
+# saturate PREFIX ROUND: one round of every tool on $WRK_ARGS, $LR_FLOW + $LR_ARGS, $OHA_ARGS; appends "tool rps cpu_us_per_req" lines to $T/PREFIX.rows
+saturate() {
+    local prefix="$1" i="$2"; shift 2
+    echo "round $i: $(uptime)" >>"$T/uptime.txt"
+    timed "${prefix}_wrk_$i" wrk -t2 -c50 -d"${SECS}s" "${WRK_ARGS[@]}"
+    timed "${prefix}_lr_$i" "$LR" load "$LR_FLOW" --vus 50 --duration "${SECS}s" "${LR_ARGS[@]}"
+    timed "${prefix}_lrslow_$i" "$LR" load "$LR_FLOW" --vus 50 --duration "${SECS}s" --no-fast-path "${LR_ARGS[@]}"
+    if [ -n "$OHA" ]; then timed "${prefix}_oha_$i" "$OHA" -z "${SECS}s" -c 50 --no-tui --output-format json "${OHA_ARGS[@]}"; fi
+    for tool in wrk lr lrslow oha; do
+        [ -f "$T/${prefix}_${tool}_$i.time" ] || continue
+        local rps req
+        rps="$(rps_of "$tool" "${prefix}_${tool}_$i")"; req="$(req_of "$tool" "${prefix}_${tool}_$i")"
+        echo "$tool $rps $(python3 -c "print(round($(cpu "${prefix}_${tool}_$i") / $req * 1e6, 1))")" >>"$T/$prefix.rows"
+    done
+}
+col() { awk -v t="$2" '$1 == t {print $'"$3"'}' "$T/$1.rows"; }
+
+echo "== saturation (${SECS}s, 50 connections, $RUNS rounds)" >&2
+WRK_ARGS=("$URL"); OHA_ARGS=("$URL"); LR_FLOW="$T/static.hurl"; LR_ARGS=("${common[@]}")
+for i in $(seq "$RUNS"); do saturate sat "$i"; done
+for tool in wrk lr lrslow oha; do
+    eval "${tool}_rps=\"\$(median \$(col sat $tool 2))\""
+    eval "${tool}_cpu=\"\$(median \$(col sat $tool 3))\""
+done
 
 echo "== 2 s stall at ${SECS}s/2 - 1 s, 500/s, 10 connections" >&2
 stall() {
@@ -124,7 +154,6 @@ if [ -n "$OHA" ]; then
     oha_per_vu="$(python3 -c "print(round(($(rss oha_c10k) - $(rss oha_c1)) / 9999, 1))")"
 fi
 
-echo "== the lab's membership app over HTTPS (GET /healthz, 50 connections)" >&2
 LAB="${LAB:-$PWD/target/release/examples/lab_target}"
 if [ -x "$LAB" ]; then
     mkfifo "$T/lab.in"
@@ -134,31 +163,44 @@ if [ -x "$LAB" ]; then
     for _ in $(seq 100); do [ "$(wc -l <"$T/lab.out")" -ge 3 ] && break; sleep 0.1; done
     lab_host="$(sed -n 1p "$T/lab.out")"; lab_addr="$(sed -n 2p "$T/lab.out")"; lab_ca="$(sed -n 3p "$T/lab.out")"
     printf 'GET https://%s/healthz\nHTTP 200\n' "$lab_host" >"$T/lab.hurl"
-    timed lr_lab "$LR" load "$T/lab.hurl" --vus 50 --duration "${SECS}s" --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" \
-        --ca-file "$lab_ca" --allow-host "$lab_host" --resolver 127.0.0.1:9 --quiet --format json
-    lab_lr_rps="$(jq_py "$T/lr_lab.out" "round(d['requests']['count'] / d['duration_s'])")"
-    lab_lr_err="$(jq_py "$T/lr_lab.out" "d['requests']['failed']")"
-    timed wrk_lab wrk -t2 -c50 -d"${SECS}s" -H "Host: $lab_host" "https://$lab_addr/healthz"
-    lab_wrk_rps="$(awk '/Requests\/sec/ {print $2}' "$T/wrk_lab.out")"
-    lab_wrk_err="$(awk '/Non-2xx|Socket errors/' "$T/wrk_lab.out" | tr -s ' ' | paste -sd';')"
-    if [ -n "$OHA" ]; then
-        timed oha_lab "$OHA" -z "${SECS}s" -c 50 --no-tui --output-format json --insecure \
-            --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" "https://$lab_host/healthz"
-        lab_oha_rps="$(jq_py "$T/oha_lab.out" "round(d['summary']['requestsPerSec'])")"
-    fi
+    WRK_ARGS=(-H "Host: $lab_host" "https://$lab_addr/healthz")
+    OHA_ARGS=(--insecure --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" "https://$lab_host/healthz")
+    LR_FLOW="$T/lab.hurl"
+    LR_ARGS=(--connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" --ca-file "$lab_ca" --allow-host "$lab_host"
+        --resolver 127.0.0.1:9 --quiet --format json)
+    echo "== the lab's membership app over HTTPS (GET /healthz, 50 connections, $RUNS rounds)" >&2
+    for i in $(seq "$RUNS"); do saturate lab "$i"; done
+    for tool in wrk lr lrslow oha; do
+        eval "lab_${tool}_rps=\"\$(median \$(col lab $tool 2))\""
+        eval "lab_${tool}_cpu=\"\$(median \$(col lab $tool 3))\""
+    done
+    lab_lr_err="$(jq_py "$T/lab_lr_1.out" "d['requests']['failed']")"
+    lab_lr_fast="$(jq_py "$T/lab_lr_1.out" "d['iterations']['fast_path']")"
+    lab_wrk_err="$(awk '/Non-2xx|Socket errors/' "$T/lab_wrk_1.out" | tr -s ' ' | paste -sd';')"
     exec 9>&-
 fi
 
-per_req() { python3 -c "print(round($1 / $2 * 1e6, 1))"; }
+ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print('n/a' if 'n/a' in (a,b) or not b else round(float(a)/float(b), 2))" "$1" "$2"; }
+sat_fast="$(jq_py "$T/sat_lr_1.out" "d['iterations']['fast_path']")"
 echo
-echo "| | launchready load | wrk | oha |"
-echo "|---|---|---|---|"
-echo "| requests/s at saturation (50 conns, ${SECS}s) | $lr_rps | $wrk_rps | ${oha_rps:-n/a} |"
-echo "| CPU µs per request (user+sys) | $(per_req "$(cpu lr_sat)" "$lr_req") | $(per_req "$(cpu wrk_sat)" "$wrk_req") | $( [ -n "$OHA" ] && per_req "$(cpu oha_sat)" "$oha_req" || echo n/a) |"
-echo "| 2 s stall: p99 / max ms (corrected) | $lr_p99 / $lr_max | n/a (closed model) | ${oha_p99:-n/a} / ${oha_max:-n/a} |"
-echo "| 2 s stall: p99 / max ms (as sent) | $lr_p99u / $lr_maxu | $wrk_p99 / $wrk_max | ${oha_p99r:-n/a} / ${oha_maxr:-n/a} |"
-echo "| KiB per waiting VU at 10,000 | $lr_per_vu | n/a | ${oha_per_vu:-n/a} |"
-echo "| lab app over HTTPS: requests/s (50 conns) | ${lab_lr_rps:-n/a} (${lab_lr_err:-?} failed) | ${lab_wrk_rps:-n/a} ${lab_wrk_err:-} | ${lab_oha_rps:-n/a} |"
+echo "medians of $RUNS rounds; launchready's ratio to wrk and oha in brackets"
+echo
+echo "| | launchready load | launchready --no-fast-path | wrk | oha |"
+echo "|---|---|---|---|---|"
+echo "| nginx: requests/s at saturation (50 conns, ${SECS}s) | $lr_rps (×$(ratio "$lr_rps" "$wrk_rps") wrk, ×$(ratio "$lr_rps" "${oha_rps:-n/a}") oha) | $lrslow_rps | $wrk_rps | ${oha_rps:-n/a} |"
+echo "| nginx: CPU µs per request (user+sys) | $lr_cpu | $lrslow_cpu | $wrk_cpu | ${oha_cpu:-n/a} |"
+echo "| 2 s stall: p99 / max ms (corrected) | $lr_p99 / $lr_max | | n/a (closed model) | ${oha_p99:-n/a} / ${oha_max:-n/a} |"
+echo "| 2 s stall: p99 / max ms (as sent) | $lr_p99u / $lr_maxu | | $wrk_p99 / $wrk_max | ${oha_p99r:-n/a} / ${oha_maxr:-n/a} |"
+echo "| KiB per waiting VU at 10,000 | $lr_per_vu | | n/a | ${oha_per_vu:-n/a} |"
+echo "| lab app over HTTPS: requests/s (50 conns) | ${lab_lr_rps:-n/a} (×$(ratio "${lab_lr_rps:-n/a}" "${lab_wrk_rps:-n/a}") wrk, ×$(ratio "${lab_lr_rps:-n/a}" "${lab_oha_rps:-n/a}") oha; ${lab_lr_err:-?} failed) | ${lab_lrslow_rps:-n/a} | ${lab_wrk_rps:-n/a} ${lab_wrk_err:-} | ${lab_oha_rps:-n/a} |"
+echo "| lab app: CPU µs per request | ${lab_lr_cpu:-n/a} | ${lab_lrslow_cpu:-n/a} | ${lab_wrk_cpu:-n/a} | ${lab_oha_cpu:-n/a} |"
+echo
+echo "iterations on the fast path (first round): nginx $sat_fast, lab ${lab_lr_fast:-n/a}"
+echo
+echo "each round (tool requests/s cpu-µs-per-request):"
+for prefix in sat lab; do [ -f "$T/$prefix.rows" ] && { echo "$prefix:"; cat "$T/$prefix.rows"; }; done
+echo
+cat "$T/uptime.txt"
 echo
 echo "peak RSS KiB: launchready 1 VU $(rss lr_vu1), 10,000 VUs $(rss lr_vu10k); completed at 10k: $(jq_py "$T/lr_vu10k.out" "d['iterations']['started']") started"
 echo

@@ -9,11 +9,14 @@ use crate::journey_args::{self, name_value};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use launchready_flow::Backend;
 use launchready_flow::{RunOptions, Variables};
-use launchready_load::{LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
+use launchready_load::{BackendFactory, LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
+use launchready_mailbox::{MailboxBackend, MailboxRun, Reach};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
@@ -219,14 +222,25 @@ fn model(cmd: &LoadCmd) -> Result<Model, Failure> {
     Ok(model)
 }
 
-/// Hosts the manifest names: the apex, www, the canonical host and every subdomain.
-fn manifest_hosts(path: Option<&Path>) -> Result<(Vec<String>, Vec<String>), Failure> {
+/// What the manifest gives a load run: the hosts it names (the apex, www, the canonical host, every subdomain and
+/// `[load] allow_hosts`), `[load]` thresholds, and `[mailbox]` for `mailbox://` steps.
+struct FromManifest {
+    hosts: Vec<String>,
+    thresholds: Vec<String>,
+    mailbox: Option<launchready_manifest::Mailbox>,
+}
+
+fn from_manifest(path: Option<&Path>) -> Result<FromManifest, Failure> {
     let local = PathBuf::from("launchready.toml");
     let path = path
         .map(Path::to_path_buf)
         .or_else(|| local.is_file().then_some(local));
     let Some(path) = path else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(FromManifest {
+            hosts: Vec::new(),
+            thresholds: Vec::new(),
+            mailbox: None,
+        });
     };
     let manifest = Manifest::load(&path).map_err(usage)?;
     let mut hosts = vec![
@@ -238,7 +252,51 @@ fn manifest_hosts(path: Option<&Path>) -> Result<(Vec<String>, Vec<String>), Fai
     hosts.extend(manifest.load.allow_hosts.iter().cloned());
     hosts.sort();
     hosts.dedup();
-    Ok((hosts, manifest.load.thresholds.clone()))
+    Ok(FromManifest {
+        hosts,
+        thresholds: manifest.load.thresholds.clone(),
+        mailbox: manifest.mailbox.clone(),
+    })
+}
+
+/// The `[mailbox]` started for the run when a file has a `mailbox://` step, and a backend factory for it: every
+/// virtual user reads the same SMTP sink. An IMAP inbox is refused: its reader only sees mail that arrives after
+/// it connects, and a user's reader would connect after the mail it waits for was sent.
+async fn mailbox(
+    cmd: &LoadCmd,
+    setup: Option<&launchready_manifest::Mailbox>,
+    config: &NetConfig,
+) -> Result<Option<(MailboxRun, BackendFactory)>, Failure> {
+    let reads_mail = cmd
+        .files
+        .iter()
+        .any(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("mailbox://")));
+    if !reads_mail {
+        return Ok(None);
+    }
+    let Some(setup) = setup else {
+        return Err(usage(anyhow!(
+            "mailbox:// needs [mailbox] in launchready.toml (or --manifest FILE) with smtp_listen"
+        )));
+    };
+    let reach = Reach {
+        connect_to: config.connect_to.clone(),
+        ca_files: config.ca_files.clone(),
+    };
+    let run = MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
+        .await
+        .map_err(journey_args::mailbox_failure)?;
+    let store = match &run {
+        MailboxRun::Sink(sink) => sink.store(),
+        MailboxRun::Imap(_) => {
+            return Err(usage(anyhow!(
+                "load reads mailbox:// from [mailbox] smtp_listen only; an IMAP inbox per virtual user would miss mail sent before it connects"
+            )));
+        }
+    };
+    let factory: BackendFactory =
+        Arc::new(move || Box::new(MailboxBackend::sink(store.clone())) as Box<dyn Backend>);
+    Ok(Some((run, factory)))
 }
 
 fn net_config(args: &NetArgs, in_flight: usize) -> Result<NetConfig, Failure> {
@@ -326,7 +384,9 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
 pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
     let model = model(&cmd)?;
     let (vars, rows) = variables(&cmd)?;
-    let (mut allowed, manifest_thresholds) = manifest_hosts(cmd.manifest.as_deref())?;
+    let from = from_manifest(cmd.manifest.as_deref())?;
+    let manifest_thresholds = from.thresholds.clone();
+    let mut allowed = from.hosts.clone();
     allowed.extend(cmd.allow_hosts.iter().cloned());
     let mut thresholds = Vec::new();
     for text in manifest_thresholds.iter().chain(&cmd.thresholds) {
@@ -356,6 +416,13 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         Model::Open { max_in_flight, .. } => *max_in_flight,
         Model::Closed { vus, .. } => *vus,
     };
+    let config = net_config(&cmd.net, in_flight)?;
+    // Started before the plan is checked: its URLs are not load targets, and the sink must listen from the start.
+    let mailbox = mailbox(&cmd, from.mailbox.as_ref(), &config).await?;
+    let backends = match &mailbox {
+        Some((_, factory)) => vec![("mailbox".to_string(), factory.clone())],
+        None => Vec::new(),
+    };
     let plan = LoadPlan {
         files,
         model,
@@ -365,7 +432,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         thresholds,
         allowed_hosts: allowed,
         grace: cmd.grace,
-        backends: Vec::new(),
+        backends,
         fast_path: !cmd.no_fast_path,
     };
     let targets = plan.check().map_err(usage)?;
@@ -374,9 +441,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         return Ok(exit::PASSED);
     }
     // The network layer lives as long as the process: iterations run on tasks of their own.
-    let net: &'static Net = Box::leak(Box::new(
-        Net::new(net_config(&cmd.net, in_flight)?).map_err(usage)?,
-    ));
+    let net: &'static Net = Box::leak(Box::new(Net::new(config).map_err(usage)?));
     let stop = Stop::default();
     let interrupted = Stop::default();
     {

@@ -1,7 +1,7 @@
 //! End-to-end tests of `launchready load`: the real binary loads a small HTTP server on 127.0.0.1. Hosts that
 //! are not allowed are refused before anything is sent; thresholds (flags and the manifest's [load]) decide exit
 //! 0 or 1; usage mistakes and ceilings exit 2; nothing answering exits 3; Ctrl-C exits 130 with the report
-//! written.
+//! written; mailbox:// steps read the SMTP sink of the manifest's [mailbox].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -338,4 +338,125 @@ fn ctrl_c_stops_the_run_and_still_writes_the_report() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("json"))
             .expect("valid JSON");
     assert!(json["iterations"]["not_started"].as_u64().unwrap_or(0) > 0);
+}
+
+/// Sends one message to `to` through the SMTP server at `addr`, waiting for it to listen first.
+fn send_mail(addr: SocketAddr, to: &str) {
+    let started = Instant::now();
+    let stream = loop {
+        match TcpStream::connect(addr) {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < LIMIT => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("the SMTP sink never listened on {addr}: {e}"),
+        }
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut reply = |expect: &str| {
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("an SMTP reply");
+            assert!(line.starts_with(expect), "expected {expect}, got {line}");
+            if line.as_bytes().get(3) == Some(&b' ') {
+                break;
+            }
+        }
+    };
+    reply("220");
+    for (command, expect) in [
+        ("EHLO test.example\r\n".to_string(), "250"),
+        ("MAIL FROM:<shop@example.com>\r\n".to_string(), "250"),
+        (format!("RCPT TO:<{to}>\r\n"), "250"),
+        ("DATA\r\n".to_string(), "354"),
+        (
+            format!("From: shop@example.com\r\nTo: {to}\r\nSubject: Welcome\r\n\r\nhello\r\n.\r\n"),
+            "250",
+        ),
+    ] {
+        writer.write_all(command.as_bytes()).expect("write");
+        reply(expect);
+    }
+    let _ = writer.write_all(b"QUIT\r\n");
+}
+
+#[test]
+fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
+    let (addr, hits) = server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let smtp = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    std::fs::write(
+        dir.path().join("inbox.hurl"),
+        format!(
+            "GET http://{addr}/\nHTTP 200\n\n# step: inbox\nGET mailbox://member@example.com\n[Options]\nretry: 200\nretry-interval: 50\nHTTP 200\n"
+        ),
+    )
+    .expect("flow");
+    std::fs::write(
+        dir.path().join("no-mailbox.toml"),
+        "[site]\ndomain = \"example.com\"\n",
+    )
+    .expect("manifest");
+    let refused = run(
+        dir.path(),
+        &[
+            "inbox.hurl",
+            "--vus",
+            "1",
+            "--duration",
+            "1s",
+            "--allow-host",
+            "127.0.0.1",
+            "--manifest",
+            "no-mailbox.toml",
+        ],
+    );
+    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("mailbox:// needs [mailbox]"),
+        "{}",
+        refused.stderr
+    );
+
+    std::fs::write(
+        dir.path().join("launchready.toml"),
+        format!("[site]\ndomain = \"example.com\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"),
+    )
+    .expect("manifest");
+    let child = spawn(
+        dir.path(),
+        &[
+            "inbox.hurl",
+            "--vus",
+            "1",
+            "--duration",
+            "1s",
+            "--allow-host",
+            "127.0.0.1",
+            "--format",
+            "json",
+        ],
+    );
+    // A user reads mail that arrives after it starts: once its first request is in, the first iteration polls
+    // the inbox until this message arrives; later ones find it at once.
+    let started = Instant::now();
+    while hits.load(Ordering::SeqCst) < 1 {
+        assert!(started.elapsed() < LIMIT, "the run never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    send_mail(smtp, "member@example.com");
+    let r = finish(child, "with a mailbox");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON report");
+    let inbox = json["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["name"] == "inbox"))
+        .expect("the inbox step");
+    assert!(inbox["count"].as_u64().unwrap_or(0) >= 1, "{}", r.stdout);
+    assert_eq!(inbox["failed"], 0, "{}", r.stdout);
+    assert_eq!(inbox["statuses"]["200"], inbox["count"], "{}", r.stdout);
 }
