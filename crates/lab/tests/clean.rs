@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::Udp;
+
 use hickory_server::proto::rr::RecordType;
 use launchready_lab::{Lab, scenarios};
 
@@ -119,7 +121,7 @@ async fn dns_has_ns_caa_mail_records_and_every_host() {
         );
     }
 
-    let ns = common::raw_udp(lab.dns_addr(), "clean.test.", RecordType::NS).await;
+    let ns = common::raw(Udp, lab.dns_addr(), "clean.test.", RecordType::NS).await;
     assert_eq!(
         common::ns_targets(&ns),
         vec!["ns1.clean.test.", "ns2.clean.test."]

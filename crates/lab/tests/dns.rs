@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{Tcp, Udp};
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -73,7 +75,7 @@ async fn www_cname_is_chased_to_the_apex_address() {
     assert_eq!(a.data, RData::A(Ipv4Addr::LOCALHOST.into()));
 
     // The raw response carries both records in one authoritative answer.
-    let raw = common::raw_udp(lab.dns_addr(), "www.demo.test.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "www.demo.test.", RecordType::A).await;
     assert!(raw.metadata.authoritative);
     assert_eq!(raw.answers.len(), 2);
     assert_eq!(raw.answers[0].record_type(), RecordType::CNAME);
@@ -107,7 +109,7 @@ async fn missing_names_are_nxdomain_and_missing_types_are_nodata() {
         "{nodata}"
     );
 
-    let raw = common::raw_udp(lab.dns_addr(), "admin.demo.test.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "admin.demo.test.", RecordType::A).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
     assert!(raw.metadata.authoritative);
     assert!(
@@ -117,7 +119,7 @@ async fn missing_names_are_nxdomain_and_missing_types_are_nodata() {
         "negative answers carry the SOA"
     );
 
-    let raw = common::raw_udp(lab.dns_addr(), "app.demo.test.", RecordType::AAAA).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "app.demo.test.", RecordType::AAAA).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
     assert!(raw.answers.is_empty());
 }
@@ -125,7 +127,7 @@ async fn missing_names_are_nxdomain_and_missing_types_are_nodata() {
 #[tokio::test]
 async fn names_outside_the_zones_are_refused() {
     let lab = demo_lab().await;
-    let raw = common::raw_udp(lab.dns_addr(), "example.com.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "example.com.", RecordType::A).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::Refused);
     assert!(raw.answers.is_empty());
 }
@@ -185,18 +187,18 @@ async fn mx_txt_dkim_and_caa_records() {
 async fn soa_and_ns_are_generated_and_tcp_shares_the_port() {
     let lab = demo_lab().await;
 
-    let ns = common::raw_tcp(lab.dns_addr(), "demo.test.", RecordType::NS).await;
+    let ns = common::raw(Tcp, lab.dns_addr(), "demo.test.", RecordType::NS).await;
     assert!(ns.metadata.authoritative);
     assert_eq!(
         common::ns_targets(&ns),
         vec!["ns1.demo.test.", "ns2.demo.test."]
     );
 
-    let soa = common::raw_tcp(lab.dns_addr(), "demo.test.", RecordType::SOA).await;
+    let soa = common::raw(Tcp, lab.dns_addr(), "demo.test.", RecordType::SOA).await;
     assert_eq!(soa.answers.len(), 1);
     assert_eq!(soa.answers[0].record_type(), RecordType::SOA);
 
-    let ns1 = common::raw_udp(lab.dns_addr(), "ns1.demo.test.", RecordType::A).await;
+    let ns1 = common::raw(Udp, lab.dns_addr(), "ns1.demo.test.", RecordType::A).await;
     assert_eq!(ns1.answers[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
 }
 
@@ -215,22 +217,22 @@ async fn explicit_ns_suppresses_generated_ns_and_long_txt_is_split() {
     );
     let lab = Lab::start(scenario).await.unwrap();
 
-    let ns = common::raw_udp(lab.dns_addr(), "custom.test.", RecordType::NS).await;
+    let ns = common::raw(Udp, lab.dns_addr(), "custom.test.", RecordType::NS).await;
     assert_eq!(ns.answers.len(), 1);
-    let ns1 = common::raw_udp(lab.dns_addr(), "ns1.custom.test.", RecordType::A).await;
+    let ns1 = common::raw(Udp, lab.dns_addr(), "ns1.custom.test.", RecordType::A).await;
     assert_eq!(ns1.metadata.response_code, ResponseCode::NXDomain);
 
-    let txt = common::raw_tcp(lab.dns_addr(), "custom.test.", RecordType::TXT).await;
+    let txt = common::raw(Tcp, lab.dns_addr(), "custom.test.", RecordType::TXT).await;
     let chunks = txt_strings(&txt.answers[0].data);
     assert_eq!(
         chunks.iter().map(String::len).collect::<Vec<_>>(),
         vec![255, 255, 90]
     );
 
-    let deep = common::raw_udp(lab.dns_addr(), "deep.sub.custom.test.", RecordType::A).await;
+    let deep = common::raw(Udp, lab.dns_addr(), "deep.sub.custom.test.", RecordType::A).await;
     assert_eq!(deep.answers[0].ttl, 60);
     // An empty non-terminal exists: NOERROR/NODATA rather than NXDOMAIN.
-    let ent = common::raw_udp(lab.dns_addr(), "sub.custom.test.", RecordType::A).await;
+    let ent = common::raw(Udp, lab.dns_addr(), "sub.custom.test.", RecordType::A).await;
     assert_eq!(ent.metadata.response_code, ResponseCode::NoError);
 }
 
@@ -273,7 +275,7 @@ async fn invalid_zones_are_rejected_at_start() {
             .a("x", Ipv4Addr::LOCALHOST),
     );
     let lab = Lab::start(dup).await.unwrap();
-    let raw = common::raw_udp(lab.dns_addr(), "x.a.test.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "x.a.test.", RecordType::A).await;
     assert_eq!(raw.answers.len(), 1);
 
     let bad_name = Scenario::new().zone(Zone::new("a.test").cname("x", "bad..name"));
@@ -300,7 +302,7 @@ async fn dns_latency_delays_every_answer() {
     );
 
     // Negative answers are delayed too.
-    let raw = common::raw_udp(lab.dns_addr(), "admin.demo.test.", RecordType::A);
+    let raw = common::raw(Udp, lab.dns_addr(), "admin.demo.test.", RecordType::A);
     let raw = common::delayed_by(latency, raw).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::NXDomain);
 }
@@ -321,7 +323,7 @@ async fn cname_chains_within_and_across_zones() {
         .zone(Zone::new("b.test").a("y", Ipv4Addr::new(127, 0, 0, 9)));
     let lab = Lab::start(scenario).await.unwrap();
 
-    let raw = common::raw_udp(lab.dns_addr(), "chain.a.test.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "chain.a.test.", RecordType::A).await;
     let types: Vec<_> = raw.answers.iter().map(|r| r.record_type()).collect();
     assert_eq!(types, vec![RecordType::CNAME, RecordType::CNAME]);
     assert_eq!(raw.answers[1].name.to_ascii(), "x.a.test.");
@@ -335,7 +337,7 @@ async fn cname_chains_within_and_across_zones() {
     assert_eq!(last.name.to_ascii(), "y.b.test.");
     assert_eq!(last.data, RData::A(Ipv4Addr::new(127, 0, 0, 9).into()));
 
-    let raw = common::raw_udp(lab.dns_addr(), "dangling.a.test.", RecordType::A).await;
+    let raw = common::raw(Udp, lab.dns_addr(), "dangling.a.test.", RecordType::A).await;
     assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
     assert_eq!(raw.answers.len(), 1);
     let err = resolver
@@ -357,14 +359,14 @@ async fn truncated_udp_answers_force_a_retry_over_tcp() {
         ("admin.demo.test.", RecordType::A),
         ("demo.test.", RecordType::MX),
     ] {
-        let raw = common::raw_udp(lab.dns_addr(), name, rtype).await;
+        let raw = common::raw(Udp, lab.dns_addr(), name, rtype).await;
         assert!(raw.metadata.truncation, "{name} {rtype}");
         assert_eq!(raw.metadata.response_code, ResponseCode::NoError);
         assert!(raw.answers.is_empty() && raw.authorities.is_empty());
         assert_eq!(raw.queries.len(), 1, "the question is echoed");
     }
     // ...while TCP answers normally.
-    let tcp = common::raw_tcp(lab.dns_addr(), "app.demo.test.", RecordType::A).await;
+    let tcp = common::raw(Tcp, lab.dns_addr(), "app.demo.test.", RecordType::A).await;
     assert!(!tcp.metadata.truncation);
     assert_eq!(tcp.answers[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
 
@@ -394,7 +396,7 @@ async fn servfail_names_fail_for_every_type_and_protocol() {
         RecordType::MX,
         RecordType::TXT,
     ] {
-        let raw = common::raw_udp(lab.dns_addr(), "app.demo.test.", rtype).await;
+        let raw = common::raw(Udp, lab.dns_addr(), "app.demo.test.", rtype).await;
         assert_eq!(
             raw.metadata.response_code,
             ResponseCode::ServFail,
@@ -402,7 +404,7 @@ async fn servfail_names_fail_for_every_type_and_protocol() {
         );
         assert!(raw.answers.is_empty());
     }
-    let tcp = common::raw_tcp(lab.dns_addr(), "APP.demo.test.", RecordType::A).await;
+    let tcp = common::raw(Tcp, lab.dns_addr(), "APP.demo.test.", RecordType::A).await;
     assert_eq!(tcp.metadata.response_code, ResponseCode::ServFail);
 
     let resolver = common::resolver(&lab);
@@ -425,7 +427,7 @@ async fn servfail_names_fail_for_every_type_and_protocol() {
         .await
         .unwrap();
     assert_eq!(api.answers()[0].data, RData::A(Ipv4Addr::LOCALHOST.into()));
-    let below = common::raw_udp(lab.dns_addr(), "x.app.demo.test.", RecordType::A).await;
+    let below = common::raw(Udp, lab.dns_addr(), "x.app.demo.test.", RecordType::A).await;
     assert_eq!(below.metadata.response_code, ResponseCode::NXDomain);
 }
 
@@ -437,12 +439,12 @@ async fn silent_names_never_get_an_answer() {
     let wait = Duration::from_millis(700);
 
     assert!(
-        common::raw_udp_within(lab.dns_addr(), "api.demo.test.", RecordType::A, wait)
+        common::raw_within(Udp, lab.dns_addr(), "api.demo.test.", RecordType::A, wait)
             .await
             .is_none()
     );
     assert!(
-        common::raw_tcp_within(lab.dns_addr(), "api.demo.test.", RecordType::TXT, wait)
+        common::raw_within(Tcp, lab.dns_addr(), "api.demo.test.", RecordType::TXT, wait)
             .await
             .is_none()
     );

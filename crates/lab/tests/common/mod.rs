@@ -65,62 +65,62 @@ fn query_bytes(name: &str, rtype: RecordType) -> Vec<u8> {
     msg.to_vec().unwrap()
 }
 
-/// One raw query over UDP, returning the full response message (flags, rcode, sections).
-pub async fn raw_udp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    raw_udp_within(addr, name, rtype, IO_TIMEOUT)
-        .await
-        .expect("a UDP answer")
+/// Which way a raw DNS query travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    /// TCP with the 2-byte length framing, on the same port as UDP.
+    Tcp,
 }
 
-/// One raw query over UDP; `None` when no answer arrives within `wait`.
-pub async fn raw_udp_within(
+pub use Transport::{Tcp, Udp};
+
+/// One raw query, returning the full response message (flags, rcode, sections).
+pub async fn raw(transport: Transport, addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    raw_within(transport, addr, name, rtype, IO_TIMEOUT)
+        .await
+        .unwrap_or_else(|| panic!("a {transport:?} answer"))
+}
+
+/// One raw query; `None` when no answer arrives within `wait`.
+pub async fn raw_within(
+    transport: Transport,
     addr: SocketAddr,
     name: &str,
     rtype: RecordType,
     wait: Duration,
 ) -> Option<Message> {
-    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    socket
-        .send_to(&query_bytes(name, rtype), addr)
-        .await
-        .unwrap();
-    let mut buf = vec![0u8; 4096];
-    let (len, _) = tokio::time::timeout(wait, socket.recv_from(&mut buf))
-        .await
-        .ok()?
-        .unwrap();
-    Some(Message::from_vec(&buf[..len]).unwrap())
-}
-
-/// One raw query over TCP (2-byte length framing) on the same port as UDP.
-pub async fn raw_tcp(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    raw_tcp_within(addr, name, rtype, IO_TIMEOUT)
-        .await
-        .expect("a TCP answer")
-}
-
-/// One raw query over TCP; `None` when no answer arrives within `wait`.
-pub async fn raw_tcp_within(
-    addr: SocketAddr,
-    name: &str,
-    rtype: RecordType,
-    wait: Duration,
-) -> Option<Message> {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
     let q = query_bytes(name, rtype);
-    stream
-        .write_all(&(q.len() as u16).to_be_bytes())
-        .await
-        .unwrap();
-    stream.write_all(&q).await.unwrap();
-    let mut len = [0u8; 2];
-    tokio::time::timeout(wait, stream.read_exact(&mut len))
-        .await
-        .ok()?
-        .unwrap();
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    stream.read_exact(&mut buf).await.unwrap();
-    Some(Message::from_vec(&buf).unwrap())
+    let answer = match transport {
+        Udp => {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            socket.send_to(&q, addr).await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let (len, _) = tokio::time::timeout(wait, socket.recv_from(&mut buf))
+                .await
+                .ok()?
+                .unwrap();
+            buf.truncate(len);
+            buf
+        }
+        Tcp => {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(&(q.len() as u16).to_be_bytes())
+                .await
+                .unwrap();
+            stream.write_all(&q).await.unwrap();
+            let mut len = [0u8; 2];
+            tokio::time::timeout(wait, stream.read_exact(&mut len))
+                .await
+                .ok()?
+                .unwrap();
+            let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+            stream.read_exact(&mut buf).await.unwrap();
+            buf
+        }
+    };
+    Some(Message::from_vec(&answer).unwrap())
 }
 
 #[derive(Debug)]
