@@ -160,23 +160,56 @@ fn ids_are_unique_and_keywords_lower_case() {
     }
 }
 
+/// One expansion of one of a spec's templates, scanned by that spec alone.
+struct Scanned {
+    /// Which template, and the seed it was expanded with.
+    n: usize,
+    seed: u64,
+    text: String,
+    /// The secrets the template marks with `«…»`.
+    expected: Vec<String>,
+    found: Vec<crate::RawMatch>,
+}
+
+/// Each of `templates` expanded with eight seeds and scanned by `spec` alone.
+fn scanned(spec: &Spec, templates: &[&str]) -> Vec<Scanned> {
+    let mut out = Vec::new();
+    for (n, template) in templates.iter().enumerate() {
+        for seed in 0..8u64 {
+            let (text, expected) = expand(template, seed * 1000 + n as u64);
+            let found = scan_one(spec, &text, path_for(spec));
+            out.push(Scanned {
+                n,
+                seed,
+                text,
+                expected,
+                found,
+            });
+        }
+    }
+    out
+}
+
 #[test]
 fn every_example_matches_with_its_secret() {
     for spec in SPECS {
-        for (n, template) in spec.examples.iter().enumerate() {
-            for seed in 0..8u64 {
-                let (text, expected) = expand(template, seed * 1000 + n as u64);
-                let found = scan_one(spec, &text, path_for(spec));
-                let secrets: Vec<&str> = found.iter().map(|m| m.secret.as_str()).collect();
-                assert_eq!(
-                    secrets, expected,
-                    "{} example {n} (seed {seed}): {text:?}",
-                    spec.id
-                );
-                for m in &found {
-                    assert_eq!(m.rule_id, spec.id);
-                    assert_eq!(m.severity, spec.severity);
-                }
+        for Scanned {
+            n,
+            seed,
+            text,
+            expected,
+            found,
+        } in scanned(spec, spec.examples)
+        {
+            let secrets: Vec<&str> = found.iter().map(|m| m.secret.as_str()).collect();
+            assert_eq!(
+                secrets, expected,
+                "{} example {n} (seed {seed}): {text:?}",
+                spec.id
+            );
+            for m in &found {
+                assert_eq!(m.rule_id, spec.id);
+                assert_eq!(m.severity, spec.severity);
             }
         }
     }
@@ -185,16 +218,12 @@ fn every_example_matches_with_its_secret() {
 #[test]
 fn no_negative_matches() {
     for spec in SPECS {
-        for (n, template) in spec.negatives.iter().enumerate() {
-            for seed in 0..8u64 {
-                let (text, _) = expand(template, seed * 1000 + n as u64);
-                let found = scan_one(spec, &text, path_for(spec));
-                assert!(
-                    found.is_empty(),
-                    "{} negative {n} matched: {text:?} -> {found:?}",
-                    spec.id
-                );
-            }
+        for Scanned { n, text, found, .. } in scanned(spec, spec.negatives) {
+            assert!(
+                found.is_empty(),
+                "{} negative {n} matched: {text:?} -> {found:?}",
+                spec.id
+            );
         }
     }
 }
@@ -374,22 +403,23 @@ fn signed_jwts_are_graded_by_their_payload() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "supabase.service_role_key");
     assert_eq!(found[0].1, Severity::Blocker);
-    let (found, _) = scan_all("AUTH={jwt:authenticated}", "src/a.ts");
-    assert_eq!(
-        found
-            .iter()
-            .map(|f| (f.0.as_str(), f.1))
-            .collect::<Vec<_>>(),
-        [("jwt.token", Severity::High)]
-    );
-    let (found, _) = scan_all("AUTH={jwtold:authenticated}", "src/a.ts");
-    assert_eq!(
-        found
-            .iter()
-            .map(|f| (f.0.as_str(), f.1))
-            .collect::<Vec<_>>(),
-        [("jwt.expired_token", Severity::Info)]
-    );
+    for (template, expected) in [
+        ("AUTH={jwt:authenticated}", ("jwt.token", Severity::High)),
+        (
+            "AUTH={jwtold:authenticated}",
+            ("jwt.expired_token", Severity::Info),
+        ),
+    ] {
+        let (found, _) = scan_all(template, "src/a.ts");
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| (f.0.as_str(), f.1))
+                .collect::<Vec<_>>(),
+            [expected],
+            "{template}"
+        );
+    }
     let (found, _) = scan_all("NEXT_PUBLIC_SUPABASE_ANON_KEY={jwt:anon}", "src/a.ts");
     assert!(found.is_empty(), "{found:?}");
 }
