@@ -8,7 +8,9 @@ use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_flow::{Variables, parse_value};
+use launchready_mailbox::{MailboxRun, Reach};
 use launchready_manifest::Manifest;
+use launchready_monitor::checks::JourneyMailbox;
 use launchready_monitor::runner::Node;
 use launchready_monitor::store::{display_url, is_postgres_url};
 use launchready_monitor::{FlowContext, Monitor, Store, dashboard, from_manifest, plan};
@@ -117,19 +119,12 @@ fn is_url(database: &Path) -> bool {
     database.to_str().is_some_and(is_postgres_url)
 }
 
-/// `--db`, else a `[monitor] database` that is a URL (taken as written: only a file name is relative to the
-/// manifest), else `None` for the configuration's own default.
-fn database(flag: Option<&PathBuf>, manifest: &Manifest) -> Option<PathBuf> {
-    flag.cloned()
-        .or_else(|| manifest.monitor.database.clone().filter(|d| is_url(d)))
-}
-
-/// `--node` and `--region`: a label goes into every result and the schedule, so it must be a plain word.
-fn node(cmd: &MonitorCmd) -> Result<Node, Failure> {
+/// `--node` and `--region`, else `[monitor] node` and `region` (checked when the manifest was read): a label
+/// goes into every result and the schedule, so it must be a plain word.
+fn node(cmd: &MonitorCmd, manifest: &Manifest) -> Result<Node, Failure> {
     let label = |flag: &str, value: &str| -> Result<String, Failure> {
         let value = value.trim();
-        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        if value.is_empty() || value.len() > 64 || !value.chars().all(plain) {
+        if !launchready_manifest::is_node_label(value) {
             return Err(Failure::usage(anyhow!(
                 "{flag} `{value}`: expected 1 to 64 letters, digits, `-`, `_` or `.`"
             )));
@@ -137,11 +132,15 @@ fn node(cmd: &MonitorCmd) -> Result<Node, Failure> {
         Ok(value.to_string())
     };
     let mut node = Node::default();
-    if let Some(name) = &cmd.node {
-        node.name = label("--node", name)?;
+    match (&cmd.node, &manifest.monitor.node) {
+        (Some(name), _) => node.name = label("--node", name)?,
+        (None, Some(name)) => node.name = name.clone(),
+        (None, None) => {}
     }
-    if let Some(region) = &cmd.region {
-        node.region = label("--region", region)?;
+    match (&cmd.region, &manifest.monitor.region) {
+        (Some(region), _) => node.region = label("--region", region)?,
+        (None, Some(region)) => node.region = region.clone(),
+        (None, None) => {}
     }
     Ok(node)
 }
@@ -149,10 +148,13 @@ fn node(cmd: &MonitorCmd) -> Result<Node, Failure> {
 pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
     let manifest = load_manifest(cmd.manifest.as_deref())?;
     let checks = plan(&manifest);
-    let config = from_manifest(&manifest, &checks, database(cmd.db.as_ref(), &manifest));
+    let config = from_manifest(&manifest, &checks, cmd.db.clone());
     if cmd.list {
         for check in &checks {
             println!("{:<32} {}", check.id, check.target());
+        }
+        for step in &config.steps {
+            println!("{:<32} step {} of the journey", step.id, step.entry);
         }
         for rule in &config.rules {
             println!(
@@ -175,8 +177,15 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
     if let Some(addr) = cmd.listen {
         dashboard::check_listen(addr, token.as_deref()).map_err(Failure::usage)?;
     }
+    let problems = config.unplanned(&checks);
+    if !problems.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "the manifest names checks that are not planned:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
     let vars = variables(&cmd, &manifest)?;
-    let node = node(&cmd)?;
+    let node = node(&cmd, &manifest)?;
     let net_config = crate::commands::net_config(&cmd.net, &manifest)?;
     let net = Net::new(net_config.clone()).map_err(|e| match e {
         launchready_net::NetError::CaFile { .. } => Failure::usage(e),
@@ -190,22 +199,19 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         ..NetConfig::default()
     })
     .map_err(Failure::could_not_run)?;
-    let mut sink = None;
-    let mailbox = match &manifest.mailbox {
-        Some(launchready_manifest::Mailbox::SmtpSink { listen }) => {
-            let started = launchready_mailbox::SmtpSink::start(*listen)
-                .await
-                .map_err(|e| {
-                    Failure::could_not_run(anyhow!("[mailbox] smtp_listen {listen}: {e}"))
-                })?;
-            let store = started.store();
-            sink = Some(started);
-            Some(store)
-        }
-        Some(launchready_manifest::Mailbox::Imap { .. }) => {
-            return Err(Failure::usage(anyhow!(
-                "monitor reads journey mail from [mailbox] smtp_listen only; an IMAP inbox is not supported yet"
-            )));
+    // `mailbox://` steps read the manifest's [mailbox]: the SMTP sink is started now and kept for the whole
+    // run (`mailbox_run` owns it); an IMAP inbox is logged into afresh by each journey run.
+    let mailbox_run = match &manifest.mailbox {
+        Some(setup) => {
+            let reach = Reach {
+                connect_to: net_config.connect_to.clone(),
+                ca_files: net_config.ca_files.clone(),
+            };
+            Some(
+                MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
+                    .await
+                    .map_err(crate::journey_args::mailbox_failure)?,
+            )
         }
         None => None,
     };
@@ -229,10 +235,17 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         store.clone(),
         Arc::new(net),
         Arc::new(channel_net),
-        FlowContext { vars, mailbox },
+        FlowContext {
+            vars,
+            mailbox: None,
+        },
     )
     .map_err(Failure::usage)?
     .with_node(node);
+    let monitor = match &mailbox_run {
+        Some(run) => monitor.with_mailbox(JourneyMailbox::from_run(run)),
+        None => monitor,
+    };
 
     if cmd.once {
         let summary = monitor.once().await.map_err(Failure::could_not_run)?;
@@ -260,7 +273,7 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         for error in &summary.delivery_errors {
             eprintln!("monitor: {error}");
         }
-        drop(sink);
+        drop(mailbox_run);
         return Ok(if down > 0 {
             exit::FINDINGS
         } else {
@@ -290,7 +303,7 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         monitor.checks.len()
     );
     monitor.run(stop).await;
-    drop(sink);
+    drop(mailbox_run);
     Ok(exit::INTERRUPTED)
 }
 
@@ -304,7 +317,7 @@ async fn axum_serve(
 pub async fn incident_note(cmd: IncidentNoteCmd) -> Result<u8, Failure> {
     let manifest = load_manifest(cmd.manifest.as_deref())?;
     let checks = plan(&manifest);
-    let config = from_manifest(&manifest, &checks, database(cmd.db.as_ref(), &manifest));
+    let config = from_manifest(&manifest, &checks, cmd.db.clone());
     let open = if config.database.is_file() || is_url(&config.database) {
         let store = open_store(&config.database).await?;
         store

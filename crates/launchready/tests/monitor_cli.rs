@@ -371,6 +371,42 @@ fn refusals_are_usage_errors() {
 }
 
 #[test]
+fn an_alert_on_a_step_the_journey_lacks_is_refused_and_an_imap_inbox_is_accepted() {
+    let lab = Lab::start("1m");
+    let manifest = lab.dir.path().join("launchready.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let mut text = original.clone();
+    text.push_str("\n[[alert]]\nname = \"slow pay\"\nchecks = [\"flow:checkout#POST /nowhere\"]\ncondition = \"p(95) > 500ms over 15m\"\n");
+    std::fs::write(&manifest, text).unwrap();
+    let unplanned = lab.run(&["monitor", "--once"]);
+    assert_eq!(unplanned.code, 2, "{}", unplanned.stderr);
+    assert!(
+        unplanned.stderr.contains("flow:checkout#POST /nowhere"),
+        "{}",
+        unplanned.stderr
+    );
+
+    // IMAP is read like the smoke command reads it: here the password variable is missing, which is the
+    // inbox's own usage error, not a refusal of IMAP.
+    let start = original.find("[mailbox]").unwrap();
+    let end = original[start..].find("\n\n").unwrap() + start;
+    let imap = format!(
+        "{}[mailbox]\nimap = \"imaps://tester@127.0.0.1:9/INBOX\"\npassword_env = \"MONITOR_TEST_IMAP_PASSWORD\"{}",
+        &original[..start],
+        &original[end..]
+    );
+    std::fs::write(&manifest, imap).unwrap();
+    let inbox = lab.run(&["monitor", "--once"]);
+    assert_eq!(inbox.code, 2, "{}", inbox.stderr);
+    assert!(
+        inbox.stderr.contains("MONITOR_TEST_IMAP_PASSWORD"),
+        "{}",
+        inbox.stderr
+    );
+    assert!(!inbox.stderr.contains("not supported"), "{}", inbox.stderr);
+}
+
+#[test]
 fn a_postgres_database_records_node_and_region_and_never_shows_its_password() {
     let Some(pg) = launchready_testkit::server::postgres::Postgres::start().unwrap() else {
         return;

@@ -22,8 +22,8 @@ pub use duration::{DurationError, format_duration, parse_duration};
 pub use error::{Diagnostic, Diagnostics, Location, ManifestError};
 pub use mailbox::Mailbox;
 pub use monitor::{
-    AlertCondition, AlertRule, CHANNEL_TYPES, MaintenanceWindow, MonitorChannel, MonitorPhase,
-    MonitorSettings, parse_condition, parse_instant,
+    AlertCondition, AlertRule, CHANNEL_TYPES, CheckSchedule, DEFAULT_RETENTION, MaintenanceWindow,
+    MonitorChannel, MonitorPhase, MonitorSettings, is_node_label, parse_condition, parse_instant,
 };
 pub use smoke::{Flow, Smoke};
 pub use starter::starter;

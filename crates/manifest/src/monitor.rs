@@ -24,9 +24,10 @@ pub(crate) const MONITOR_KEYS: &[&str] = &[
     "retention",
     "hourly_retention",
     "dns_snapshot",
+    "node",
+    "region",
 ];
-// Mirrors `RawCheckSchedule` for `raw::TABLES`, which names the table in unknown-key messages once listed there.
-#[allow(dead_code)]
+// Mirrors `RawCheckSchedule` for `raw::TABLES`, which names the table in unknown-key messages.
 pub(crate) const CHECK_SCHEDULE_KEYS: &[&str] = &["checks", "every", "phases"];
 pub(crate) const PHASE_KEYS: &[&str] = &["until", "every"];
 pub(crate) const MAINTENANCE_KEYS: &[&str] = &["start", "end", "reason", "checks"];
@@ -79,6 +80,8 @@ pub(crate) struct RawMonitor {
     pub retention: Option<S<String>>,
     pub hourly_retention: Option<S<String>>,
     pub dns_snapshot: Option<S<String>>,
+    pub node: Option<S<String>>,
+    pub region: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +210,20 @@ pub struct MonitorSettings {
     /// A snapshot written by `launchready dns snapshot -o FILE` (the zone file or its `.json` sidecar), relative
     /// to the manifest's directory when relative: live DNS is compared with it.
     pub dns_snapshot: Option<PathBuf>,
+    /// This node's name among the monitor nodes sharing a PostgreSQL database (`--node` overrides it).
+    pub node: Option<String>,
+    /// This node's region label (`--region` overrides it).
+    pub region: Option<String>,
+}
+
+/// True for a node name or region label: 1 to 64 ASCII letters, digits, `-`, `_` or `.` (it is stored with
+/// every result and keys the shared schedule).
+pub fn is_node_label(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl Default for MonitorSettings {
@@ -227,6 +244,8 @@ impl Default for MonitorSettings {
             retention: DEFAULT_RETENTION,
             hourly_retention: None,
             dns_snapshot: None,
+            node: None,
+            region: None,
         }
     }
 }
@@ -596,6 +615,22 @@ pub(crate) fn validate_monitor(
         }
     }
     settings.owner = raw.owner.map(|o| o.get_ref().trim().to_string());
+    for (key, value, slot) in [
+        ("node", raw.node, &mut settings.node),
+        ("region", raw.region, &mut settings.region),
+    ] {
+        let Some(value) = value else { continue };
+        let text = value.get_ref().trim();
+        if is_node_label(text) {
+            *slot = Some(text.to_string());
+        } else {
+            error(
+                value.span(),
+                format!("`{key}` `{text}` is not a plain label"),
+                Some("1 to 64 letters, digits, `-`, `_` or `.`".into()),
+            );
+        }
+    }
     for window in raw.maintenance.unwrap_or_default() {
         let span = window.span();
         let window = window.into_inner();

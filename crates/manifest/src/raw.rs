@@ -37,6 +37,7 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
         crate::monitor::MAINTENANCE_KEYS,
     ),
     ("in [[monitor.channel]]", crate::monitor::CHANNEL_KEYS),
+    ("in [[monitor.check]]", crate::monitor::CHECK_SCHEDULE_KEYS),
     ("in [[alert]]", crate::monitor::ALERT_KEYS),
     ("in [deploy]", DEPLOY_KEYS),
     ("in [[access]]", ACCESS_KEYS),

@@ -75,6 +75,8 @@ fn per_check_schedules_retention_and_the_dns_snapshot() {
 retention = "30d"
 hourly_retention = "400d"
 dns_snapshot = "dns/before.zone"
+node = "probe-1"
+region = "eu-west"
 
 [[monitor.check]]
 checks = ["flow:checkout", "route:login"]
@@ -93,6 +95,8 @@ phases = [{ until = "2027-01-15", every = "5m" }, { every = "1h" }]
         s.dns_snapshot.as_deref(),
         Some(Path::new("dns/before.zone"))
     );
+    assert_eq!(s.node.as_deref(), Some("probe-1"));
+    assert_eq!(s.region.as_deref(), Some("eu-west"));
     assert_eq!(s.check_schedules.len(), 2);
     assert_eq!(
         s.check_schedules[0].checks,
@@ -118,6 +122,7 @@ phases = [{ until = "2027-01-15", every = "5m" }, { every = "1h" }]
     assert_eq!(defaults.monitor.hourly_retention, None);
     assert!(defaults.monitor.check_schedules.is_empty());
     assert!(defaults.monitor.dns_snapshot.is_none());
+    assert!(defaults.monitor.node.is_none() && defaults.monitor.region.is_none());
 }
 
 #[test]
@@ -253,6 +258,16 @@ fn mistakes_are_located_and_explained() {
             "[[alert]]\nname = \"x\"\nchecks = []\ncondition = \"cert_expires_in < 14d\"\nownr = \"a\"\n",
             "launchready.toml:7",
             "owner",
+        ),
+        (
+            "[monitor]\nregion = \"eu west\"\n",
+            "launchready.toml:4",
+            "not a plain label",
+        ),
+        (
+            "[[monitor.check]]\nchecks = [\"landing\"]\nevry = \"30s\"\n",
+            "launchready.toml:5",
+            "[[monitor.check]]",
         ),
     ];
     for (extra, at, says) in cases {

@@ -399,6 +399,8 @@ pub fn from_manifest(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     let database = database.unwrap_or_else(|| match &settings.database {
+        // A server URL is taken as written; only a file name is relative to the manifest.
+        Some(path) if path.to_str().is_some_and(crate::store::is_postgres_url) => path.clone(),
         Some(path) if path.is_relative() => base_dir.join(path),
         Some(path) => path.clone(),
         None => base_dir.join("launchready-monitor.db"),
@@ -787,6 +789,20 @@ mod tests {
             Duration::from_secs(120)
         );
         assert!(rule.first_step.contains("dns diff"), "{}", rule.first_step);
+    }
+
+    #[test]
+    fn a_postgres_database_is_taken_as_written() {
+        let m = manifest("\n[monitor]\ndatabase = \"postgres://monitor@db.internal/launch\"\n");
+        let checks = crate::checks::plan(&m);
+        let config = from_manifest(&m, &checks, None);
+        assert_eq!(
+            config.database,
+            PathBuf::from("postgres://monitor@db.internal/launch")
+        );
+        let file = manifest("\n[monitor]\ndatabase = \"m.db\"\n");
+        let config = from_manifest(&file, &crate::checks::plan(&file), None);
+        assert_eq!(config.database, examples().join("m.db"));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 use crate::alert::{self, Input};
 use crate::channels::{self, Env};
-use crate::checks::{self, Check, CheckKind, CheckResult, FlowContext};
+use crate::checks::{
+    self, Check, CheckKind, CheckResult, FlowContext, JourneyContext, JourneyMailbox,
+};
 use crate::config::MonitorConfig;
 use crate::store::cluster::{Claim, EVALUATOR, NextSlot, RETENTION};
 use crate::store::{RunMeta, Store, StoreError};
@@ -118,7 +120,7 @@ pub struct Monitor {
     net: Arc<Net>,
     channel_net: Arc<Net>,
     flows: HashMap<String, FlowFile>,
-    context: FlowContext,
+    journeys: JourneyContext,
     env: Box<EnvFn>,
     /// Evaluations and deliveries run one at a time.
     evaluating: Mutex<()>,
@@ -162,7 +164,7 @@ impl Monitor {
             net,
             channel_net,
             flows,
-            context,
+            journeys: JourneyContext::from(&context),
             env: Box::new(|name| std::env::var(name).ok()),
             evaluating: Mutex::new(()),
             node: Node::default(),
@@ -179,6 +181,12 @@ impl Monitor {
 
     pub fn with_cluster_options(mut self, options: ClusterOptions) -> Self {
         self.cluster = options;
+        self
+    }
+
+    /// Journeys read their mail from `mailbox` (the SMTP sink or an IMAP test inbox) instead of the context's.
+    pub fn with_mailbox(mut self, mailbox: JourneyMailbox) -> Self {
+        self.journeys.mailbox = Some(mailbox);
         self
     }
 
@@ -250,9 +258,16 @@ impl Monitor {
         if let Some(due) = due_ms {
             self.record_lag(due, started);
         }
-        let result = checks::run(check, &self.net, &self.flows, &self.context, started).await;
-        self.store.insert_run(&result, &self.meta(due_ms)).await?;
-        Ok(result)
+        let results =
+            checks::run_with_steps(check, &self.net, &self.flows, &self.journeys, started).await;
+        let meta = self.meta(due_ms);
+        for result in &results {
+            self.store.insert_run(result, &meta).await?;
+        }
+        Ok(results
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| CheckResult::new(&check.id, started)))
     }
 
     /// Evaluates every rule at `now_ms` on the stored results, commits state and outbox together, and returns
@@ -278,15 +293,12 @@ impl Monitor {
             .unwrap_or(Duration::ZERO);
         let since = now_ms - lookback.as_millis() as i64;
         let mut results = HashMap::new();
-        for check in &self.checks {
-            let rows = self.store.results(&check.id, since, 50).await?;
-            results.insert(
-                check.id.clone(),
-                rows.iter().map(CheckResult::sample).collect(),
-            );
+        for id in self.config.evaluated_ids(&self.checks) {
+            let rows = self.store.results(&id, since, 50).await?;
+            results.insert(id, rows.iter().map(CheckResult::sample).collect());
         }
         let previous = self.store.states().await?;
-        let dependencies = MonitorConfig::dependencies(&self.checks);
+        let dependencies = self.config.dependencies_with_steps(&self.checks);
         let out = alert::evaluate(&Input {
             now_ms,
             rules: &self.config.rules,
@@ -405,16 +417,30 @@ impl Monitor {
         let monitor = self.clone();
         tasks.spawn(async move {
             loop {
-                let cutoff = crate::now_ms() - monitor.config.retention.as_millis() as i64;
-                if let Err(error) = monitor.store.downsample(cutoff).await {
-                    eprintln!("monitor: retention: {error}");
-                }
+                monitor.retain(crate::now_ms()).await;
                 tokio::time::sleep(Duration::from_secs(3600)).await;
             }
         });
         stop.await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+    }
+
+    /// Folds raw results past the retention period into hourly aggregates, then drops the aggregates past
+    /// theirs (when they are not kept for ever).
+    async fn retain(&self, now_ms: i64) {
+        if let Err(error) = self
+            .store
+            .downsample(self.config.retention_cutoff(now_ms))
+            .await
+        {
+            eprintln!("monitor: retention: {error}");
+        }
+        if let Some(cutoff) = self.config.hourly_cutoff(now_ms)
+            && let Err(error) = self.store.delete_hourly_before(cutoff).await
+        {
+            eprintln!("monitor: retention of hourly aggregates: {error}");
+        }
     }
 
     async fn deliver_logged(&self) {
@@ -457,12 +483,7 @@ impl Monitor {
                     .acquire_lease(RETENTION, &monitor.node.name, now, 2 * 3_600_000)
                     .await
                 {
-                    Ok(true) => {
-                        let cutoff = now - monitor.config.retention.as_millis() as i64;
-                        if let Err(error) = monitor.store.downsample(cutoff).await {
-                            eprintln!("monitor: retention: {error}");
-                        }
-                    }
+                    Ok(true) => monitor.retain(now).await,
                     Ok(false) => {}
                     Err(error) => eprintln!("monitor: retention lease: {error}"),
                 }
@@ -558,12 +579,12 @@ impl Monitor {
         };
         let started = crate::now_ms();
         self.record_lag(claim.due_ms, started);
-        let run = checks::run(check, &self.net, &self.flows, &self.context, started);
+        let run = checks::run_with_steps(check, &self.net, &self.flows, &self.journeys, started);
         tokio::pin!(run);
         let renew_every = Duration::from_millis((claim.interval_ms / 3).max(50) as u64);
-        let result = loop {
+        let mut results = loop {
             tokio::select! {
-                result = &mut run => break result,
+                results = &mut run => break results,
                 () = tokio::time::sleep(renew_every) => {
                     match self.store.renew(&claim, &self.node.name, crate::now_ms()).await {
                         Ok(true) => {}
@@ -587,12 +608,28 @@ impl Monitor {
             crate::now_ms(),
             self.cluster.catch_up,
         );
+        if results.is_empty() {
+            results.push(CheckResult::new(&check.id, started));
+        }
+        let steps = results.split_off(1);
         match self
             .store
-            .complete(&claim, &self.node.name, &result, next)
+            .complete(&claim, &self.node.name, &results[0], next)
             .await
         {
-            Ok(true) => {}
+            Ok(true) => {
+                // A journey's steps follow its own result, recorded for the same slot.
+                let meta = RunMeta {
+                    node: self.node.name.clone(),
+                    region: claim.region.clone(),
+                    due_ms: Some(claim.due_ms),
+                };
+                for step in &steps {
+                    if let Err(error) = self.store.insert_run(step, &meta).await {
+                        eprintln!("monitor: {}: {error}", step.check);
+                    }
+                }
+            }
             Ok(false) => eprintln!(
                 "monitor: {}: the slot was taken over before its result was stored; the new holder's counts",
                 claim.check

@@ -575,8 +575,9 @@ impl Store {
     /// aggregate already there for that hour) and deletes them, in one transaction. Returns the rows folded.
     pub async fn downsample(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         let cutoff = cutoff_ms - cutoff_ms.rem_euclid(HOUR_MS);
+        let begin = self.begin_write();
         with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let rows = sqlx::query(
                 "SELECT check_id, at_ms, ok, duration_ms FROM results WHERE at_ms < $1",
             )
@@ -643,6 +644,28 @@ impl Store {
             tx.commit().await?;
             Ok(deleted)
         })
+    }
+
+    /// Deletes the hourly aggregates of hours that started before `cutoff_ms`. Returns the rows deleted.
+    pub async fn delete_hourly_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        with_pool!(self, |pool| Ok(sqlx::query(
+            "DELETE FROM hourly WHERE hour_ms < $1"
+        )
+        .bind(cutoff_ms)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
+    /// The statement that opens a transaction which reads and then writes. On SQLite a deferred transaction
+    /// that read first cannot take the write lock once another connection has written meanwhile (it fails at
+    /// once with SQLITE_BUSY, busy timeout or not); `BEGIN IMMEDIATE` takes the lock up front and so waits its
+    /// turn under the busy timeout instead.
+    fn begin_write(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+            Pool::Postgres(_) => "BEGIN",
+        }
     }
 
     pub async fn hourly(&self, check: &str) -> Result<Vec<Hourly>, StoreError> {
@@ -752,6 +775,11 @@ mod tests {
         store.downsample(2 * HOUR_MS).await.unwrap();
         let hours = store.hourly("landing").await.unwrap();
         assert_eq!((hours[0].samples, hours[0].failures), (11, 2));
+        // Aggregates past their own retention go; later hours stay.
+        assert_eq!(store.delete_hourly_before(HOUR_MS).await.unwrap(), 1);
+        let hours = store.hourly("landing").await.unwrap();
+        assert_eq!(hours.len(), 1);
+        assert_eq!(hours[0].hour_ms, HOUR_MS);
     }
 
     #[tokio::test]
