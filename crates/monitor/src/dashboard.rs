@@ -34,6 +34,8 @@ pub use axum::Router;
 
 /// The cookie a `?token=` visit sets.
 const COOKIE: &str = "launchready_token";
+/// Notices read for incident timelines: the latest ones, enough for the incidents a page lists.
+const NOTICES: i64 = 2_000;
 /// What replaces a secret value that made it into a page.
 const HIDDEN: &str = "[hidden]";
 
@@ -441,9 +443,13 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         span(1),
         span(2),
         shared.store.failures(&check.id, now - week, 20),
-        shared.store.incidents(500)
+        async {
+            let incidents = shared.store.incidents(500).await?;
+            let notices = shared.store.notices(NOTICES).await?;
+            Ok::<_, crate::store::StoreError>((incidents, notices))
+        }
     );
-    let (charts, failures, incidents) = match (hour, day, seven, failures, incidents) {
+    let (charts, failures, (incidents, notices)) = match (hour, day, seven, failures, incidents) {
         (Ok(h), Ok(d), Ok(w), Ok(f), Ok(i)) => (vec![h, d, w], f, i),
         (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), ..) | (.., Err(e), _) | (.., Err(e)) => {
             return failed(&shared, &e);
@@ -458,6 +464,7 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         &charts,
         &failures,
         &incidents,
+        &notices,
         &shared.maintenance,
         now,
     );
@@ -466,9 +473,9 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
 
 async fn incidents(State(shared): State<Arc<Shared>>) -> Response {
     let now = crate::now_ms();
-    match shared.store.incidents(500).await {
-        Ok(all) => {
-            let page = pages::incidents(&all, &shared.maintenance, now);
+    match tokio::try_join!(shared.store.incidents(500), shared.store.notices(NOTICES)) {
+        Ok((all, notices)) => {
+            let page = pages::incidents(&all, &notices, &shared.maintenance, now);
             html(&shared, StatusCode::OK, page)
         }
         Err(e) => failed(&shared, &e),

@@ -84,6 +84,21 @@ pub struct HourCount {
     pub failures: i64,
 }
 
+/// One notice of an incident and where it went: a step of the incident's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeRow {
+    pub channel: String,
+    pub kind: crate::alert::NoticeKind,
+    pub rule: String,
+    pub check: String,
+    pub since_ms: i64,
+    pub created_ms: i64,
+    pub delivered_ms: Option<i64>,
+    pub attempts: i64,
+    /// The last delivery error, as the channel reported it (the page masks URLs in it).
+    pub last_error: Option<String>,
+}
+
 /// Nearest rank of values already sorted ascending (the same rank `alert::percentile` uses).
 fn ranked(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
@@ -264,6 +279,39 @@ impl Store {
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// The latest `limit` notices of the outbox, oldest first, each with its delivery state.
+    pub async fn notices(&self, limit: i64) -> Result<Vec<NoticeRow>, StoreError> {
+        crate::store::with_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT channel, payload, created_ms, delivered_ms, attempts, last_error FROM outbox
+                 ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut out = rows
+                .iter()
+                .map(|row| {
+                    let notice: crate::alert::Notification =
+                        serde_json::from_str(&row.try_get::<String, _>("payload")?)?;
+                    Ok(NoticeRow {
+                        channel: row.try_get("channel")?,
+                        kind: notice.kind,
+                        rule: notice.rule,
+                        check: notice.check,
+                        since_ms: notice.since_ms,
+                        created_ms: row.try_get("created_ms")?,
+                        delivered_ms: row.try_get("delivered_ms")?,
+                        attempts: row.try_get("attempts")?,
+                        last_error: row.try_get("last_error")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            out.reverse();
+            Ok(out)
         })
     }
 

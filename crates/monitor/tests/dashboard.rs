@@ -169,6 +169,19 @@ async fn every_page(world: world::World) {
         past.contains("<td>30 min</td>"),
         "the resolved incident lasted 30 minutes"
     );
+    // Each incident's timeline says where its notices went.
+    assert!(open.contains("alert to slack: <span class=\"open\">not delivered</span> after 1 attempt: POST https://***:***@hooks.example.test/in?key=*** 503"), "{open}");
+    assert!(
+        past.contains("alert to slack: delivered")
+            && past.contains("resolved notice to slack: delivered"),
+        "{past}"
+    );
+    assert!(
+        index.body.contains("Maintenance now, until")
+            && index
+                .body
+                .contains("on route:member: database upgrade (alerts silenced)")
+    );
 
     let note = get(addr, "/note", &[]).await;
     assert_eq!(note.status, 200);

@@ -1,10 +1,11 @@
 //! A small monitor world shared by the dashboard's tests (included with `#[path]`): a manifest with channels
 //! whose secrets must never show, three hours of results a minute for every planned check, checkout failing for
-//! the last ten minutes with an open incident, and a resolved incident on login.
+//! the last ten minutes with an open incident whose alert could not be delivered, a resolved incident on login
+//! whose notices arrived, and a maintenance window on the member page.
 
 use launchready_manifest::Manifest;
 use launchready_monitor::dashboard::{Dashboard, NoteContext};
-use launchready_monitor::{Check, CheckResult, NoticeKind, Notification, Store, plan};
+use launchready_monitor::{Check, CheckResult, Maintenance, NoticeKind, Notification, Store, plan};
 use std::path::Path;
 
 /// The channel secret's variable. Tests cannot set variables (no `unsafe`), so the world names one cargo sets
@@ -25,6 +26,12 @@ pub struct World {
 impl World {
     pub fn dashboard(&self, token: Option<&str>) -> Dashboard {
         Dashboard::new(self.store.clone(), self.checks.clone())
+            .maintenance(vec![Maintenance {
+                start_ms: self.now - 30 * MINUTE,
+                end_ms: self.now + 30 * MINUTE,
+                checks: vec!["route:member".to_string()],
+                reason: "database upgrade".to_string(),
+            }])
             .token(token.map(str::to_string))
             .note(self.note.clone())
     }
@@ -177,6 +184,21 @@ pub async fn small_in(postgres: Option<&str>) -> World {
         .commit_evaluation(&empty, &[resolved], now - 120 * MINUTE)
         .await
         .expect("resolution");
+    // Login's notices arrived; checkout's alert did not, and its delivery error names the hook's URL.
+    for row in store.pending().await.expect("outbox") {
+        if row.notification.check == "route:login" {
+            store
+                .mark_delivered(row.id, row.notification.at_ms + 2_000)
+                .await
+                .expect("delivered");
+        } else {
+            let error = format!(
+                "POST https://hookuser:{}@hooks.example.test/in?key={}: 503 Service Unavailable",
+                URL_SECRETS[0], URL_SECRETS[1]
+            );
+            store.mark_failed(row.id, &error).await.expect("failed");
+        }
+    }
     World {
         note: NoteContext {
             site: manifest.apex().to_string(),

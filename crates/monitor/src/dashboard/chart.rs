@@ -98,13 +98,15 @@ pub fn latency(id: &str, span: &Span, buckets: &[Bucket], until_ms: i64) -> Stri
             clock(ms, with_day)
         );
     }
-    for (name, colour, pick) in [
+    // p95 is drawn first and wider, so where a bucket holds one result (p50 = p95) it still shows as an edge.
+    for (name, colour, width, pick) in [
         (
             "p95",
             P95,
+            4.5,
             (|b: &Bucket| b.p95_ms) as fn(&Bucket) -> Option<f64>,
         ),
-        ("p50", P50, |b: &Bucket| b.p50_ms),
+        ("p50", P50, 2.0, |b: &Bucket| b.p50_ms),
     ] {
         let mut path = String::new();
         let mut previous: Option<i64> = None;
@@ -127,7 +129,7 @@ pub fn latency(id: &str, span: &Span, buckets: &[Bucket], until_ms: i64) -> Stri
         if !path.is_empty() {
             let _ = write!(
                 svg,
-                "<path data-series=\"{name}\" d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\" stroke-linejoin=\"round\"/>",
+                "<path data-series=\"{name}\" d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{width}\" stroke-linejoin=\"round\"/>",
                 path.trim_end()
             );
             // Lone points (a bucket between two empty ones) would not show as a line.

@@ -4,9 +4,10 @@
 
 use super::rollup::Row;
 use super::{chart, escape};
+use crate::alert::NoticeKind;
 use crate::badge::{self, Status};
 use crate::checks::Check;
-use crate::series::{Bucket, FailureRow, Span};
+use crate::series::{Bucket, FailureRow, NoticeRow, Span};
 use crate::store::Incident;
 use regex::Regex;
 use std::fmt::Write as _;
@@ -20,7 +21,8 @@ th{background:#f9fafb}.num{text-align:right;font-variant-numeric:tabular-nums}\
 .up{background:#17803d}.down{background:#b42318}.degraded{background:#b54708}.unknown{background:#667085}\
 .muted{color:#667085}.banner{padding:.5em 1em;background:#fffaeb;border:1px solid #fec84b;margin:.5em 0}\
 .open{color:#b42318;font-weight:600}pre{white-space:pre-wrap;background:#f9fafb;padding:.5em;max-width:70em}\
-.legend span{display:inline-block;width:1em;height:.3em;margin:0 .3em .2em 1em}";
+.legend span{display:inline-block;width:1em;height:.3em;margin:0 .3em .2em 1em}\
+ol.steps{margin:0;padding-left:1.2em;font-size:13px}";
 
 fn head(title: &str) -> String {
     format!(
@@ -243,6 +245,7 @@ pub fn check(
     charts: &[(Span, Vec<Bucket>)],
     failures: &[FailureRow],
     incidents: &[Incident],
+    notices: &[NoticeRow],
     maintenance: &[crate::alert::Maintenance],
     now: i64,
 ) -> String {
@@ -337,23 +340,63 @@ pub fn check(
         html.push_str("</table>");
     }
     html.push_str("<h2>Incidents</h2>");
-    incident_list(&mut html, incidents, now);
+    incident_list(&mut html, incidents, notices, now);
     html.push_str(FOOT);
     html
 }
 
-fn incident_list(html: &mut String, incidents: &[Incident], now: i64) {
+/// An incident's timeline: each notice (fired, reminders, resolved) with where it went and whether it arrived.
+fn steps(html: &mut String, incident: &Incident, notices: &[NoticeRow]) {
+    let mine: Vec<&NoticeRow> = notices
+        .iter()
+        .filter(|n| {
+            n.rule == incident.rule && n.check == incident.check && n.since_ms == incident.since_ms
+        })
+        .collect();
+    html.push_str("<ol class=\"steps\">");
+    let _ = write!(
+        html,
+        "<li>{} started</li>",
+        crate::format_ms(incident.since_ms)
+    );
+    for notice in mine {
+        let kind = match notice.kind {
+            NoticeKind::Firing => "alert",
+            NoticeKind::Reminder => "reminder",
+            NoticeKind::Resolved => "resolved notice",
+        };
+        let delivery = match (notice.delivered_ms, &notice.last_error) {
+            (Some(at), _) => format!("delivered {}", crate::format_ms(at)),
+            (None, Some(error)) => format!(
+                "<span class=\"open\">not delivered</span> after {} attempt{}: {}",
+                notice.attempts,
+                if notice.attempts == 1 { "" } else { "s" },
+                escape(&mask_urls(error))
+            ),
+            (None, None) => "waiting to be sent".to_string(),
+        };
+        let _ = write!(
+            html,
+            "<li>{} {kind} to {}: {delivery}</li>",
+            crate::format_ms(notice.created_ms),
+            escape(&notice.channel)
+        );
+    }
+    if let Some(at) = incident.resolved_ms {
+        let _ = write!(html, "<li>{} resolved</li>", crate::format_ms(at));
+    }
+    html.push_str("</ol>");
+}
+
+fn incident_list(html: &mut String, incidents: &[Incident], notices: &[NoticeRow], now: i64) {
     if incidents.is_empty() {
         html.push_str("<p class=\"muted\">None.</p>");
         return;
     }
-    html.push_str("<table class=\"incidents\"><tr><th>Rule</th><th>Check</th><th>Since</th><th>State</th><th>Lasted</th><th>Summary</th></tr>");
+    html.push_str("<table class=\"incidents\"><tr><th>Rule</th><th>Check</th><th>State</th><th>Lasted</th><th>Timeline</th><th>Summary</th></tr>");
     for incident in incidents {
         let (state, lasted) = match incident.resolved_ms {
-            Some(at) => (
-                format!("resolved {}", crate::format_ms(at)),
-                duration(at - incident.since_ms),
-            ),
+            Some(at) => ("resolved".to_string(), duration(at - incident.since_ms)),
             None => (
                 "<span class=\"open\">open</span>".to_string(),
                 format!("{} so far", duration(now - incident.since_ms)),
@@ -361,11 +404,15 @@ fn incident_list(html: &mut String, incidents: &[Incident], now: i64) {
         };
         let _ = write!(
             html,
-            "<tr><td>{}</td><td><a href=\"/check/{}\">{}</a></td><td>{}</td><td>{state}</td><td>{lasted}</td><td><pre>{}</pre></td></tr>",
+            "<tr><td>{}</td><td><a href=\"/check/{}\">{}</a></td><td>{state}</td><td>{lasted}</td><td>",
             escape(&incident.rule),
             segment(&incident.check),
             escape(&incident.check),
-            crate::format_ms(incident.since_ms),
+        );
+        steps(html, incident, notices);
+        let _ = write!(
+            html,
+            "</td><td><details><summary>message</summary><pre>{}</pre></details></td></tr>",
             escape(&mask_urls(&incident.summary))
         );
     }
@@ -373,7 +420,12 @@ fn incident_list(html: &mut String, incidents: &[Incident], now: i64) {
 }
 
 /// Open and past incidents: a seven-day timeline, then the lists.
-pub fn incidents(all: &[Incident], maintenance: &[crate::alert::Maintenance], now: i64) -> String {
+pub fn incidents(
+    all: &[Incident],
+    notices: &[NoticeRow],
+    maintenance: &[crate::alert::Maintenance],
+    now: i64,
+) -> String {
     let mut html = head("Incidents");
     html.push_str("<h1>Incidents</h1>");
     maintenance_banner(&mut html, maintenance, now);
@@ -385,9 +437,9 @@ pub fn incidents(all: &[Incident], maintenance: &[crate::alert::Maintenance], no
     let (open, past): (Vec<Incident>, Vec<Incident>) =
         all.iter().cloned().partition(|i| i.resolved_ms.is_none());
     html.push_str("<h2>Open</h2>");
-    incident_list(&mut html, &open, now);
+    incident_list(&mut html, &open, notices, now);
     html.push_str("<h2>Past</h2>");
-    incident_list(&mut html, &past, now);
+    incident_list(&mut html, &past, notices, now);
     html.push_str(FOOT);
     html
 }
