@@ -172,12 +172,17 @@ pub async fn small_in(postgres: Option<&str>) -> World {
         now - 150 * MINUTE,
     );
     store
-        .commit_evaluation(&empty, &[open, past.clone()], now - 9 * MINUTE)
+        .commit_evaluation(&empty, std::slice::from_ref(&past), now - 150 * MINUTE)
         .await
-        .expect("incidents");
+        .expect("an incident");
+    store
+        .commit_evaluation(&empty, &[open], now - 9 * MINUTE)
+        .await
+        .expect("another incident");
     let resolved = Notification {
         kind: NoticeKind::Resolved,
         key: format!("{}-resolved", past.key),
+        at_ms: now - 120 * MINUTE,
         ..past
     };
     store

@@ -194,7 +194,11 @@ pub fn timeline(incidents: &[crate::store::Incident], window_ms: i64, until_ms: 
             height - BOTTOM,
             height - 6.0,
             if step == 7 { "end" } else { "middle" },
-            clock(ms, true)
+            if step == 7 {
+                "now".to_string()
+            } else {
+                clock(ms, true)
+            }
         );
     }
     for (n, incident) in shown.iter().enumerate() {
