@@ -254,6 +254,13 @@ impl Running {
         self.collect(status.code().unwrap_or(-1))
     }
 
+    /// Kills the process and everything it started (SIGKILL, as a crash would) and returns what it wrote; the
+    /// exit code is -1.
+    pub fn kill(mut self) -> Run {
+        self.kill_group();
+        self.collect(-1)
+    }
+
     /// [`Running::finish`] with a new limit counted from now (after a signal, say).
     #[track_caller]
     pub fn finish_within(mut self, limit: Duration) -> Run {
@@ -562,6 +569,12 @@ mod tests {
     #[should_panic(expected = "did not finish within")]
     fn a_hang_is_killed_and_fails() {
         sh("sleep 30").limit(Duration::from_millis(200)).run();
+    }
+
+    #[test]
+    fn a_killed_run_ends_with_everything_it_started() {
+        let run = sh("sleep 30 & sleep 30").spawn().kill();
+        assert_eq!(run.code, -1, "{}", run.all());
     }
 
     #[test]
