@@ -335,23 +335,21 @@ impl Run {
     /// stdout must contain every one of `texts`.
     #[track_caller]
     pub fn stdout_has(&self, texts: &[&str]) -> &Self {
-        for text in texts {
-            assert!(
-                self.stdout.contains(text),
-                "stdout lacks {text:?}; {}",
-                self.all()
-            );
-        }
-        self
+        self.has("stdout", &self.stdout, texts)
     }
 
     /// stderr must contain every one of `texts`.
     #[track_caller]
     pub fn stderr_has(&self, texts: &[&str]) -> &Self {
+        self.has("stderr", &self.stderr, texts)
+    }
+
+    #[track_caller]
+    fn has(&self, name: &str, stream: &str, texts: &[&str]) -> &Self {
         for text in texts {
             assert!(
-                self.stderr.contains(text),
-                "stderr lacks {text:?}; {}",
+                stream.contains(text),
+                "{name} lacks {text:?}; {}",
                 self.all()
             );
         }
