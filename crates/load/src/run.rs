@@ -420,36 +420,54 @@ pub async fn run(
         Model::Closed { vus, duration } => {
             let end = begun + *duration;
             let next = Arc::new(AtomicU64::new(0));
-            for _ in 0..(*vus).max(1) {
-                let shared = shared.clone();
-                let tx = tx.clone();
-                let stop = stop.clone();
-                let next = next.clone();
+            // Like wrk's threads, users run on one single-threaded runtime per core, each polling its own
+            // sockets: a response wakes its user on the thread that reads it, with no hand-over between workers.
+            let vus = (*vus).max(1);
+            let lanes = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, vus);
+            for lane in 0..lanes {
+                let users = vus / lanes + usize::from(lane < vus % lanes);
+                let (shared, tx, lane_stop, next) =
+                    (shared.clone(), tx.clone(), stop.clone(), next.clone());
+                // Dropping `cancel` (the run's grace ran out) ends the lane's users.
+                let (cancel, mut cancelled) = watch::channel(());
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                let lane_thread = std::thread::Builder::new()
+                    .name(format!("load-lane-{lane}"))
+                    .spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build();
+                        if let Ok(runtime) = runtime {
+                            runtime.block_on(async move {
+                                let mut users_set = JoinSet::new();
+                                for _ in 0..users {
+                                    users_set.spawn(closed_user(
+                                        shared.clone(),
+                                        tx.clone(),
+                                        lane_stop.clone(),
+                                        next.clone(),
+                                        end,
+                                    ));
+                                }
+                                drop(tx);
+                                tokio::select! {
+                                    _ = async { while users_set.join_next().await.is_some() {} } => {}
+                                    _ = cancelled.changed() => {}
+                                }
+                            });
+                        }
+                        let _ = done.send(());
+                    });
+                if let Err(e) = lane_thread {
+                    stop.stop(format!("cannot start a thread for the virtual users: {e}"));
+                    break;
+                }
                 tasks.spawn(async move {
-                    // Closed model: each user keeps its own connection and hands samples over in batches.
-                    let mut vu = shared.new_vu();
-                    let mut batch = Batch::default();
-                    while Instant::now() < end && stop.reason().is_none() {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
-                        shared.started.fetch_add(1, Ordering::Relaxed);
-                        shared.in_flight.fetch_add(1, Ordering::Relaxed);
-                        // Closed model: the intended start is whenever this user got round to it.
-                        let sample = shared
-                            .iteration(&mut vu, n, Instant::now(), &mut batch)
-                            .await;
-                        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-                        if let Some(sample) = sample
-                            && tx.send(Msg::Iteration(sample)).await.is_err()
-                        {
-                            break;
-                        }
-                        if batch.due() && tx.send(Msg::Batch(batch.take())).await.is_err() {
-                            break;
-                        }
-                    }
-                    if !batch.is_empty() {
-                        let _ = tx.send(Msg::Batch(batch)).await;
-                    }
+                    let _cancel = cancel;
+                    let _ = finished.await;
                 });
             }
             tokio::select! {
@@ -496,6 +514,40 @@ pub async fn run(
         &thresholds,
         stop.reason(),
     )
+}
+
+/// One user of the closed model: the next iteration starts when the last one ends, on the user's own connection,
+/// with samples handed over in batches.
+async fn closed_user(
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Msg>,
+    stop: Stop,
+    next: Arc<AtomicU64>,
+    end: Instant,
+) {
+    let mut vu = shared.new_vu();
+    let mut batch = Batch::default();
+    while Instant::now() < end && stop.reason().is_none() {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        shared.started.fetch_add(1, Ordering::Relaxed);
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        // Closed model: the intended start is whenever this user got round to it.
+        let sample = shared
+            .iteration(&mut vu, n, Instant::now(), &mut batch)
+            .await;
+        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(sample) = sample
+            && tx.send(Msg::Iteration(sample)).await.is_err()
+        {
+            break;
+        }
+        if batch.due() && tx.send(Msg::Batch(batch.take())).await.is_err() {
+            break;
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Msg::Batch(batch)).await;
+    }
 }
 
 /// Each flow's fast form, when the plan allows one, and what the fast path needs from the network layer.
