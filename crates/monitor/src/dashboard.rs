@@ -417,8 +417,34 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
     html(&shared, StatusCode::OK, page)
 }
 
+/// A planned check by id, or a journey's step (`flow:NAME#STEP`), shown as a check of its own under its journey.
+fn resolve(shared: &Shared, id: &str) -> Option<Check> {
+    if let Some(n) = shared.by_id.get(id) {
+        return Some(shared.checks[*n].clone());
+    }
+    let (journey, _) = id.split_once(crate::checks::STEP_SEPARATOR)?;
+    let journey = &shared.checks[*shared.by_id.get(journey)?];
+    matches!(journey.kind, crate::checks::CheckKind::Flow { .. }).then(|| Check {
+        id: id.to_string(),
+        kind: journey.kind.clone(),
+        critical: journey.critical,
+        parents: vec![journey.id.clone()],
+    })
+}
+
+/// The steps the configuration knows for journey `id`.
+fn steps_of<'a>(shared: &'a Shared, id: &str) -> Vec<&'a crate::checks::Step> {
+    let prefix = format!("{id}{}", crate::checks::STEP_SEPARATOR);
+    shared
+        .note
+        .iter()
+        .flat_map(|note| &note.config.steps)
+        .filter(|step| step.id.starts_with(&prefix))
+        .collect()
+}
+
 async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let Some(check) = shared.by_id.get(&id).map(|n| &shared.checks[*n]) else {
+    let Some(check) = resolve(&shared, &id) else {
         return html(
             &shared,
             StatusCode::NOT_FOUND,
@@ -427,12 +453,13 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
     };
     let now = crate::now_ms();
     // The three spans, the failures and the incidents are independent reads: run them side by side on the pool.
+    let id = check.id.as_str();
     let span = |n: usize| {
         let span = crate::series::SPANS[n];
         let store = &shared.store;
         async move {
             store
-                .buckets(&check.id, now - span.window_ms, now + 1, span.bucket_ms)
+                .buckets(id, now - span.window_ms, now + 1, span.bucket_ms)
                 .await
                 .map(|buckets| (span, buckets))
         }
@@ -459,8 +486,10 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         .into_iter()
         .filter(|i| i.check == check.id)
         .collect();
+    let steps = steps_of(&shared, &check.id);
     let page = pages::check(
-        check,
+        &check,
+        &steps,
         &charts,
         &failures,
         &incidents,
@@ -510,7 +539,7 @@ async fn badge_svg(State(shared): State<Arc<Shared>>, Path(file): Path<String>) 
     let Some(id) = file.strip_suffix(".svg") else {
         return (StatusCode::NOT_FOUND, "badges end in .svg\n").into_response();
     };
-    if !shared.by_id.contains_key(id) {
+    if resolve(&shared, id).is_none() {
         return (StatusCode::NOT_FOUND, "no such check\n").into_response();
     }
     let now = crate::now_ms();

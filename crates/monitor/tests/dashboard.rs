@@ -217,6 +217,36 @@ async fn every_page(world: world::World) {
     assert_eq!(get(addr, "/badge/nothing.svg", &[]).await.status, 404);
     assert_eq!(get(addr, "/badge/landing.png", &[]).await.status, 404);
     assert_eq!(get(addr, "/check/nothing", &[]).await.status, 404);
+    // A journey's page links its steps; a step has a page and a badge of its own, under its journey.
+    let journey = get(addr, "/check/flow:journey", &[]).await;
+    assert_eq!(journey.status, 200);
+    let step = journey
+        .body
+        .split("<a href=\"/check/flow:journey%23")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no step link: {}", journey.body));
+    let step_page = get(addr, &format!("/check/flow:journey%23{step}"), &[]).await;
+    assert_eq!(step_page.status, 200);
+    assert!(step_page.body.contains("depends on flow:journey"));
+    assert!(
+        step_page
+            .body
+            .contains("<td>1 h</td><td class=\"num\">30</td><td class=\"num\">0</td>"),
+        "{}",
+        step_page.body
+    );
+    assert_eq!(
+        get(addr, &format!("/badge/flow:journey%23{step}.svg"), &[])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(addr, "/check/landing%23x", &[]).await.status,
+        404,
+        "only journeys have steps"
+    );
 
     let metrics = get(addr, "/metrics", &[]).await;
     assert_eq!(

@@ -1,7 +1,8 @@
-//! A small monitor world shared by the dashboard's tests (included with `#[path]`): a manifest with channels
-//! whose secrets must never show, three hours of results a minute for every planned check, checkout failing for
-//! the last ten minutes with an open incident whose alert could not be delivered, a resolved incident on login
-//! whose notices arrived, and a maintenance window on the member page.
+//! A small monitor world shared by the dashboard's tests (included with `#[path]`): a manifest with a journey and
+//! channels whose secrets must never show, three hours of results a minute for every planned check (and half an
+//! hour of the journey's steps), checkout failing for the last ten minutes with an open incident whose alert
+//! could not be delivered, a resolved incident on login whose notices arrived, and a maintenance window on the
+//! member page.
 
 use launchready_manifest::Manifest;
 use launchready_monitor::dashboard::{Dashboard, NoteContext};
@@ -47,6 +48,10 @@ fn manifest(path: &Path) -> Manifest {
 domain = "example.test"
 canonical = "https://www.example.test/"
 
+[[flow]]
+name = "journey"
+file = "{journey}"
+
 [monitor]
 owner = "founder@example.test"
 
@@ -60,7 +65,11 @@ name = "hook"
 type = "webhook"
 url = "https://hookuser:{}@hooks.example.test/in?key={}"
 "#,
-        URL_SECRETS[0], URL_SECRETS[1]
+        URL_SECRETS[0],
+        URL_SECRETS[1],
+        journey = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/flows/signup-to-payment.hurl")
+            .display()
     );
     Manifest::parse(&text, path).expect("the world's manifest parses")
 }
@@ -154,6 +163,14 @@ pub async fn small_in(postgres: Option<&str>) -> World {
                 r.error = Some(format!("500 with {} in the body", secret_value()));
             }
             store.insert_result(&r).await.expect("insert");
+        }
+    }
+    // The journey's steps for the last half hour, as each run of a journey stores them.
+    for n in 150..180 {
+        for (k, step) in config.steps.iter().enumerate() {
+            let at = start + n * MINUTE + k as i64 * 100;
+            let r = result(&step.id, at, true, latency(40.0 + 10.0 * k as f64, n));
+            store.insert_result(&r).await.expect("insert a step");
         }
     }
     let empty = Default::default();

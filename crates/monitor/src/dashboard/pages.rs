@@ -242,6 +242,7 @@ fn uptime(buckets: &[Bucket]) -> Option<f64> {
 /// A check's page: figures per span, the charts, recent failures with their stored context, its incidents.
 pub fn check(
     check: &Check,
+    steps: &[&crate::checks::Step],
     charts: &[(Span, Vec<Bucket>)],
     failures: &[FailureRow],
     incidents: &[Incident],
@@ -269,6 +270,19 @@ pub fn check(
         .cloned()
         .collect();
     maintenance_banner(&mut html, &relevant, now);
+    if !steps.is_empty() {
+        html.push_str("<p>Steps:");
+        for (n, step) in steps.iter().enumerate() {
+            let _ = write!(
+                html,
+                "{} <a href=\"/check/{}\">{}</a>",
+                if n > 0 { " ·" } else { "" },
+                segment(&step.id),
+                escape(&step.name)
+            );
+        }
+        html.push_str("</p>");
+    }
     html.push_str("<table><tr><th>Window</th><th class=\"num\">Results</th><th class=\"num\">Failed</th><th class=\"num\">Uptime</th></tr>");
     for (span, buckets) in charts {
         let samples: i64 = buckets.iter().map(|b| b.samples).sum();
