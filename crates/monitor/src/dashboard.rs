@@ -487,16 +487,15 @@ async fn check_page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -
         .filter(|i| i.check == check.id)
         .collect();
     let steps = steps_of(&shared, &check.id);
-    let page = pages::check(
-        &check,
-        &steps,
-        &charts,
-        &failures,
-        &incidents,
-        &notices,
-        &shared.maintenance,
-        now,
-    );
+    let view = pages::CheckView {
+        check: &check,
+        steps: &steps,
+        charts: &charts,
+        failures: &failures,
+        incidents: &incidents,
+        notices: &notices,
+    };
+    let page = pages::check(&view, &shared.maintenance, now);
     html(&shared, StatusCode::OK, page)
 }
 

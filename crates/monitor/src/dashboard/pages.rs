@@ -239,17 +239,28 @@ fn uptime(buckets: &[Bucket]) -> Option<f64> {
     (samples > 0).then(|| 100.0 * (samples - failures) as f64 / samples as f64)
 }
 
+/// What a check's page shows, as read from the store.
+#[derive(Debug)]
+pub struct CheckView<'a> {
+    pub check: &'a Check,
+    /// A journey's steps, for links.
+    pub steps: &'a [&'a crate::checks::Step],
+    pub charts: &'a [(Span, Vec<Bucket>)],
+    pub failures: &'a [FailureRow],
+    pub incidents: &'a [Incident],
+    pub notices: &'a [NoticeRow],
+}
+
 /// A check's page: figures per span, the charts, recent failures with their stored context, its incidents.
-pub fn check(
-    check: &Check,
-    steps: &[&crate::checks::Step],
-    charts: &[(Span, Vec<Bucket>)],
-    failures: &[FailureRow],
-    incidents: &[Incident],
-    notices: &[NoticeRow],
-    maintenance: &[crate::alert::Maintenance],
-    now: i64,
-) -> String {
+pub fn check(view: &CheckView<'_>, maintenance: &[crate::alert::Maintenance], now: i64) -> String {
+    let CheckView {
+        check,
+        steps,
+        charts,
+        failures,
+        incidents,
+        notices,
+    } = *view;
     let mut html = head(&check.id);
     let _ = write!(
         html,
