@@ -18,7 +18,7 @@ use crate::store::{RunMeta, Store, StoreError};
 use hdrhistogram::Histogram;
 use launchready_flow::FlowFile;
 use launchready_net::Net;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -110,6 +110,43 @@ pub struct LagSummary {
 /// were invalid, which they are not.
 fn new_lag_histogram() -> Option<Histogram<u64>> {
     Histogram::new_with_max(3_600_000, 3).ok()
+}
+
+/// Results a rule sees at least, per check, however old (the window of `consecutive_failures`).
+const AT_LEAST: i64 = 50;
+/// The writer commits what arrived within this long of a batch's first result in one transaction.
+pub const WRITE_BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// At most this many runs per transaction (also the depth of the queue to the writer).
+const WRITE_BATCH_MAX: usize = 1000;
+
+/// What the evaluator of a lone monitor keeps between rounds: per evaluated id the samples
+/// [`Monitor::evaluate`] would read (those inside the longest look-back, and at least the last [`AT_LEAST`]),
+/// oldest first; the alert states as committed; and the ids with results since the last round.
+struct Memory {
+    samples: HashMap<String, Vec<alert::Sample>>,
+    states: BTreeMap<alert::Key, alert::AlertState>,
+    /// Every (rule, check) the rules name.
+    keys: HashSet<alert::Key>,
+    fresh: HashSet<String>,
+    dependencies: HashMap<String, Vec<String>>,
+    /// The reverse of `dependencies`: whose fold a parent's result can change.
+    children: HashMap<String, Vec<String>>,
+    last_ms: Option<i64>,
+}
+
+impl Memory {
+    /// Appends committed results (each id's arrive in the order they started, as a check never overlaps
+    /// itself); ids no rule reads are not kept.
+    fn append(&mut self, results: Vec<CheckResult>) {
+        for result in results {
+            if let Some(samples) = self.samples.get_mut(&result.check) {
+                let sample = result.sample();
+                let at = samples.partition_point(|s| s.at_ms <= sample.at_ms);
+                samples.insert(at, sample);
+                self.fresh.insert(result.check);
+            }
+        }
+    }
 }
 
 /// A configured monitor.
@@ -294,7 +331,7 @@ impl Monitor {
         let since = now_ms - lookback.as_millis() as i64;
         let mut results = HashMap::new();
         for id in self.config.evaluated_ids(&self.checks) {
-            let rows = self.store.results(&id, since, 50).await?;
+            let rows = self.store.results(&id, since, AT_LEAST).await?;
             results.insert(id, rows.iter().map(CheckResult::sample).collect());
         }
         let previous = self.store.states().await?;
@@ -308,9 +345,15 @@ impl Monitor {
             maintenance: &self.config.maintenance,
             dashboard: self.config.dashboard_url.as_deref(),
         });
+        // A state equal to the stored one needs no write (in steady state that is nearly all of them).
+        let changed: BTreeMap<_, _> = out
+            .states
+            .into_iter()
+            .filter(|(key, state)| previous.get(key) != Some(state))
+            .collect();
         let committed = self
             .store
-            .commit_evaluation_fenced(&out.states, &out.notifications, now_ms, fence)
+            .commit_evaluation_fenced(&changed, &out.notifications, now_ms, fence)
             .await?;
         Ok(committed.then_some(out.notifications.len()))
     }
@@ -385,37 +428,70 @@ impl Monitor {
         }
     }
 
-    /// Each check in its own task; each waits a random part of its first interval before its first run.
+    /// Each check in its own task (each waits a random part of its first interval before its first run), one
+    /// writer task that commits results in batches, and one evaluator on a timer that judges what changed.
+    ///
+    /// A check's next intended start is its previous intended start plus its interval (± jitter), whatever the
+    /// run, the store or the evaluator did meanwhile, so the recorded lag is the lateness against the schedule.
+    /// A run that ends more than a whole interval after its next intended start skips the missed slots instead
+    /// of running them back to back (their lateness was recorded). A check never overlaps itself.
+    ///
+    /// A result counts as recorded once the writer committed it: at most [`WRITE_BATCH_WINDOW`] (plus the commit)
+    /// after the run ends. `kill -9` loses what was not yet committed, never a committed result.
     async fn run_alone(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        let (to_writer, from_checks) = tokio::sync::mpsc::channel(WRITE_BATCH_MAX);
+        let (to_evaluator, committed) = tokio::sync::mpsc::unbounded_channel();
+        let monitor = self.clone();
+        let writer =
+            tokio::spawn(async move { monitor.writer_loop(from_checks, to_evaluator).await });
         let mut tasks = tokio::task::JoinSet::new();
         for check in self.checks.clone() {
             let monitor = self.clone();
+            let to_writer = to_writer.clone();
             tasks.spawn(async move {
                 let schedule = monitor.config.schedule_for(&check.id).clone();
                 let first = schedule
                     .interval_at(crate::now_ms())
                     .mul_f64(schedule.jitter.clamp(0.0, 0.5) * rand::random::<f64>());
                 let mut intended = crate::now_ms() + first.as_millis() as i64;
-                tokio::time::sleep(first).await;
                 loop {
-                    // The next run is scheduled after this one ends, so a check never overlaps itself.
-                    if let Err(error) = monitor.run_slot(&check, Some(intended)).await {
-                        eprintln!("monitor: {}: {error}", check.id);
+                    let ahead = intended - crate::now_ms();
+                    if ahead > 0 {
+                        tokio::time::sleep(Duration::from_millis(ahead as u64)).await;
                     }
-                    if let Err(error) = monitor.evaluate(crate::now_ms()).await {
-                        eprintln!("monitor: alerts: {error}");
+                    let started = crate::now_ms();
+                    monitor.record_lag(intended, started);
+                    let results = checks::run_with_steps(
+                        &check,
+                        &monitor.net,
+                        &monitor.flows,
+                        &monitor.journeys,
+                        started,
+                    )
+                    .await;
+                    if to_writer
+                        .send((results, monitor.meta(Some(intended))))
+                        .await
+                        .is_err()
+                    {
+                        return;
                     }
-                    monitor.deliver_logged().await;
+                    let interval = schedule.interval_at(intended).as_millis() as i64;
+                    let wait = schedule.next_wait(intended, rand::random::<f64>());
+                    intended += wait.as_millis() as i64;
                     let now = crate::now_ms();
-                    let wait = schedule.next_wait(now, rand::random::<f64>());
-                    intended = now + wait.as_millis() as i64;
-                    tokio::time::sleep(wait).await;
+                    if intended + interval < now {
+                        intended = now;
+                    }
                 }
             });
         }
+        drop(to_writer);
+        let monitor = self.clone();
+        let evaluator = tokio::spawn(async move { monitor.alone_evaluator_loop(committed).await });
         // Raw results older than the retention period become hourly aggregates, checked every hour.
         let monitor = self.clone();
-        tasks.spawn(async move {
+        let retention = tokio::spawn(async move {
             loop {
                 monitor.retain(crate::now_ms()).await;
                 tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -424,6 +500,292 @@ impl Monitor {
         stop.await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        // Every sender is gone now: the writer commits what it holds and ends.
+        let _ = writer.await;
+        evaluator.abort();
+        retention.abort();
+        let _ = evaluator.await;
+        let _ = retention.await;
+    }
+
+    /// Commits the results the check tasks send in batches: up to [`WRITE_BATCH_MAX`] runs or what arrived
+    /// within [`WRITE_BATCH_WINDOW`] of the first, in one transaction; then hands them to the evaluator. A
+    /// failed commit is retried a few times before its results are given up (and said so).
+    async fn writer_loop(
+        self: Arc<Self>,
+        mut from_checks: tokio::sync::mpsc::Receiver<(Vec<CheckResult>, RunMeta)>,
+        to_evaluator: tokio::sync::mpsc::UnboundedSender<Vec<CheckResult>>,
+    ) {
+        let mut open = true;
+        while open {
+            let Some(first) = from_checks.recv().await else {
+                break;
+            };
+            let mut runs = vec![first];
+            let deadline = tokio::time::Instant::now() + WRITE_BATCH_WINDOW;
+            while runs.len() < WRITE_BATCH_MAX {
+                match tokio::time::timeout_at(deadline, from_checks.recv()).await {
+                    Ok(Some(run)) => runs.push(run),
+                    Ok(None) => {
+                        open = false;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let batch: Vec<(CheckResult, RunMeta)> = runs
+                .into_iter()
+                .flat_map(|(results, meta)| results.into_iter().map(move |r| (r, meta.clone())))
+                .collect();
+            let mut attempt = 0;
+            loop {
+                match self.store.insert_runs(&batch).await {
+                    Ok(()) => {
+                        let _ = to_evaluator.send(batch.into_iter().map(|(r, _)| r).collect());
+                        break;
+                    }
+                    Err(error) if attempt < 3 => {
+                        attempt += 1;
+                        eprintln!(
+                            "monitor: storing {} results: {error}; retrying",
+                            batch.len()
+                        );
+                        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                    }
+                    Err(error) => {
+                        eprintln!("monitor: {} results were lost: {error}", batch.len());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Alone on SQLite: keeps the look-back window of every evaluated id and the alert states in memory (read
+    /// once from the database), appends what the writer committed, and evaluates on a timer (the shortest
+    /// interval, within 1–10 s) only what can have changed.
+    async fn alone_evaluator_loop(
+        self: Arc<Self>,
+        mut committed: tokio::sync::mpsc::UnboundedReceiver<Vec<CheckResult>>,
+    ) {
+        let every = self.cluster.evaluate_every.unwrap_or_else(|| {
+            self.shortest_interval()
+                .clamp(Duration::from_secs(1), Duration::from_secs(10))
+        });
+        let mut memory = loop {
+            match self.load_memory(crate::now_ms()).await {
+                Ok(memory) => break memory,
+                Err(error) => {
+                    eprintln!("monitor: alerts: reading the stored window: {error}");
+                    tokio::time::sleep(every).await;
+                }
+            }
+        };
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            while let Ok(results) = committed.try_recv() {
+                memory.append(results);
+            }
+            match self.evaluate_changed(&mut memory, crate::now_ms()).await {
+                Ok(_) => {}
+                Err(error) => eprintln!("monitor: alerts: {error}"),
+            }
+            self.deliver_logged().await;
+        }
+    }
+
+    /// The longest look-back of any rule.
+    fn lookback_ms(&self) -> i64 {
+        self.config
+            .rules
+            .iter()
+            .map(|r| r.condition.lookback())
+            .max()
+            .unwrap_or(Duration::ZERO)
+            .as_millis() as i64
+    }
+
+    /// What [`Monitor::evaluate`] would read from the database at `now_ms`, read once.
+    async fn load_memory(&self, now_ms: i64) -> Result<Memory, MonitorError> {
+        let since = now_ms - self.lookback_ms();
+        let mut samples = HashMap::new();
+        for id in self.config.evaluated_ids(&self.checks) {
+            let rows = self.store.results(&id, since, AT_LEAST).await?;
+            samples.insert(id, rows.iter().map(CheckResult::sample).collect());
+        }
+        let dependencies = self.config.dependencies_with_steps(&self.checks);
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for (child, parents) in &dependencies {
+            for parent in parents {
+                children
+                    .entry(parent.clone())
+                    .or_default()
+                    .push(child.clone());
+            }
+        }
+        let keys = self
+            .config
+            .rules
+            .iter()
+            .flat_map(|r| r.checks.iter().map(|c| (r.name.clone(), c.clone())))
+            .collect();
+        Ok(Memory {
+            samples,
+            states: self.store.states().await?,
+            keys,
+            fresh: HashSet::new(),
+            dependencies,
+            children,
+            last_ms: None,
+        })
+    }
+
+    /// One evaluation from memory, equal to [`Monitor::evaluate`] at `now_ms` but judging only the ids whose
+    /// verdict or state can differ from the last round: those with new results, those a window slid off a
+    /// result of, the dependents of those with new results (their fold), every firing one (reminders), every
+    /// certificate rule (its days left move with the clock), and all of them on the first round and when a
+    /// maintenance window began or ended. Commits only the states that changed.
+    async fn evaluate_changed(
+        &self,
+        memory: &mut Memory,
+        now_ms: i64,
+    ) -> Result<usize, MonitorError> {
+        let _one = self.evaluating.lock().await;
+        let lookback = self.lookback_ms();
+        let cut = now_ms - lookback;
+        let due: HashSet<String> = match memory.last_ms {
+            None => memory
+                .samples
+                .keys()
+                .cloned()
+                .chain(memory.keys.iter().map(|(_, c)| c.clone()))
+                .collect(),
+            Some(last) => {
+                let boundary = self.config.maintenance.iter().any(|m| {
+                    (last < m.start_ms && m.start_ms <= now_ms)
+                        || (last < m.end_ms && m.end_ms <= now_ms)
+                });
+                if boundary {
+                    memory
+                        .samples
+                        .keys()
+                        .cloned()
+                        .chain(memory.keys.iter().map(|(_, c)| c.clone()))
+                        .collect()
+                } else {
+                    let mut due = memory.fresh.clone();
+                    for id in &memory.fresh {
+                        if let Some(children) = memory.children.get(id) {
+                            due.extend(children.iter().cloned());
+                        }
+                    }
+                    // A windowed verdict changes with no new result only when a result leaves a window.
+                    let mut windows: Vec<i64> = self
+                        .config
+                        .rules
+                        .iter()
+                        .map(|r| r.condition.lookback().as_millis() as i64)
+                        .filter(|w| *w > 0)
+                        .collect();
+                    windows.push(lookback);
+                    windows.sort_unstable();
+                    windows.dedup();
+                    for (id, samples) in &memory.samples {
+                        let slid = windows.iter().any(|window| {
+                            let before = samples.partition_point(|s| s.at_ms <= last - window);
+                            let now = samples.partition_point(|s| s.at_ms <= now_ms - window);
+                            now > before
+                        });
+                        if slid {
+                            due.insert(id.clone());
+                        }
+                    }
+                    for ((_, check), state) in &memory.states {
+                        if state.firing {
+                            due.insert(check.clone());
+                        }
+                    }
+                    for rule in &self.config.rules {
+                        if matches!(rule.condition, alert::Condition::CertExpiresWithin { .. }) {
+                            due.extend(rule.checks.iter().cloned());
+                        }
+                    }
+                    due
+                }
+            }
+        };
+        for samples in memory.samples.values_mut() {
+            let old = samples.partition_point(|s| s.at_ms <= cut);
+            let drop = old.min(samples.len().saturating_sub(AT_LEAST as usize));
+            if drop > 0 {
+                samples.drain(..drop);
+            }
+        }
+        let rules: Vec<alert::Rule> = self
+            .config
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let checks: Vec<String> = rule
+                    .checks
+                    .iter()
+                    .filter(|c| due.contains(*c))
+                    .cloned()
+                    .collect();
+                (!checks.is_empty()).then(|| alert::Rule {
+                    checks,
+                    ..rule.clone()
+                })
+            })
+            .collect();
+        let mut out = alert::evaluate(&Input {
+            now_ms,
+            rules: &rules,
+            results: &memory.samples,
+            previous: &memory.states,
+            dependencies: &memory.dependencies,
+            maintenance: &self.config.maintenance,
+            dashboard: self.config.dashboard_url.as_deref(),
+        });
+        let changed: BTreeMap<alert::Key, alert::AlertState> = out
+            .states
+            .into_iter()
+            .filter(|(key, state)| memory.states.get(key) != Some(state))
+            .collect();
+        // The fold of a notice lists every firing alert folded into its check, judged this round or not.
+        if out
+            .notifications
+            .iter()
+            .any(|n| n.kind != alert::NoticeKind::Resolved)
+        {
+            let mut all: BTreeMap<&alert::Key, &alert::AlertState> = memory
+                .states
+                .iter()
+                .filter(|(key, _)| memory.keys.contains(*key))
+                .collect();
+            all.extend(changed.iter());
+            for notification in &mut out.notifications {
+                if notification.kind == alert::NoticeKind::Resolved {
+                    continue;
+                }
+                notification.folded = all
+                    .iter()
+                    .filter(|(_, s)| {
+                        s.firing && s.folded_into.as_deref() == Some(&notification.check)
+                    })
+                    .map(|((rule, check), _)| format!("{rule} on {check}"))
+                    .collect();
+            }
+        }
+        self.store
+            .commit_evaluation(&changed, &out.notifications, now_ms)
+            .await?;
+        memory.states.extend(changed);
+        memory.fresh.clear();
+        memory.last_ms = Some(now_ms);
+        Ok(out.notifications.len())
     }
 
     /// Folds raw results past the retention period into hourly aggregates, then drops the aggregates past

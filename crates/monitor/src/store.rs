@@ -290,6 +290,25 @@ impl Store {
         Ok(())
     }
 
+    /// Stores many results in one transaction (one commit, one fsync): all of them or, on an error, none.
+    pub async fn insert_runs(&self, runs: &[(CheckResult, RunMeta)]) -> Result<(), StoreError> {
+        let timings = runs
+            .iter()
+            .map(|(r, _)| serde_json::to_string(&r.timings))
+            .collect::<Result<Vec<_>, _>>()?;
+        let begin = self.begin_write();
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin_with(begin).await?;
+            for ((r, meta), timings) in runs.iter().zip(&timings) {
+                bind_result!(sqlx::query(INSERT_RESULT), r, meta, timings)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// A check's results since `since_ms`, oldest first, but at least its last `at_least` results.
     pub async fn results(
         &self,
@@ -794,5 +813,25 @@ mod tests {
         store.close().await;
         let again = Store::open(&path).await.unwrap();
         assert_eq!(again.result_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_results_is_stored_in_order_with_its_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
+        let meta = |due| RunMeta {
+            node: "n".into(),
+            region: String::new(),
+            due_ms: Some(due),
+        };
+        let batch: Vec<_> = (0..300)
+            .map(|i| (result("landing", i, i % 7 != 0, 1.0), meta(i)))
+            .collect();
+        store.insert_runs(&batch).await.unwrap();
+        let stored = store.results("landing", -1, 0).await.unwrap();
+        assert_eq!(stored.len(), 300);
+        assert!(stored.iter().zip(&batch).all(|(s, (b, _))| s == b));
+        let runs = store.runs().await.unwrap();
+        assert_eq!(runs[299].meta.due_ms, Some(299));
     }
 }
