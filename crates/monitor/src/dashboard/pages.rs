@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#101828}\
 a{color:#1d4ed8}nav a{margin-right:1em}table{border-collapse:collapse;font-size:14px}\
 td,th{padding:.25em .7em;border-bottom:1px solid #eaecf0;text-align:left;vertical-align:top}\
-th{background:#f9fafb}.num{text-align:right;font-variant-numeric:tabular-nums}\
+th{background:#f9fafb}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\
 .st{display:inline-block;min-width:5em;padding:0 .4em;border-radius:3px;color:#fff;font-weight:600}\
 .up{background:#17803d}.down{background:#b42318}.degraded{background:#b54708}.unknown{background:#667085}\
 .muted{color:#667085}.banner{padding:.5em 1em;background:#fffaeb;border:1px solid #fec84b;margin:.5em 0}\
