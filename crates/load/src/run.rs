@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 use launchready_findings::facts::NetErrorKind;
 use launchready_flow::{Engine, FlowResult, Status};
 use launchready_net::Net;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -22,11 +22,14 @@ use tokio::task::JoinSet;
 
 /// Stops a run (Ctrl-C, a failed `abortOnFail` threshold, a refused host); the first reason is kept.
 #[derive(Debug, Clone)]
-pub struct Stop(Arc<watch::Sender<Option<String>>>);
+pub struct Stop(Arc<watch::Sender<Option<String>>>, Arc<AtomicBool>);
 
 impl Default for Stop {
     fn default() -> Self {
-        Stop(Arc::new(watch::channel(None).0))
+        Stop(
+            Arc::new(watch::channel(None).0),
+            Arc::new(AtomicBool::new(false)),
+        )
     }
 }
 
@@ -41,10 +44,16 @@ impl Stop {
                 false
             }
         });
+        self.1.store(true, Ordering::Relaxed);
     }
 
     pub fn reason(&self) -> Option<String> {
         self.0.borrow().clone()
+    }
+
+    /// Whether a stop was asked for: a plain load, cheap enough for every iteration of every user.
+    pub fn is_stopped(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
     }
 
     pub async fn stopped(&self) {
@@ -527,15 +536,32 @@ async fn closed_user(
 ) {
     let mut vu = shared.new_vu();
     let mut batch = Batch::default();
-    while Instant::now() < end && stop.reason().is_none() {
-        let n = next.fetch_add(1, Ordering::Relaxed);
-        shared.started.fetch_add(1, Ordering::Relaxed);
-        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    // Figures every user shares are touched once per block of iterations, not once per request: counters
+    // written by users on every core would bounce between the cores' caches.
+    const BLOCK: u64 = 64;
+    let (mut n, mut block_end) = (0u64, 0u64);
+    // In the closed model a user always has an iteration in flight until it stops; the guard also counts what
+    // it started when the user is cut off at the end of the grace period.
+    shared.in_flight.fetch_add(1, Ordering::Relaxed);
+    let mut counts = UserCounts {
+        shared: shared.clone(),
+        started: 0,
+    };
+    while Instant::now() < end && !stop.is_stopped() {
+        if n == block_end {
+            n = next.fetch_add(BLOCK, Ordering::Relaxed);
+            block_end = n + BLOCK;
+        }
+        counts.started += 1;
+        if counts.started == BLOCK {
+            shared.started.fetch_add(BLOCK, Ordering::Relaxed);
+            counts.started = 0;
+        }
         // Closed model: the intended start is whenever this user got round to it.
         let sample = shared
             .iteration(&mut vu, n, Instant::now(), &mut batch)
             .await;
-        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        n += 1;
         if let Some(sample) = sample
             && tx.send(Msg::Iteration(sample)).await.is_err()
         {
@@ -545,8 +571,24 @@ async fn closed_user(
             break;
         }
     }
+    drop(counts);
     if !batch.is_empty() {
         let _ = tx.send(Msg::Batch(batch)).await;
+    }
+}
+
+/// A closed-model user's share of the shared counters, settled when the user ends or is cut off.
+struct UserCounts {
+    shared: Arc<Shared>,
+    started: u64,
+}
+
+impl Drop for UserCounts {
+    fn drop(&mut self) {
+        self.shared
+            .started
+            .fetch_add(self.started, Ordering::Relaxed);
+        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
