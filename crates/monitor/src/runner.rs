@@ -1030,3 +1030,181 @@ impl Monitor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Condition, Maintenance, NoticeKind, Notification, Rule};
+    use crate::config::{Schedule, default_rules};
+    use launchready_manifest::RouteKind;
+    use launchready_net::NetConfig;
+
+    const T0: i64 = 1_000_000_000_000;
+    const MINUTE: i64 = 60_000;
+
+    fn http(id: &str, parents: &[&str]) -> Check {
+        Check {
+            id: id.into(),
+            kind: CheckKind::Http {
+                url: url::Url::parse("https://example.test/").unwrap(),
+                expect_status: 200,
+                route_kind: RouteKind::Other,
+            },
+            critical: true,
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    async fn monitor(dir: &std::path::Path, name: &str, checks: &[Check]) -> Monitor {
+        let mut rules = default_rules(checks, &[], "ops");
+        rules.push(Rule {
+            name: "down twice".into(),
+            checks: vec!["route:b".into()],
+            condition: Condition::ConsecutiveFailures { n: 2 },
+            owner: "ops".into(),
+            channels: vec!["log".into()],
+            remind_every: Some(Duration::from_secs(250)),
+            first_step: "look".into(),
+        });
+        rules.push(Rule {
+            name: "errors over 5m".into(),
+            checks: vec!["route:a".into()],
+            condition: Condition::ErrorRateAbove {
+                ratio: 0.2,
+                window: Duration::from_secs(300),
+                min_samples: 3,
+            },
+            owner: "ops".into(),
+            channels: vec!["log".into()],
+            remind_every: None,
+            first_step: "look".into(),
+        });
+        let config = MonitorConfig {
+            schedule: Schedule::default(),
+            schedules: HashMap::new(),
+            rules,
+            channels: Vec::new(),
+            maintenance: vec![Maintenance {
+                start_ms: T0 + 18 * MINUTE + 5_000,
+                end_ms: T0 + 24 * MINUTE + 5_000,
+                checks: vec!["route:a".into()],
+                reason: "deploy".into(),
+            }],
+            database: dir.join(name),
+            dashboard_url: None,
+            owner: "ops".into(),
+            retention: crate::store::DEFAULT_RETENTION,
+            hourly_retention: None,
+            steps: Vec::new(),
+        };
+        let store = Store::open(&dir.join(name)).await.unwrap();
+        let net = Arc::new(Net::new(NetConfig::default()).unwrap());
+        Monitor::new(
+            config,
+            checks.to_vec(),
+            store,
+            net.clone(),
+            net,
+            FlowContext::default(),
+        )
+        .unwrap()
+    }
+
+    /// Minute `m`'s result of `check`: the landing page down in minutes 10–13, route:a slow from 5 to 25 and
+    /// failing from 20 to 22 (inside its maintenance window), route:b failing in 8–15 and 30–35.
+    fn result(check: &str, m: i64) -> CheckResult {
+        let offset = match check {
+            "landing" => 1_000,
+            "route:a" => 2_500,
+            _ => 7_000,
+        };
+        let mut r = CheckResult::new(check, T0 + m * MINUTE + offset);
+        let (ok, ms) = match check {
+            "landing" => (!(10..14).contains(&m), 80.0),
+            "route:a" => (
+                !(20..23).contains(&m),
+                if (5..25).contains(&m) { 900.0 } else { 120.0 },
+            ),
+            _ => (
+                !(8..16).contains(&m) && !(30..36).contains(&m),
+                // Ever faster: the window's p95 is its oldest sample, so it moves when that one leaves.
+                200.0 - 2.0 * m as f64,
+            ),
+        };
+        r.ok = ok;
+        r.duration_ms = ms;
+        if !ok {
+            r.error = Some(format!("{check} failed in minute {m}"));
+        }
+        r
+    }
+
+    /// Judging only what changed, from memory, commits exactly what judging everything from the database does,
+    /// round after round: the same states and the same notices (firing, folded, silenced, reminders, resolved).
+    #[tokio::test]
+    async fn judging_what_changed_equals_judging_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let checks = vec![
+            http("landing", &[]),
+            http("route:a", &["landing"]),
+            // No parent: only its own results and its windows sliding move its verdicts.
+            http("route:b", &[]),
+        ];
+        let changed = monitor(dir.path(), "changed.db", &checks).await;
+        let everything = monitor(dir.path(), "everything.db", &checks).await;
+        let mut memory = changed.load_memory(T0).await.unwrap();
+        let mut results: Vec<CheckResult> = (0..70)
+            .flat_map(|m| ["landing", "route:a", "route:b"].map(|c| result(c, m)))
+            // route:a goes quiet after minute 27, so only its windows sliding can move its verdicts; route:b
+            // reports every other minute, so its reminders fall between its results.
+            .filter(|r| match r.check.as_str() {
+                "route:a" => r.at_ms < T0 + 28 * MINUTE,
+                "route:b" => (r.at_ms - T0) / MINUTE % 2 == 0,
+                _ => true,
+            })
+            .collect();
+        results.sort_by_key(|r| r.at_ms);
+        let mut next = 0;
+        let mut notices = 0;
+        for tick in 1..=70 * 6 {
+            let now = T0 + tick * 10_000;
+            let upto = results[next..].partition_point(|r| r.at_ms <= now) + next;
+            let fresh: Vec<(CheckResult, RunMeta)> = results[next..upto]
+                .iter()
+                .map(|r| (r.clone(), RunMeta::default()))
+                .collect();
+            next = upto;
+            if !fresh.is_empty() {
+                changed.store.insert_runs(&fresh).await.unwrap();
+                everything.store.insert_runs(&fresh).await.unwrap();
+                memory.append(fresh.into_iter().map(|(r, _)| r).collect());
+            }
+            changed.evaluate_changed(&mut memory, now).await.unwrap();
+            everything.evaluate(now).await.unwrap();
+            assert_eq!(
+                changed.store.states().await.unwrap(),
+                everything.store.states().await.unwrap(),
+                "states at tick {tick}"
+            );
+            let sent = |rows: Vec<crate::store::OutboxRow>| -> Vec<Notification> {
+                rows.into_iter().map(|r| r.notification).collect()
+            };
+            let a = sent(changed.store.pending().await.unwrap());
+            let b = sent(everything.store.pending().await.unwrap());
+            assert_eq!(a, b, "notices at tick {tick}");
+            notices = a.len();
+        }
+        // The scenario does exercise the engine: firing, folding, reminders and resolutions.
+        let kinds: Vec<NoticeKind> = changed
+            .store
+            .pending()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.notification.kind)
+            .collect();
+        assert!(notices >= 6, "{kinds:?}");
+        assert!(kinds.contains(&NoticeKind::Reminder), "{kinds:?}");
+        assert!(kinds.contains(&NoticeKind::Resolved), "{kinds:?}");
+    }
+}
