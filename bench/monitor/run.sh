@@ -7,7 +7,7 @@
 #      lag as a lower bound (only what exceeds the jitter counts);
 #   2. launchready monitor with jitter = 0: the same, with an exact scheduler lag (intended start vs `at_ms`);
 #   2b. launchready monitor --once on the same manifest: every check once, then one evaluation — what the checks
-#      themselves cost without the alert evaluation that follows each scheduled run;
+#      themselves cost, with one alert evaluation at the end;
 #   2c. the same on a database already holding 50 results per check, as after 50 minutes: the difference from 2b
 #      is roughly one alert evaluation at steady state;
 #   3. blackbox exporter + driver.py at CHECKS/60 probes per second: probes/s, the driver's lag, the exporter's
@@ -19,7 +19,7 @@
 #        (steady needs once).
 #        PERF=N: N seconds of `perf record -g` on launchready monitor, starting 30 s into each of its runs (a
 #        profile run: it disturbs that run's CPU figures); the report is written to $T/perf-NAME.txt.
-#        SYNCS=N: count the monitor's fsync/fdatasync calls (one per SQLite commit: a stored result or an alert
+#        SYNCS=N: count the monitor's fsync/fdatasync calls (one per SQLite commit: a batch of results or an alert
 #        evaluation) for N seconds from 30 s into each of its runs, with `perf stat`, into $T/syncs-NAME.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
