@@ -228,6 +228,12 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
             display_url(&config.database.to_string_lossy())
         );
     }
+    // The dashboard's note page needs the configuration the monitor consumes.
+    let note = dashboard::NoteContext {
+        site: manifest.apex().to_string(),
+        config: config.clone(),
+        rollback: manifest.deploy.as_ref().and_then(|d| d.rollback.clone()),
+    };
     let maintenance = config.maintenance.clone();
     let monitor = Monitor::new(
         config,
@@ -286,7 +292,11 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
         let _ = tokio::signal::ctrl_c().await;
     };
     if let Some(addr) = cmd.listen {
-        let router = dashboard::router(store, checks, maintenance, token);
+        let router = dashboard::Dashboard::new(store, checks)
+            .maintenance(maintenance)
+            .token(token)
+            .note(note)
+            .router();
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Failure::could_not_run(anyhow!("cannot listen on {addr}: {e}")))?;

@@ -348,6 +348,12 @@ fn dashboard_serves_status_metrics_and_health_on_loopback() {
         page.contains("launchready monitor") && page.contains("flow:checkout"),
         "{page}"
     );
+    // The binary hands the dashboard the manifest, so the note page is the note, not a pointer to the command.
+    let note = get("/note").unwrap();
+    assert!(
+        note.contains("What to check first") && note.contains("Who owns what"),
+        "{note}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }
