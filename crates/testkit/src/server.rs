@@ -10,6 +10,7 @@
 pub mod alertmanager;
 pub mod apache;
 pub mod caddy;
+pub mod chromedriver;
 pub mod dovecot;
 pub mod nginx;
 pub mod nsd;
