@@ -16,6 +16,8 @@ pub mod redact;
 pub mod runner;
 pub mod series;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 
 pub use alert::{AlertState, Condition, Maintenance, NoticeKind, Notification, Rule, Sample};
 pub use checks::{Check, CheckKind, CheckResult, FlowContext, plan};

@@ -7,7 +7,7 @@
 //! durations, and the nearest rank is picked here. Windows are read through the `(check_id, at_ms)` index; the whole-table reads go
 //! by `id` ranges, which both databases answer from the primary key.
 
-use crate::store::{Incident, Store, StoreError};
+use crate::store::{Incident, Store, StoreError, max_opt};
 use sqlx::Row;
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -119,13 +119,6 @@ fn close(
         bucket.p95_ms = ranked(sorted, 95.0);
     }
     sorted.clear();
-}
-
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// Reads a [`Raw`] from a row of either driver (the store's pool is SQLite or PostgreSQL).
@@ -269,15 +262,7 @@ impl Store {
             .fetch_all(pool)
             .await?;
             rows.iter()
-                .map(|row| {
-                    Ok(Incident {
-                        rule: row.try_get("rule")?,
-                        check: row.try_get("check_id")?,
-                        since_ms: row.try_get("since_ms")?,
-                        resolved_ms: row.try_get("resolved_ms")?,
-                        summary: row.try_get("summary")?,
-                    })
-                })
+                .map(|row| crate::store::incident!(row))
                 .collect()
         })
     }
@@ -451,27 +436,15 @@ impl Store {
 mod tests {
     use super::*;
     use crate::checks::CheckResult;
+    use crate::test_support::{self, temp_store as store};
 
+    /// A failure here carries the kind and text the runner records for a 500.
     fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
         CheckResult {
-            at_ms,
-            check: check.into(),
-            step: String::new(),
-            ok,
-            status: Some(if ok { 200 } else { 500 }),
-            duration_ms,
-            timings: serde_json::Value::Null,
             error_kind: (!ok).then(|| "status".to_string()),
             error: (!ok).then(|| "500 from GET /".to_string()),
-            context: None,
-            cert_expires_at_ms: None,
+            ..test_support::result(check, at_ms, ok, duration_ms)
         }
-    }
-
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
-        (dir, store)
     }
 
     #[tokio::test]

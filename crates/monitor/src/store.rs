@@ -183,6 +183,20 @@ macro_rules! bind_result {
 }
 pub(crate) use bind_result;
 
+/// Reads an [`Incident`] from a row of either driver, selected as `rule, check_id, since_ms, resolved_ms, summary`.
+macro_rules! incident {
+    ($row:expr) => {
+        Ok::<$crate::store::Incident, $crate::store::StoreError>($crate::store::Incident {
+            rule: $row.try_get("rule")?,
+            check: $row.try_get("check_id")?,
+            since_ms: $row.try_get("since_ms")?,
+            resolved_ms: $row.try_get("resolved_ms")?,
+            summary: $row.try_get("summary")?,
+        })
+    };
+}
+pub(crate) use incident;
+
 /// True when `database` names a PostgreSQL server rather than a SQLite file.
 pub fn is_postgres_url(database: &str) -> bool {
     database.starts_with("postgres://") || database.starts_with("postgresql://")
@@ -560,17 +574,7 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(Incident {
-                        rule: row.try_get("rule")?,
-                        check: row.try_get("check_id")?,
-                        since_ms: row.try_get("since_ms")?,
-                        resolved_ms: row.try_get("resolved_ms")?,
-                        summary: row.try_get("summary")?,
-                    })
-                })
-                .collect()
+            rows.iter().map(|row| incident!(row)).collect()
         })
     }
 
@@ -721,7 +725,8 @@ const MARK_DELIVERED: &str =
 const MARK_FAILED: &str =
     "UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2";
 
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+/// The larger of two optional figures, or whichever is present.
+pub(crate) fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -731,27 +736,11 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
-        CheckResult {
-            at_ms,
-            check: check.into(),
-            step: String::new(),
-            ok,
-            status: Some(if ok { 200 } else { 500 }),
-            duration_ms,
-            timings: serde_json::Value::Null,
-            error_kind: None,
-            error: None,
-            context: None,
-            cert_expires_at_ms: None,
-        }
-    }
+    use crate::test_support::{result, temp_store};
 
     #[tokio::test]
     async fn old_results_fold_into_hours_and_recent_ones_stay_raw() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
+        let (_dir, store) = temp_store().await;
         // Hour 0: 10 results, one failed; hour 1: 2 results; hour 5: recent.
         for i in 0..10 {
             store
@@ -817,8 +806,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_of_results_is_stored_in_order_with_its_slots() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
+        let (_dir, store) = temp_store().await;
         let meta = |due| RunMeta {
             node: "n".into(),
             region: String::new(),

@@ -234,28 +234,21 @@ impl Rollup {
 mod tests {
     use super::*;
     use crate::checks::CheckResult;
+    use crate::test_support::{self, temp_store};
 
+    /// A failure here is a 503 with its status as the error text.
     fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
         CheckResult {
-            at_ms,
-            check: check.into(),
-            step: String::new(),
-            ok,
             status: Some(if ok { 200 } else { 503 }),
-            duration_ms,
-            timings: serde_json::Value::Null,
-            error_kind: None,
             error: (!ok).then(|| "503".to_string()),
-            context: None,
-            cert_expires_at_ms: None,
+            ..test_support::result(check, at_ms, ok, duration_ms)
         }
     }
 
     /// The incremental path and a fresh build agree, and both agree with the figures computed from scratch.
     #[tokio::test]
     async fn catching_up_gives_what_a_fresh_build_gives() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("m.db")).await.unwrap();
+        let (_dir, store) = temp_store().await;
         let now = 30 * HOUR_MS;
         let minute = 60_000;
         // 30 hours of one result every 10 minutes; every 7th fails.
