@@ -8,18 +8,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use launchready_flow::{FlowFile, Value, Variables};
-use launchready_lab::app::{AppConfig, MemberApp, Mode};
+use launchready_lab::app::{MemberApp, Mode};
 use launchready_mailbox::SmtpSink;
 use launchready_manifest::Manifest;
 use launchready_monitor::alert::{self, Input};
 use launchready_monitor::checks::{self, JourneyContext, JourneyMailbox};
 use launchready_monitor::{CheckResult, FlowContext, Monitor, Store, from_manifest, plan};
-use launchready_net::{Net, NetConfig};
+use launchready_net::Net;
 use launchready_testkit::watchdog::within;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -62,9 +64,7 @@ async fn receiver() -> (String, Received) {
             }),
         )
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = common::serve(app).await;
     (format!("http://{addr}/hook"), received)
 }
 
@@ -160,33 +160,14 @@ async fn world() -> World {
 }
 
 async fn world_with(text: fn(&str, &str) -> String) -> World {
-    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let mut config = AppConfig::new(sink.addr());
-    config.host = "www.example.test".into();
-    let app = MemberApp::start(config).await.unwrap();
+    let (sink, app) = common::member_app().await;
     assert!(app.add_member(MEMBER, PASSWORD));
-    let net = Arc::new(
-        Net::new(NetConfig {
-            resolvers: vec![([127, 0, 0, 1], 9).into()],
-            connect_to: app
-                .connect_to_args()
-                .iter()
-                .map(|r| r.parse().unwrap())
-                .collect(),
-            ca_files: vec![app.ca_file().to_path_buf()],
-            timeout: Duration::from_secs(10),
-            ..NetConfig::default()
-        })
-        .unwrap(),
-    );
-    let channel_net = Arc::new(
-        Net::new(NetConfig {
-            resolvers: vec![([127, 0, 0, 1], 9).into()],
-            timeout: Duration::from_secs(10),
-            ..NetConfig::default()
-        })
-        .unwrap(),
-    );
+    let net = Arc::new(common::app_net(
+        &app.connect_to_args(),
+        app.ca_file(),
+        Duration::from_secs(10),
+    ));
+    let channel_net = Arc::new(common::loopback_net(Duration::from_secs(10)));
     let (web_hook, web) = receiver().await;
     let (payments_hook, payments) = receiver().await;
     let dir = tempfile::tempdir().unwrap();

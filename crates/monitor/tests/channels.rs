@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,7 +12,7 @@ use axum::http::{HeaderMap, Uri};
 use axum::routing::post;
 use launchready_monitor::channels::send;
 use launchready_monitor::{Channel, ChannelKind, NoticeKind, Notification};
-use launchready_net::{HttpRequest, Net, NetConfig};
+use launchready_net::{HttpRequest, Net};
 use launchready_testkit::server::alertmanager::Alertmanager;
 use launchready_testkit::watchdog::within;
 use std::sync::{Arc, Mutex};
@@ -30,19 +32,12 @@ async fn receiver() -> (String, Received) {
             },
         ))
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = common::serve(app).await;
     (format!("http://{addr}"), received)
 }
 
 fn net() -> Net {
-    Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .unwrap()
+    common::loopback_net(Duration::from_secs(10))
 }
 
 fn notice(kind: NoticeKind) -> Notification {

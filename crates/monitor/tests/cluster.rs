@@ -11,11 +11,13 @@
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
-use launchready_lab::app::{AppConfig, MemberApp};
+use launchready_lab::app::MemberApp;
 use launchready_mailbox::SmtpSink;
 use launchready_manifest::{Manifest, Route, RouteKind};
 use launchready_monitor::runner::{ClusterOptions, Node};
@@ -25,7 +27,6 @@ use launchready_monitor::{
     Channel, ChannelKind, CheckResult, FlowContext, Monitor, Phase, Schedule, Store, default_rules,
     from_manifest, now_ms, plan,
 };
-use launchready_net::{Net, NetConfig};
 use launchready_testkit::server::postgres::Postgres;
 use launchready_testkit::watchdog::within;
 use serde::{Deserialize, Serialize};
@@ -224,9 +225,7 @@ async fn receiver() -> (String, Received) {
             }),
         )
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = common::serve(app).await;
     (format!("http://{addr}/hook"), received)
 }
 
@@ -247,10 +246,7 @@ struct Lab {
 }
 
 async fn lab() -> Lab {
-    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let mut config = AppConfig::new(sink.addr());
-    config.host = "www.example.test".into();
-    let app = MemberApp::start(config).await.unwrap();
+    let (sink, app) = common::member_app().await;
     Lab { _sink: sink, app }
 }
 
@@ -284,20 +280,8 @@ fn manifest() -> Manifest {
 
 /// A monitor node as the binary would build it, every check every second.
 async fn node(spec: &NodeSpec) -> Monitor {
-    let net = Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        connect_to: spec.connect_to.iter().map(|r| r.parse().unwrap()).collect(),
-        ca_files: vec![spec.ca_file.clone()],
-        timeout: Duration::from_secs(5),
-        ..NetConfig::default()
-    })
-    .unwrap();
-    let channel_net = Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        timeout: Duration::from_secs(5),
-        ..NetConfig::default()
-    })
-    .unwrap();
+    let net = common::app_net(&spec.connect_to, &spec.ca_file, Duration::from_secs(5));
+    let channel_net = common::loopback_net(Duration::from_secs(5));
     let manifest = manifest();
     let checks = plan(&manifest);
     let mut config = from_manifest(&manifest, &checks, Some(PathBuf::from(&spec.database)));

@@ -6,19 +6,21 @@
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use launchready_lab::app::{AppConfig, MemberApp, Mode};
+use launchready_lab::app::{MemberApp, Mode};
 use launchready_mailbox::SmtpSink;
 use launchready_manifest::{Flow, Manifest};
 use launchready_monitor::channels::{SIGNATURE_HEADER, hmac_hex};
 use launchready_monitor::{
     Channel, ChannelKind, FlowContext, Monitor, MonitorConfig, Schedule, Store, default_rules, plan,
 };
-use launchready_net::{Net, NetConfig};
+use launchready_net::Net;
 use launchready_testkit::watchdog::within;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -40,9 +42,7 @@ async fn receiver() -> (String, Received) {
             ),
         )
         .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = common::serve(app).await;
     (format!("http://{addr}/hook"), received)
 }
 
@@ -60,28 +60,13 @@ struct Lab {
 }
 
 async fn lab() -> Lab {
-    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let mut config = AppConfig::new(sink.addr());
-    config.host = "www.example.test".into();
-    let app = MemberApp::start(config).await.unwrap();
-    let net = Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        connect_to: app
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse().unwrap())
-            .collect(),
-        ca_files: vec![app.ca_file().to_path_buf()],
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .unwrap();
-    let channel_net = Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .unwrap();
+    let (sink, app) = common::member_app().await;
+    let net = common::app_net(
+        &app.connect_to_args(),
+        app.ca_file(),
+        Duration::from_secs(10),
+    );
+    let channel_net = common::loopback_net(Duration::from_secs(10));
     let mut manifest = Manifest::for_domain("example.test").unwrap();
     manifest.site.canonical_url = "https://www.example.test/".parse().unwrap();
     manifest.flows.push(Flow {
@@ -319,12 +304,7 @@ HTTP 200\n[Captures]\nlink: body regex /(https:\\/\\/\\S+\\/confirm\\/\\S+)/\n",
             vars: launchready_flow::Variables::new(),
             mailbox: Some(JourneyMailbox::from_run(&run)),
         };
-        let net = Net::new(NetConfig {
-            resolvers: vec![([127, 0, 0, 1], 9).into()],
-            timeout: Duration::from_secs(10),
-            ..NetConfig::default()
-        })
-        .unwrap();
+        let net = common::loopback_net(Duration::from_secs(10));
         let deliver = async {
             // Give the step a first "no mail yet" to retry on; the outcome does not depend on this pause.
             tokio::time::sleep(Duration::from_millis(600)).await;

@@ -1,0 +1,53 @@
+//! What the monitor's integration tests share: the lab's membership app behind its mail sink, the nets that reach
+//! it (or only loopback, for webhooks), and a loopback server for local receivers.
+
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use axum::Router;
+use launchready_lab::app::{AppConfig, MemberApp};
+use launchready_mailbox::SmtpSink;
+use launchready_net::{Net, NetConfig};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// The membership app as www.example.test, sending its mail to a local sink (kept alive by the caller).
+pub async fn member_app() -> (SmtpSink, MemberApp) {
+    let sink = SmtpSink::start(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let mut config = AppConfig::new(sink.addr());
+    config.host = "www.example.test".into();
+    let app = MemberApp::start(config).await.unwrap();
+    (sink, app)
+}
+
+/// A net that reaches the app's hosts through `connect_to` and trusts its CA; no name resolves otherwise
+/// (nothing listens on port 9).
+pub fn app_net(connect_to: &[String], ca_file: &Path, timeout: Duration) -> Net {
+    Net::new(NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        connect_to: connect_to.iter().map(|r| r.parse().unwrap()).collect(),
+        ca_files: vec![ca_file.to_path_buf()],
+        timeout,
+        ..NetConfig::default()
+    })
+    .unwrap()
+}
+
+/// A net for loopback URLs only: no name resolves (nothing listens on port 9).
+pub fn loopback_net(timeout: Duration) -> Net {
+    Net::new(NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        timeout,
+        ..NetConfig::default()
+    })
+    .unwrap()
+}
+
+/// Serves `app` on a free loopback port for the rest of the test.
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
