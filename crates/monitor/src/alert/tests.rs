@@ -3,6 +3,24 @@
 use super::*;
 
 const MIN: i64 = 60_000;
+/// The window the roadmap's windowed rules use.
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+fn p95_above(threshold_ms: f64, min_samples: usize) -> Condition {
+    Condition::P95Above {
+        threshold_ms,
+        window: WINDOW,
+        min_samples,
+    }
+}
+
+fn error_rate_above(ratio: f64, min_samples: usize) -> Condition {
+    Condition::ErrorRateAbove {
+        ratio,
+        window: WINDOW,
+        min_samples,
+    }
+}
 
 fn sample(at_ms: i64, ok: bool, duration_ms: f64) -> Sample {
     Sample {
@@ -54,6 +72,13 @@ impl World {
         self.results.entry(check.into()).or_default().push(s);
     }
 
+    /// Records `s` and evaluates at its time: one round of the runner.
+    fn step(&mut self, check: &str, s: Sample) -> Vec<Notification> {
+        let now_ms = s.at_ms;
+        self.record(check, s);
+        self.eval(now_ms)
+    }
+
     fn eval(&mut self, now_ms: i64) -> Vec<Notification> {
         let out = evaluate(&Input {
             now_ms,
@@ -85,11 +110,14 @@ fn consecutive_failures_fire_on_the_nth_and_resolve_after_two_successes() {
         Condition::ConsecutiveFailures { n: 3 },
     )]);
     for i in 0..2 {
-        w.record("flow:checkout", sample(i * MIN, false, 10.0));
-        assert!(w.eval(i * MIN).is_empty(), "fired after {} failures", i + 1);
+        assert!(
+            w.step("flow:checkout", sample(i * MIN, false, 10.0))
+                .is_empty(),
+            "fired after {} failures",
+            i + 1
+        );
     }
-    w.record("flow:checkout", sample(2 * MIN, false, 10.0));
-    let fired = w.eval(2 * MIN);
+    let fired = w.step("flow:checkout", sample(2 * MIN, false, 10.0));
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].kind, NoticeKind::Firing);
     assert_eq!(fired[0].since_ms, 2 * MIN);
@@ -99,13 +127,16 @@ fn consecutive_failures_fire_on_the_nth_and_resolve_after_two_successes() {
     assert!(text.contains("First step: Check the payment"), "{text}");
     assert!(text.contains("http://127.0.0.1:8080/"), "{text}");
     // Still failing: no second page.
-    w.record("flow:checkout", sample(3 * MIN, false, 10.0));
-    assert!(w.eval(3 * MIN).is_empty());
+    assert!(
+        w.step("flow:checkout", sample(3 * MIN, false, 10.0))
+            .is_empty()
+    );
     // One success is not enough to resolve.
-    w.record("flow:checkout", sample(4 * MIN, true, 10.0));
-    assert!(w.eval(4 * MIN).is_empty());
-    w.record("flow:checkout", sample(5 * MIN, true, 10.0));
-    let resolved = w.eval(5 * MIN);
+    assert!(
+        w.step("flow:checkout", sample(4 * MIN, true, 10.0))
+            .is_empty()
+    );
+    let resolved = w.step("flow:checkout", sample(5 * MIN, true, 10.0));
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].kind, NoticeKind::Resolved);
     assert_eq!(
@@ -124,40 +155,37 @@ fn a_failure_between_successes_does_not_fire_or_flap() {
         Condition::ConsecutiveFailures { n: 3 },
     )]);
     for i in 0..20 {
-        w.record("x", sample(i * MIN, i % 3 != 0, 10.0));
-        w.eval(i * MIN);
+        w.step("x", sample(i * MIN, i % 3 != 0, 10.0));
     }
     assert!(w.sent.is_empty(), "{:?}", w.kinds());
 }
 
 #[test]
 fn p95_needs_min_samples_and_resolves_below_ninety_percent() {
-    let cond = Condition::P95Above {
-        threshold_ms: 500.0,
-        window: Duration::from_secs(15 * 60),
-        min_samples: 5,
-    };
+    let cond = p95_above(500.0, 5);
     let mut w = World::new(vec![rule("slow", "route:login", cond)]);
     // Four very slow samples: below the minimum, nothing.
     for i in 0..4 {
-        w.record("route:login", sample(i * MIN, true, 2_000.0));
-        assert!(w.eval(i * MIN).is_empty());
+        assert!(
+            w.step("route:login", sample(i * MIN, true, 2_000.0))
+                .is_empty()
+        );
     }
-    w.record("route:login", sample(4 * MIN, true, 2_000.0));
-    let fired = w.eval(4 * MIN);
+    let fired = w.step("route:login", sample(4 * MIN, true, 2_000.0));
     assert_eq!(fired.len(), 1);
     assert!(fired[0].value.is_some_and(|v| v > 500.0));
     // Move past the window with samples at 480 ms: inside the band (450..500], so still firing.
     let mut t = 20 * MIN;
     for _ in 0..10 {
-        w.record("route:login", sample(t, true, 480.0));
-        assert!(w.eval(t).is_empty(), "resolved inside the hysteresis band");
+        assert!(
+            w.step("route:login", sample(t, true, 480.0)).is_empty(),
+            "resolved inside the hysteresis band"
+        );
         t += MIN;
     }
     // Old slow samples are out of the window once 15 minutes pass; fast samples bring p95 to 100 ms.
     for _ in 0..16 {
-        w.record("route:login", sample(t, true, 100.0));
-        w.eval(t);
+        w.step("route:login", sample(t, true, 100.0));
         t += MIN;
     }
     assert_eq!(
@@ -171,11 +199,7 @@ fn p95_needs_min_samples_and_resolves_below_ninety_percent() {
 
 #[test]
 fn p95_ignores_failed_samples_and_old_ones() {
-    let cond = Condition::P95Above {
-        threshold_ms: 500.0,
-        window: Duration::from_secs(15 * 60),
-        min_samples: 3,
-    };
+    let cond = p95_above(500.0, 3);
     let mut w = World::new(vec![rule("slow", "r", cond)]);
     // Slow but an hour ago.
     for i in 0..5 {
@@ -191,11 +215,7 @@ fn p95_ignores_failed_samples_and_old_ones() {
 
 #[test]
 fn error_rate_over_window_with_band() {
-    let cond = Condition::ErrorRateAbove {
-        ratio: 0.01,
-        window: Duration::from_secs(15 * 60),
-        min_samples: 20,
-    };
+    let cond = error_rate_above(0.01, 20);
     let mut w = World::new(vec![rule("errors", "route:checkout", cond)]);
     // 1 failure in 19 samples: fewer than min_samples, nothing judged.
     for i in 0..19 {
@@ -203,15 +223,13 @@ fn error_rate_over_window_with_band() {
     }
     assert!(w.eval(19 * 10_000).is_empty());
     // The 20th sample: 1/20 = 5 % > 1 %.
-    w.record("route:checkout", sample(19 * 10_000, true, 10.0));
-    let fired = w.eval(19 * 10_000);
+    let fired = w.step("route:checkout", sample(19 * 10_000, true, 10.0));
     assert_eq!(fired.len(), 1);
     assert!((fired[0].value.unwrap_or_default() - 0.05).abs() < 1e-9);
     // 200 clean samples later the window holds only successes: resolved.
     let mut t = 20 * 10_000;
     for _ in 0..200 {
-        w.record("route:checkout", sample(t, true, 10.0));
-        w.eval(t);
+        w.step("route:checkout", sample(t, true, 10.0));
         t += 10_000;
     }
     assert_eq!(w.sent.len(), 2);
@@ -254,8 +272,7 @@ fn reminders_repeat_at_the_interval_with_distinct_keys() {
     r.remind_every = Some(Duration::from_secs(30 * 60));
     let mut w = World::new(vec![r]);
     for i in 0..=70 {
-        w.record("x", sample(i * MIN, false, 10.0));
-        w.eval(i * MIN);
+        w.step("x", sample(i * MIN, false, 10.0));
     }
     let kinds: Vec<NoticeKind> = w.sent.iter().map(|n| n.kind).collect();
     assert_eq!(
@@ -308,8 +325,7 @@ fn landing_down_folds_login_and_checkout_into_one_incident() {
     for i in 3..6 {
         w.record("landing", sample(i * MIN, true, 10.0));
         w.record("route:login", sample(i * MIN, true, 10.0));
-        w.record("flow:checkout", sample(i * MIN, false, 10.0));
-        w.eval(i * MIN);
+        w.step("flow:checkout", sample(i * MIN, false, 10.0));
     }
     assert_eq!(
         w.kinds(),
@@ -337,12 +353,10 @@ fn maintenance_silences_then_says_so_once_if_still_failing() {
         reason: "database upgrade".into(),
     });
     for i in 0..10 {
-        w.record("x", sample(i * MIN, false, 10.0));
-        assert!(w.eval(i * MIN).is_empty());
+        assert!(w.step("x", sample(i * MIN, false, 10.0)).is_empty());
         assert!(w.state[&("c".into(), "x".into())].silenced);
     }
-    w.record("x", sample(10 * MIN, false, 10.0));
-    let fired = w.eval(10 * MIN);
+    let fired = w.step("x", sample(10 * MIN, false, 10.0));
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].since_ms, 0, "the incident started in the window");
 }
@@ -361,8 +375,7 @@ fn an_alert_that_started_and_ended_in_maintenance_sends_nothing() {
         reason: "deploy".into(),
     });
     for (i, ok) in [false, false, true, true].into_iter().enumerate() {
-        w.record("x", sample(i as i64 * MIN, ok, 10.0));
-        w.eval(i as i64 * MIN);
+        w.step("x", sample(i as i64 * MIN, ok, 10.0));
     }
     assert!(w.sent.is_empty());
 }
@@ -384,15 +397,7 @@ fn re_evaluating_the_same_inputs_gives_the_same_keys() {
 
 #[test]
 fn no_data_keeps_the_state() {
-    let mut w = World::new(vec![rule(
-        "errors",
-        "x",
-        Condition::ErrorRateAbove {
-            ratio: 0.01,
-            window: Duration::from_secs(900),
-            min_samples: 5,
-        },
-    )]);
+    let mut w = World::new(vec![rule("errors", "x", error_rate_above(0.01, 5))]);
     assert!(w.eval(0).is_empty());
     assert_eq!(
         w.state[&("errors".into(), "x".into())],
