@@ -665,17 +665,23 @@ mod tests {
         );
     }
 
+    /// The names of the steps the config records for `flow`, in order.
+    fn step_names<'a>(config: &'a MonitorConfig, flow: &str) -> Vec<&'a str> {
+        let prefix = format!("{flow}#");
+        config
+            .steps
+            .iter()
+            .filter(|s| s.id.starts_with(&prefix))
+            .map(|s| s.name.as_str())
+            .collect()
+    }
+
     #[test]
     fn journeys_record_steps_and_the_login_post_gets_the_p95_alert() {
         let m = manifest("");
         let checks = crate::checks::plan(&m);
         let config = from_manifest(&m, &checks, Some(PathBuf::from("x.db")));
-        let login: Vec<&str> = config
-            .steps
-            .iter()
-            .filter(|s| s.id.starts_with("flow:login#"))
-            .map(|s| s.name.as_str())
-            .collect();
+        let login: Vec<&str> = step_names(&config, "flow:login");
         assert_eq!(
             login,
             [
@@ -699,12 +705,7 @@ mod tests {
         // The landing page has its own check; the journeys' visits to it add no second alert.
         assert!(!slow.contains(&"flow:checkout#GET /"), "{slow:?}");
         assert!(!slow.iter().any(|id| id.contains("logout")), "{slow:?}");
-        let checkout: Vec<&str> = config
-            .steps
-            .iter()
-            .filter(|s| s.id.starts_with("flow:checkout#"))
-            .map(|s| s.name.as_str())
-            .collect();
+        let checkout: Vec<&str> = step_names(&config, "flow:checkout");
         assert_eq!(
             checkout,
             [

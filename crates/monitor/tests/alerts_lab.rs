@@ -226,6 +226,20 @@ async fn world_with(text: fn(&str, &str) -> String) -> World {
 impl World {
     /// One round at `now`: the journey runs and its result and step results are stored; then the alerts are
     /// evaluated on what is stored (the journeys' steps included) and the outbox is delivered.
+    /// `n` rounds of `journey`, a minute apart, whatever they find.
+    async fn rounds(&self, journey: &str, clock: &mut Clock, n: usize) {
+        for _ in 0..n {
+            self.round(journey, clock.tick()).await;
+        }
+    }
+
+    /// The app healthy again and the clock past the window, then five rounds: enough samples to resolve.
+    async fn heal_past_the_window(&self, journey: &str, clock: &mut Clock) {
+        self.app.set_mode(Mode::Healthy);
+        clock.skip(15);
+        self.rounds(journey, clock, 5).await;
+    }
+
     async fn round(&self, journey: &str, now: i64) -> Vec<CheckResult> {
         let check = self
             .monitor
@@ -328,11 +342,7 @@ async fn slow_login_pages_the_web_team_once_then_resolves() {
         }
 
         // Fast again; past the 15-minute window the slow samples are gone and the alert resolves, once.
-        w.app.set_mode(Mode::Healthy);
-        clock.skip(15);
-        for _ in 0..5 {
-            w.round("flow:login", clock.tick()).await;
-        }
+        w.heal_past_the_window("flow:login", &mut clock).await;
         assert_eq!(
             notices(&w.web),
             [
@@ -400,11 +410,7 @@ async fn checkout_failing_one_run_in_four_pages_payments_once_then_resolves() {
         }
 
         // Healthy; once the failures are out of the window and enough samples are in, it resolves, once.
-        w.app.set_mode(Mode::Healthy);
-        clock.skip(15);
-        for _ in 0..5 {
-            w.round("flow:checkout", clock.tick()).await;
-        }
+        w.heal_past_the_window("flow:checkout", &mut clock).await;
         assert_eq!(
             notices(&w.payments),
             [
@@ -434,18 +440,10 @@ async fn the_roadmap_default_times_the_login_post_without_any_alert_rules() {
             "{rules:#?}"
         );
         let mut clock = Clock(T0);
-        for _ in 0..5 {
-            w.round("flow:login", clock.tick()).await;
-        }
+        w.rounds("flow:login", &mut clock, 5).await;
         w.app.set_mode(Mode::SlowLogin(Duration::from_millis(700)));
-        for _ in 0..3 {
-            w.round("flow:login", clock.tick()).await;
-        }
-        w.app.set_mode(Mode::Healthy);
-        clock.skip(15);
-        for _ in 0..5 {
-            w.round("flow:login", clock.tick()).await;
-        }
+        w.rounds("flow:login", &mut clock, 3).await;
+        w.heal_past_the_window("flow:login", &mut clock).await;
         assert_eq!(
             notices(&w.web),
             [

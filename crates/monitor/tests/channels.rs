@@ -232,21 +232,26 @@ async fn alertmanager_receives_the_alert_and_its_resolution() {
     .await;
 }
 
+/// The `mail` channel to the on-call address through the SMTP server at `url`.
+fn mail_channel(url: &str) -> Channel {
+    Channel {
+        name: "mail".into(),
+        kind: ChannelKind::Email {
+            url: url.to_string(),
+            from: "monitor@example.test".into(),
+            to: vec!["oncall@example.test".into()],
+            password_env: None,
+        },
+    }
+}
+
 #[tokio::test]
 async fn email_reaches_an_smtp_server_with_the_notice_as_its_text() {
     within(Duration::from_secs(60), "email", async {
         let sink = launchready_mailbox::SmtpSink::start(([127, 0, 0, 1], 0).into())
             .await
             .unwrap();
-        let channel = Channel {
-            name: "mail".into(),
-            kind: ChannelKind::Email {
-                url: format!("smtp+plain://{}", sink.addr()),
-                from: "monitor@example.test".into(),
-                to: vec!["oncall@example.test".into()],
-                password_env: None,
-            },
-        };
+        let channel = mail_channel(&format!("smtp+plain://{}", sink.addr()));
         send(&channel, &notice(NoticeKind::Firing), &net(), &|_: &str| {
             None
         })
@@ -273,15 +278,7 @@ async fn email_that_requires_starttls_refuses_a_server_without_it() {
     let sink = launchready_mailbox::SmtpSink::start(([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
-    let channel = Channel {
-        name: "mail".into(),
-        kind: ChannelKind::Email {
-            url: format!("smtp://{}", sink.addr()),
-            from: "monitor@example.test".into(),
-            to: vec!["oncall@example.test".into()],
-            password_env: None,
-        },
-    };
+    let channel = mail_channel(&format!("smtp://{}", sink.addr()));
     let error = within(
         Duration::from_secs(60),
         "starttls",

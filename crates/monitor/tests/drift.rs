@@ -78,17 +78,22 @@ async fn save_snapshot(lab: &Lab, manifest: &Manifest, dir: &Path) {
     std::fs::write(dir.join("before.zone.json"), snapshot.to_json()).unwrap();
 }
 
+/// The lab serving the original zone, with the manifest and the snapshot saved next to it in a temp dir.
+async fn snapshotted_lab() -> (tempfile::TempDir, Manifest, Lab) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = Manifest::parse(&manifest_text(), &dir.path().join("launchready.toml")).unwrap();
+    let lab = Lab::start(Scenario::new().zone(original())).await.unwrap();
+    save_snapshot(&lab, &manifest, dir.path()).await;
+    (dir, manifest, lab)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edited_zone_fails_the_drift_check_with_the_diff() {
     within(
         Duration::from_secs(120),
         "the drift check against the lab DNS",
         async {
-            let dir = tempfile::tempdir().unwrap();
-            let manifest =
-                Manifest::parse(&manifest_text(), &dir.path().join("launchready.toml")).unwrap();
-            let lab = Lab::start(Scenario::new().zone(original())).await.unwrap();
-            save_snapshot(&lab, &manifest, dir.path()).await;
+            let (dir, manifest, lab) = snapshotted_lab().await;
 
             let planned = plan(&manifest);
             let check = planned.iter().find(|c| c.id == "dns:shop.test").unwrap();
@@ -156,11 +161,7 @@ async fn an_unreachable_zone_is_a_down_result_not_a_drift() {
         Duration::from_secs(60),
         "the drift check with no DNS",
         async {
-            let dir = tempfile::tempdir().unwrap();
-            let manifest =
-                Manifest::parse(&manifest_text(), &dir.path().join("launchready.toml")).unwrap();
-            let lab = Lab::start(Scenario::new().zone(original())).await.unwrap();
-            save_snapshot(&lab, &manifest, dir.path()).await;
+            let (_dir, manifest, _lab) = snapshotted_lab().await;
             let check = plan(&manifest)
                 .into_iter()
                 .find(|c| c.id == "dns:shop.test")
