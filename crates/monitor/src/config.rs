@@ -406,14 +406,7 @@ pub fn from_manifest(
         None => base_dir.join("launchready-monitor.db"),
     });
     let schedule = Schedule {
-        phases: settings
-            .phases
-            .iter()
-            .map(|p| Phase {
-                until_ms: p.until_unix.map(|s| s * 1000),
-                every: p.every,
-            })
-            .collect(),
+        phases: phases(&settings.phases),
         jitter: f64::from(settings.jitter_percent) / 100.0,
     };
     let channels: Vec<Channel> = settings
@@ -528,14 +521,7 @@ pub fn from_manifest(
         .iter()
         .flat_map(|own| {
             let schedule = Schedule {
-                phases: own
-                    .phases
-                    .iter()
-                    .map(|p| Phase {
-                        until_ms: p.until_unix.map(|s| s * 1000),
-                        every: p.every,
-                    })
-                    .collect(),
+                phases: phases(&own.phases),
                 jitter: schedule.jitter,
             };
             own.checks
@@ -585,6 +571,17 @@ pub fn from_manifest(
         hourly_retention: settings.hourly_retention,
         steps,
     }
+}
+
+/// The manifest's phases (unix seconds) as the scheduler's (unix milliseconds).
+fn phases(manifest: &[launchready_manifest::MonitorPhase]) -> Vec<Phase> {
+    manifest
+        .iter()
+        .map(|p| Phase {
+            until_ms: p.until_unix.map(|s| s * 1000),
+            every: p.every,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use super::*;
 
 const MIN: i64 = 60_000;
+/// A rule condition that pages on the first failure.
+const PAGE_AT_ONCE: Condition = Condition::ConsecutiveFailures { n: 1 };
 /// The window the roadmap's windowed rules use.
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -268,7 +270,7 @@ fn cert_expiry_fires_under_the_threshold_and_needs_a_day_more_to_resolve() {
 
 #[test]
 fn reminders_repeat_at_the_interval_with_distinct_keys() {
-    let mut r = rule("c", "x", Condition::ConsecutiveFailures { n: 1 });
+    let mut r = rule("c", "x", PAGE_AT_ONCE);
     r.remind_every = Some(Duration::from_secs(30 * 60));
     let mut w = World::new(vec![r]);
     for i in 0..=70 {
@@ -341,11 +343,7 @@ fn landing_down_folds_login_and_checkout_into_one_incident() {
 
 #[test]
 fn maintenance_silences_then_says_so_once_if_still_failing() {
-    let mut w = World::new(vec![rule(
-        "c",
-        "x",
-        Condition::ConsecutiveFailures { n: 1 },
-    )]);
+    let mut w = World::new(vec![rule("c", "x", PAGE_AT_ONCE)]);
     w.maintenance.push(Maintenance {
         start_ms: 0,
         end_ms: 10 * MIN,
@@ -363,11 +361,7 @@ fn maintenance_silences_then_says_so_once_if_still_failing() {
 
 #[test]
 fn an_alert_that_started_and_ended_in_maintenance_sends_nothing() {
-    let mut w = World::new(vec![rule(
-        "c",
-        "x",
-        Condition::ConsecutiveFailures { n: 1 },
-    )]);
+    let mut w = World::new(vec![rule("c", "x", PAGE_AT_ONCE)]);
     w.maintenance.push(Maintenance {
         start_ms: 0,
         end_ms: 10 * MIN,
@@ -382,11 +376,7 @@ fn an_alert_that_started_and_ended_in_maintenance_sends_nothing() {
 
 #[test]
 fn re_evaluating_the_same_inputs_gives_the_same_keys() {
-    let mut w = World::new(vec![rule(
-        "c",
-        "x",
-        Condition::ConsecutiveFailures { n: 1 },
-    )]);
+    let mut w = World::new(vec![rule("c", "x", PAGE_AT_ONCE)]);
     w.record("x", sample(0, false, 1.0));
     let before = w.state.clone();
     let first = w.eval(0);
