@@ -10,10 +10,8 @@
 
 mod common;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
+use common::{Received, json_receiver};
+
 use launchready_flow::{FlowFile, Value, Variables};
 use launchready_lab::app::{MemberApp, Mode};
 use launchready_mailbox::SmtpSink;
@@ -25,7 +23,7 @@ use launchready_net::Net;
 use launchready_testkit::watchdog::within;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const MINUTE: i64 = 60_000;
@@ -46,26 +44,6 @@ impl Clock {
     fn skip(&mut self, minutes: i64) {
         self.0 += minutes * MINUTE;
     }
-}
-
-type Received = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// A local receiver that records every JSON body POSTed to it.
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(|State(r): State<Received>, body: Bytes| async move {
-                r.lock()
-                    .unwrap()
-                    .push(serde_json::from_slice(&body).unwrap_or_default());
-                "ok"
-            }),
-        )
-        .with_state(received.clone());
-    let addr = common::serve(app).await;
-    (format!("http://{addr}/hook"), received)
 }
 
 /// `kind rule check` of every notice a receiver got, in order.
@@ -168,8 +146,8 @@ async fn world_with(text: fn(&str, &str) -> String) -> World {
         Duration::from_secs(10),
     ));
     let channel_net = Arc::new(common::loopback_net(Duration::from_secs(10)));
-    let (web_hook, web) = receiver().await;
-    let (payments_hook, payments) = receiver().await;
+    let (web_hook, web) = json_receiver().await;
+    let (payments_hook, payments) = json_receiver().await;
     let dir = tempfile::tempdir().unwrap();
     let manifest = Manifest::parse(
         &text(&web_hook, &payments_hook),

@@ -13,10 +13,8 @@
 
 mod common;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
+use common::{Received, json_receiver};
+
 use launchready_lab::app::MemberApp;
 use launchready_mailbox::SmtpSink;
 use launchready_manifest::{Manifest, Route, RouteKind};
@@ -34,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The environment variable that turns this test binary into a monitor node (see [`cluster_node_process`]).
@@ -207,26 +205,6 @@ async fn one_evaluator_at_a_time_and_outbox_rows_are_never_handed_out_twice() {
         store.close().await;
     })
     .await;
-}
-
-type Received = Arc<Mutex<Vec<serde_json::Value>>>;
-
-/// A local receiver that records every POSTed JSON body.
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let app = Router::new()
-        .route(
-            "/hook",
-            post(|State(r): State<Received>, body: Bytes| async move {
-                if let Ok(json) = serde_json::from_slice(&body) {
-                    r.lock().unwrap().push(json);
-                }
-                "ok"
-            }),
-        )
-        .with_state(received.clone());
-    let addr = common::serve(app).await;
-    (format!("http://{addr}/hook"), received)
 }
 
 /// What a node needs to reach the lab, the database and the webhook.
@@ -441,7 +419,7 @@ async fn three_nodes_share_the_checks_and_survive_a_kill() {
     let Some(pg) = postgres() else { return };
     within(Duration::from_secs(240), "three nodes and a kill", async {
         let lab = lab().await;
-        let (hook, received) = receiver().await;
+        let (hook, received) = json_receiver().await;
         let database = pg.url();
         // Migrate once before the nodes start (they would also manage it among themselves under the migrator's lock).
         let store = Store::open_postgres(&database).await.unwrap();
@@ -564,7 +542,7 @@ async fn each_region_runs_every_check() {
     let Some(pg) = postgres() else { return };
     within(Duration::from_secs(120), "two regions", async {
         let lab = lab().await;
-        let (hook, _received) = receiver().await;
+        let (hook, _received) = json_receiver().await;
         let database = pg.url();
         let store = Store::open_postgres(&database).await.unwrap();
         let checks = plan(&manifest()).len();
@@ -608,7 +586,7 @@ async fn each_region_runs_every_check() {
 async fn a_lone_node_on_sqlite_records_its_slots_and_lag() {
     within(Duration::from_secs(120), "one node on SQLite", async {
         let lab = lab().await;
-        let (hook, _received) = receiver().await;
+        let (hook, _received) = json_receiver().await;
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("monitor.db").display().to_string();
         let monitor = Arc::new(node(&lab.spec(&database, "solo", Some("home"), &hook)).await);

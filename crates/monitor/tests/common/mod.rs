@@ -5,11 +5,15 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
 use launchready_lab::app::{AppConfig, MemberApp};
 use launchready_mailbox::SmtpSink;
 use launchready_net::{Net, NetConfig};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The membership app as www.example.test, sending its mail to a local sink (kept alive by the caller).
@@ -50,4 +54,26 @@ pub async fn serve(app: Router) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
+}
+
+/// The JSON bodies a webhook receiver got, in order.
+pub type Received = Arc<Mutex<Vec<serde_json::Value>>>;
+
+/// A local webhook receiver at the returned URL that records every body POSTed to it (one that is not JSON as
+/// `null`, so it still counts).
+pub async fn json_receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(|State(r): State<Received>, body: Bytes| async move {
+                r.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap_or_default());
+                "ok"
+            }),
+        )
+        .with_state(received.clone());
+    let addr = serve(app).await;
+    (format!("http://{addr}/hook"), received)
 }
