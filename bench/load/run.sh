@@ -9,7 +9,7 @@
 #   3. memory per virtual user: peak RSS at 10,000 VUs all waiting on a server that never answers, minus the
 #      peak RSS at 1 VU, divided by 9,999.
 #
-# Usage: bench/load/run.sh [SECONDS]   (default 10 s per run; needs nginx, wrk, python3, and a release build:
+# Usage: [RUNS=N] [ONLY=lab] bench/load/run.sh [SECONDS]   (ONLY=lab: the lab rows alone; default 10 s per run; needs nginx, wrk, python3, and a release build:
 #        cargo build --release -p launchready). oha is used from $OHA, else from PATH, else skipped with a note:
 #        CARGO_INSTALL_ROOT=$(mktemp -d) cargo install oha --locked, then OHA=that/bin/oha.
 set -euo pipefail
@@ -107,6 +107,7 @@ saturate() {
 }
 col() { awk -v t="$2" '$1 == t {print $'"$3"'}' "$T/$1.rows"; }
 
+if [ "${ONLY:-}" != lab ]; then
 echo "== saturation (${SECS}s, 50 connections, $RUNS rounds)" >&2
 WRK_ARGS=("$URL"); OHA_ARGS=("$URL"); LR_FLOW="$T/static.hurl"; LR_ARGS=("${common[@]}")
 for i in $(seq "$RUNS"); do saturate sat "$i"; done
@@ -153,6 +154,7 @@ if [ -n "$OHA" ]; then
     timed oha_c10k "$OHA" -z 5s -c 10000 --no-tui --output-format json "http://127.0.0.1:$HOLD_PORT/"
     oha_per_vu="$(python3 -c "print(round(($(rss oha_c10k) - $(rss oha_c1)) / 9999, 1))")"
 fi
+fi # ONLY
 
 LAB="${LAB:-$PWD/target/release/examples/lab_target}"
 if [ -x "$LAB" ]; then
@@ -166,7 +168,9 @@ if [ -x "$LAB" ]; then
     WRK_ARGS=(-H "Host: $lab_host" "https://$lab_addr/healthz")
     OHA_ARGS=(--insecure --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" "https://$lab_host/healthz")
     LR_FLOW="$T/lab.hurl"
-    LR_ARGS=(--connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" --ca-file "$lab_ca" --allow-host "$lab_host"
+    # --http1.1: the lab offers HTTP/2, which the engine would take; wrk and oha speak HTTP/1.1, so this keeps the
+    # comparison like for like (and lets the fast path arm). Without it, launchready's row is the engine over HTTP/2.
+    LR_ARGS=(--http1.1 --connect-to "$lab_host:443:${lab_addr%:*}:${lab_addr##*:}" --ca-file "$lab_ca" --allow-host "$lab_host"
         --resolver 127.0.0.1:9 --quiet --format json)
     echo "== the lab's membership app over HTTPS (GET /healthz, 50 connections, $RUNS rounds)" >&2
     for i in $(seq "$RUNS"); do saturate lab "$i"; done
@@ -181,6 +185,26 @@ if [ -x "$LAB" ]; then
 fi
 
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print('n/a' if 'n/a' in (a,b) or not b else round(float(a)/float(b), 2))" "$1" "$2"; }
+if [ "${ONLY:-}" = lab ]; then
+    echo
+    echo "medians of $RUNS rounds; launchready's ratio to wrk and oha in brackets"
+    echo
+    echo "| | launchready load --http1.1 | launchready --http1.1 --no-fast-path | wrk | oha |"
+    echo "|---|---|---|---|---|"
+    echo "| lab app over HTTPS: requests/s (50 conns, ${SECS}s) | ${lab_lr_rps:-n/a} (×$(ratio "${lab_lr_rps:-n/a}" "${lab_wrk_rps:-n/a}") wrk, ×$(ratio "${lab_lr_rps:-n/a}" "${lab_oha_rps:-n/a}") oha; ${lab_lr_err:-?} failed) | ${lab_lrslow_rps:-n/a} | ${lab_wrk_rps:-n/a} ${lab_wrk_err:-} | ${lab_oha_rps:-n/a} |"
+    echo "| lab app: CPU µs per request | ${lab_lr_cpu:-n/a} | ${lab_lrslow_cpu:-n/a} | ${lab_wrk_cpu:-n/a} | ${lab_oha_cpu:-n/a} |"
+    echo
+    echo "iterations on the fast path (first round): lab ${lab_lr_fast:-n/a}"
+    echo
+    echo "each round (tool requests/s cpu-µs-per-request):"
+    [ -f "$T/lab.rows" ] && cat "$T/lab.rows"
+    echo
+    cat "$T/uptime.txt"
+    echo
+    echo "commands (in $T):"
+    cat "$T/commands.txt"
+    exit 0
+fi
 sat_fast="$(jq_py "$T/sat_lr_1.out" "d['iterations']['fast_path']")"
 echo
 echo "medians of $RUNS rounds; launchready's ratio to wrk and oha in brackets"

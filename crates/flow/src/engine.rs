@@ -52,6 +52,8 @@ pub struct RunOptions {
     pub keep_alive: bool,
     /// Go on with the next entry after a failed one.
     pub continue_on_error: bool,
+    /// Offer only HTTP/1.1, never HTTP/2 (`--http1.1`).
+    pub http1_only: bool,
 }
 
 impl Default for RunOptions {
@@ -66,6 +68,7 @@ impl Default for RunOptions {
             insecure: false,
             keep_alive: true,
             continue_on_error: false,
+            http1_only: false,
         }
     }
 }
@@ -73,6 +76,8 @@ impl Default for RunOptions {
 /// Runs flow files. Built once per run with the network layer and any extra backends.
 pub struct Engine<'a> {
     http: HttpSession<'a>,
+    /// For entries whose `[Options] http1.1: true` asks for HTTP/1.1 in a run that offers HTTP/2.
+    http1: HttpSession<'a>,
     backends: HashMap<String, Box<dyn Backend + 'a>>,
     refusals: HashMap<String, String>,
     options: RunOptions,
@@ -97,6 +102,7 @@ struct EntryOptions {
     delay: Duration,
     skip: bool,
     insecure: bool,
+    http1: bool,
     user: Option<String>,
     headers: Vec<(String, String)>,
 }
@@ -116,7 +122,10 @@ impl<'a> Engine<'a> {
             "mailbox:// needs [mailbox] in launchready.toml".to_string(),
         );
         Engine {
-            http: net.session(options.keep_alive),
+            http: net
+                .session(options.keep_alive)
+                .http1_only(options.http1_only),
+            http1: net.session(options.keep_alive).http1_only(true),
             backends: HashMap::new(),
             refusals,
             options,
@@ -246,6 +255,7 @@ impl<'a> Engine<'a> {
             delay: Duration::ZERO,
             skip: false,
             insecure: self.options.insecure,
+            http1: self.options.http1_only,
             user: None,
             headers: Vec::new(),
         };
@@ -264,6 +274,7 @@ impl<'a> Engine<'a> {
                 OptionKind::Delay(d) => o.delay = duration(d, vars, DurationUnit::MilliSecond)?,
                 OptionKind::Skip(b) => o.skip = boolean(b, vars)?,
                 OptionKind::Insecure(b) => o.insecure = boolean(b, vars)?,
+                OptionKind::Http11(b) => o.http1 = boolean(b, vars)?,
                 OptionKind::User(t) => o.user = Some(render(t, vars)?),
                 OptionKind::Header(t) => {
                     let text = render(t, vars)?;
@@ -313,7 +324,7 @@ impl<'a> Engine<'a> {
                     .retain(|(n, _)| !n.eq_ignore_ascii_case("cookie"));
                 sent.headers.push(("Cookie".to_string(), cookie));
             }
-            let outcome = self.send(&sent).await;
+            let outcome = self.send(&sent, options.http1).await;
             let response = match outcome {
                 Ok(response) => response,
                 Err(failure) => {
@@ -401,9 +412,10 @@ impl<'a> Engine<'a> {
         result
     }
 
-    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, Failure> {
+    async fn send(&self, request: &HttpRequest, http1: bool) -> Result<HttpResponse, Failure> {
         let scheme = request.url.scheme();
         let outcome = match scheme {
+            "http" | "https" if http1 => self.http1.send(request).await,
             "http" | "https" => self.http.send(request).await,
             other => match self.backends.get(other) {
                 Some(backend) => backend.send(request).await,

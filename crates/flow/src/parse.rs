@@ -118,6 +118,7 @@ fn option_supported(kind: &OptionKind) -> bool {
             | OptionKind::Variable(_)
             | OptionKind::Insecure(_)
             | OptionKind::User(_)
+            | OptionKind::Http11(_)
             | OptionKind::Header(_)
             | OptionKind::Verbose(_)
             | OptionKind::VeryVerbose(_)

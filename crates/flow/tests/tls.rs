@@ -1,5 +1,7 @@
 //! Flows over HTTPS against an in-process server with a private certificate: refused unless the CA is trusted
-//! (`ca_files`, as `--ca-file` sets it) or `insecure`; HTTP/2 negotiated by ALPN carries no `Host` header.
+//! (`ca_files`, as `--ca-file` sets it) or `insecure`; HTTP/2 negotiated by ALPN carries no `Host` header;
+//! `--http1.1` (the run's `http1_only`, or a file's `[Options] http1.1: true`) keeps a server that offers HTTP/2
+//! on HTTP/1.1.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -89,6 +91,18 @@ async fn tls_server(alpn: &[&[u8]]) -> TlsServer {
 }
 
 async fn run(flow: &str, ca_files: Vec<PathBuf>, insecure: bool) -> FlowResult {
+    run_with(
+        flow,
+        ca_files,
+        RunOptions {
+            insecure,
+            ..RunOptions::default()
+        },
+    )
+    .await
+}
+
+async fn run_with(flow: &str, ca_files: Vec<PathBuf>, options: RunOptions) -> FlowResult {
     let net = Net::new(NetConfig {
         resolvers: vec!["127.0.0.1:9".parse().expect("address")],
         ca_files,
@@ -97,13 +111,7 @@ async fn run(flow: &str, ca_files: Vec<PathBuf>, insecure: bool) -> FlowResult {
     })
     .expect("net");
     let file = launchready_flow::parse(Path::new("tls.hurl"), flow).expect("parses");
-    let engine = Engine::new(
-        &net,
-        RunOptions {
-            insecure,
-            ..RunOptions::default()
-        },
-    );
+    let engine = Engine::new(&net, options);
     tokio::time::timeout(WATCHDOG, engine.run(&file, &mut Variables::new()))
         .await
         .expect("finished before the watchdog")
@@ -154,4 +162,60 @@ async fn a_server_without_http2_is_spoken_to_in_http11_with_a_host_header() {
         "{}",
         render::text(std::slice::from_ref(&result))
     );
+}
+
+#[tokio::test]
+async fn http1_only_keeps_a_server_that_offers_http2_on_http11() {
+    let server = tls_server(&[b"h2", b"http/1.1"]).await;
+    let ca = vec![server.ca_pem.clone()];
+    let h1 = format!(
+        "GET https://{}/\nHTTP/1.1 200\n[Asserts]\nbody == \"version=HTTP/1.1 host_header=true\"\n",
+        server.addr
+    );
+    let h2 = format!(
+        "GET https://{}/\nHTTP/2 200\n[Asserts]\nbody == \"version=HTTP/2.0 host_header=false\"\n",
+        server.addr
+    );
+
+    // The same server, the same flow: HTTP/2 by default, HTTP/1.1 with the run's option.
+    let default = run_with(&h2, ca.clone(), RunOptions::default()).await;
+    assert!(
+        default.passed(),
+        "{}",
+        render::text(std::slice::from_ref(&default))
+    );
+    assert_eq!(default.entries[0].exchanges[0].version, "HTTP/2");
+    let forced = run_with(
+        &h1,
+        ca.clone(),
+        RunOptions {
+            http1_only: true,
+            ..RunOptions::default()
+        },
+    )
+    .await;
+    assert!(
+        forced.passed(),
+        "{}",
+        render::text(std::slice::from_ref(&forced))
+    );
+    assert_eq!(forced.entries[0].exchanges[0].version, "HTTP/1.1");
+
+    // Per entry, as Hurl's `[Options] http1.1: true`; the next entry of the same run is back on HTTP/2.
+    let per_entry = format!(
+        "GET https://{addr}/\n[Options]\nhttp1.1: true\nHTTP/1.1 200\n[Asserts]\nbody == \"version=HTTP/1.1 host_header=true\"\n\n{h2}",
+        addr = server.addr
+    );
+    let mixed = run_with(&per_entry, ca, RunOptions::default()).await;
+    assert!(
+        mixed.passed(),
+        "{}",
+        render::text(std::slice::from_ref(&mixed))
+    );
+    let versions: Vec<&str> = mixed
+        .entries
+        .iter()
+        .map(|e| e.exchanges[0].version.as_str())
+        .collect();
+    assert_eq!(versions, ["HTTP/1.1", "HTTP/2"]);
 }

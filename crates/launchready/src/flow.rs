@@ -1,6 +1,6 @@
 //! The `flow` subcommand: runs Hurl files once with the flow engine and reports per entry. Flags keep Hurl's
 //! names (`--variable`, `--variables-file`, `--secret`, `--header`, `--location`, `--max-redirs`, `--retry`,
-//! `--retry-interval`, `--no-cookie-store`, `--insecure`) so existing command lines work; the network flags
+//! `--retry-interval`, `--no-cookie-store`, `--insecure`, `--http1.1`) so existing command lines work; the network flags
 //! are launchready's own. Exit codes: 0 all passed, 1 an assert failed, 2 a file or option error, 3 could not run.
 
 use crate::Failure;
@@ -63,6 +63,9 @@ pub struct FlowCmd {
     /// Open a new connection for every request (what a first-time visitor pays on each).
     #[arg(long = "no-keep-alive")]
     pub no_keep_alive: bool,
+    /// Offer only HTTP/1.1, never HTTP/2 (as curl's and Hurl's `--http1.1`).
+    #[arg(long = "http1.1")]
+    pub http1_1: bool,
     /// Run the remaining entries of a file after one fails.
     #[arg(long = "continue-on-error")]
     pub continue_on_error: bool,
@@ -190,6 +193,7 @@ pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
         cookie_store: !cmd.no_cookie_store,
         insecure: cmd.insecure,
         keep_alive: !cmd.no_keep_alive,
+        http1_only: cmd.http1_1,
         continue_on_error: cmd.continue_on_error,
     };
     let vars = variables(&cmd)?;

@@ -67,6 +67,10 @@ pub struct LoadCmd {
     /// Open a new connection for every request instead of keeping one per virtual user.
     #[arg(long = "no-keep-alive")]
     pub no_keep_alive: bool,
+    /// Offer only HTTP/1.1, never HTTP/2 (as curl's and Hurl's `--http1.1`): against a server that offers
+    /// HTTP/2, this is what lets the HTTP/1.1 fast path arm, and what wrk and oha speak.
+    #[arg(long = "http1.1")]
+    pub http1_1: bool,
     /// Send every request through the flow engine, even for flows whose requests never change (which otherwise
     /// run on the HTTP/1.1 fast path once the engine has reached their server).
     #[arg(long = "no-fast-path")]
@@ -406,6 +410,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
         headers,
         insecure: cmd.insecure,
         keep_alive: !cmd.no_keep_alive,
+        http1_only: cmd.http1_1,
         ..RunOptions::default()
     };
     let mut files = Vec::new();

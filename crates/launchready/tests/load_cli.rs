@@ -1,7 +1,7 @@
 //! End-to-end tests of `launchready load`: the real binary loads a small HTTP server on 127.0.0.1. Hosts that
 //! are not allowed are refused before anything is sent; thresholds (flags and the manifest's [load]) decide exit
 //! 0 or 1; usage mistakes and ceilings exit 2; nothing answering exits 3; Ctrl-C exits 130 with the report
-//! written; mailbox:// steps read the SMTP sink of the manifest's [mailbox].
+//! written; mailbox:// steps read the SMTP sink of the manifest's [mailbox]; `--http1.1` leaves plain HTTP as it was.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -459,4 +459,37 @@ fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
     assert!(inbox["count"].as_u64().unwrap_or(0) >= 1, "{}", r.stdout);
     assert_eq!(inbox["failed"], 0, "{}", r.stdout);
     assert_eq!(inbox["statuses"]["200"], inbox["count"], "{}", r.stdout);
+}
+
+#[test]
+fn http11_is_accepted_and_plain_http_runs_as_before() {
+    let (addr, hits) = server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    flow(dir.path(), addr);
+    let r = run(
+        dir.path(),
+        &[
+            "home.hurl",
+            "--http1.1",
+            "--rate",
+            "10/s",
+            "--duration",
+            "1s",
+            "--allow-host",
+            "127.0.0.1",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(hits.load(Ordering::SeqCst), 10);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("json"))
+            .expect("valid json");
+    assert_eq!(report["iterations"]["completed"], 10, "{report}");
+    // Plain HTTP is HTTP/1.1 either way, so the fast path arms as it does without the flag.
+    assert!(
+        report["iterations"]["fast_path"].as_u64() > Some(0),
+        "{report}"
+    );
 }

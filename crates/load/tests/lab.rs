@@ -163,3 +163,39 @@ async fn a_broken_checkout_fails_the_checkout_threshold() {
     assert_eq!(verdicts, vec![false, true], "{text}");
     assert_eq!(report.exit_code(), exit::THRESHOLD_FAILED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_http1_only_the_lab_app_runs_on_the_fast_path() {
+    let lab = lab(0).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("healthz.hurl");
+    std::fs::write(
+        &path,
+        format!("GET {}/healthz\nHTTP 200\n", lab.app.base_url()),
+    )
+    .expect("write the flow");
+    let mut reports = Vec::new();
+    for http1_only in [false, true] {
+        let mut plan = plan(&lab, &[], 0, &["rate_errors<0.01"]);
+        plan.files = vec![launchready_flow::load(&path).expect("the flow parses")];
+        plan.backends = Vec::new();
+        plan.model = Model::Open {
+            schedule: Schedule::constant(Rate(200.0), Duration::from_secs(1)),
+            max_in_flight: 10,
+        };
+        plan.options = RunOptions {
+            http1_only,
+            ..RunOptions::default()
+        };
+        reports.push(run(&lab, plan).await);
+    }
+    let (h2, h1) = (&reports[0], &reports[1]);
+    for report in [h2, h1] {
+        assert_eq!(report.iterations.completed, 200, "{}", report.text());
+        assert_eq!(report.iterations.failed, 0, "{}", report.text());
+        assert_eq!(report.exit_code(), exit::PASSED, "{}", report.text());
+    }
+    // The lab offers HTTP/2: the engine takes it unless told not to, and only HTTP/1.1 arms the fast path.
+    assert_eq!(h2.iterations.fast_path, 0, "{}", h2.text());
+    assert!(h1.iterations.fast_path > 100, "{}", h1.text());
+}

@@ -77,6 +77,7 @@ struct Pooled {
 pub struct HttpSession<'a> {
     net: &'a Net,
     keep_alive: bool,
+    http1_only: bool,
     idle: Mutex<HashMap<String, Vec<Pooled>>>,
 }
 
@@ -84,6 +85,7 @@ impl std::fmt::Debug for HttpSession<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpSession")
             .field("keep_alive", &self.keep_alive)
+            .field("http1_only", &self.http1_only)
             .finish()
     }
 }
@@ -116,12 +118,21 @@ impl Net {
         HttpSession {
             net: self,
             keep_alive,
+            http1_only: false,
             idle: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl HttpSession<'_> {
+    /// With `on`, every connection offers only `http/1.1` in ALPN (as curl's `--http1.1`); plain http is
+    /// HTTP/1.1 either way.
+    #[must_use]
+    pub fn http1_only(mut self, on: bool) -> Self {
+        self.http1_only = on;
+        self
+    }
+
     /// Sends one request and reads the whole response (bounded by [`MAX_REQUEST_BODY_BYTES`]).
     pub async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, RequestError> {
         let net = self.net;
@@ -272,7 +283,7 @@ impl HttpSession<'_> {
         }
 
         let tls_started = Instant::now();
-        let alpn: &[&[u8]] = if force_h1 {
+        let alpn: &[&[u8]] = if force_h1 || self.http1_only {
             &[b"http/1.1"]
         } else {
             &[b"h2", b"http/1.1"]
