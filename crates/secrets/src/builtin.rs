@@ -823,6 +823,8 @@ pub static SPECS: &[Spec] = &[
         allow: &[
             PLACEHOLDER,
             r"(?i)^(?:pass(?:word)?|passwd|pwd|secret|changeme|change_me|test|testing|example|postgres|mysql|root|admin|user|username|dbpass(?:word)?|db_?password|mypassword|yourpassword|your[_-]password|redis|mongo|guest|pass123|password123)$",
+            // Usage notation, `USER[:PASSWORD]@HOST`: a capitalised name closing an optional part.
+            r"^[A-Z][A-Z0-9_]*\]$",
         ],
         stopwords: PLACEHOLDER_WORDS,
         examples: &[
@@ -842,6 +844,7 @@ pub static SPECS: &[Spec] = &[
             "redis://localhost:6379",
             "postgres://app@db.example.com/app",
             "postgres://foo:bar@host/db",
+            "a postgres://USER[:PASSWORD]@HOST[:PORT]/DB URL",
         ],
         ..BASE
     },
