@@ -100,6 +100,8 @@ pub struct AuditOptions {
     pub concurrency: usize,
     /// An intranet or staging audit: private and loopback addresses in DNS are expected, not a finding.
     pub intranet: bool,
+    /// The p95 load time of the landing page (with its render-blocking CSS and JS) over which it is reported slow.
+    pub landing_budget: std::time::Duration,
 }
 
 impl Default for AuditOptions {
@@ -109,6 +111,7 @@ impl Default for AuditOptions {
             timeout: std::time::Duration::from_secs(10),
             concurrency: 64,
             intranet: false,
+            landing_budget: std::time::Duration::from_millis(500),
         }
     }
 }

@@ -83,6 +83,7 @@ pub(crate) const AUDIT_KEYS: &[&str] = &[
     "timeout_secs",
     "concurrency",
     "intranet",
+    "landing_budget",
 ];
 pub(crate) const ROUTE_KEYS: &[&str] =
     &["name", "host", "path", "kind", "critical", "expect_status"];
@@ -257,6 +258,7 @@ pub(crate) struct RawAudit {
     pub timeout_secs: Option<S<i64>>,
     pub concurrency: Option<S<i64>>,
     pub intranet: Option<bool>,
+    pub landing_budget: Option<S<RawDuration>>,
 }
 
 /// A duration as written: `"1m30s"`, `"500ms"`, or a number of seconds.

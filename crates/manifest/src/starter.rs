@@ -22,6 +22,7 @@ max_hops = 10       # redirects followed before a chain counts as too long (1-50
 timeout = "10s"    # per network operation (100ms-5m; e.g. "10s", "1m30s", "500ms")
 concurrency = 64    # network operations in flight at once (1-1024)
 intranet = false    # true for a staging or intranet audit, where private addresses in DNS are expected
+landing_budget = "500ms"  # p95 load time of the landing page (with its CSS/JS) over which it is slow (50ms-1m)
 
 # Pages that must work on launch day. kind is one of:
 # landing, login, signup, checkout, member, webhook, static, other.

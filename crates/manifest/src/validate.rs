@@ -431,12 +431,20 @@ fn audit(checker: &mut Checker<'_>, raw: Option<RawAudit>) -> AuditOptions {
         1..=1024,
         concurrency_default,
     );
+    let landing_budget = checker.duration(
+        raw.landing_budget.as_ref(),
+        None,
+        "landing_budget",
+        std::time::Duration::from_millis(50)..=std::time::Duration::from_secs(60),
+        defaults.landing_budget,
+    );
     // Out-of-range values were reported above, so the fallbacks below only ever stand in for an error.
     AuditOptions {
         max_hops: u32::try_from(max_hops).unwrap_or(defaults.max_hops),
         timeout,
         concurrency: usize::try_from(concurrency).unwrap_or(defaults.concurrency),
         intranet: raw.intranet.unwrap_or(defaults.intranet),
+        landing_budget,
     }
 }
 

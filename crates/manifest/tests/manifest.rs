@@ -60,6 +60,7 @@ max_hops = 5
 timeout_secs = 20
 concurrency = 8
 intranet = true
+landing_budget = "1500ms"
 
 [[route]]
 name = "login"
@@ -126,15 +127,13 @@ fn defaults_for_a_bare_domain() {
             .iter()
             .all(|s| s.destination.is_none())
     );
+    let audit = &manifest.audit;
     assert_eq!(
-        manifest.audit,
-        AuditOptions {
-            max_hops: 10,
-            timeout: std::time::Duration::from_secs(10),
-            concurrency: 64,
-            intranet: false
-        }
+        (audit.max_hops, audit.timeout.as_millis(), audit.concurrency),
+        (10, 10_000, 64)
     );
+    assert!(!audit.intranet);
+    assert_eq!(audit.landing_budget.as_millis(), 500);
     assert!(
         manifest.routes.is_empty()
             && manifest.legacy_links.is_empty()
@@ -184,7 +183,8 @@ fn full_example_parses() {
             max_hops: 5,
             timeout: std::time::Duration::from_secs(20),
             concurrency: 8,
-            intranet: true
+            intranet: true,
+            landing_budget: std::time::Duration::from_millis(1500),
         }
     );
     assert_eq!(m.routes.len(), 2);
@@ -705,6 +705,15 @@ fn semantic_errors_point_at_the_value() {
             4,
             11,
             &["`timeout` is 6m, outside the allowed range"],
+        ),
+        (
+            &with_site("[audit]\nlanding_budget = \"10ms\"\n"),
+            4,
+            18,
+            &[
+                "`landing_budget` is 10ms, outside the allowed range",
+                "from 50ms to 1m; the default is 500ms",
+            ],
         ),
         (
             &with_site("[audit]\nconcurrency = -1\n"),

@@ -30,7 +30,7 @@ pub fn judge(facts: &Facts, manifest: &Manifest) -> Vec<Finding> {
     findings.extend(content::judge(facts));
     findings.extend(tls::judge(facts));
     findings.extend(headers::judge(facts, manifest));
-    findings.extend(perf::judge(facts));
+    findings.extend(perf::judge(facts, manifest.audit.landing_budget));
     findings.extend(edge::judge(facts, manifest));
     findings.extend(email::judge(facts, manifest));
     findings

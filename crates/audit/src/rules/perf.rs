@@ -4,6 +4,7 @@
 use super::{host_of, resolvable};
 use launchready_findings::facts::{ChainEnd, Facts, HopFacts};
 use launchready_findings::{Finding, Severity, Stage};
+use std::time::Duration;
 
 /// Below this, compression saves less than a packet.
 const MIN_COMPRESSIBLE: usize = 1024;
@@ -17,15 +18,14 @@ fn compressible(content_type: &str) -> bool {
         || ct.contains("svg")
 }
 
-/// The seed's threshold for the landing page: p95 load time.
-const SLOW_P95_MS: f64 = 500.0;
 /// Static assets should be cacheable for at least a day.
 const MIN_STATIC_MAX_AGE: u64 = 86_400;
 
-pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
+/// `landing_budget` is the manifest's `[audit] landing_budget`: the p95 load time over which the page is slow.
+pub(crate) fn judge(facts: &Facts, landing_budget: Duration) -> Vec<Finding> {
     let mut findings = uncompressed(facts);
     findings.extend(static_caching(facts));
-    findings.extend(landing_speed(facts));
+    findings.extend(landing_speed(facts, landing_budget.as_secs_f64() * 1000.0));
     findings
 }
 
@@ -171,7 +171,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn landing_speed(facts: &Facts) -> Vec<Finding> {
+fn landing_speed(facts: &Facts, budget_ms: f64) -> Vec<Finding> {
     let Some(landing) = facts.landing.as_ref().filter(|l| !l.samples.is_empty()) else {
         return Vec::new();
     };
@@ -180,7 +180,7 @@ fn landing_speed(facts: &Facts) -> Vec<Finding> {
     totals.sort_by(f64::total_cmp);
     first_bytes.sort_by(f64::total_cmp);
     let p95 = percentile(&totals, 95.0);
-    if p95 <= SLOW_P95_MS {
+    if p95 <= budget_ms {
         return Vec::new();
     }
     vec![
@@ -189,7 +189,7 @@ fn landing_speed(facts: &Facts) -> Vec<Finding> {
             Stage::EdgeCaching,
             Severity::High,
             &landing.url,
-            format!("the landing page takes {p95:.0} ms to load (p95), over {SLOW_P95_MS:.0} ms"),
+            format!("the landing page takes {p95:.0} ms to load (p95), over the {budget_ms:.0} ms budget"),
         )
         .evidence(format!(
             "{} loads of the page and its render-blocking CSS/JS: median {:.0} ms, p95 {p95:.0} ms; first byte median {:.0} ms, p95 {:.0} ms",
@@ -207,6 +207,11 @@ fn landing_speed(facts: &Facts) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::rules::fixtures::{hop, set_chain, site};
+
+    /// The rules with the default budget; the budget itself has its own test.
+    fn judge(facts: &Facts) -> Vec<Finding> {
+        super::judge(facts, Duration::from_millis(500))
+    }
 
     fn landing(headers: &[(&str, &str)], body_len: usize) -> Facts {
         let mut facts = site();
@@ -336,6 +341,19 @@ mod tests {
             slow[0].evidence[0]
         );
         assert!(judge(&with_landing(vec![], &[120.0, 130.0, 140.0, 150.0, 400.0])).is_empty());
+    }
+
+    #[test]
+    fn the_budget_comes_from_the_manifest() {
+        let facts = with_landing(vec![], &[120.0, 130.0, 140.0, 150.0, 900.0]);
+        assert!(super::judge(&facts, Duration::from_secs(1)).is_empty());
+        let tight = super::judge(&facts, Duration::from_millis(100));
+        assert_eq!(tight.len(), 1);
+        assert!(
+            tight[0].title.contains("over the 100 ms budget"),
+            "{}",
+            tight[0].title
+        );
     }
 
     #[test]
