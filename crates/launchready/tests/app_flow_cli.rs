@@ -3,8 +3,8 @@
 //! Healthy, it exits 0; with sessions that expire at once, it exits 1 naming the member-area step; the password
 //! given with `--secret` appears nowhere in the output.
 
-use launchready_lab::app::{AppConfig, MemberApp, Mode};
-use launchready_testkit::cli::{Cli, Project, Run, app_flags};
+use launchready_lab::app::{AppConfig, Mode};
+use launchready_testkit::cli::{Cli, Run, ServedApp};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,40 +21,24 @@ fn journey(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The app on its own runtime thread (the binary runs meanwhile).
-struct Served {
-    app: MemberApp,
-    _runtime: tokio::runtime::Runtime,
+/// The app with the member signed up already.
+fn with_member(served: ServedApp) -> ServedApp {
+    assert!(served.app.add_member(EMAIL, PASSWORD));
+    served
 }
 
-fn serve(mode: Mode) -> Served {
+fn serve(mode: Mode) -> ServedApp {
     // The login journey sends no mail; a closed port stands in for the SMTP server there.
-    serve_with_smtp(mode, "127.0.0.1:9".parse().expect("address"))
+    let smtp = "127.0.0.1:9".parse().expect("address");
+    with_member(ServedApp::start(AppConfig::new(smtp).mode(mode)))
 }
 
-/// The app sending its mail to `smtp` (the sink `launchready flow` starts from `[mailbox]`).
-fn serve_with_smtp(mode: Mode, smtp: std::net::SocketAddr) -> Served {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let app = runtime
-        .block_on(MemberApp::start(AppConfig::new(smtp).mode(mode)))
-        .expect("the app starts");
-    assert!(app.add_member(EMAIL, PASSWORD));
-    Served {
-        app,
-        _runtime: runtime,
-    }
-}
-
-fn run(served: &Served) -> Run {
+fn run(served: &ServedApp) -> Run {
     run_journey(served, &example(), &[])
 }
 
 /// `launchready flow FILE` against the app, signed in as the member, then `extra`.
-fn run_journey(served: &Served, file: &Path, extra: &[String]) -> Run {
+fn run_journey(served: &ServedApp, file: &Path, extra: &[String]) -> Run {
     Cli::new(env!("CARGO_BIN_EXE_launchready"))
         .arg("flow")
         .arg(file)
@@ -66,7 +50,7 @@ fn run_journey(served: &Served, file: &Path, extra: &[String]) -> Run {
             "--secret".to_string(),
             format!("password={PASSWORD}"),
         ])
-        .args(app_flags(&served.app))
+        .args(served.flags())
         .args(extra)
         .limit(Duration::from_secs(60))
         .run()
@@ -106,13 +90,9 @@ fn expired_sessions_fail_the_login_journey_at_the_member_area() {
 /// SMTP sink the manifest's `[mailbox]` names, and the `mailbox://` step finds the message there.
 #[test]
 fn the_signup_journey_reads_its_confirmation_email_through_the_manifests_mailbox() {
-    let port = launchready_testkit::lab::closed_port();
-    let smtp: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-    let dir = Project::with_manifest(&format!(
-        "[site]\ndomain = \"example.test\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"
-    ));
+    let served = with_member(ServedApp::with_mailbox(Mode::Healthy));
+    let dir = served.mailbox_project("example.test");
     let manifest = dir.manifest();
-    let served = serve_with_smtp(Mode::Healthy, smtp);
     let extra = ["--manifest".to_string(), manifest.display().to_string()];
     let result = run_journey(&served, &journey("signup-to-payment.hurl"), &extra);
     result.code(0);

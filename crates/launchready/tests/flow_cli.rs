@@ -2,9 +2,8 @@
 //! 127.0.0.1, and each exit code (0 passed, 1 assert failed, 2 file or option error, 3 could not run), the
 //! report formats, variables from flags, files and the environment, and secret redaction are checked.
 
-use launchready_testkit::cli::{Cli, Project, Run};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use launchready_testkit::cli::{Cli, Project, Reply, Run, free_addr, serve_http};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// `launchready flow` with `args` in `dir`, plus `env`.
@@ -22,57 +21,18 @@ fn run(dir: &Project, args: &[&str], env: &[(&str, &str)]) -> Run {
         .run()
 }
 
-/// A one-thread HTTP/1.1 server: `/` is a landing page, `/echo` returns the request's headers as text (hyper
-/// sends header names in lower case).
+/// An HTTP/1.1 server: `/` is a landing page, `/echo` returns the request's headers as text (hyper sends header
+/// names in lower case).
 fn server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = answer(stream);
-        }
-    });
-    addr
-}
-
-fn answer(mut stream: TcpStream) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut headers = String::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-        headers.push_str(&line);
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-    let (status, content_type, text) = match path {
-        "/" => (
+    serve_http(|request| match request.path.as_str() {
+        "/" => Reply::new(
             "200 OK",
             "text/html",
-            "<html><body><h1>Welcome</h1></body></html>".to_string(),
+            "<html><body><h1>Welcome</h1></body></html>",
         ),
-        "/echo" => ("200 OK", "text/plain", headers),
-        _ => ("404 Not Found", "text/plain", "not found".to_string()),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    )?;
-    stream.flush()
+        "/echo" => Reply::ok(request.headers.clone()),
+        _ => Reply::new("404 Not Found", "text/plain", "not found"),
+    })
 }
 
 #[test]
@@ -138,9 +98,7 @@ fn unsupported_and_malformed_files_exit_2_with_their_position() {
 
 #[test]
 fn nothing_listening_exits_3() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    drop(listener);
+    let addr = free_addr();
     let dir = Project::new();
     dir.write("down.hurl", format!("GET http://{addr}/\nHTTP 200\n"));
     run(&dir, &["down.hurl"], &[])

@@ -3,353 +3,186 @@
 //! 0 or 1; usage mistakes and ceilings exit 2; nothing answering exits 3; Ctrl-C exits 130 with the report
 //! written; mailbox:// steps read the SMTP sink of the manifest's [mailbox]; `--http1.1` leaves plain HTTP as it was.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use launchready_testkit::cli::{
+    Cli, LIMIT, Project, Reply, Run, free_addr, serve_http, wait_for, wait_until,
+};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
-const LIMIT: Duration = Duration::from_secs(60);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    Command::new(BIN)
+/// `launchready load` in `dir` with the whitespace-separated `words`, then `more` (arguments that hold spaces),
+/// quiet, with a resolver that keeps the system configuration out of the test.
+fn load(dir: &Project, words: &str, more: &[&str]) -> Cli {
+    dir.cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
         .arg("load")
-        .args(args)
+        .args(words.split_whitespace())
+        .args(more)
         .args(["--resolver", "127.0.0.1:9", "--quiet"])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
 }
 
-/// Waits for the child, killing it after [`LIMIT`] so a hang fails the test.
-fn finish(mut child: Child, what: &str) -> Run {
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("launchready load {what} did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+fn run(dir: &Project, words: &str, more: &[&str]) -> Run {
+    load(dir, words, more).run()
 }
 
-fn run(dir: &Path, args: &[&str]) -> Run {
-    finish(spawn(dir, args), &format!("{args:?}"))
-}
-
-/// A threaded HTTP/1.1 server answering 200 to everything (one request per connection); counts requests.
+/// An HTTP/1.1 server answering 200 to everything (one request per connection); counts requests.
 fn server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let counter = counter.clone();
-            std::thread::spawn(move || answer(stream, &counter));
-        }
+    let addr = serve_http(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Reply::ok("ok")
     });
     (addr, hits)
 }
 
-fn answer(stream: TcpStream, hits: &AtomicUsize) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    hits.fetch_add(1, Ordering::SeqCst);
-    let mut stream = stream;
-    let _ =
-        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+/// A project with `home.hurl`, one step against `addr`.
+fn flow(addr: SocketAddr) -> Project {
+    let dir = Project::new();
+    dir.write(
+        "home.hurl",
+        format!("# step: home\nGET http://{addr}/\nHTTP 200\n"),
+    );
+    dir
 }
 
-fn flow(dir: &Path, addr: SocketAddr) {
-    std::fs::write(
-        dir.join("home.hurl"),
-        format!("# step: home\nGET http://{addr}/\nHTTP 200\n"),
-    )
-    .expect("write flow");
+/// Waits (bounded) until the server has seen `count` requests: the run is under way.
+fn under_way(hits: &AtomicUsize, count: usize) {
+    wait_until(LIMIT, "the run to start", || {
+        hits.load(Ordering::SeqCst) >= count
+    });
 }
 
 #[test]
 fn a_host_not_allowed_is_refused_before_anything_is_sent() {
     let (addr, hits) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    let r = run(
-        dir.path(),
-        &["home.hurl", "--rate", "10/s", "--duration", "1s"],
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("home.hurl:2: refusing to load 127.0.0.1"),
-        "{}",
-        r.stderr
-    );
+    let dir = flow(addr);
+    run(&dir, "home.hurl --rate 10/s --duration 1s", &[])
+        .code(2)
+        .stderr_has(&["home.hurl:2: refusing to load 127.0.0.1"]);
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
 #[test]
 fn thresholds_decide_the_exit_code_and_every_report_is_written() {
     let (addr, hits) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    let ok = run(
-        dir.path(),
+    let dir = flow(addr);
+    run(
+        &dir,
+        "home.hurl --rate 20/s --duration 1s --allow-host 127.0.0.1 --json r.json --junit r.xml --html r.html",
         &[
-            "home.hurl",
-            "--rate",
-            "20/s",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
             "--threshold",
             "step=home p(95)<5000",
             "--threshold",
             "rate_errors<0.01",
-            "--json",
-            "r.json",
-            "--junit",
-            "r.xml",
-            "--html",
-            "r.html",
         ],
-    );
-    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    )
+    .code(0)
+    .stderr_has(&["about 20 iterations (20 requests, peak 20/s) over 1s to 127.0.0.1"])
+    .stdout_has(&["ok   step=home p(95)<5000"]);
     assert_eq!(hits.load(Ordering::SeqCst), 20);
-    assert!(
-        ok.stderr
-            .contains("about 20 iterations (20 requests, peak 20/s) over 1s to 127.0.0.1"),
-        "{}",
-        ok.stderr
-    );
-    assert!(
-        ok.stdout.contains("ok   step=home p(95)<5000"),
-        "{}",
-        ok.stdout
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("json"))
-            .expect("valid JSON");
-    assert_eq!(json["requests"]["count"], 20);
-    assert!(
-        std::fs::read_to_string(dir.path().join("r.xml"))
-            .expect("junit")
-            .contains("<testsuite")
-    );
-    assert!(
-        std::fs::read_to_string(dir.path().join("r.html"))
-            .expect("html")
-            .contains("<svg")
-    );
+    assert_eq!(dir.read_json("r.json")["requests"]["count"], 20);
+    assert!(dir.read("r.xml").contains("<testsuite"));
+    assert!(dir.read("r.html").contains("<svg"));
 
-    let failing = run(
-        dir.path(),
-        &[
-            "home.hurl",
-            "--rate",
-            "5/s",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
-            "--threshold",
-            "max<0.001",
-        ],
-    );
-    assert_eq!(failing.code, 1, "{}", failing.stdout);
-    assert!(
-        failing.stdout.contains("FAIL max<0.001"),
-        "{}",
-        failing.stdout
-    );
+    run(
+        &dir,
+        "home.hurl --rate 5/s --duration 1s --allow-host 127.0.0.1 --threshold max<0.001",
+        &[],
+    )
+    .code(1)
+    .stdout_has(&["FAIL max<0.001"]);
 }
 
 #[test]
 fn the_manifest_load_table_allows_hosts_and_adds_thresholds() {
     let (addr, _) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    std::fs::write(
-        dir.path().join("launchready.toml"),
+    let dir = flow(addr);
+    dir.write(
+        "launchready.toml",
         "[site]\ndomain = \"example.com\"\n\n[load]\nallow_hosts = [\"127.0.0.1\"]\nthresholds = [\"count>1000\"]\n",
-    )
-    .expect("manifest");
-    let r = run(
-        dir.path(),
-        &["home.hurl", "--rate", "5/s", "--duration", "1s"],
     );
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("FAIL count>1000"), "{}", r.stdout);
+    run(&dir, "home.hurl --rate 5/s --duration 1s", &[])
+        .code(1)
+        .stdout_has(&["FAIL count>1000"]);
 }
 
 #[test]
 fn usage_mistakes_and_ceilings_exit_2() {
     let (addr, _) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    let allow = ["--allow-host", "127.0.0.1"];
-    for (args, says) in [
-        (vec!["home.hurl"], "say how much load"),
+    let dir = flow(addr);
+    for (words, more, says) in [
+        ("home.hurl", &[][..], "say how much load"),
+        ("home.hurl --rate 10/s", &[], "--rate needs --duration"),
         (
-            vec!["home.hurl", "--rate", "10/s"],
-            "--rate needs --duration",
-        ),
-        (
-            vec!["home.hurl", "--rate", "5000/s", "--duration", "1s"],
+            "home.hurl --rate 5000/s --duration 1s",
+            &[],
             "--rate-ceiling",
         ),
         (
-            vec!["home.hurl", "--rate", "1/s", "--duration", "2h"],
+            "home.hurl --rate 1/s --duration 2h",
+            &[],
             "--duration-ceiling",
         ),
         (
-            vec![
-                "home.hurl",
-                "--rate",
-                "1/s",
-                "--duration",
-                "1s",
-                "--threshold",
-                "p(95)",
-            ],
+            "home.hurl --rate 1/s --duration 1s --threshold p(95)",
+            &[],
             "no comparison",
         ),
         (
-            vec![
-                "home.hurl",
-                "--rate",
-                "1/s",
-                "--duration",
-                "1s",
-                "--threshold",
-                "step=pay p(95)<1",
-            ],
+            "home.hurl --rate 1/s --duration 1s",
+            &["--threshold", "step=pay p(95)<1"],
             "no step is called `pay`",
         ),
-        (vec!["home.hurl", "--stages", "1s:fast"], "rate `fast`"),
+        ("home.hurl --stages 1s:fast", &[], "rate `fast`"),
     ] {
-        let mut all = args.clone();
-        all.extend(allow);
-        let r = run(dir.path(), &all);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        load(&dir, words, more)
+            .args(["--allow-host", "127.0.0.1"])
+            .run()
+            .code(2)
+            .stderr_has(&[says]);
     }
 }
 
 #[test]
 fn nothing_answering_exits_3() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("address");
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), closed);
-    let r = run(
-        dir.path(),
-        &[
-            "home.hurl",
-            "--rate",
-            "5/s",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
-        ],
-    );
-    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("connect: 5"), "{}", r.stdout);
+    let dir = flow(free_addr());
+    run(
+        &dir,
+        "home.hurl --rate 5/s --duration 1s --allow-host 127.0.0.1",
+        &[],
+    )
+    .code(3)
+    .stdout_has(&["connect: 5"]);
 }
 
 #[test]
 fn ctrl_c_stops_the_run_and_still_writes_the_report() {
     let (addr, hits) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    let child = spawn(
-        dir.path(),
-        &[
-            "home.hurl",
-            "--rate",
-            "10/s",
-            "--duration",
-            "5m",
-            "--allow-host",
-            "127.0.0.1",
-            "--json",
-            "r.json",
-        ],
-    );
+    let dir = flow(addr);
+    let running = load(
+        &dir,
+        "home.hurl --rate 10/s --duration 5m --allow-host 127.0.0.1 --json r.json",
+        &[],
+    )
+    .spawn();
     // Wait until the run is under way, then interrupt it as a terminal would.
-    let started = Instant::now();
-    while hits.load(Ordering::SeqCst) < 3 {
-        assert!(started.elapsed() < LIMIT, "the run never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let r = finish(child, "interrupted");
-    assert_eq!(r.code, 130, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("stopped early: interrupted (Ctrl-C)"),
-        "{}",
-        r.stdout
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("json"))
-            .expect("valid JSON");
+    under_way(&hits, 3);
+    running.interrupt();
+    running
+        .finish()
+        .code(130)
+        .stdout_has(&["stopped early: interrupted (Ctrl-C)"]);
+    let json = dir.read_json("r.json");
     assert!(json["iterations"]["not_started"].as_u64().unwrap_or(0) > 0);
 }
 
 /// Sends one message to `to` through the SMTP server at `addr`, waiting for it to listen first.
 fn send_mail(addr: SocketAddr, to: &str) {
-    let started = Instant::now();
-    let stream = loop {
-        match TcpStream::connect(addr) {
-            Ok(stream) => break stream,
-            Err(_) if started.elapsed() < LIMIT => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("the SMTP sink never listened on {addr}: {e}"),
-        }
-    };
+    let stream = wait_for(LIMIT, &format!("the SMTP sink on {addr}"), || {
+        TcpStream::connect(addr).ok()
+    });
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -385,73 +218,31 @@ fn send_mail(addr: SocketAddr, to: &str) {
 #[test]
 fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
     let (addr, hits) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let smtp = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    std::fs::write(
-        dir.path().join("inbox.hurl"),
+    let dir = Project::new();
+    let smtp = free_addr();
+    dir.write(
+        "inbox.hurl",
         format!(
             "GET http://{addr}/\nHTTP 200\n\n# step: inbox\nGET mailbox://member@example.com\n[Options]\nretry: 200\nretry-interval: 50\nHTTP 200\n"
         ),
-    )
-    .expect("flow");
-    std::fs::write(
-        dir.path().join("no-mailbox.toml"),
-        "[site]\ndomain = \"example.com\"\n",
-    )
-    .expect("manifest");
-    let refused = run(
-        dir.path(),
-        &[
-            "inbox.hurl",
-            "--vus",
-            "1",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
-            "--manifest",
-            "no-mailbox.toml",
-        ],
     );
-    assert_eq!(refused.code, 2, "{}\n{}", refused.stdout, refused.stderr);
-    assert!(
-        refused.stderr.contains("mailbox:// needs [mailbox]"),
-        "{}",
-        refused.stderr
-    );
+    dir.write("no-mailbox.toml", "[site]\ndomain = \"example.com\"\n");
+    let one_user = "inbox.hurl --vus 1 --duration 1s --allow-host 127.0.0.1";
+    run(&dir, one_user, &["--manifest", "no-mailbox.toml"])
+        .code(2)
+        .stderr_has(&["mailbox:// needs [mailbox]"]);
 
-    std::fs::write(
-        dir.path().join("launchready.toml"),
+    dir.write(
+        "launchready.toml",
         format!("[site]\ndomain = \"example.com\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"),
-    )
-    .expect("manifest");
-    let child = spawn(
-        dir.path(),
-        &[
-            "inbox.hurl",
-            "--vus",
-            "1",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
-            "--format",
-            "json",
-        ],
     );
+    let running = load(&dir, one_user, &["--format", "json"]).spawn();
     // A user reads mail that arrives after it starts: once its first request is in, the first iteration polls
     // the inbox until this message arrives; later ones find it at once.
-    let started = Instant::now();
-    while hits.load(Ordering::SeqCst) < 1 {
-        assert!(started.elapsed() < LIMIT, "the run never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    under_way(&hits, 1);
     send_mail(smtp, "member@example.com");
-    let r = finish(child, "with a mailbox");
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let json: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON report");
+    let r = running.finish();
+    let json = r.code(0).json();
     let inbox = json["steps"]
         .as_array()
         .and_then(|steps| steps.iter().find(|s| s["name"] == "inbox"))
@@ -464,28 +255,15 @@ fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
 #[test]
 fn http11_is_accepted_and_plain_http_runs_as_before() {
     let (addr, hits) = server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    flow(dir.path(), addr);
-    let r = run(
-        dir.path(),
-        &[
-            "home.hurl",
-            "--http1.1",
-            "--rate",
-            "10/s",
-            "--duration",
-            "1s",
-            "--allow-host",
-            "127.0.0.1",
-            "--json",
-            "r.json",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let dir = flow(addr);
+    run(
+        &dir,
+        "home.hurl --http1.1 --rate 10/s --duration 1s --allow-host 127.0.0.1 --json r.json",
+        &[],
+    )
+    .code(0);
     assert_eq!(hits.load(Ordering::SeqCst), 10);
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).expect("json"))
-            .expect("valid json");
+    let report = dir.read_json("r.json");
     assert_eq!(report["iterations"]["completed"], 10, "{report}");
     // Plain HTTP is HTTP/1.1 either way, so the fast path arms as it does without the flag.
     assert!(

@@ -3,60 +3,33 @@
 //! accounts from a CSV, the welcome and reset emails through the manifest's `[mailbox]` sink, thresholds that
 //! hold on a healthy app and fail on the checkout step when checkout is broken.
 
-use launchready_lab::app::{AppConfig, MemberApp, Mode};
-use launchready_testkit::cli::{Project, Run, app_flags};
-use launchready_testkit::lab::closed_port;
+use launchready_lab::app::Mode;
+use launchready_testkit::cli::{Cli, Run, ServedApp};
 use std::path::Path;
 use std::time::Duration;
 
 const PASSWORD: &str = "Correct-Horse-42";
 const ITERATIONS: usize = 9;
 
-/// The app on its own runtime (the binary runs meanwhile), sending mail to `smtp`, with one member per iteration:
-/// the reset journey changes its member's password, so no two iterations share an account.
-struct Served {
-    app: MemberApp,
-    _runtime: tokio::runtime::Runtime,
-}
-
-fn serve(mode: Mode, smtp: std::net::SocketAddr) -> Served {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let app = runtime
-        .block_on(MemberApp::start(AppConfig::new(smtp).mode(mode)))
-        .expect("the app starts");
-    for i in 0..ITERATIONS {
-        assert!(app.add_member(&format!("member{i}@lab.test"), PASSWORD));
-    }
-    Served {
-        app,
-        _runtime: runtime,
-    }
-}
-
 /// `launchready load` on the three journeys at 9 iterations over 3 s, with `thresholds`, in a project whose
-/// manifest names the SMTP sink the app mails to.
+/// manifest names the SMTP sink the app mails to. The app has one member per iteration: the reset journey changes
+/// its member's password, so no two iterations share an account.
 fn load(mode: Mode, thresholds: &[&str]) -> (Run, serde_json::Value) {
-    let smtp: std::net::SocketAddr = format!("127.0.0.1:{}", closed_port())
-        .parse()
-        .expect("address");
-    let dir = Project::with_manifest(&format!(
-        "[site]\ndomain = \"example.test\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"
-    ));
-    let served = serve(mode, smtp);
+    let served = ServedApp::with_mailbox(mode);
+    let dir = served.mailbox_project("example.test");
     let mut accounts = String::from("email,password\n");
     for i in 0..ITERATIONS {
+        assert!(
+            served
+                .app
+                .add_member(&format!("member{i}@lab.test"), PASSWORD)
+        );
         accounts.push_str(&format!("member{i}@lab.test,{PASSWORD}\n"));
     }
     let csv = dir.write("accounts.csv", &accounts);
     let journeys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/flows");
     let mut cli = dir
-        .cli(launchready_testkit::cli::Cli::new(env!(
-            "CARGO_BIN_EXE_launchready"
-        )))
+        .cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
         .arg("load");
     for name in [
         "signup-to-payment.hurl",
@@ -77,7 +50,7 @@ fn load(mode: Mode, thresholds: &[&str]) -> (Run, serde_json::Value) {
             "--allow-host".to_string(),
             served.app.host().to_string(),
         ])
-        .args(app_flags(&served.app))
+        .args(served.flags())
         .args(["--quiet", "--json", "report.json"]);
     for t in thresholds {
         cli = cli.args(["--threshold", t]);

@@ -5,92 +5,47 @@
 
 #![allow(clippy::unwrap_used)]
 
-use launchready_lab::app::{AppConfig, MemberApp, Mode};
+use launchready_lab::app::{AppConfig, Mode};
 use launchready_monitor::Store;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use launchready_testkit::cli::{
+    Cli, Project, Reply, Run, ServedApp, free_addr, serve_http, wait_for, wait_until,
+};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_launchready");
 const LIMIT: Duration = Duration::from_secs(120);
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 type Received = Arc<Mutex<Vec<String>>>;
 
-/// A webhook receiver on a thread: records each POST body, answers 200.
+/// A webhook receiver: records each POST body, answers 200.
 fn receiver() -> (String, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let received: Received = Arc::default();
     let sink = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            if let Ok(body) = read_post(stream) {
-                sink.lock().unwrap().push(body);
-            }
-        }
+    let addr = serve_http(move |request| {
+        sink.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&request.body).into_owned());
+        Reply::ok("ok")
     });
     (format!("http://{addr}/hook"), received)
 }
 
-fn read_post(mut stream: TcpStream) -> std::io::Result<String> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        if line.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")?;
-    Ok(String::from_utf8_lossy(&body).into_owned())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Lab {
-    _runtime: tokio::runtime::Runtime,
-    app: MemberApp,
-    dir: tempfile::TempDir,
-    hook: String,
+    served: ServedApp,
+    project: Project,
     received: Received,
 }
 
 impl Lab {
     /// The app sends its mail to the SMTP sink the monitor starts from `[mailbox] smtp_listen`.
     fn start(every: &str) -> Lab {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let smtp_port = free_port();
-        let app = runtime.block_on(async {
-            let mut config = AppConfig::new(([127, 0, 0, 1], smtp_port).into());
-            config.host = "www.example.test".into();
-            MemberApp::start(config).await.unwrap()
-        });
+        let mut config = AppConfig::new(free_addr());
+        config.host = "www.example.test".into();
+        let served = ServedApp::start(config);
         let (hook, received) = receiver();
-        let dir = tempfile::tempdir().unwrap();
         let journey = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../examples/flows/signup-to-payment.hurl");
         let manifest = format!(
@@ -102,9 +57,7 @@ canonical = "https://www.example.test/"
 name = "checkout"
 file = "{journey}"
 
-[mailbox]
-smtp_listen = "127.0.0.1:{smtp_port}"
-
+{mailbox}
 [monitor]
 phases = [{{ every = "{every}" }}]
 jitter = 0.0
@@ -116,44 +69,37 @@ type = "webhook"
 url = "{hook}"
 secret_env = "MONITOR_HOOK_SECRET"
 "#,
-            journey = journey.display()
+            journey = journey.display(),
+            mailbox = served.mailbox_table(),
         );
-        std::fs::write(dir.path().join("launchready.toml"), manifest).unwrap();
         Lab {
-            _runtime: runtime,
-            app,
-            dir,
-            hook,
+            served,
+            project: Project::with_manifest(&manifest),
             received,
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
-        command.args(args);
-        if args[0] == "monitor" {
-            command
-                .args(["--resolver", "127.0.0.1:9"])
-                .args(["--connect-to", &self.app.connect_to_args()[0]])
-                .arg("--ca-file")
-                .arg(self.app.ca_file());
-        }
-        command
-            .current_dir(self.dir.path())
+    /// The binary with `args` in the project; `monitor` also gets the flags that reach the app.
+    fn cli(&self, args: &[&str]) -> Cli {
+        let cli = self
+            .project
+            .cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
+            .args(args)
             .env("MONITOR_HOOK_SECRET", "hook-secret")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
+            .limit(LIMIT);
+        if args[0] == "monitor" {
+            cli.args(self.served.flags())
+        } else {
+            cli
+        }
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let child = self.command(args).spawn().expect("the binary starts");
-        finish(child, args)
+        self.cli(args).run()
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("launchready-monitor.db")
+        self.project.join("launchready-monitor.db")
     }
 
     fn notices(&self) -> Vec<String> {
@@ -174,28 +120,11 @@ secret_env = "MONITOR_HOOK_SECRET"
     }
 }
 
-fn finish(mut child: Child, args: &[&str]) -> Run {
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("launchready {args:?} did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
 #[test]
 fn once_exits_0_when_up_and_1_when_checkout_fails_and_pages_once_then_resolves() {
     let lab = Lab::start("1m");
     let up = lab.run(&["monitor", "--once"]);
-    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    up.code(0).stdout_has(&["6 checks, 0 down"]);
     for check in [
         "landing",
         "route:login",
@@ -212,13 +141,12 @@ fn once_exits_0_when_up_and_1_when_checkout_fails_and_pages_once_then_resolves()
             up.stdout
         );
     }
-    assert!(up.stdout.contains("6 checks, 0 down"), "{}", up.stdout);
 
-    lab.app.set_mode(Mode::CheckoutError);
+    lab.served.app.set_mode(Mode::CheckoutError);
     for _ in 0..4 {
-        let down = lab.run(&["monitor", "--once"]);
-        assert_eq!(down.code, 1, "{}\n{}", down.stdout, down.stderr);
-        assert!(down.stdout.contains("6 checks, 1 down"), "{}", down.stdout);
+        lab.run(&["monitor", "--once"])
+            .code(1)
+            .stdout_has(&["6 checks, 1 down"]);
     }
     assert_eq!(lab.notices(), ["firing checkout failing flow:checkout"]);
     let body = lab.received.lock().unwrap()[0].clone();
@@ -228,9 +156,9 @@ fn once_exits_0_when_up_and_1_when_checkout_fails_and_pages_once_then_resolves()
         "a member's address leaked: {body}"
     );
 
-    lab.app.set_mode(Mode::Healthy);
+    lab.served.app.set_mode(Mode::Healthy);
     for _ in 0..2 {
-        assert_eq!(lab.run(&["monitor", "--once"]).code, 0);
+        lab.run(&["monitor", "--once"]).code(0);
     }
     assert_eq!(
         lab.notices(),
@@ -239,22 +167,14 @@ fn once_exits_0_when_up_and_1_when_checkout_fails_and_pages_once_then_resolves()
             "resolved checkout failing flow:checkout"
         ]
     );
-    let note = lab.run(&["incident-note"]);
-    assert_eq!(note.code, 0, "{}", note.stderr);
-    for section in [
+    lab.run(&["incident-note"]).code(0).stdout_has(&[
         "# Incident note: example.test",
         "No incident is open.",
         "## What to check first",
         "`flow:checkout`",
         "payments@example.test",
         "## Rolling back",
-    ] {
-        assert!(
-            note.stdout.contains(section),
-            "{section} missing:\n{}",
-            note.stdout
-        );
-    }
+    ]);
 }
 
 fn store_figures(db: &Path) -> (i64, bool, i64) {
@@ -279,46 +199,30 @@ fn store_figures(db: &Path) -> (i64, bool, i64) {
 #[test]
 fn kill_9_loses_no_result_and_a_restart_does_not_resend() {
     let lab = Lab::start("1s");
-    lab.app.set_mode(Mode::CheckoutError);
-    let mut child = lab
-        .command(&["monitor"])
-        .spawn()
-        .expect("the binary starts");
-    let started = Instant::now();
-    // Wait (bounded) until the alert has fired and been delivered.
-    loop {
-        assert!(started.elapsed() < LIMIT, "the alert never fired");
-        if lab.db().is_file() && !lab.received.lock().unwrap().is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    lab.served.app.set_mode(Mode::CheckoutError);
+    let running = lab.cli(&["monitor"]).spawn();
+    wait_until(LIMIT, "the alert to fire and be delivered", || {
+        lab.db().is_file() && !lab.received.lock().unwrap().is_empty()
+    });
     let (before, _, _) = store_figures(&lab.db());
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    running.kill(); // SIGKILL
     let (after, firing, delivered) = store_figures(&lab.db());
     assert!(after >= before, "results went from {before} to {after}");
     assert!(firing, "the alert state was lost");
     assert!(delivered >= 1);
 
     // Restarted while checkout still fails: nothing new is sent.
-    let again = lab.run(&["monitor", "--once"]);
-    assert_eq!(again.code, 1, "{}", again.stderr);
+    lab.run(&["monitor", "--once"]).code(1);
     assert_eq!(lab.notices(), ["firing checkout failing flow:checkout"]);
 }
 
 #[test]
 fn dashboard_serves_status_metrics_and_health_on_loopback() {
     let lab = Lab::start("1s");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = lab
-        .command(&["monitor", "--listen", &listen])
-        .spawn()
-        .expect("starts");
-    let started = Instant::now();
+    let addr = free_addr();
+    let running = lab.cli(&["monitor", "--listen", &addr.to_string()]).spawn();
     let get = |path: &str| -> Option<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        let mut stream = TcpStream::connect(addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(
             stream,
@@ -329,15 +233,9 @@ fn dashboard_serves_status_metrics_and_health_on_loopback() {
         stream.read_to_string(&mut out).ok()?;
         Some(out)
     };
-    let metrics = loop {
-        assert!(started.elapsed() < LIMIT, "no metrics appeared");
-        if let Some(text) =
-            get("/metrics").filter(|t| t.contains("launchready_check_up{check=\"landing\"} 1"))
-        {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let metrics = wait_for(LIMIT, "the landing check in /metrics", || {
+        get("/metrics").filter(|t| t.contains("launchready_check_up{check=\"landing\"} 1"))
+    });
     assert!(
         metrics.contains("launchready_open_incidents 0"),
         "{metrics}"
@@ -354,43 +252,34 @@ fn dashboard_serves_status_metrics_and_health_on_loopback() {
         note.contains("What to check first") && note.contains("Who owns what"),
         "{note}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    running.kill();
 }
 
 #[test]
 fn refusals_are_usage_errors() {
     let lab = Lab::start("1m");
-    let open = lab.run(&["monitor", "--listen", "0.0.0.0:8080"]);
-    assert_eq!(open.code, 2, "{}", open.stderr);
-    assert!(open.stderr.contains("without a token"), "{}", open.stderr);
+    lab.run(&["monitor", "--listen", "0.0.0.0:8080"])
+        .code(2)
+        .stderr_has(&["without a token"]);
 
-    let manifest = lab.dir.path().join("launchready.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    let mut text = lab.project.read("launchready.toml");
     text.push_str("\n[[alert]]\nname = \"slow\"\nchecks = [\"landing\"]\ncondition = \"p(95) > 500ms ovr 15m\"\n");
-    std::fs::write(&manifest, text).unwrap();
-    let bad = lab.run(&["monitor", "--once"]);
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("launchready.toml:"), "{}", bad.stderr);
-    assert!(bad.stderr.contains("cannot read"), "{}", bad.stderr);
-    let _ = &lab.hook;
+    lab.project.write("launchready.toml", text);
+    lab.run(&["monitor", "--once"])
+        .code(2)
+        .stderr_has(&["launchready.toml:", "cannot read"]);
 }
 
 #[test]
 fn an_alert_on_a_step_the_journey_lacks_is_refused_and_an_imap_inbox_is_accepted() {
     let lab = Lab::start("1m");
-    let manifest = lab.dir.path().join("launchready.toml");
-    let original = std::fs::read_to_string(&manifest).unwrap();
+    let original = lab.project.read("launchready.toml");
     let mut text = original.clone();
     text.push_str("\n[[alert]]\nname = \"slow pay\"\nchecks = [\"flow:checkout#POST /nowhere\"]\ncondition = \"p(95) > 500ms over 15m\"\n");
-    std::fs::write(&manifest, text).unwrap();
-    let unplanned = lab.run(&["monitor", "--once"]);
-    assert_eq!(unplanned.code, 2, "{}", unplanned.stderr);
-    assert!(
-        unplanned.stderr.contains("flow:checkout#POST /nowhere"),
-        "{}",
-        unplanned.stderr
-    );
+    lab.project.write("launchready.toml", text);
+    lab.run(&["monitor", "--once"])
+        .code(2)
+        .stderr_has(&["flow:checkout#POST /nowhere"]);
 
     // IMAP is read like the smoke command reads it: here the password variable is missing, which is the
     // inbox's own usage error, not a refusal of IMAP.
@@ -401,14 +290,9 @@ fn an_alert_on_a_step_the_journey_lacks_is_refused_and_an_imap_inbox_is_accepted
         &original[..start],
         &original[end..]
     );
-    std::fs::write(&manifest, imap).unwrap();
+    lab.project.write("launchready.toml", imap);
     let inbox = lab.run(&["monitor", "--once"]);
-    assert_eq!(inbox.code, 2, "{}", inbox.stderr);
-    assert!(
-        inbox.stderr.contains("MONITOR_TEST_IMAP_PASSWORD"),
-        "{}",
-        inbox.stderr
-    );
+    inbox.code(2).stderr_has(&["MONITOR_TEST_IMAP_PASSWORD"]);
     assert!(!inbox.stderr.contains("not supported"), "{}", inbox.stderr);
 }
 
@@ -429,7 +313,7 @@ fn a_postgres_database_records_node_and_region_and_never_shows_its_password() {
         "--region",
         "eu",
     ]);
-    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    up.code(0);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let runs = runtime.block_on(async {
         let store = Store::open(Path::new(&url)).await.unwrap();
@@ -445,22 +329,14 @@ fn a_postgres_database_records_node_and_region_and_never_shows_its_password() {
             ("probe-1", "eu")
         );
     }
-    let note = lab.run(&["incident-note", "--database", &url]);
-    assert_eq!(note.code, 0, "{}", note.stderr);
+    lab.run(&["incident-note", "--database", &url]).code(0);
 
     // Nothing listens there: the run cannot start (3), and the message masks the password.
-    let nowhere = format!(
-        "postgres://launch:s3cret-pw@127.0.0.1:{}/monitor",
-        free_port()
-    );
-    let down = lab.run(&["monitor", "--once", "--database", &nowhere]);
-    assert_eq!(down.code, 3, "{}", down.stderr);
-    assert!(
-        down.stderr.contains("launch:***@127.0.0.1"),
-        "{}",
-        down.stderr
-    );
-    assert!(!down.stderr.contains("s3cret-pw"), "{}", down.stderr);
+    let nowhere = format!("postgres://launch:s3cret-pw@{}/monitor", free_addr());
+    lab.run(&["monitor", "--once", "--database", &nowhere])
+        .code(3)
+        .stderr_has(&["launch:***@127.0.0.1"])
+        .never_shows("s3cret-pw");
 
     let bad = lab.run(&[
         "monitor",
@@ -470,6 +346,5 @@ fn a_postgres_database_records_node_and_region_and_never_shows_its_password() {
         "--region",
         "eu west",
     ]);
-    assert_eq!(bad.code, 2, "{}", bad.stderr);
-    assert!(bad.stderr.contains("--region `eu west`"), "{}", bad.stderr);
+    bad.code(2).stderr_has(&["--region `eu west`"]);
 }

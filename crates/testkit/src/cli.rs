@@ -1,7 +1,8 @@
 //! Running a built binary in end-to-end tests: arguments, environment, working directory and stdin, a time limit
 //! that kills the process (a hang fails the test, it never stalls the run), and a result whose assertions print
 //! the exit code, stdout and stderr on failure. Also a temporary project directory holding a `launchready.toml`,
-//! and one with a started lab beside it, reached through the flags users have.
+//! one with a started lab beside it, reached through the flags users have, the lab's membership app served while
+//! the binary runs, and a small HTTP/1.1 server for the binary to talk to.
 //!
 //! ```ignore
 //! fn launchready() -> Cli {
@@ -14,15 +15,17 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{Read, Write as _};
+use std::io::{BufRead as _, BufReader, Read, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use launchready_lab::app::MemberApp;
+use launchready_lab::app::{AppConfig, MemberApp, Mode};
 use launchready_lab::{Lab, Scenario};
 
 /// How long a run may take unless the test sets another limit.
@@ -451,6 +454,15 @@ impl Project {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
     }
 
+    /// The JSON in `relative` (a report the binary wrote); a missing or malformed file fails the test.
+    #[track_caller]
+    pub fn read_json(&self, relative: impl AsRef<Path>) -> serde_json::Value {
+        let text = self.read(&relative);
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{} is not JSON ({e}):\n{text}", relative.as_ref().display())
+        })
+    }
+
     /// `cli` run in this directory.
     pub fn cli(&self, cli: Cli) -> Cli {
         cli.current_dir(self.path())
@@ -495,6 +507,194 @@ pub fn app_flags(app: &MemberApp) -> Vec<String> {
         flags.push(rule);
     }
     flags
+}
+
+/// The lab's membership app on a runtime of its own, so it keeps serving while the test runs the binary in the
+/// foreground. It mails to [`ServedApp::smtp`]; a manifest whose `[mailbox]` names that address
+/// ([`ServedApp::mailbox_table`]) makes the binary start the sink there, so `mailbox://` steps read the app's mail.
+#[derive(Debug)]
+pub struct ServedApp {
+    pub app: MemberApp,
+    smtp: SocketAddr,
+    // Dropped after the app, whose tasks run on it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl ServedApp {
+    /// Starts the app with `config`; an app that cannot start fails the test.
+    #[track_caller]
+    pub fn start(config: AppConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("starting a runtime for the app: {e}"));
+        let smtp = config.smtp;
+        let app = runtime
+            .block_on(MemberApp::start(config))
+            .unwrap_or_else(|e| panic!("starting the membership app: {e}"));
+        ServedApp {
+            app,
+            smtp,
+            _runtime: runtime,
+        }
+    }
+
+    /// The app in `mode`, mailing to a free loopback port where the binary's sink will listen.
+    #[track_caller]
+    pub fn with_mailbox(mode: Mode) -> Self {
+        ServedApp::start(AppConfig::new(free_addr()).mode(mode))
+    }
+
+    /// Where the app sends its mail.
+    pub fn smtp(&self) -> SocketAddr {
+        self.smtp
+    }
+
+    /// The manifest's `[mailbox]` table naming the address the app mails to.
+    pub fn mailbox_table(&self) -> String {
+        format!("[mailbox]\nsmtp_listen = \"{}\"\n", self.smtp)
+    }
+
+    /// A project whose manifest is the site `domain` and [`ServedApp::mailbox_table`].
+    #[track_caller]
+    pub fn mailbox_project(&self, domain: &str) -> Project {
+        Project::with_manifest(&format!(
+            "[site]\ndomain = \"{domain}\"\n\n{}",
+            self.mailbox_table()
+        ))
+    }
+
+    /// The flags that reach the app ([`app_flags`]).
+    pub fn flags(&self) -> Vec<String> {
+        app_flags(&self.app)
+    }
+}
+
+/// A loopback address nothing listens on now (bound, read, released), for a server the binary starts.
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, crate::lab::closed_port()))
+}
+
+/// Polls `ready` until it gives a value, failing the test (naming `what`) when `limit` passes first: waiting for
+/// a run to get under way or a server to answer, without a timed assertion.
+#[track_caller]
+pub fn wait_for<T>(limit: Duration, what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("waited {limit:?} for {what}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// [`wait_for`] a condition.
+#[track_caller]
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    wait_for(limit, what, || ready().then_some(()));
+}
+
+/// One request the [`serve_http`] server read: the path, the header lines as they came (each ending in CRLF,
+/// the blank line left out) and the body (`Content-Length` bytes).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
+/// What the [`serve_http`] server answers: a status line's code and reason, a content type and a body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: &'static str,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    /// `200 OK`, `text/plain`.
+    pub fn ok(body: impl Into<String>) -> Self {
+        Reply::new("200 OK", "text/plain", body)
+    }
+
+    pub fn new(status: &'static str, content_type: &'static str, body: impl Into<String>) -> Self {
+        Reply {
+            status,
+            content_type,
+            body: body.into(),
+        }
+    }
+}
+
+/// A loopback HTTP/1.1 server on threads of its own, answering each request with `handler` and closing the
+/// connection (one request per connection); it serves until the test process ends.
+#[track_caller]
+pub fn serve_http<F>(handler: F) -> SocketAddr
+where
+    F: Fn(&Request) -> Reply + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("reading the bound address: {e}"));
+    let handler = Arc::new(handler);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let handler = handler.clone();
+            thread::spawn(move || {
+                // A client that goes away mid-request gets no answer; the test sees that on its side.
+                let _ = answer(stream, handler.as_ref());
+            });
+        }
+    });
+    addr
+}
+
+fn answer(mut stream: TcpStream, handler: &dyn Fn(&Request) -> Reply) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut words = request_line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_string();
+    let path = words.next().unwrap_or("/").to_string();
+    let mut headers = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        headers.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let reply = handler(&Request {
+        method,
+        path,
+        headers,
+        body,
+    });
+    write!(
+        stream,
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        reply.status,
+        reply.content_type,
+        reply.body.len(),
+        reply.body
+    )?;
+    stream.flush()
 }
 
 /// A started lab and a project directory with its manifest: commands run there with the lab's flags.
@@ -585,6 +785,42 @@ mod tests {
     fn json_reports_give_their_finding_ids() {
         let run = sh(r#"echo '{"findings":[{"id":"a.b"},{"id":"c"}]}'"#).run();
         assert_eq!(finding_ids(&run.json()), ["a.b", "c"]);
+    }
+
+    #[test]
+    fn the_http_server_hands_the_request_to_its_handler() {
+        let addr = serve_http(|request| {
+            Reply::ok(format!(
+                "{} {} {}",
+                request.method,
+                request.path,
+                String::from_utf8_lossy(&request.body)
+            ))
+        });
+        let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting: {e}"));
+        stream
+            .write_all(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap_or_else(|e| panic!("writing: {e}"));
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .unwrap_or_else(|e| panic!("reading: {e}"));
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nPOST /hook hello"), "{answer}");
+    }
+
+    #[test]
+    fn waiting_returns_the_first_value_and_fails_past_its_limit() {
+        let mut polls = 0;
+        let value = wait_for(Duration::from_secs(5), "a third poll", || {
+            polls += 1;
+            (polls == 3).then_some(polls)
+        });
+        assert_eq!(value, 3);
+        let late = std::panic::catch_unwind(|| {
+            wait_until(Duration::from_millis(50), "nothing", || false);
+        });
+        assert!(late.is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
