@@ -77,20 +77,9 @@ impl fmt::Display for Severity {
 }
 
 /// Error for a severity name that is not one of the five.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{0}` (expected one of: blocker, high, medium, low, info)")]
 pub struct UnknownSeverity(pub String);
-
-impl fmt::Display for UnknownSeverity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown severity `{}` (expected one of: blocker, high, medium, low, info)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownSeverity {}
 
 impl FromStr for Severity {
     type Err = UnknownSeverity;

@@ -64,20 +64,11 @@ impl fmt::Display for Format {
 }
 
 /// Error for a format name that is not one of the known ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown format `{0}` (expected one of: text (or terminal), json, markdown (or md), html, sarif, junit)"
+)]
 pub struct UnknownFormat(pub String);
-
-impl fmt::Display for UnknownFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown format `{}` (expected one of: text (or terminal), json, markdown (or md), html, sarif, junit)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownFormat {}
 
 impl FromStr for Format {
     type Err = UnknownFormat;
