@@ -343,35 +343,30 @@ fn convert_allowlist(
         rule: rule.to_string(),
         message,
     };
-    let condition = match raw
-        .condition
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-    {
-        None | Some("OR") | Some("") => Condition::Or,
-        Some("AND") => Condition::And,
-        Some(other) => {
-            return Err(rule_err(format!(
-                "allowlist condition `{other}` is not OR or AND"
-            )));
-        }
-    };
-    let regex_target = match raw
-        .regex_target
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("secret") | Some("") => RegexTarget::Secret,
-        Some("match") => RegexTarget::Match,
-        Some("line") => RegexTarget::Line,
-        Some(other) => {
-            return Err(rule_err(format!(
-                "allowlist regexTarget `{other}` is not secret, match or line"
-            )));
-        }
-    };
+    let condition = keyword(
+        raw.condition.as_deref(),
+        &[("OR", Condition::Or), ("AND", Condition::And)],
+    )
+    .map_err(|other| {
+        rule_err(format!(
+            "allowlist condition `{}` is not OR or AND",
+            other.to_ascii_uppercase()
+        ))
+    })?;
+    let regex_target = keyword(
+        raw.regex_target.as_deref(),
+        &[
+            ("secret", RegexTarget::Secret),
+            ("match", RegexTarget::Match),
+            ("line", RegexTarget::Line),
+        ],
+    )
+    .map_err(|other| {
+        rule_err(format!(
+            "allowlist regexTarget `{}` is not secret, match or line",
+            other.to_ascii_lowercase()
+        ))
+    })?;
     let regex_err = |what: &'static str, pattern: &str, message: String| GitleaksError::Regex {
         origin: origin.to_string(),
         rule: rule.to_string(),
@@ -399,6 +394,19 @@ fn convert_allowlist(
         stopwords: raw.stopwords.clone(),
         commits: raw.commits.clone(),
     })
+}
+
+/// A keyword setting, matched case-insensitively against `choices`; absent or empty means the first choice. The
+/// error is the value as written.
+fn keyword<T: Copy>(value: Option<&str>, choices: &[(&str, T)]) -> Result<T, String> {
+    match value.filter(|v| !v.is_empty()) {
+        None => choices.first().map(|&(_, t)| t).ok_or_else(String::new),
+        Some(v) => choices
+            .iter()
+            .find(|(name, _)| v.eq_ignore_ascii_case(name))
+            .map(|&(_, t)| t)
+            .ok_or_else(|| v.to_string()),
+    }
 }
 
 #[derive(Debug)]

@@ -39,6 +39,19 @@ fn parse(text: &str) -> Result<Loaded, GitleaksError> {
     gitleaks::parse(text, "test.toml")
 }
 
+/// The config `text` loaded; the test fails with the loader's message when it does not load.
+fn must_parse(text: &str) -> Loaded {
+    match parse(text) {
+        Ok(l) => l,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The message of the error that `text` is rejected with, or "" when it loads.
+fn error(text: &str) -> String {
+    parse(text).err().map(|e| e.to_string()).unwrap_or_default()
+}
+
 /// A fake value of `n` characters from `alphabet`, varied enough to pass entropy checks.
 fn fake(alphabet: &str, n: usize, seed: usize) -> String {
     let a = alphabet.as_bytes();
@@ -173,7 +186,7 @@ fn an_invalid_regex_names_the_rule_and_the_problem() {
 
     let text =
         "[[rules]]\nid = \"x\"\nregex = 'a'\n[[rules.allowlists]]\nregexes = ['''[z-a]''']\n";
-    let err = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = error(text);
     assert!(
         err.contains("rule `x`") && err.contains("allowlist regex"),
         "{err}"
@@ -186,24 +199,33 @@ fn invalid_toml_and_wrong_types_are_errors() {
         parse("[[rules]\nid="),
         Err(GitleaksError::Toml { .. })
     ));
-    let err = parse("[[rules]]\nid = \"x\"\nregex = 'a'\nentropy = \"high\"\n")
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = error("[[rules]]\nid = \"x\"\nregex = 'a'\nentropy = \"high\"\n");
     assert!(
         err.contains("test.toml") && err.contains("entropy"),
         "{err}"
     );
-    let err = parse("[[rules]]\nid = \"x\"\ndescription = 'no regex'\n")
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = error("[[rules]]\nid = \"x\"\ndescription = 'no regex'\n");
     assert!(err.contains("rule `x`") && err.contains("regex"), "{err}");
-    let err = parse("[[rules]]\nid = \"x\"\nregex = '(a)'\nsecretGroup = 3\n")
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = error("[[rules]]\nid = \"x\"\nregex = '(a)'\nsecretGroup = 3\n");
     assert!(err.contains("secretGroup 3"), "{err}");
+    // Allowlist keywords are case-insensitive; an unknown one is named as gitleaks spells the choices.
+    let allowlist = |settings: &str| {
+        format!(
+            "[[rules]]\nid = \"x\"\nregex = 'a'\n[[rules.allowlists]]\n{settings}\nregexes = ['b']\n"
+        )
+    };
+    assert!(parse(&allowlist("condition = 'and'\nregexTarget = 'MATCH'")).is_ok());
+    assert!(parse(&allowlist("condition = ''\nregexTarget = ''")).is_ok());
+    let err = error(&allowlist("condition = 'xor'"));
+    assert!(
+        err.contains("rule `x`") && err.contains("allowlist condition `XOR` is not OR or AND"),
+        "{err}"
+    );
+    let err = error(&allowlist("regexTarget = 'Body'"));
+    assert!(
+        err.contains("allowlist regexTarget `body` is not secret, match or line"),
+        "{err}"
+    );
     // Unknown keys are ignored, as gitleaks does.
     assert!(parse("[[rules]]\nid = \"x\"\nregex = 'a'\nfuture = 1\n").is_ok());
 }
@@ -212,10 +234,7 @@ fn invalid_toml_and_wrong_types_are_errors() {
 fn extend_use_default_merges_the_builtin_rules() {
     let builtin = RuleSet::builtin().len();
     let text = "title = 'mine'\n[extend]\nuseDefault = true\n[[rules]]\nid = \"internal-token\"\nregex = '''\\bitk_[a-z0-9]{12}\\b'''\nkeywords = [\"itk_\"]\n";
-    let loaded = match parse(text) {
-        Ok(l) => l,
-        Err(e) => panic!("{e}"),
-    };
+    let loaded = must_parse(text);
     assert_eq!(loaded.loaded, 1);
     assert_eq!(loaded.rules.len(), builtin + 1);
     let sample = format!(
@@ -235,10 +254,7 @@ fn extend_use_default_merges_the_builtin_rules() {
 fn disabled_rules_are_removed() {
     let builtin = RuleSet::builtin().len();
     let text = "[extend]\nuseDefault = true\ndisabledRules = [\"github.token\", \"generic.secret_assignment\"]\n";
-    let loaded = match parse(text) {
-        Ok(l) => l,
-        Err(e) => panic!("{e}"),
-    };
+    let loaded = must_parse(text);
     assert_eq!(loaded.rules.len(), builtin - 2);
     assert!(!loaded.rules.rules().iter().any(|r| r.id == "github.token"));
 }

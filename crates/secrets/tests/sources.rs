@@ -183,29 +183,41 @@ fn staged() -> ScanOptions {
     }
 }
 
+fn no_history() -> ScanOptions {
+    ScanOptions {
+        history: false,
+        ..ScanOptions::default()
+    }
+}
+
+fn all_objects() -> ScanOptions {
+    ScanOptions {
+        all_objects: true,
+        ..ScanOptions::default()
+    }
+}
+
 fn scan(root: &Path, options: &ScanOptions) -> (ScanOutput, TestScanner) {
     let scanner = TestScanner::default();
     let out = scan_path(root, &scanner, options, &|_: Progress| {}).expect("scan runs");
     (out, scanner)
 }
 
-fn secrets(out: &ScanOutput) -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = out
-        .findings
-        .iter()
-        .map(|f| (f.location.path.clone(), f.found.secret.clone()))
-        .collect();
-    found.sort();
-    found
+/// The error a scan of `root` stops with; the test fails if the scan succeeds.
+fn scan_err(root: &Path, options: &ScanOptions) -> SourceError {
+    scan_path(root, &TestScanner::default(), options, &|_: Progress| {})
+        .expect_err("the scan fails")
 }
 
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = items
+/// Every finding as (path, secret), sorted: tests list what they expect in that order.
+fn secrets(out: &ScanOutput) -> Vec<(&str, &str)> {
+    let mut found: Vec<(&str, &str)> = out
+        .findings
         .iter()
-        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .map(|f| (f.location.path.as_str(), f.found.secret.as_str()))
         .collect();
-    v.sort();
-    v
+    found.sort_unstable();
+    found
 }
 
 fn skipped_reason<'a>(out: &'a ScanOutput, path: &str) -> Option<&'a str> {
@@ -228,10 +240,10 @@ fn working_tree_respects_gitignore_and_scans_hidden_env() {
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(
         secrets(&out),
-        pairs(&[
+        [
             (".env", "SECRET_DOTENV01"),
             ("src/app.txt", "SECRET_APPFILE1")
-        ])
+        ]
     );
     let app = out
         .findings
@@ -251,7 +263,7 @@ fn plain_directory_respects_gitignore_without_git() {
     std::fs::write(dir.path().join("secret.txt"), "SECRET_IGNORED1").expect("write");
     std::fs::write(dir.path().join(".env.local"), "SECRET_DOTENV02").expect("write");
     let (out, _) = scan(dir.path(), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[(".env.local", "SECRET_DOTENV02")]));
+    assert_eq!(secrets(&out), [(".env.local", "SECRET_DOTENV02")]);
 }
 
 #[test]
@@ -264,10 +276,7 @@ fn secret_deleted_in_a_later_commit_is_attributed_to_the_commit_that_added_it() 
     repo.remove("config/prod.env");
     repo.commit("remove config");
     let (out, _) = scan(repo.path(), &ScanOptions::default());
-    assert_eq!(
-        secrets(&out),
-        pairs(&[("config/prod.env", "SECRET_DELETED1")])
-    );
+    assert_eq!(secrets(&out), [("config/prod.env", "SECRET_DELETED1")]);
     let commit = out.findings[0]
         .location
         .commit
@@ -300,7 +309,7 @@ fn a_blob_on_two_branches_and_paths_is_scanned_once_and_attributed_to_the_earlie
     );
     repo.commit_files("and again", &[("z/third.txt", "SECRET_SHARED01\n")]);
     let (out, scanner) = scan(repo.path(), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("x/leak.txt", "SECRET_SHARED01")]));
+    assert_eq!(secrets(&out), [("x/leak.txt", "SECRET_SHARED01")]);
     assert_eq!(commit_of(&out, 0), Some(first.as_str()));
     assert_eq!(
         scanner.times_seen("SECRET_SHARED01"),
@@ -320,7 +329,7 @@ fn parents_come_before_children_even_when_clocks_disagree() {
         &[("b.txt", "SECRET_CLOCKED1\n")],
     );
     let (out, _) = scan(repo.path(), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("a.txt", "SECRET_CLOCKED1")]));
+    assert_eq!(secrets(&out), [("a.txt", "SECRET_CLOCKED1")]);
     assert_eq!(commit_of(&out, 0), Some(parent.as_str()));
 }
 
@@ -345,12 +354,12 @@ fn secrets_only_on_a_side_branch_a_tag_a_stash_or_a_detached_head_are_found() {
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(
         secrets(&out),
-        pairs(&[
+        [
             ("README.md", "SECRET_STASHED1"),
             ("detached.txt", "SECRET_DETACHD1"),
             ("side.txt", "SECRET_SIDEBRN1"),
             ("tagged.txt", "SECRET_TAGONLY1"),
-        ])
+        ]
     );
     let commit_of = |secret: &str| {
         out.findings
@@ -389,7 +398,7 @@ fn since_reports_only_secrets_introduced_by_new_commits() {
         ..ScanOptions::default()
     };
     let (out, _) = scan(repo.path(), &options);
-    assert_eq!(secrets(&out), pairs(&[("new.txt", "SECRET_NEWINPR1")]));
+    assert_eq!(secrets(&out), [("new.txt", "SECRET_NEWINPR1")]);
     assert_eq!(commit_of(&out, 0), Some(new.as_str()));
     assert_eq!(out.stats.commits, 2);
 
@@ -397,13 +406,7 @@ fn since_reports_only_secrets_introduced_by_new_commits() {
         since: Some("no-such-branch".to_owned()),
         ..ScanOptions::default()
     };
-    let err = scan_path(
-        repo.path(),
-        &TestScanner::default(),
-        &options,
-        &|_: Progress| {},
-    )
-    .expect_err("bad rev");
+    let err = scan_err(repo.path(), &options);
     assert!(
         matches!(&err, SourceError::BadRev { rev, .. } if rev == "no-such-branch"),
         "{err}"
@@ -431,10 +434,10 @@ fn staged_scans_only_what_differs_from_head() {
     let (out, _) = scan(repo.path(), &staged());
     assert_eq!(
         secrets(&out),
-        pairs(&[
+        [
             ("dir1/a.txt", "SECRET_STAGED02"),
             ("dir1/new.txt", "SECRET_STAGED01")
-        ])
+        ]
     );
     assert!(out.findings.iter().all(|f| f.location.commit.is_none()));
     assert_eq!(out.stats.commits, 0);
@@ -449,7 +452,7 @@ fn staged_reports_only_the_lines_the_change_adds() {
     repo.write("app.env", "B=plain\nC=SECRET_ADDED001\nA=SECRET_HADIT01\n");
     repo.git(&["add", "app.env"]);
     let (out, _) = scan(repo.path(), &staged());
-    assert_eq!(secrets(&out), pairs(&[("app.env", "SECRET_ADDED001")]));
+    assert_eq!(secrets(&out), [("app.env", "SECRET_ADDED001")]);
     assert_eq!(out.findings[0].found.line, 2);
 }
 
@@ -459,7 +462,7 @@ fn staged_in_a_repository_without_commits_scans_the_whole_index() {
     repo.write("first.txt", "SECRET_FIRSTAD1\n");
     repo.git(&["add", "first.txt"]);
     let (out, _) = scan(repo.path(), &staged());
-    assert_eq!(secrets(&out), pairs(&[("first.txt", "SECRET_FIRSTAD1")]));
+    assert_eq!(secrets(&out), [("first.txt", "SECRET_FIRSTAD1")]);
 }
 
 #[test]
@@ -476,14 +479,8 @@ fn all_objects_finds_a_dangling_blob() {
         out.findings
     );
 
-    let (out, _) = scan(
-        repo.path(),
-        &ScanOptions {
-            all_objects: true,
-            ..ScanOptions::default()
-        },
-    );
-    assert_eq!(secrets(&out), pairs(&[("?", "SECRET_DANGLNG1")]));
+    let (out, _) = scan(repo.path(), &all_objects());
+    assert_eq!(secrets(&out), [("?", "SECRET_DANGLNG1")]);
     assert_eq!(
         out.findings[0].location.blob.as_deref(),
         Some(blob.as_str())
@@ -509,7 +506,7 @@ fn bare_repository_is_scanned_as_history() {
         &repo.date(),
     );
     let (out, _) = scan(&bare_path, &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("a.txt", "SECRET_BAREREP1")]));
+    assert_eq!(secrets(&out), [("a.txt", "SECRET_BAREREP1")]);
     assert_eq!(commit_of(&out, 0), Some(commit.as_str()));
     assert_eq!(out.stats.files, 0);
 }
@@ -528,7 +525,7 @@ fn shallow_clone_scans_what_exists_and_says_what_it_could_not() {
         &repo.date(),
     );
     let (out, _) = scan(&clone.path().join("shallow"), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("new.txt", "SECRET_AFTER001")]));
+    assert_eq!(secrets(&out), [("new.txt", "SECRET_AFTER001")]);
     assert_eq!(commit_of(&out, 0), Some(tip.as_str()));
     let notes: Vec<_> = out
         .skipped
@@ -574,10 +571,10 @@ fn symlink_loops_do_not_hang_and_committed_links_are_blobs() {
     let (out, _) = scan(repo.path(), &ScanOptions::default());
     assert_eq!(
         secrets(&out),
-        pairs(&[
+        [
             ("a/file.txt", "SECRET_INLOOP01"),
             ("link", "SECRET_LINKTGT1")
-        ])
+        ]
     );
     assert!(
         out.findings
@@ -585,14 +582,8 @@ fn symlink_loops_do_not_hang_and_committed_links_are_blobs() {
             .all(|f| f.location.commit.as_ref().map(|c| &c.id) == Some(&commit))
     );
 
-    let (out, _) = scan(
-        repo.path(),
-        &ScanOptions {
-            history: false,
-            ..ScanOptions::default()
-        },
-    );
-    assert_eq!(secrets(&out), pairs(&[("a/file.txt", "SECRET_INLOOP01")]));
+    let (out, _) = scan(repo.path(), &no_history());
+    assert_eq!(secrets(&out), [("a/file.txt", "SECRET_INLOOP01")]);
 }
 
 #[test]
@@ -609,7 +600,7 @@ fn binary_and_oversized_files_are_skipped_with_reasons() {
         ..ScanOptions::default()
     };
     let (out, _) = scan(repo.path(), &options);
-    assert_eq!(secrets(&out), pairs(&[("small.txt", "SECRET_SMALLFL1")]));
+    assert_eq!(secrets(&out), [("small.txt", "SECRET_SMALLFL1")]);
     assert!(
         skipped_reason(&out, "image.png").is_some_and(|r| r.starts_with("binary")),
         "{:?}",
@@ -627,7 +618,7 @@ fn binary_and_oversized_files_are_skipped_with_reasons() {
         ..ScanOptions::default()
     };
     let (out, _) = scan(repo.path(), &options);
-    assert_eq!(secrets(&out), pairs(&[("small.txt", "SECRET_SMALLFL1")]));
+    assert_eq!(secrets(&out), [("small.txt", "SECRET_SMALLFL1")]);
     let reasons: Vec<_> = out
         .skipped
         .iter()
@@ -653,10 +644,10 @@ fn invalid_utf8_content_is_still_scanned() {
     content.extend_from_slice(b"key=SECRET_NOTUTF81\n\xe2\x82");
     repo.write("latin1.txt", &content);
     let (out, _) = scan(repo.path(), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("latin1.txt", "SECRET_NOTUTF81")]));
+    assert_eq!(secrets(&out), [("latin1.txt", "SECRET_NOTUTF81")]);
     repo.commit("bytes");
     let (out, _) = scan(repo.path(), &ScanOptions::default());
-    assert_eq!(secrets(&out), pairs(&[("latin1.txt", "SECRET_NOTUTF81")]));
+    assert_eq!(secrets(&out), [("latin1.txt", "SECRET_NOTUTF81")]);
     assert!(out.findings[0].location.commit.is_some());
 }
 
@@ -690,7 +681,7 @@ fn a_corrupt_loose_object_is_skipped_not_fatal() {
     // b.txt from history; a.txt still from the working tree, since history could not read it.
     assert_eq!(
         secrets(&out),
-        pairs(&[("a.txt", "SECRET_CORRUPT1"), ("b.txt", "SECRET_HEALTHY1")])
+        [("a.txt", "SECRET_CORRUPT1"), ("b.txt", "SECRET_HEALTHY1")]
     );
     let a = out
         .findings
@@ -699,13 +690,7 @@ fn a_corrupt_loose_object_is_skipped_not_fatal() {
         .expect("a");
     assert!(a.location.commit.is_none());
 
-    let (out, _) = scan(
-        repo.path(),
-        &ScanOptions {
-            all_objects: true,
-            ..ScanOptions::default()
-        },
-    );
+    let (out, _) = scan(repo.path(), &all_objects());
     assert!(skipped_reason(&out, "a.txt").is_some());
 }
 
@@ -726,7 +711,7 @@ fn allowlisted_commits_are_dropped() {
         &|_: Progress| {},
     )
     .expect("scan");
-    assert_eq!(secrets(&out), pairs(&[("b.txt", "SECRET_REPORTD1")]));
+    assert_eq!(secrets(&out), [("b.txt", "SECRET_REPORTD1")]);
 }
 
 #[test]
@@ -735,14 +720,8 @@ fn history_off_scans_only_the_working_tree() {
     repo.commit_files("one", &[("gone.txt", "SECRET_HISTORY1\n")]);
     repo.remove("gone.txt");
     repo.commit_files("two", &[("here.txt", "SECRET_WORKTRE1\n")]);
-    let (out, _) = scan(
-        repo.path(),
-        &ScanOptions {
-            history: false,
-            ..ScanOptions::default()
-        },
-    );
-    assert_eq!(secrets(&out), pairs(&[("here.txt", "SECRET_WORKTRE1")]));
+    let (out, _) = scan(repo.path(), &no_history());
+    assert_eq!(secrets(&out), [("here.txt", "SECRET_WORKTRE1")]);
     assert!(out.findings[0].location.commit.is_none());
 }
 
@@ -775,7 +754,7 @@ fn reader_is_scanned_as_dash_and_capped() {
     let scanner = TestScanner::default();
     let input: &[u8] = b"\xff\xfe line\nSECRET_STDIN001\n";
     let out = scan_reader(input, &scanner, &ScanOptions::default()).expect("scan");
-    assert_eq!(secrets(&out), pairs(&[("-", "SECRET_STDIN001")]));
+    assert_eq!(secrets(&out), [("-", "SECRET_STDIN001")]);
     assert_eq!(out.stats.files, 1);
 
     let big = vec![b'a'; 4096];
@@ -801,37 +780,15 @@ fn errors_name_what_went_wrong() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "x").expect("write");
-    let err = scan_path(
-        &file,
-        &TestScanner::default(),
-        &ScanOptions::default(),
-        &|_: Progress| {},
-    )
-    .expect_err("not a directory");
+    let err = scan_err(&file, &ScanOptions::default());
     assert!(matches!(err, SourceError::NotADirectory { .. }));
     assert!(err.to_string().contains("file.txt"), "{err}");
 
-    let options = ScanOptions {
-        staged: true,
-        ..ScanOptions::default()
-    };
-    let err = scan_path(
-        dir.path(),
-        &TestScanner::default(),
-        &options,
-        &|_: Progress| {},
-    )
-    .expect_err("no repo");
+    let err = scan_err(dir.path(), &staged());
     assert!(matches!(err, SourceError::OpenRepository { .. }), "{err}");
 
     std::fs::create_dir(dir.path().join(".git")).expect("mkdir");
-    let err = scan_path(
-        dir.path(),
-        &TestScanner::default(),
-        &ScanOptions::default(),
-        &|_: Progress| {},
-    )
-    .expect_err("broken repo");
+    let err = scan_err(dir.path(), &ScanOptions::default());
     assert!(matches!(err, SourceError::OpenRepository { .. }), "{err}");
 }
 

@@ -306,6 +306,13 @@ fn scan_all(template: &str, path: &str) -> (Vec<(String, Severity, String)>, Vec
     (found, secrets)
 }
 
+/// Asserts the rule ids and severities that scanning `template` at `path` reports, in order.
+fn assert_graded(template: &str, path: &str, expected: &[(&str, Severity)]) {
+    let (found, _) = scan_all(template, path);
+    let graded: Vec<(&str, Severity)> = found.iter().map(|f| (f.0.as_str(), f.1)).collect();
+    assert_eq!(graded, expected, "{template} at {path}");
+}
+
 #[test]
 fn named_values_are_found_in_the_declarations_and_fallbacks_of_many_languages() {
     let syntaxes = [
@@ -399,10 +406,11 @@ fn identifiers_expressions_placeholders_and_test_vectors_are_not_values() {
 
 #[test]
 fn signed_jwts_are_graded_by_their_payload() {
-    let (found, _) = scan_all("SUPABASE_SERVICE_ROLE_KEY={jwt:service_role}", "src/a.ts");
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].0, "supabase.service_role_key");
-    assert_eq!(found[0].1, Severity::Blocker);
+    assert_graded(
+        "SUPABASE_SERVICE_ROLE_KEY={jwt:service_role}",
+        "src/a.ts",
+        &[("supabase.service_role_key", Severity::Blocker)],
+    );
     for (template, expected) in [
         ("AUTH={jwt:authenticated}", ("jwt.token", Severity::High)),
         (
@@ -410,15 +418,7 @@ fn signed_jwts_are_graded_by_their_payload() {
             ("jwt.expired_token", Severity::Info),
         ),
     ] {
-        let (found, _) = scan_all(template, "src/a.ts");
-        assert_eq!(
-            found
-                .iter()
-                .map(|f| (f.0.as_str(), f.1))
-                .collect::<Vec<_>>(),
-            [expected],
-            "{template}"
-        );
+        assert_graded(template, "src/a.ts", &[expected]);
     }
     let (found, _) = scan_all("NEXT_PUBLIC_SUPABASE_ANON_KEY={jwt:anon}", "src/a.ts");
     assert!(found.is_empty(), "{found:?}");
@@ -447,10 +447,14 @@ fn secrets_shipped_to_browsers_are_blockers() {
         assert_eq!(found[0].1, Severity::Blocker);
     }
     // A generic match is escalated only when the client variable's own name says secret.
-    let (found, _) = scan_all("VITE_DB_PASSWORD={x30}{d2}", "web/.env.local");
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].0, "client_exposed.generic.secret_assignment");
-    assert_eq!(found[0].1, Severity::Blocker);
+    assert_graded(
+        "VITE_DB_PASSWORD={x30}{d2}",
+        "web/.env.local",
+        &[(
+            "client_exposed.generic.secret_assignment",
+            Severity::Blocker,
+        )],
+    );
     let (found, _) = scan_all(
         "const k = \"{x30}{d2}\"; VITE_ALGOLIA_SEARCH_KEY=\"{x30}{d2}\"",
         "web/src/a.js",
@@ -462,13 +466,10 @@ fn secrets_shipped_to_browsers_are_blockers() {
         "{found:?}"
     );
     // Public by design: a Firebase web key stays what it is.
-    let (found, _) = scan_all("NEXT_PUBLIC_FIREBASE_API_KEY=AIza{u35}", ".env.local");
-    assert_eq!(
-        found
-            .iter()
-            .map(|f| (f.0.as_str(), f.1))
-            .collect::<Vec<_>>(),
-        [("gcp.api_key", Severity::Medium)]
+    assert_graded(
+        "NEXT_PUBLIC_FIREBASE_API_KEY=AIza{u35}",
+        ".env.local",
+        &[("gcp.api_key", Severity::Medium)],
     );
 }
 
@@ -483,16 +484,10 @@ fn examples_and_fixtures_are_info_unless_live_shaped() {
     // The broadest fallback stays quiet there: `Key = <hex>` is what a test vector looks like.
     let (found, _) = scan_all("Key = {h64}\n", "src/aead/poly1305_test.txt");
     assert!(found.is_empty(), "{found:?}");
-    let (found, _) = scan_all(
+    assert_graded(
         "STRIPE_KEY = \"sk_live_{x40}\"",
         "config/settings.py.example",
-    );
-    assert_eq!(
-        found
-            .iter()
-            .map(|f| (f.0.as_str(), f.1))
-            .collect::<Vec<_>>(),
-        [("stripe.live_secret_key", Severity::Blocker)]
+        &[("stripe.live_secret_key", Severity::Blocker)],
     );
     // A committed .env of plain settings is no leak; one credential in it is.
     let (found, _) = scan_all(

@@ -67,6 +67,23 @@ struct Job {
     commit: Option<usize>,
 }
 
+impl Job {
+    fn location(&self, commit: Option<CommitInfo>) -> Location {
+        Location {
+            path: self.path.clone(),
+            commit,
+            blob: Some(self.id.to_string()),
+        }
+    }
+
+    fn skipped(&self, reason: String) -> Skipped {
+        Skipped {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
 /// A scanned blob that needs reporting (clean blobs are not kept).
 enum Outcome {
     Found(Vec<RawMatch>),
@@ -129,14 +146,7 @@ pub(super) fn scan_history<S: Scanner>(
     let Collector { jobs, skipped, .. } = collector;
     out.skipped.extend(skipped);
 
-    let results = scan_jobs(
-        ts,
-        &jobs,
-        scanner,
-        options.max_file_size,
-        reporter,
-        &mut out,
-    );
+    let results = scan_jobs(ts, &jobs, scanner, options, reporter, &mut out);
     let mut commits = CommitInfos::default();
     let mut failed = HashSet::default();
     for (index, outcome) in results {
@@ -153,24 +163,16 @@ pub(super) fn scan_history<S: Scanner>(
                     {
                         continue;
                     }
-                    let location = Location {
-                        path: job.path.clone(),
-                        commit: commit.clone(),
-                        blob: Some(job.id.to_string()),
-                    };
+                    let location = job.location(commit.clone());
                     out.findings.push(SecretFinding { found, location });
                 }
             }
-            Outcome::Skipped(reason) => out.skipped.push(Skipped {
-                path: job.path.clone(),
-                reason: format!("{reason} (git blob {})", job.id),
-            }),
+            Outcome::Skipped(reason) => out
+                .skipped
+                .push(job.skipped(format!("{reason} (git blob {})", job.id))),
             Outcome::Failed(reason) => {
                 failed.insert(job.id);
-                out.skipped.push(Skipped {
-                    path: job.path.clone(),
-                    reason,
-                });
+                out.skipped.push(job.skipped(reason));
             }
         }
     }
@@ -203,25 +205,20 @@ pub(super) fn scan_staged<S: Scanner>(
         }
     };
     let head_tree = match repo.head() {
-        Ok(head) if head.is_unborn() => None,
-        Ok(mut head) => match head.peel_to_commit() {
-            Ok(commit) => commit.tree_id().ok().map(|id| id.detach()),
-            Err(err) => {
-                out.skipped.push(Skipped {
-                    path: "HEAD".to_owned(),
-                    reason: format!("unreadable: {err}"),
-                });
-                None
-            }
-        },
-        Err(err) => {
-            out.skipped.push(Skipped {
-                path: "HEAD".to_owned(),
-                reason: format!("unreadable: {err}"),
-            });
-            None
-        }
-    };
+        Ok(head) if head.is_unborn() => Ok(None),
+        Ok(mut head) => head
+            .peel_to_commit()
+            .map(|commit| commit.tree_id().ok().map(|id| id.detach()))
+            .map_err(|err| err.to_string()),
+        Err(err) => Err(err.to_string()),
+    }
+    .unwrap_or_else(|err| {
+        out.skipped.push(Skipped {
+            path: "HEAD".to_owned(),
+            reason: format!("unreadable: {err}"),
+        });
+        None
+    });
     let head = match head_tree {
         Some(tree) => HeadPaths::collect(&repo, tree, index.tree(), &mut out.skipped),
         None => HeadPaths::default(),
@@ -252,14 +249,7 @@ pub(super) fn scan_staged<S: Scanner>(
             });
         }
     }
-    for (index, outcome) in scan_jobs(
-        ts,
-        &jobs,
-        scanner,
-        options.max_file_size,
-        reporter,
-        &mut out,
-    ) {
+    for (index, outcome) in scan_jobs(ts, &jobs, scanner, options, reporter, &mut out) {
         let Some(job) = jobs.get(index) else { continue };
         match outcome {
             Outcome::Found(matches) => {
@@ -270,17 +260,12 @@ pub(super) fn scan_staged<S: Scanner>(
                 out.findings
                     .extend(matches.into_iter().map(|found| SecretFinding {
                         found,
-                        location: Location {
-                            path: job.path.clone(),
-                            commit: None,
-                            blob: Some(job.id.to_string()),
-                        },
+                        location: job.location(None),
                     }))
             }
-            Outcome::Skipped(reason) | Outcome::Failed(reason) => out.skipped.push(Skipped {
-                path: job.path.clone(),
-                reason,
-            }),
+            Outcome::Skipped(reason) | Outcome::Failed(reason) => {
+                out.skipped.push(job.skipped(reason))
+            }
         }
     }
     Ok(out)
@@ -470,10 +455,11 @@ fn scan_jobs<S: Scanner>(
     ts: &gix::ThreadSafeRepository,
     jobs: &[Job],
     scanner: &S,
-    max: u64,
+    options: &ScanOptions,
     reporter: &Reporter<'_>,
     out: &mut ScanOutput,
 ) -> Vec<(usize, Outcome)> {
+    let max = options.max_file_size;
     let blobs = AtomicU64::new(0);
     let bytes = AtomicU64::new(0);
     let results = jobs
