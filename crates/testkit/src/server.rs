@@ -1,21 +1,28 @@
-//! Real servers from the operating system (nginx, Apache, Caddy, nsd) started for a test on loopback ports with
-//! generated configs, waited for, and stopped on drop.
+//! Real servers from the operating system (nginx, Apache, Caddy, NSD, Dovecot, PostgreSQL, Alertmanager,
+//! ChromeDriver) started for a test on loopback ports with generated configs, waited for, and stopped on drop.
 //!
 //! Each server module turns the lab's own description of a world — a `launchready_lab::Scenario` — into that
 //! server's configuration, so a test can audit the lab and a real server serving the same sites and compare.
 //! A server runs in its own process group, in the foreground, with every file (config, pid, logs, temp) in a
 //! temporary directory; dropping it ends the whole group (workers included) and waits for it, also when the test
 //! panics. A missing binary is a loud skip, or a failure when `CI=true` (see [`locate`]).
+//!
+//! Every server starts the same way ([`Running::start`]): a scratch directory, ports picked free, the module's
+//! configuration and command line, a wait until every port accepts connections and the module's own readiness
+//! probe agrees, retried while a picked port turns out taken. The web servers build on it in `web` (one
+//! [`Server`](web::Server) per [`Kind`](web::Kind)), the single-port ones in [`daemon`].
 
 pub mod alertmanager;
 pub mod apache;
 pub mod caddy;
 pub mod chromedriver;
+pub mod daemon;
 pub mod dovecot;
 pub mod nginx;
 pub mod nsd;
 pub mod pki;
 pub mod postgres;
+mod run_as;
 mod web;
 
 use std::fmt;
@@ -40,6 +47,8 @@ pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(15);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many times a start is retried when a port picked as free was taken in between.
 const START_ATTEMPTS: usize = 3;
+/// How long to wait between two readiness probes.
+const PROBE_PAUSE: Duration = Duration::from_millis(20);
 
 /// Why a real server could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -94,14 +103,24 @@ impl ServerError {
 /// missing, `CI=true` makes that an error (CI must run every tier); otherwise the skip is announced on stderr
 /// and the answer is `None`.
 pub fn locate(program: &str, package: &str) -> Result<Option<PathBuf>, ServerError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    decide(find(program, &path), program, package, ci)
+    locate_in(program, package, &[])
 }
 
-fn find(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+/// [`locate`], also looking in `extra` directories where a package installs the binary off `PATH`.
+pub(crate) fn locate_in(
+    program: &str,
+    package: &str,
+    extra: &[&str],
+) -> Result<Option<PathBuf>, ServerError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    decide(find(program, &path, extra), program, package, ci)
+}
+
+fn find(program: &str, path: &std::ffi::OsStr, extra: &[&str]) -> Option<PathBuf> {
     std::env::split_paths(path)
         .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .chain(extra.iter().map(PathBuf::from))
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
 }
@@ -159,6 +178,72 @@ pub(crate) fn with_port_retries<T>(
     }
 }
 
+/// The loopback ports one server listens on, picked free for each start.
+pub(crate) trait Listen: Copy {
+    fn pick() -> Result<Self, ServerError>;
+    /// Every address that must accept TCP connections before the server counts as started.
+    fn addrs(&self) -> Vec<SocketAddr>;
+}
+
+impl Listen for SocketAddr {
+    fn pick() -> Result<Self, ServerError> {
+        Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)))
+    }
+
+    fn addrs(&self) -> Vec<SocketAddr> {
+        vec![*self]
+    }
+}
+
+/// How a server is run: its command line, and the log files to show when it fails.
+#[derive(Debug)]
+pub struct Launch {
+    pub command: Command,
+    pub logs: Vec<PathBuf>,
+}
+
+/// What one readiness probe saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    Ready,
+    /// Not yet: what is still awaited, named in the error when it never comes.
+    Waiting(String),
+}
+
+/// A started server: where it listens, its process and its scratch directory (configuration, logs, data).
+#[derive(Debug)]
+pub(crate) struct Running<L> {
+    pub listen: L,
+    // Declared before the directory so the process stops before its files go.
+    pub process: Process,
+    pub dir: tempfile::TempDir,
+}
+
+impl<L: Listen> Running<L> {
+    /// Starts `program` in a new scratch directory on ports picked free: `launch` writes what the server reads
+    /// into the directory and says how to run it; the start is over once every port accepts connections and
+    /// `ready` (which may read the
+    /// directory) agrees. Retried while a picked port turns out taken.
+    pub(crate) fn start(
+        program: &str,
+        mut launch: impl FnMut(&Path, L) -> Result<Launch, ServerError>,
+        mut ready: impl FnMut(&Path, L) -> Result<Probe, ServerError>,
+    ) -> Result<Self, ServerError> {
+        with_port_retries(|| {
+            let dir = web::workdir(&format!("launchready-{program}-"))?;
+            let listen = L::pick()?;
+            let Launch { command, logs } = launch(dir.path(), listen)?;
+            let mut process = Process::start(program, command, dir.path(), logs, &listen.addrs())?;
+            process.wait_until(|| ready(dir.path(), listen))?;
+            Ok(Running {
+                listen,
+                process,
+                dir,
+            })
+        })
+    }
+}
+
 /// A started server process (and its whole process group). Dropping it stops the group and waits.
 pub struct Process {
     program: String,
@@ -213,8 +298,32 @@ impl Process {
     }
 
     fn wait_ready(&mut self, addrs: &[SocketAddr]) -> Result<(), ServerError> {
-        let started = Instant::now();
         let mut pending: Vec<SocketAddr> = addrs.to_vec();
+        self.wait_until(|| {
+            pending.retain(|addr| {
+                TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err()
+            });
+            Ok(if pending.is_empty() {
+                Probe::Ready
+            } else {
+                Probe::Waiting(
+                    pending
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            })
+        })
+    }
+
+    /// Probes until `probe` answers ready; an error with the log when the process exits first or
+    /// [`READY_TIMEOUT`] passes.
+    pub(crate) fn wait_until(
+        &mut self,
+        mut probe: impl FnMut() -> Result<Probe, ServerError>,
+    ) -> Result<(), ServerError> {
+        let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(ServerError::Exited {
@@ -223,25 +332,19 @@ impl Process {
                     log: self.log(),
                 });
             }
-            pending.retain(|addr| {
-                TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err()
-            });
-            if pending.is_empty() {
-                return Ok(());
-            }
+            let awaited = match probe()? {
+                Probe::Ready => return Ok(()),
+                Probe::Waiting(awaited) => awaited,
+            };
             if started.elapsed() > READY_TIMEOUT {
                 return Err(ServerError::NotReady {
                     program: self.program.clone(),
-                    addrs: pending
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    addrs: awaited,
                     timeout: READY_TIMEOUT,
                     log: self.log(),
                 });
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(PROBE_PAUSE);
         }
     }
 
@@ -394,7 +497,8 @@ mod tests {
 
     #[test]
     fn a_missing_binary_fails_under_ci_and_is_skipped_elsewhere() {
-        assert!(find("launchready-no-such-server", std::ffi::OsStr::new("")).is_none());
+        assert!(find("launchready-no-such-server", std::ffi::OsStr::new(""), &[]).is_none());
+        assert!(find("sh", std::ffi::OsStr::new(""), &["/bin"]).is_some());
         let missing = decide(None, "nginx", "nginx", true);
         assert!(
             matches!(&missing, Err(ServerError::Missing { program, package }) if program == "nginx" && package == "nginx"),

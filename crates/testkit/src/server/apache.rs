@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use super::ServerError;
-use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, TlsDirectives, Vhost};
+use super::web::{self, Behaviour, Kind, Response, Server, Setup, TlsDirectives, Vhost};
+use super::{Launch, ServerError};
 
 /// Where Debian installs the modules.
 const MODULES: &str = "/usr/lib/apache2/modules";

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use super::ServerError;
-use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, Vhost};
+use super::web::{self, Behaviour, Kind, Response, Server, Setup, Vhost};
+use super::{Launch, ServerError};
 
 /// A running Caddy; stopped on drop.
 pub type Caddy = Server<CaddyKind>;

@@ -2,97 +2,66 @@
 //! WebDriver. Ready means its `/status` answers `"ready": true`, not merely that the port is open.
 
 use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Process, READY_TIMEOUT, ServerError, web};
+use super::daemon::{Daemon, Service};
+use super::{Launch, Probe, ServerError};
 
-/// Where Debian puts the driver beside the browser, which a `PATH` without the `/usr/bin` symlink misses.
-const BESIDE_CHROMIUM: &str = "/usr/lib/chromium/chromedriver";
+/// The directory where Debian puts the driver beside the browser, which a `PATH` without the `/usr/bin` symlink misses.
+const BESIDE_CHROMIUM: &str = "/usr/lib/chromium";
 /// One `/status` probe: the driver answers at once when it is up.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A running ChromeDriver; stopped (with every browser it started, which share its process group) on drop.
+pub type ChromeDriver = Daemon<ChromeDriverService>;
+
+/// ChromeDriver's command line, and its readiness: its `/status` answers `"ready": true`.
 #[derive(Debug)]
-pub struct ChromeDriver {
-    addr: SocketAddr,
-    process: Process,
-    _dir: tempfile::TempDir,
+pub struct ChromeDriverService {
+    binary: PathBuf,
+}
+
+impl Service for ChromeDriverService {
+    const PROGRAM: &'static str = "chromedriver";
+
+    fn launch(&self, dir: &Path, addr: SocketAddr) -> Result<Launch, ServerError> {
+        let log = dir.join("chromedriver.log");
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(format!("--port={}", addr.port()))
+            .arg(format!("--log-path={}", log.display()))
+            .current_dir(dir);
+        Ok(Launch {
+            command,
+            logs: vec![log],
+        })
+    }
+
+    fn ready(&self, _dir: &Path, addr: SocketAddr) -> Result<Probe, ServerError> {
+        Ok(if status_ready(addr) {
+            Probe::Ready
+        } else {
+            Probe::Waiting(format!("{addr} (GET /status ready)"))
+        })
+    }
 }
 
 impl ChromeDriver {
     /// `Ok(None)` when the driver is not installed (and `CI` is not `true`), after a skip message.
     pub fn start() -> Result<Option<ChromeDriver>, ServerError> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        let found = super::find("chromedriver", &path).or_else(|| {
-            let beside = PathBuf::from(BESIDE_CHROMIUM);
-            beside.is_file().then_some(beside)
-        });
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        let Some(binary) = super::decide(found, "chromedriver", "chromium-driver", ci)? else {
+        let program = ChromeDriverService::PROGRAM;
+        let Some(binary) = super::locate_in(program, "chromium-driver", &[BESIDE_CHROMIUM])? else {
             return Ok(None);
         };
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-chromedriver-")?;
-            let log = dir.path().join("chromedriver.log");
-            let port = super::free_port()?;
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let mut command = Command::new(&binary);
-            command
-                .arg(format!("--port={port}"))
-                .arg(format!("--log-path={}", log.display()))
-                .current_dir(dir.path());
-            let mut process =
-                Process::start("chromedriver", command, dir.path(), vec![log], &[addr])?;
-            wait_status_ready(&mut process, addr)?;
-            Ok(ChromeDriver {
-                addr,
-                process,
-                _dir: dir,
-            })
-        })
-        .map(Some)
+        Daemon::launch(ChromeDriverService { binary }).map(Some)
     }
 
     /// `http://127.0.0.1:PORT`, the WebDriver endpoint.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn log(&self) -> String {
-        self.process.log()
-    }
-}
-
-/// Polls `GET /status` until the driver says it can create sessions.
-fn wait_status_ready(process: &mut Process, addr: SocketAddr) -> Result<(), ServerError> {
-    let started = Instant::now();
-    loop {
-        if let Ok(Some(status)) = process.child.try_wait() {
-            return Err(ServerError::Exited {
-                program: "chromedriver".into(),
-                status: status.to_string(),
-                log: process.log(),
-            });
-        }
-        if status_ready(addr) {
-            return Ok(());
-        }
-        if started.elapsed() > READY_TIMEOUT {
-            return Err(ServerError::NotReady {
-                program: "chromedriver".into(),
-                addrs: format!("{addr} (GET /status ready)"),
-                timeout: READY_TIMEOUT,
-                log: process.log(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        format!("http://{}", self.addr())
     }
 }
 

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use super::ServerError;
-use super::web::{self, Behaviour, Kind, Launch, Response, Server, Setup, TlsDirectives, Vhost};
+use super::web::{self, Behaviour, Kind, Response, Server, Setup, TlsDirectives, Vhost};
+use super::{Launch, ServerError};
 
 /// nginx reads a configuration token into a 4 KiB buffer; a longer `return` text is refused.
 const MAX_TOKEN: usize = 3500;

@@ -5,21 +5,68 @@
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use launchready_dnsdoc::zone::quote;
 use launchready_lab::{Record, RecordData, Scenario, Zone};
 
-use super::{Process, ServerError, web};
+use super::daemon::{Daemon, Service};
+use super::{Launch, Probe, ServerError, web};
 
 /// A running NSD; stopped on drop.
+pub type Nsd = Daemon<NsdService>;
+
+/// NSD's configuration and zone files for a scenario's zones.
 #[derive(Debug)]
-pub struct Nsd {
-    addr: SocketAddr,
-    process: Process,
-    dir: tempfile::TempDir,
+pub struct NsdService {
+    binary: PathBuf,
+    zones: Vec<Zone>,
 }
+
+impl Service for NsdService {
+    const PROGRAM: &'static str = "nsd";
+
+    fn launch(&self, dir: &Path, addr: SocketAddr) -> Result<Launch, ServerError> {
+        let mut conf = config(dir, addr.port());
+        for zone in &self.zones {
+            let file = format!("{}.zone", zone.origin);
+            web::write(&dir.join(&file), &zone_file(zone))?;
+            let _ = writeln!(
+                conf,
+                "zone:\n\tname: \"{}\"\n\tzonefile: \"{file}\"\n\tprovide-xfr: 127.0.0.1 NOKEY",
+                zone.origin
+            );
+        }
+        let conf_file = dir.join("nsd.conf");
+        web::write(&conf_file, &conf)?;
+        let mut command = Command::new(&self.binary);
+        command.arg("-d").arg("-c").arg(&conf_file);
+        Ok(Launch {
+            command,
+            logs: vec![dir.join(LOG)],
+        })
+    }
+
+    /// NSD serves whatever zones it could read and only logs the others; a test must not run against a zone
+    /// that silently went missing.
+    fn ready(&self, dir: &Path, _addr: SocketAddr) -> Result<Probe, ServerError> {
+        let text = std::fs::read_to_string(dir.join(LOG)).unwrap_or_default();
+        if !text.contains("nsd started") {
+            return Ok(Probe::Waiting("the log line \"nsd started\"".into()));
+        }
+        if text.contains(" error: ") {
+            return Err(ServerError::Unsupported {
+                server: "nsd".into(),
+                reason: format!("a zone did not load cleanly:\n{text}"),
+            });
+        }
+        Ok(Probe::Ready)
+    }
+}
+
+/// NSD's log file in its scratch directory (`logfile:` in the configuration).
+const LOG: &str = "nsd.log";
 
 impl Nsd {
     /// Starts NSD serving every zone of `scenario`, with the SOA and NS records the lab generates. The lab's
@@ -39,63 +86,16 @@ impl Nsd {
                 reason: "the lab's DNS misbehaviour".into(),
             });
         }
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-nsd-")?;
-            let port = super::free_port()?;
-            let mut conf = config(dir.path(), port);
-            for zone in &scenario.zones {
-                let file = format!("{}.zone", zone.origin);
-                web::write(&dir.path().join(&file), &zone_file(zone))?;
-                let _ = writeln!(
-                    conf,
-                    "zone:\n\tname: \"{}\"\n\tzonefile: \"{file}\"\n\tprovide-xfr: 127.0.0.1 NOKEY",
-                    zone.origin
-                );
-            }
-            let conf_file = dir.path().join("nsd.conf");
-            web::write(&conf_file, &conf)?;
-            let mut command = Command::new(&binary);
-            command.arg("-d").arg("-c").arg(&conf_file);
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let log = dir.path().join("nsd.log");
-            let process = Process::start("nsd", command, dir.path(), vec![log.clone()], &[addr])?;
-            // NSD serves whatever zones it could read and only logs the others; a test must not run against
-            // a zone that silently went missing.
-            let started = std::time::Instant::now();
-            let text = loop {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                if text.contains("nsd started") || started.elapsed() > super::READY_TIMEOUT {
-                    break text;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            };
-            if text.contains(" error: ") || !text.contains("nsd started") {
-                return Err(ServerError::Unsupported {
-                    server: "nsd".into(),
-                    reason: format!("a zone did not load cleanly:\n{}", process.log()),
-                });
-            }
-            Ok(Nsd { addr, process, dir })
+        Daemon::launch(NsdService {
+            binary,
+            zones: scenario.zones.clone(),
         })
         .map(Some)
     }
 
-    /// Where NSD answers, over UDP and TCP: the `--resolver` address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// The `--connect-to` rule sending nameserver queries (port 53 of any host) here.
     pub fn connect_to(&self) -> String {
-        format!(":53:127.0.0.1:{}", self.addr.port())
-    }
-
-    pub fn log(&self) -> String {
-        self.process.log()
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
+        format!(":53:127.0.0.1:{}", self.addr().port())
     }
 }
 
@@ -104,7 +104,7 @@ fn config(dir: &Path, port: u16) -> String {
     format!(
         "server:\n\tip-address: 127.0.0.1\n\tport: {port}\n\tdo-ip6: no\n\tusername: \"\"\n\tchroot: \"\"\n\
          \tdatabase: \"\"\n\tzonesdir: \"{d}\"\n\tzonelistfile: \"{d}/zone.list\"\n\tpidfile: \"{d}/nsd.pid\"\n\
-         \txfrdfile: \"{d}/xfrd.state\"\n\txfrdir: \"{d}\"\n\tlogfile: \"{d}/nsd.log\"\n\tserver-count: 1\n\
+         \txfrdfile: \"{d}/xfrd.state\"\n\txfrdir: \"{d}\"\n\tlogfile: \"{d}/{LOG}\"\n\tserver-count: 1\n\
          \tverbosity: 1\n\thide-version: yes\n\
          remote-control:\n\tcontrol-enable: no\n"
     )

@@ -8,132 +8,113 @@
 //! as that user, the way the Dovecot harness runs its server (so the temp dir must be reachable by `nobody`: a
 //! `TMPDIR` under `/root` is not).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Process, ServerError, web};
+use super::daemon::{Daemon, Service};
+use super::run_as::RunAs;
+use super::{Launch, Probe, ServerError};
 
 /// How long a fast shutdown may take before the process group is killed.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running PostgreSQL; stopped on drop.
+pub type Postgres = Daemon<PostgresService>;
+
+/// PostgreSQL's `initdb` and command line, its readiness (it answers queries, not only TCP) and its fast
+/// shutdown.
 #[derive(Debug)]
-pub struct Postgres {
-    addr: SocketAddr,
+pub struct PostgresService {
+    /// The directory with `initdb`, `postgres`, `pg_isready` and `createdb`.
     bin: PathBuf,
-    data: PathBuf,
-    process: Process,
-    dir: tempfile::TempDir,
+    run_as: RunAs,
+}
+
+impl Service for PostgresService {
+    const PROGRAM: &'static str = "postgres";
+
+    fn launch(&self, dir: &Path, addr: SocketAddr) -> Result<Launch, ServerError> {
+        self.run_as.chown(dir)?;
+        let data = dir.join("data");
+        let mut initdb = Command::new(self.bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C",
+            ])
+            .current_dir(dir);
+        self.run_as.command(&mut initdb);
+        run("initdb", &mut initdb)?;
+        let mut command = Command::new(self.bin.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&data)
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", &format!("port={}", addr.port())])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", dir.display()))
+            // A test database is thrown away: durability only costs time here.
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .current_dir(dir);
+        self.run_as.command(&mut command);
+        Ok(Launch {
+            command,
+            logs: vec![],
+        })
+    }
+
+    /// Right after it opens its port it still refuses sessions while it starts up.
+    fn ready(&self, _dir: &Path, addr: SocketAddr) -> Result<Probe, ServerError> {
+        let out = Command::new(self.bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-t", "2"])
+            .arg("-p")
+            .arg(addr.port().to_string())
+            .output()
+            .map_err(|e| ServerError::io("running pg_isready", e))?;
+        Ok(if out.status.success() {
+            Probe::Ready
+        } else {
+            Probe::Waiting(addr.to_string())
+        })
+    }
+
+    /// SIGTERM (what ending the process group sends) is PostgreSQL's "smart" shutdown, which waits for every
+    /// client to disconnect; a test's pools may still be open, so a fast shutdown (SIGINT: roll back and close
+    /// sessions) comes first.
+    fn stop(&self, dir: &Path) {
+        let pid_file = dir.join("data").join("postmaster.pid");
+        // The postmaster's pid is the file's first line.
+        let Some(pid) = std::fs::read_to_string(&pid_file).ok().and_then(|text| {
+            rustix::process::Pid::from_raw(text.lines().next()?.trim().parse().ok()?)
+        }) else {
+            return;
+        };
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+        while pid_file.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Postgres {
-    /// `Ok(None)` when PostgreSQL is not installed (and `CI` is not `true`), after a skip message.
+    /// Starts a fresh cluster (stopped on drop) with its unix socket in [`Daemon::dir`]. `Ok(None)` when
+    /// PostgreSQL is not installed (and `CI` is not `true`), after a skip message.
     pub fn start() -> Result<Option<Postgres>, ServerError> {
         let Some(bin) = binaries()? else {
             return Ok(None);
         };
-        let owner = if web::running_as_root() {
-            Some(account("nobody")?)
-        } else {
-            None
-        };
-        let as_owner = |command: &mut Command| {
-            if let Some((uid, gid)) = owner {
-                use std::os::unix::process::CommandExt as _;
-                command.uid(uid).gid(gid);
-            }
-        };
-        super::with_port_retries(|| {
-            let dir = web::workdir("launchready-postgres-")?;
-            let path = dir.path();
-            if let Some((uid, gid)) = owner {
-                std::os::unix::fs::chown(path, Some(uid), Some(gid))
-                    .map_err(|e| ServerError::io(format!("chown {}", path.display()), e))?;
-            }
-            let data = path.join("data");
-            let mut initdb = Command::new(bin.join("initdb"));
-            initdb
-                .arg("-D")
-                .arg(&data)
-                .args([
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "--no-sync",
-                    "--encoding=UTF8",
-                    "--locale=C",
-                ])
-                .current_dir(path);
-            as_owner(&mut initdb);
-            let out = initdb
-                .output()
-                .map_err(|e| ServerError::io("running initdb", e))?;
-            if !out.status.success() {
-                return Err(ServerError::Exited {
-                    program: "initdb".into(),
-                    status: out.status.to_string(),
-                    log: format!(
-                        "{}{}",
-                        String::from_utf8_lossy(&out.stdout),
-                        String::from_utf8_lossy(&out.stderr)
-                    ),
-                });
-            }
-            let port = super::free_port()?;
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let mut command = Command::new(bin.join("postgres"));
-            command
-                .arg("-D")
-                .arg(&data)
-                .args(["-c", "listen_addresses=127.0.0.1"])
-                .args(["-c", &format!("port={port}")])
-                .arg("-c")
-                .arg(format!("unix_socket_directories={}", path.display()))
-                // A test database is thrown away: durability only costs time here.
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-                .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
-                .current_dir(path);
-            as_owner(&mut command);
-            let process = Process::start("postgres", command, path, vec![], &[addr])?;
-            let server = Postgres {
-                addr,
-                bin: bin.clone(),
-                data,
-                process,
-                dir,
-            };
-            server.wait_accepting()?;
-            Ok(server)
-        })
-        .map(Some)
-    }
-
-    /// Waits until the server answers queries, not only TCP: right after it opens its port it still refuses
-    /// sessions while it starts up.
-    fn wait_accepting(&self) -> Result<(), ServerError> {
-        let started = Instant::now();
-        loop {
-            let out = Command::new(self.bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-t", "2"])
-                .arg("-p")
-                .arg(self.addr.port().to_string())
-                .output()
-                .map_err(|e| ServerError::io("running pg_isready", e))?;
-            if out.status.success() {
-                return Ok(());
-            }
-            if started.elapsed() > super::READY_TIMEOUT {
-                return Err(ServerError::NotReady {
-                    program: "postgres".into(),
-                    addrs: self.addr.to_string(),
-                    timeout: super::READY_TIMEOUT,
-                    log: self.log(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let run_as = RunAs::unprivileged("postgres")?;
+        Daemon::launch(PostgresService { bin, run_as }).map(Some)
     }
 
     /// `postgres://postgres@127.0.0.1:PORT/postgres`.
@@ -143,63 +124,40 @@ impl Postgres {
 
     /// The URL of database `name` on this server.
     pub fn url_for(&self, name: &str) -> String {
-        format!("postgres://postgres@{}/{name}", self.addr)
+        format!("postgres://postgres@{}/{name}", self.addr())
     }
 
     /// Creates an empty database (so tests sharing one server do not see each other's tables) and returns its
     /// URL.
     pub fn create_database(&self, name: &str) -> Result<String, ServerError> {
-        let out = Command::new(self.bin.join("createdb"))
+        let mut createdb = Command::new(self.service().bin.join("createdb"));
+        createdb
             .args(["-h", "127.0.0.1", "-U", "postgres"])
             .arg("-p")
-            .arg(self.addr.port().to_string())
-            .arg(name)
-            .output()
-            .map_err(|e| ServerError::io("running createdb", e))?;
-        if !out.status.success() {
-            return Err(ServerError::Exited {
-                program: "createdb".into(),
-                status: out.status.to_string(),
-                log: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
+            .arg(self.addr().port().to_string())
+            .arg(name);
+        run("createdb", &mut createdb)?;
         Ok(self.url_for(name))
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The directory holding the data directory and the unix socket.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn log(&self) -> String {
-        self.process.log()
-    }
-
-    /// The postmaster's pid, from the first line of `postmaster.pid`.
-    fn postmaster(&self) -> Option<rustix::process::Pid> {
-        let text = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
-        rustix::process::Pid::from_raw(text.lines().next()?.trim().parse().ok()?)
     }
 }
 
-impl Drop for Postgres {
-    /// SIGTERM (what dropping the process sends) is PostgreSQL's "smart" shutdown, which waits for every client
-    /// to disconnect; a test's pools may still be open, so a fast shutdown (SIGINT: roll back and close sessions)
-    /// comes first. The process group is then stopped as for every server.
-    fn drop(&mut self) {
-        let Some(pid) = self.postmaster() else {
-            return;
-        };
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
-        let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
-        while self.data.join("postmaster.pid").exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+/// Runs one of PostgreSQL's tools to its end; a failure is an error with what it printed.
+fn run(program: &str, command: &mut Command) -> Result<(), ServerError> {
+    let out = command
+        .output()
+        .map_err(|e| ServerError::io(format!("running {program}"), e))?;
+    if out.status.success() {
+        return Ok(());
     }
+    Err(ServerError::Exited {
+        program: program.into(),
+        status: out.status.to_string(),
+        log: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    })
 }
 
 /// The directory with `initdb` and `postgres`: on `PATH`, else the newest `/usr/lib/postgresql/*/bin`.
@@ -248,20 +206,6 @@ fn newest_debian_bin(root: &Path) -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin)
-}
-
-fn account(name: &str) -> Result<(u32, u32), ServerError> {
-    let passwd = std::fs::read_to_string("/etc/passwd")
-        .map_err(|e| ServerError::io("reading /etc/passwd", e))?;
-    passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&name))
-        .and_then(|f| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?)))
-        .ok_or_else(|| ServerError::Unsupported {
-            server: "postgres".into(),
-            reason: format!("no {name} account in /etc/passwd to run as (PostgreSQL refuses root)"),
-        })
 }
 
 #[cfg(test)]

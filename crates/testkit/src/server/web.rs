@@ -3,12 +3,11 @@
 //! `Scenario` into virtual hosts every server module translates into its own configuration.
 
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use launchready_lab::{Handler, Page, Scenario};
 
-use super::{CertFiles, Pki, Process, ServerError};
+use super::{CertFiles, Launch, Listen, Pki, Probe, Running, ServerError};
 
 /// The HTTP version a test wants the HTTPS port to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,8 +39,8 @@ pub struct Ports {
     pub ipv6: bool,
 }
 
-impl Ports {
-    pub(crate) fn pick() -> Result<Ports, ServerError> {
+impl Listen for Ports {
+    fn pick() -> Result<Ports, ServerError> {
         let (http, https_h1, https_h2) = (
             super::free_port()?,
             super::free_port()?,
@@ -58,6 +57,22 @@ impl Ports {
         })
     }
 
+    fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        let mut addrs = Vec::new();
+        for port in [self.http, self.https_h1, self.https_h2] {
+            addrs.push(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+            if self.ipv6 {
+                addrs.push(std::net::SocketAddr::from((
+                    std::net::Ipv6Addr::LOCALHOST,
+                    port,
+                )));
+            }
+        }
+        addrs
+    }
+}
+
+impl Ports {
     /// The addresses to listen on, as server configurations write them.
     pub(crate) fn hosts(&self) -> &'static [&'static str] {
         if self.ipv6 {
@@ -85,20 +100,6 @@ impl Ports {
         rules.push(format!(":80:127.0.0.1:{}", self.http));
         rules.push(format!(":443:127.0.0.1:{}", self.https(protocol)));
         rules
-    }
-
-    pub(crate) fn addrs(&self) -> Vec<std::net::SocketAddr> {
-        let mut addrs = Vec::new();
-        for port in [self.http, self.https_h1, self.https_h2] {
-            addrs.push(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-            if self.ipv6 {
-                addrs.push(std::net::SocketAddr::from((
-                    std::net::Ipv6Addr::LOCALHOST,
-                    port,
-                )));
-            }
-        }
-        addrs
     }
 }
 
@@ -153,20 +154,10 @@ pub struct Setup<'a> {
     pub dir: &'a Path,
 }
 
-/// How a server is run: its command line, and the log files to show when it fails.
-#[derive(Debug)]
-pub struct Launch {
-    pub command: Command,
-    pub logs: Vec<PathBuf>,
-}
-
 /// A running web server of kind `K`; stopped on drop.
 #[derive(Debug)]
 pub struct Server<K> {
-    ports: Ports,
-    // Declared before the directory so the process stops before its files go.
-    process: Process,
-    dir: tempfile::TempDir,
+    running: Running<Ports>,
     kind: PhantomData<K>,
 }
 
@@ -184,32 +175,27 @@ impl<K: Kind> Server<K> {
             return Ok(None);
         };
         let vhosts = vhosts(program, scenario, pki, options)?;
-        super::with_port_retries(|| {
-            let dir = workdir(&format!("launchready-{program}-"))?;
-            let ports = Ports::pick()?;
+        let launch = |dir: &Path, ports: Ports| {
             let setup = Setup {
                 vhosts: &vhosts,
                 ports,
                 options,
-                dir: dir.path(),
-            };
-            let conf = dir.path().join(K::CONFIG_FILE);
-            write(&conf, &K::config(setup)?)?;
-            let Launch { command, logs } = K::command(&binary, &conf, dir.path());
-            let process = Process::start(program, command, dir.path(), logs, &ports.addrs())?;
-            Ok(Server {
-                ports,
-                process,
                 dir,
-                kind: PhantomData,
-            })
-        })
-        .map(Some)
+            };
+            let conf = dir.join(K::CONFIG_FILE);
+            write(&conf, &K::config(setup)?)?;
+            Ok(K::command(&binary, &conf, dir))
+        };
+        let running = Running::start(program, launch, |_, _| Ok(Probe::Ready))?;
+        Ok(Some(Server {
+            running,
+            kind: PhantomData,
+        }))
     }
 
     /// The directory holding the configuration and logs.
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.running.dir.path()
     }
 }
 
@@ -219,11 +205,11 @@ impl<K: Kind> WebServer for Server<K> {
     }
 
     fn ports(&self) -> Ports {
-        self.ports
+        self.running.listen
     }
 
     fn log(&self) -> String {
-        self.process.log()
+        self.running.process.log()
     }
 }
 
