@@ -35,9 +35,9 @@ import subprocess
 import sys
 import time
 import uuid
-import zlib
 
 import mode_b
+from fakes import ALNUM, B64, B64URL, BASE32, HEX, LOWER_ALNUM, UPPER_ALNUM, b64url_json, checksummed, pem, rs
 
 TEXT_EXTS = {".rs", ".md", ".toml", ".txt", ".json", ".yml", ".yaml", ".c", ".h", ".py", ".js", ".ts", ".go",
              ".html", ".css"}
@@ -48,47 +48,11 @@ PLANTS_PER_COMMIT = 2
 AUTHOR = b"Bench Generator <bench@launchready.invalid>"
 EPOCH = 1672531200  # 2023-01-01T00:00:00Z; commit i is dated EPOCH + i hours
 
-ALNUM = string.ascii_letters + string.digits
-UPPER_ALNUM = string.ascii_uppercase + string.digits
-LOWER_ALNUM = string.ascii_lowercase + string.digits
-HEX = "0123456789abcdef"
-B64 = string.ascii_letters + string.digits + "+/"
-B64URL = string.ascii_letters + string.digits + "-_"
-BASE32 = string.ascii_uppercase + "234567"
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fake secret generators. Each returns (items, style) where items is a list of (kind, var_name, value) and the
 # values are laid out by file type (see render()). Multi-line values (PEM blocks) are kept with real newlines.
 # ---------------------------------------------------------------------------------------------------------------
-
-def rs(rng, alphabet, n):
-    return "".join(rng.choice(alphabet) for _ in range(n))
-
-
-def base62(n):
-    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
-    out = ""
-    while n:
-        n, r = divmod(n, 62)
-        out = digits[r] + out
-    return out or "0"
-
-
-def checksummed(rng, prefix):
-    """GitHub/npm style token: prefix + 30 random base62 + 6-char base62 CRC32 of the random part."""
-    body = rs(rng, ALNUM, 30)
-    return prefix + body + base62(zlib.crc32(body.encode())).rjust(6, "0")
-
-
-def b64url_json(obj):
-    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
-
-
-def pem(rng, label, der_prefix, body_len):
-    body = der_prefix + rs(rng, B64, body_len - len(der_prefix))
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN %s-----\n%s\n-----END %s-----" % (label, "\n".join(lines), label)
 
 
 def g_aws(rng):

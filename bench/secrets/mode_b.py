@@ -4,7 +4,8 @@ Written before any rule was tuned against it and kept apart from mode A on purpo
 own syntax list (SYNTAX_B), its own placements (new application files in a dozen languages and config formats,
 indented lines inside real Python/JavaScript host files, built bundles, client-exposed variables) and its own seed.
 Nothing here is imported by mode A and nothing from mode A's GENERATORS/render is used here, so tuning the scanner
-on mode A cannot leak into this corpus. Rules are never tuned against this mode's misses.
+on mode A cannot leak into this corpus. Rules are never tuned against this mode's misses. Only the format building
+blocks (alphabets, random strings, checksummed tokens, PEM armour) come from fakes.py, which both modes share.
 
 Every value is a random, format-valid FAKE from the seeded RNG: none is a real credential.
 """
@@ -13,64 +14,25 @@ import base64
 import json
 import string
 import uuid
-import zlib
 
-ALNUM = string.ascii_letters + string.digits
-HEXL = "0123456789abcdef"
-B64 = string.ascii_letters + string.digits + "+/"
-B64URL = string.ascii_letters + string.digits + "-_"
-B32 = string.ascii_uppercase + "234567"
-LOWER_ALNUM = string.ascii_lowercase + string.digits
-
-
-def _r(rng, alphabet, n):
-    return "".join(rng.choice(alphabet) for _ in range(n))
-
-
-def _b62(n):
-    d = string.digits + string.ascii_uppercase + string.ascii_lowercase
-    out = ""
-    while n:
-        n, r = divmod(n, 62)
-        out = d[r] + out
-    return out or "0"
-
-
-def _crc_token(rng, prefix):
-    body = _r(rng, ALNUM, 30)
-    return prefix + body + _b62(zlib.crc32(body.encode())).rjust(6, "0")
-
-
-def _seg(obj):
-    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).rstrip(b"=").decode()
+from fakes import ALNUM, B64, B64URL, BASE32, HEX, LOWER_ALNUM, b64url_json, checksummed, pem, rs
 
 
 def _jwt(rng, payload, alg="HS256"):
-    return "%s.%s.%s" % (_seg({"alg": alg, "typ": "JWT"}), _seg(payload), _r(rng, B64URL, 43 if alg == "HS256" else 342))
-
-
-def _pem_pkcs8(rng):
-    body = "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ" + _r(rng, B64, 1574)
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----" % "\n".join(lines)
-
-
-def _pem_ec(rng):
-    body = "MHcCAQEEI" + _r(rng, B64, 155)
-    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
-    return "-----BEGIN EC PRIVATE KEY-----\n%s\n-----END EC PRIVATE KEY-----" % "\n".join(lines)
+    return "%s.%s.%s" % (b64url_json({"alg": alg, "typ": "JWT"}), b64url_json(payload),
+                         rs(rng, B64URL, 43 if alg == "HS256" else 342))
 
 
 def _dbpw(rng):
-    return _r(rng, ALNUM, 10) + rng.choice("-_.~") + _r(rng, ALNUM, 9)
+    return rs(rng, ALNUM, 10) + rng.choice("-_.~") + rs(rng, ALNUM, 9)
 
 
 # Value generators of mode B: (kind, name, value, role). `name` is the variable name as a developer of a membership
 # site would write it; the renderer converts its case to the language's convention. `role` is "server" or "client"
 # (client: the name carries a browser-exposed framework prefix).
 def v_twilio(rng):
-    return [("twilio_account_sid", "TWILIO_ACCOUNT_SID", "AC" + _r(rng, HEXL, 32), "server"),
-            ("twilio_auth_token_b", "TWILIO_AUTH_TOKEN", _r(rng, HEXL, 32), "server")]
+    return [("twilio_account_sid", "TWILIO_ACCOUNT_SID", "AC" + rs(rng, HEX, 32), "server"),
+            ("twilio_auth_token_b", "TWILIO_AUTH_TOKEN", rs(rng, HEX, 32), "server")]
 
 
 def v_postmark(rng):
@@ -79,59 +41,59 @@ def v_postmark(rng):
 
 def v_mailgun_new(rng):
     return [("mailgun_key_b", "MAILGUN_API_KEY",
-             "%s-%s-%s" % (_r(rng, HEXL, 32), _r(rng, HEXL, 8), _r(rng, HEXL, 8)), "server")]
+             "%s-%s-%s" % (rs(rng, HEX, 32), rs(rng, HEX, 8), rs(rng, HEX, 8)), "server")]
 
 
 def v_sendgrid(rng):
-    return [("sendgrid_b", "SENDGRID_KEY", "SG.%s.%s" % (_r(rng, B64URL, 22), _r(rng, B64URL, 43)), "server")]
+    return [("sendgrid_b", "SENDGRID_KEY", "SG.%s.%s" % (rs(rng, B64URL, 22), rs(rng, B64URL, 43)), "server")]
 
 
 def v_resend(rng):
-    return [("resend_b", "RESEND_KEY", "re_%s_%s" % (_r(rng, ALNUM, 8), _r(rng, ALNUM, 24)), "server")]
+    return [("resend_b", "RESEND_KEY", "re_%s_%s" % (rs(rng, ALNUM, 8), rs(rng, ALNUM, 24)), "server")]
 
 
 def v_brevo(rng):
-    return [("brevo_b", "BREVO_API_KEY", "xkeysib-%s-%s" % (_r(rng, HEXL, 64), _r(rng, ALNUM, 16)), "server")]
+    return [("brevo_b", "BREVO_API_KEY", "xkeysib-%s-%s" % (rs(rng, HEX, 64), rs(rng, ALNUM, 16)), "server")]
 
 
 def v_stripe_secret(rng):
-    return [("stripe_secret_b", "STRIPE_SECRET_KEY", "sk_live_51" + _r(rng, ALNUM, 97), "server")]
+    return [("stripe_secret_b", "STRIPE_SECRET_KEY", "sk_live_51" + rs(rng, ALNUM, 97), "server")]
 
 
 def v_stripe_webhook(rng):
-    return [("stripe_whsec_b", "STRIPE_WEBHOOK_SIGNING_SECRET", "whsec_" + _r(rng, ALNUM, 32), "server")]
+    return [("stripe_whsec_b", "STRIPE_WEBHOOK_SIGNING_SECRET", "whsec_" + rs(rng, ALNUM, 32), "server")]
 
 
 def v_paypal(rng):
-    return [("paypal_client_secret_b", "PAYPAL_CLIENT_SECRET", "E" + _r(rng, B64URL, 79), "server")]
+    return [("paypal_client_secret_b", "PAYPAL_CLIENT_SECRET", "E" + rs(rng, B64URL, 79), "server")]
 
 
 def v_lemonsqueezy(rng):
     return [("lemonsqueezy_b", "LEMONSQUEEZY_API_KEY",
-             _jwt(rng, {"aud": "1", "jti": _r(rng, HEXL, 80), "iat": 1700000000, "nbf": 1700000000,
+             _jwt(rng, {"aud": "1", "jti": rs(rng, HEX, 80), "iat": 1700000000, "nbf": 1700000000,
                         "sub": str(rng.randrange(10 ** 6)), "scopes": []}, alg="RS256"), "server")]
 
 
 def v_supabase_service(rng):
     iat = 1700000000 + rng.randrange(10 ** 7)
     return [("supabase_service_b", "SUPABASE_SERVICE_ROLE_KEY",
-             _jwt(rng, {"iss": "supabase", "ref": _r(rng, string.ascii_lowercase, 20), "role": "service_role",
+             _jwt(rng, {"iss": "supabase", "ref": rs(rng, string.ascii_lowercase, 20), "role": "service_role",
                         "iat": iat, "exp": iat + 315360000}), "server")]
 
 
 def v_auth0_jwt(rng):
     return [("auth0_m2m_jwt_b", "AUTH0_MGMT_TOKEN",
-             _jwt(rng, {"iss": "https://acme-%s.us.auth0.com/" % _r(rng, LOWER_ALNUM, 6),
-                        "sub": _r(rng, ALNUM, 32) + "@clients", "aud": "https://acme.us.auth0.com/api/v2/",
+             _jwt(rng, {"iss": "https://acme-%s.us.auth0.com/" % rs(rng, LOWER_ALNUM, 6),
+                        "sub": rs(rng, ALNUM, 32) + "@clients", "aud": "https://acme.us.auth0.com/api/v2/",
                         "iat": 1700000000, "gty": "client-credentials"}), "server")]
 
 
 def v_auth0_secret(rng):
-    return [("auth0_client_secret_b", "AUTH0_CLIENT_SECRET", _r(rng, B64URL, 64), "server")]
+    return [("auth0_client_secret_b", "AUTH0_CLIENT_SECRET", rs(rng, B64URL, 64), "server")]
 
 
 def v_clerk(rng):
-    return [("clerk_secret_b", "CLERK_SECRET_KEY", "sk_live_" + _r(rng, ALNUM, 40), "server")]
+    return [("clerk_secret_b", "CLERK_SECRET_KEY", "sk_live_" + rs(rng, ALNUM, 40), "server")]
 
 
 def v_nextauth(rng):
@@ -140,11 +102,11 @@ def v_nextauth(rng):
 
 
 def v_session_hex(rng):
-    return [("session_hex_b", "COOKIE_SECRET", _r(rng, HEXL, 64), "server")]
+    return [("session_hex_b", "COOKIE_SECRET", rs(rng, HEX, 64), "server")]
 
 
 def v_django(rng):
-    return [("django_secret_b", "SECRET_KEY", _r(rng, string.ascii_lowercase + string.digits + "!@#%^&*(-_=+)", 50),
+    return [("django_secret_b", "SECRET_KEY", rs(rng, string.ascii_lowercase + string.digits + "!@#%^&*(-_=+)", 50),
              "server")]
 
 
@@ -154,88 +116,89 @@ def v_b64_signing(rng):
 
 
 def v_openai(rng):
-    return [("openai_b", "OPENAI_API_KEY", "sk-proj-" + _r(rng, B64URL, 74) + "T3BlbkFJ" + _r(rng, B64URL, 74),
+    return [("openai_b", "OPENAI_API_KEY", "sk-proj-" + rs(rng, B64URL, 74) + "T3BlbkFJ" + rs(rng, B64URL, 74),
              "server")]
 
 
 def v_anthropic(rng):
-    return [("anthropic_b", "ANTHROPIC_KEY", "sk-ant-api03-" + _r(rng, B64URL, 93) + "AA", "server")]
+    return [("anthropic_b", "ANTHROPIC_KEY", "sk-ant-api03-" + rs(rng, B64URL, 93) + "AA", "server")]
 
 
 def v_aws(rng):
-    return [("aws_key_id_b", "AWS_ACCESS_KEY_ID", "AKIA" + _r(rng, B32, 16), "server"),
-            ("aws_secret_b", "AWS_SECRET_ACCESS_KEY", _r(rng, B64, 40), "server")]
+    return [("aws_key_id_b", "AWS_ACCESS_KEY_ID", "AKIA" + rs(rng, BASE32, 16), "server"),
+            ("aws_secret_b", "AWS_SECRET_ACCESS_KEY", rs(rng, B64, 40), "server")]
 
 
 def v_github(rng):
-    return [("github_b", "GH_TOKEN", _crc_token(rng, "ghp_"), "server")]
+    return [("github_b", "GH_TOKEN", checksummed(rng, "ghp_"), "server")]
 
 
 def v_algolia_admin(rng):
-    return [("algolia_admin_b", "ALGOLIA_ADMIN_API_KEY", _r(rng, HEXL, 32), "server")]
+    return [("algolia_admin_b", "ALGOLIA_ADMIN_API_KEY", rs(rng, HEX, 32), "server")]
 
 
 def v_pusher(rng):
-    return [("pusher_secret_b", "PUSHER_APP_SECRET", _r(rng, HEXL, 20), "server")]
+    return [("pusher_secret_b", "PUSHER_APP_SECRET", rs(rng, HEX, 20), "server")]
 
 
 def v_cloudinary(rng):
     return [("cloudinary_url_b", "CLOUDINARY_URL", "cloudinary://%s:%s@acme-media"
-             % (_r(rng, "0123456789", 15), _r(rng, B64URL, 27)), "server")]
+             % (rs(rng, "0123456789", 15), rs(rng, B64URL, 27)), "server")]
 
 
 def v_postgres(rng):
     return [("postgres_b", "DATABASE_URL", "postgresql://members_%s:%s@db.%s.supabase.co:5432/postgres"
-             % (_r(rng, string.ascii_lowercase, 4), _dbpw(rng), _r(rng, string.ascii_lowercase, 20)), "server")]
+             % (rs(rng, string.ascii_lowercase, 4), _dbpw(rng), rs(rng, string.ascii_lowercase, 20)), "server")]
 
 
 def v_mongo(rng):
     return [("mongo_b", "MONGO_URL", "mongodb+srv://api_%s:%s@members.%s.mongodb.net/prod?retryWrites=true"
-             % (_r(rng, string.ascii_lowercase, 4), _dbpw(rng), _r(rng, LOWER_ALNUM, 5)), "server")]
+             % (rs(rng, string.ascii_lowercase, 4), _dbpw(rng), rs(rng, LOWER_ALNUM, 5)), "server")]
 
 
 def v_amqp(rng):
     return [("amqp_b", "RABBITMQ_URL", "amqps://worker:%s@rabbit.%s.cloudamqp.com/vhost"
-             % (_dbpw(rng), _r(rng, string.ascii_lowercase, 8)), "server")]
+             % (_dbpw(rng), rs(rng, string.ascii_lowercase, 8)), "server")]
 
 
 def v_smtp_password(rng):
-    return [("smtp_password_b", "SMTP_PASSWORD", _r(rng, ALNUM, 12) + rng.choice("!$%") + _r(rng, ALNUM, 7),
+    return [("smtp_password_b", "SMTP_PASSWORD", rs(rng, ALNUM, 12) + rng.choice("!$%") + rs(rng, ALNUM, 7),
              "server")]
 
 
 def v_pkcs8(rng):
-    return [("pkcs8_key_b", "JWT_PRIVATE_KEY", _pem_pkcs8(rng), "server")]
+    return [("pkcs8_key_b", "JWT_PRIVATE_KEY",
+             pem(rng, "PRIVATE KEY", "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQ", 1624), "server")]
 
 
 def v_ec_key(rng):
-    return [("ec_key_b", "APPLE_SIGNING_KEY", _pem_ec(rng), "server")]
+    return [("ec_key_b", "APPLE_SIGNING_KEY", pem(rng, "EC PRIVATE KEY", "MHcCAQEEI", 164), "server")]
 
 
 # Client-exposed: a secret in a variable the framework ships to the browser.
 def v_next_public(rng):
-    return [("client_next_public_b", "NEXT_PUBLIC_STRIPE_SECRET_KEY", "sk_live_51" + _r(rng, ALNUM, 97), "client")]
+    return [("client_next_public_b", "NEXT_PUBLIC_STRIPE_SECRET_KEY", "sk_live_51" + rs(rng, ALNUM, 97), "client")]
 
 
 def v_vite(rng):
     return [("client_vite_b", "VITE_OPENAI_API_KEY",
-             "sk-proj-" + _r(rng, B64URL, 74) + "T3BlbkFJ" + _r(rng, B64URL, 74), "client")]
+             "sk-proj-" + rs(rng, B64URL, 74) + "T3BlbkFJ" + rs(rng, B64URL, 74), "client")]
 
 
 def v_react_app(rng):
     return [("client_react_app_b", "REACT_APP_SENDGRID_API_KEY",
-             "SG.%s.%s" % (_r(rng, B64URL, 22), _r(rng, B64URL, 43)), "client")]
+             "SG.%s.%s" % (rs(rng, B64URL, 22), rs(rng, B64URL, 43)), "client")]
 
 
 def v_expo(rng):
     return [("client_expo_b", "EXPO_PUBLIC_SUPABASE_SERVICE_KEY",
-             _jwt(rng, {"iss": "supabase", "ref": _r(rng, string.ascii_lowercase, 20), "role": "service_role",
+             _jwt(rng, {"iss": "supabase", "ref": rs(rng, string.ascii_lowercase, 20), "role": "service_role",
                         "iat": 1710000000, "exp": 2025000000}), "client")]
 
 
 def v_sveltekit(rng):
     return [("client_sveltekit_b", "PUBLIC_MAILGUN_KEY",
-             "%s-%s-%s" % (_r(rng, HEXL, 32), _r(rng, HEXL, 8), _r(rng, HEXL, 8)), "client")]
+             "%s-%s-%s" % (rs(rng, HEX, 32), rs(rng, HEX, 8), rs(rng, HEX, 8)), "client")]
 
 
 GENERATORS_B = [v_twilio, v_postmark, v_mailgun_new, v_sendgrid, v_resend, v_brevo, v_stripe_secret, v_stripe_webhook,
@@ -346,7 +309,7 @@ def render_b(syntax, name, value, rng):
     """(path, text) for one value in one SYNTAX_B syntax."""
     sid, where, tpl = syntax
     fields = _case(name)
-    fields["hash"] = _r(rng, HEXL, 8)
+    fields["hash"] = rs(rng, HEX, 8)
     fields["v"] = value
     fields["vjson"] = json.dumps(value)
     fields["vesc"] = value.replace("\n", "\\n")
