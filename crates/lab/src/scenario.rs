@@ -329,6 +329,11 @@ impl Site {
         self
     }
 
+    /// The same behaviour on both schemes, as a misbehaving server shows it to every client.
+    pub fn on_both(self, handler: Handler) -> Self {
+        self.http(handler.clone()).https(handler)
+    }
+
     /// Adds or replaces an HTTPS page. If HTTPS was not serving pages, it starts serving only
     /// this one.
     pub fn page(mut self, path: &str, page: Page) -> Self {

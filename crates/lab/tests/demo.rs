@@ -11,14 +11,16 @@ use launchready_lab::{Lab, scenarios};
 async fn http_apex_reaches_canonical_www_in_two_hops() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
-    assert_eq!(
-        common::follow(&lab, "http://demo.test/pricing", 5).await,
-        vec![
-            (301, "http://demo.test/pricing".to_owned()),
-            (301, "https://demo.test/pricing".to_owned()),
-            (200, "https://www.demo.test/pricing".to_owned()),
-        ]
-    );
+    common::assert_hops(
+        &lab,
+        "http://demo.test/pricing",
+        &[
+            (301, "http://demo.test/pricing"),
+            (301, "https://demo.test/pricing"),
+            (200, "https://www.demo.test/pricing"),
+        ],
+    )
+    .await;
     let pricing = common::https_get(&lab, "www.demo.test", "/pricing").await;
     assert!(pricing.body.contains("Pricing"));
 
@@ -138,37 +140,41 @@ async fn every_demo_site_name_resolves_except_admin() {
 async fn routing_flaws_downgrade_two_hop_legacy_link_and_dead_links() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
-    // An HTTPS page that sends the visitor to plain HTTP, which then upgrades again.
-    assert_eq!(
-        common::follow(&lab, "https://www.demo.test/old-pricing", 5).await,
-        vec![
-            (302, "https://www.demo.test/old-pricing".to_owned()),
-            (301, "http://www.demo.test/pricing".to_owned()),
-            (200, "https://www.demo.test/pricing".to_owned()),
-        ]
-    );
-
     // A legacy link that arrives, but in two hops with relative Locations.
     let r = common::https_get(&lab, "www.demo.test", "/spring-sale").await;
     assert_eq!(r.header("location"), Some("/promo"));
-    assert_eq!(
-        common::follow(&lab, "https://www.demo.test/spring-sale", 5).await,
-        vec![
-            (301, "https://www.demo.test/spring-sale".to_owned()),
-            (301, "https://www.demo.test/promo".to_owned()),
-            (200, "https://www.demo.test/pricing".to_owned()),
-        ]
-    );
 
-    // A legacy link and a critical route that are simply gone.
-    assert_eq!(
-        common::follow(&lab, "https://www.demo.test/black-friday", 5).await,
-        vec![(404, "https://www.demo.test/black-friday".to_owned())]
-    );
-    assert_eq!(
-        common::follow(&lab, "https://app.demo.test/checkout", 5).await,
-        vec![(404, "https://app.demo.test/checkout".to_owned())]
-    );
+    let journeys: [(&str, &[(u16, &str)]); 4] = [
+        // An HTTPS page that sends the visitor to plain HTTP, which then upgrades again.
+        (
+            "https://www.demo.test/old-pricing",
+            &[
+                (302, "https://www.demo.test/old-pricing"),
+                (301, "http://www.demo.test/pricing"),
+                (200, "https://www.demo.test/pricing"),
+            ],
+        ),
+        (
+            "https://www.demo.test/spring-sale",
+            &[
+                (301, "https://www.demo.test/spring-sale"),
+                (301, "https://www.demo.test/promo"),
+                (200, "https://www.demo.test/pricing"),
+            ],
+        ),
+        // A legacy link and a critical route that are simply gone.
+        (
+            "https://www.demo.test/black-friday",
+            &[(404, "https://www.demo.test/black-friday")],
+        ),
+        (
+            "https://app.demo.test/checkout",
+            &[(404, "https://app.demo.test/checkout")],
+        ),
+    ];
+    for (url, hops) in journeys {
+        common::assert_hops(&lab, url, hops).await;
+    }
 }
 
 #[tokio::test]

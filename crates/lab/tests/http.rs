@@ -20,16 +20,8 @@ fn scripted() -> Scenario {
                 )
                 .http_page("/insecure", Page::html(200, "served over http")),
         )
-        .site(
-            Site::new("hang.test")
-                .http(Handler::Hang)
-                .https(Handler::Hang),
-        )
-        .site(
-            Site::new("close.test")
-                .http(Handler::Close)
-                .https(Handler::Close),
-        )
+        .site(Site::new("hang.test").on_both(Handler::Hang))
+        .site(Site::new("close.test").on_both(Handler::Close))
         .site(Site::new("moved.test").http(Handler::redirect(
             308,
             "https://ok.test/landing",

@@ -23,16 +23,8 @@ const GARBAGE: &[u8] =
 
 fn scenario() -> Scenario {
     Scenario::new()
-        .site(
-            Site::new("garbage.test")
-                .https(Handler::GarbageTls)
-                .http(Handler::GarbageTls),
-        )
-        .site(
-            Site::new("stall.test")
-                .https(Handler::StallTls)
-                .http(Handler::StallTls),
-        )
+        .site(Site::new("garbage.test").on_both(Handler::GarbageTls))
+        .site(Site::new("stall.test").on_both(Handler::StallTls))
         .site(
             Site::new("big.test")
                 .http(Handler::huge_body(
@@ -43,11 +35,7 @@ fn scenario() -> Scenario {
                 .https(Handler::huge_body(200, "text/html; charset=utf-8", 4 * MIB)),
         )
         // No allocation of this size ever happens: the body comes from a small static buffer.
-        .site(
-            Site::new("endless.test")
-                .http(Handler::huge_body(200, "text/html", 1 << 30))
-                .https(Handler::huge_body(200, "text/html", 1 << 30)),
-        )
+        .site(Site::new("endless.test").on_both(Handler::huge_body(200, "text/html", 1 << 30)))
         .site(Site::new("blob.test").http(Handler::huge_body(503, "application/octet-stream", 10)))
         .site(Site::new("tiny.test").http(Handler::huge_body(200, "text/html", 5)))
         .site(Site::new("normal.test"))

@@ -19,16 +19,8 @@ const TEN_MIB: usize = 10 * 1024 * 1024;
 
 fn scenario() -> Scenario {
     Scenario::new()
-        .site(
-            Site::new("drip.test")
-                .http(Handler::dribble(200, "hello"))
-                .https(Handler::dribble(200, "hello")),
-        )
-        .site(
-            Site::new("fat.test")
-                .http(Handler::huge_header(200, TEN_MIB))
-                .https(Handler::huge_header(200, TEN_MIB)),
-        )
+        .site(Site::new("drip.test").on_both(Handler::dribble(200, "hello")))
+        .site(Site::new("fat.test").on_both(Handler::huge_header(200, TEN_MIB)))
         // No allocation of this size ever happens: the padding comes from a small static buffer.
         .site(Site::new("endless.test").http(Handler::huge_header(200, 1 << 30)))
         .site(Site::new("one-mib.test").http(Handler::huge_header(200, 1024 * 1024)))
@@ -49,9 +41,12 @@ async fn tls_with_alpn(
         .unwrap()
 }
 
-/// Asserts that `reads` (from `read_for`) trickled in at about one byte per second and spell
-/// the start of the dribbled response.
-fn assert_dribbled(reads: &[(Instant, Vec<u8>)], started: Instant) {
+/// Reads from `stream` for 2.5 s and asserts that what arrived trickled in at about one byte per
+/// second and spells the start of the dribbled response.
+async fn assert_dribbles<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
+    let started = Instant::now();
+    let mut reads = Vec::new();
+    common::read_for(stream, usize::MAX, Duration::from_millis(2500), &mut reads).await;
     let bytes: Vec<u8> = reads.iter().flat_map(|(_, b)| b.clone()).collect();
     assert!(
         (2..=4).contains(&bytes.len()),
@@ -80,16 +75,7 @@ fn assert_dribbled(reads: &[(Instant, Vec<u8>)], started: Instant) {
 async fn dribble_sends_one_byte_per_second_and_stops_when_the_client_leaves() {
     let lab = Lab::start(scenario()).await.unwrap();
     let mut stream = common::raw_get(&lab, "drip.test").await;
-    let started = Instant::now();
-    let mut reads = Vec::new();
-    common::read_for(
-        &mut stream,
-        usize::MAX,
-        Duration::from_millis(2500),
-        &mut reads,
-    )
-    .await;
-    assert_dribbled(&reads, started);
+    assert_dribbles(&mut stream).await;
     assert_eq!(lab.slow_writers(), 1);
     assert_eq!(lab.requests_served(), 1);
 
@@ -112,16 +98,7 @@ async fn dribble_over_tls_negotiates_http1_only() {
     tls.write_all(common::raw_request("drip.test").as_bytes())
         .await
         .unwrap();
-    let started = Instant::now();
-    let mut reads = Vec::new();
-    common::read_for(
-        &mut tls,
-        usize::MAX,
-        Duration::from_millis(2500),
-        &mut reads,
-    )
-    .await;
-    assert_dribbled(&reads, started);
+    assert_dribbles(&mut tls).await;
 
     drop(tls);
     assert!(common::eventually(|| lab.slow_writers() == 0).await);

@@ -460,6 +460,16 @@ pub async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     condition()
 }
 
+/// Asserts the `(status, url)` hops [`follow`] takes from `url` (at most five redirects).
+pub async fn assert_hops(lab: &Lab, url: &str, expected: &[(u16, &str)]) {
+    let hops = follow(lab, url, 5).await;
+    let hops: Vec<(u16, &str)> = hops
+        .iter()
+        .map(|(status, url)| (*status, url.as_str()))
+        .collect();
+    assert_eq!(hops, expected, "the hops from {url}");
+}
+
 /// Follows redirects from `url` through the lab (resolving relative Locations against the
 /// current URL's origin), returning every (status, URL) visited, the final response last.
 pub async fn follow(lab: &Lab, url: &str, max_hops: usize) -> Vec<(u16, String)> {
@@ -523,6 +533,18 @@ pub async fn assert_txt_prefixes(resolver: &TokioResolver, expected: &[(&str, &s
         let text: Vec<u8> = txt.txt_data.iter().flat_map(|c| c.to_vec()).collect();
         assert!(text.starts_with(prefix.as_bytes()), "{name}");
     }
+}
+
+/// Asserts the records of a domain that sends mail: SPF at the apex, DMARC, and DKIM under selector `s1`.
+pub async fn assert_mail_records(resolver: &TokioResolver, domain: &str) {
+    let names = [
+        format!("{domain}."),
+        format!("_dmarc.{domain}."),
+        format!("s1._domainkey.{domain}."),
+    ];
+    let prefixes = ["v=spf1 ", "v=DMARC1; p=reject", "v=DKIM1; "];
+    let expected: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(prefixes).collect();
+    assert_txt_prefixes(resolver, &expected).await;
 }
 
 /// Asserts that `text` contains every part.
