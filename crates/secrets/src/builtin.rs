@@ -123,6 +123,14 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "insert",
 ];
 
+/// Environment and config lookups and template expressions: code that fetches a secret, not the secret.
+const LOOKUP: &str = r"(?i)^(?:process\.env|os\.environ|os\.getenv|import\.meta\.env|env\.|ENV\[|getenv|config\.|settings\.|secrets\.|vars\.|\$|%|\{\{)";
+/// File paths and URLs: where a secret is kept, not the secret.
+const PATH_OR_URL: &str = r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://)|\.(?:pem|key|json|txt|crt|p12|pfx|yaml|yml|env|js|ts)$";
+/// A signed JWT (header, payload, signature); the rules that share it tell tokens apart by their payload.
+const SIGNED_JWT: &str =
+    token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}");
+
 pub static SPECS: &[Spec] = &[
     // AWS: access key ids are 20 upper-case base32 characters with a type prefix (AKIA long-term, ASIA STS, ABIA/ACCA
     // other services) — IAM user guide, "Understanding unique ID prefixes". AWS documents AKIAIOSFODNN7EXAMPLE.
@@ -603,7 +611,7 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "supabase.service_role_key",
         description: "Supabase service_role key (bypasses row-level security)",
-        regex: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"),
+        regex: SIGNED_JWT,
         keywords: &["eyj"],
         check: Some(jwt_is_service_role),
         severity: Severity::Blocker,
@@ -943,7 +951,7 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "jwt.token",
         description: "Signed JWT that has not expired (a bearer credential)",
-        regex: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"),
+        regex: SIGNED_JWT,
         keywords: &["eyj"],
         check: Some(jwt_is_live_credential),
         examples: &[
@@ -960,7 +968,7 @@ pub static SPECS: &[Spec] = &[
     Spec {
         id: "jwt.expired_token",
         description: "Signed JWT whose expiry has passed (a test token, or one to check was never reused)",
-        regex: token!(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}"),
+        regex: SIGNED_JWT,
         keywords: &["eyj"],
         check: Some(jwt_is_expired),
         severity: Severity::Info,
@@ -1035,11 +1043,7 @@ pub static SPECS: &[Spec] = &[
         // Short hex secrets (Pusher's 20) spread thin; `value_like` judges randomness against the alphabet.
         entropy: Some(2.5),
         check: Some(value_like),
-        allow: &[
-            PLACEHOLDER,
-            r"(?i)^(?:process\.env|os\.environ|os\.getenv|import\.meta\.env|env\.|ENV\[|getenv|config\.|settings\.|secrets\.|vars\.|\$|%|\{\{)",
-            r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://)|\.(?:pem|key|json|txt|crt|p12|pfx|yaml|yml|env|js|ts)$",
-        ],
+        allow: &[PLACEHOLDER, LOOKUP, PATH_OR_URL],
         allow_match: &[
             r#"(?i)(?:public|publishable|pub|site|search(?:_?only)?|client_?id|account_?id|app_?id|project_?id|key_?id|region|host|domain|url|uri|endpoint|webhook_?url|file|path|name|header|env|cache|sort|partition|idempotency)[_.-]?(?:key|secret|token|password|pass|sid|auth)?s?["'`]?[ \t]*(?:=|:|,|\|\||\?\?)"#,
             r"^[?&]",
@@ -1085,10 +1089,8 @@ pub static SPECS: &[Spec] = &[
         require_digit: true,
         allow: &[
             PLACEHOLDER,
-            // Environment and config lookups, template expressions.
-            r"(?i)^(?:process\.env|os\.environ|os\.getenv|import\.meta\.env|env\.|ENV\[|getenv|config\.|settings\.|secrets\.|vars\.|\$|%|\{\{)",
-            // File paths and URLs.
-            r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://)|\.(?:pem|key|json|txt|crt|p12|pfx|yaml|yml|env|js|ts)$",
+            LOOKUP,
+            PATH_OR_URL,
             // Plain words and identifiers (dotted or snake case).
             r"^[A-Za-z_.-]+$",
             r"^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+[0-9]{0,4}$",
@@ -1225,11 +1227,7 @@ pub fn to_rule(spec: &Spec) -> Result<Rule, regex::Error> {
     if !spec.allow.is_empty() || !spec.stopwords.is_empty() {
         rule.allowlists.push(Allowlist {
             description: "placeholders and documented examples".to_string(),
-            regexes: spec
-                .allow
-                .iter()
-                .map(|p| rules::compile(p))
-                .collect::<Result<_, _>>()?,
+            regexes: compile_each(spec.allow, rules::compile)?,
             stopwords: spec.stopwords.iter().map(|s| s.to_string()).collect(),
             ..Allowlist::default()
         });
@@ -1238,11 +1236,7 @@ pub fn to_rule(spec: &Spec) -> Result<Rule, regex::Error> {
         rule.allowlists.push(Allowlist {
             description: "non-credential names".to_string(),
             regex_target: RegexTarget::Match,
-            regexes: spec
-                .allow_match
-                .iter()
-                .map(|p| rules::compile(p))
-                .collect::<Result<_, _>>()?,
+            regexes: compile_each(spec.allow_match, rules::compile)?,
             ..Allowlist::default()
         });
     }
@@ -1250,15 +1244,19 @@ pub fn to_rule(spec: &Spec) -> Result<Rule, regex::Error> {
         rule.allowlists.push(Allowlist {
             description: "paths meant to be committed".to_string(),
             condition: Condition::Or,
-            paths: spec
-                .allow_paths
-                .iter()
-                .map(|p| rules::compile_path(p))
-                .collect::<Result<_, _>>()?,
+            paths: compile_each(spec.allow_paths, rules::compile_path)?,
             ..Allowlist::default()
         });
     }
     Ok(rule)
+}
+
+/// Compiles every pattern, stopping at the first that fails.
+fn compile_each<R>(
+    patterns: &[&str],
+    compile: impl Fn(&str) -> Result<R, regex::Error>,
+) -> Result<Vec<R>, regex::Error> {
+    patterns.iter().map(|p| compile(p)).collect()
 }
 
 /// Whether a JWT's payload claims `"role": "service_role"` (Supabase's RLS-bypassing key).
@@ -1492,33 +1490,29 @@ fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// A signed JWT that still works: not Supabase's service_role key (its own rule) nor the public anon key, and
-/// without an `exp` or with one in the future.
-fn jwt_is_live_credential(token: &[u8]) -> bool {
-    let Some(payload) = jwt_payload(token) else {
-        return false;
-    };
+/// Whether a signed JWT has expired (`exp` in the past; no `exp` never expires). `None` for what the JWT rules do
+/// not grade: an unparsable or unsigned token, Supabase's service_role key (its own rule) and the public anon key.
+fn jwt_expired(token: &[u8]) -> Option<bool> {
+    let payload = jwt_payload(token)?;
     if matches!(jwt_role(&payload), Some("service_role" | "anon")) {
-        return false;
+        return None;
     }
-    payload
-        .get("exp")
-        .and_then(serde_json::Value::as_i64)
-        .is_none_or(|exp| exp > now_unix())
+    Some(
+        payload
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .is_some_and(|exp| exp <= now_unix()),
+    )
+}
+
+/// A signed JWT that still works.
+fn jwt_is_live_credential(token: &[u8]) -> bool {
+    jwt_expired(token) == Some(false)
 }
 
 /// A signed JWT whose `exp` has passed.
 fn jwt_is_expired(token: &[u8]) -> bool {
-    let Some(payload) = jwt_payload(token) else {
-        return false;
-    };
-    if matches!(jwt_role(&payload), Some("service_role" | "anon")) {
-        return false;
-    }
-    payload
-        .get("exp")
-        .and_then(serde_json::Value::as_i64)
-        .is_some_and(|exp| exp <= now_unix())
+    jwt_expired(token) == Some(true)
 }
 
 #[cfg(test)]
