@@ -46,15 +46,19 @@ pub(crate) fn severity(arg: SeverityArg) -> Severity {
     }
 }
 
+/// The manifest file a command reads: `--manifest`, else ./launchready.toml when there is one.
+pub(crate) fn manifest_path(path: Option<&Path>) -> Option<PathBuf> {
+    let local = PathBuf::from("launchready.toml");
+    path.map(Path::to_path_buf)
+        .or_else(|| local.is_file().then_some(local))
+}
+
 /// The manifest to use: `--manifest`, else ./launchready.toml, else the defaults for DOMAIN.
 pub(crate) fn load_manifest(
     domain: Option<&str>,
     path: Option<&Path>,
 ) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    let path = path
-        .map(Path::to_path_buf)
-        .or_else(|| local.is_file().then_some(local));
+    let path = manifest_path(path);
     let manifest = match (&path, domain) {
         (Some(path), _) => Manifest::load(path).map_err(Failure::usage)?,
         (None, Some(domain)) => Manifest::for_domain(domain).map_err(Failure::usage)?,
@@ -81,10 +85,8 @@ pub(crate) fn load_manifest(
 /// The manifest of a command that cannot run without one: `--manifest`, else ./launchready.toml, else a usage
 /// error saying `missing`.
 pub(crate) fn required_manifest(path: Option<&Path>, missing: &str) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    match path {
-        Some(path) => Manifest::load(path).map_err(Failure::usage),
-        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
+    match manifest_path(path) {
+        Some(path) => Manifest::load(&path).map_err(Failure::usage),
         None => Err(Failure::usage(anyhow!("{missing}"))),
     }
 }
@@ -133,7 +135,8 @@ fn within_a_day(value: Duration, flag: &str) -> Result<Duration, Failure> {
     Ok(value)
 }
 
-pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
+/// Where the flags send connections: `--resolver`, `--connect-to` and `--ca-file`, over the defaults.
+fn routed(args: &NetArgs) -> Result<NetConfig, Failure> {
     let resolvers = args
         .resolver
         .iter()
@@ -144,6 +147,32 @@ pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfi
         .iter()
         .map(|c| c.parse::<ConnectTo>().map_err(Failure::usage))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(NetConfig {
+        resolvers,
+        connect_to,
+        ca_files: args.ca_file.clone(),
+        ..NetConfig::default()
+    })
+}
+
+/// The network layer of a journey command (`flow`, `load`), which has no manifest to take defaults from: the
+/// flags' routes, `user_agent`, `--timeout` when given, and `--concurrency` (at least 1), else `concurrency`.
+pub(crate) fn journey_net(
+    args: &NetArgs,
+    user_agent: &str,
+    concurrency: usize,
+) -> Result<NetConfig, Failure> {
+    let defaults = routed(args)?;
+    Ok(NetConfig {
+        user_agent: user_agent.to_string(),
+        timeout: args.timeout.unwrap_or(defaults.timeout),
+        concurrency: args.concurrency.unwrap_or(concurrency).max(1),
+        ..defaults
+    })
+}
+
+pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfig, Failure> {
+    let routed = routed(args)?;
     let timeout = match args.timeout {
         Some(value) => within_a_day(value, "--timeout")?,
         None => manifest.audit.timeout,
@@ -157,7 +186,6 @@ pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfi
     if concurrency == 0 {
         return Err(Failure::usage(anyhow!("--concurrency must be at least 1")));
     }
-    let defaults = NetConfig::default();
     let user_agent = |value: &Option<String>, flag: &str, default: String| match value {
         Some(ua) if ua.trim().is_empty() || ua.chars().any(char::is_control) => Err(
             Failure::usage(anyhow!("{flag} must be a non-empty, single-line string")),
@@ -166,22 +194,16 @@ pub(crate) fn net_config(args: &NetArgs, manifest: &Manifest) -> Result<NetConfi
         None => Ok(default),
     };
     Ok(NetConfig {
-        resolvers,
-        connect_to,
-        ca_files: args.ca_file.clone(),
         timeout,
         deadline,
         concurrency,
-        user_agent: user_agent(
-            &args.user_agent,
-            "--user-agent",
-            defaults.user_agent.clone(),
-        )?,
+        user_agent: user_agent(&args.user_agent, "--user-agent", routed.user_agent.clone())?,
         mobile_user_agent: user_agent(
             &args.mobile_user_agent,
             "--mobile-user-agent",
-            defaults.mobile_user_agent,
+            routed.mobile_user_agent.clone(),
         )?,
+        ..routed
     })
 }
 

@@ -5,13 +5,13 @@
 
 use crate::Failure;
 use crate::cli::NetArgs;
-use crate::journey_args::{self, mailbox_failure};
-use anyhow::anyhow;
+use crate::commands::{journey_net, manifest_path};
+use crate::journey_args::{self, ConnectionArgs, RequestArgs, VariableArgs, mailbox_failure};
 use clap::{Args, ValueEnum};
 use launchready_flow::{Engine, RunOptions, Variables, exit};
-use launchready_mailbox::{MailboxRun, Reach};
+use launchready_mailbox::MailboxRun;
 use launchready_manifest::Manifest;
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_net::{Net, NetConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -20,21 +20,10 @@ pub struct FlowCmd {
     /// Flow files (Hurl format) to run, in order.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Define a variable, NAME=VALUE (true/false, null and numbers are typed). Repeatable.
-    #[arg(long = "variable", value_name = "NAME=VALUE")]
-    pub variables: Vec<String>,
-    /// Read NAME=VALUE lines (# comments) from FILE. Repeatable.
-    #[arg(long = "variables-file", value_name = "FILE")]
-    pub variables_files: Vec<PathBuf>,
-    /// Define a secret variable, NAME=VALUE, redacted from every output. Repeatable.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    pub secrets: Vec<String>,
-    /// Add a header to every request, 'NAME: VALUE'. Repeatable.
-    #[arg(long = "header", short = 'H', value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// Follow redirects for every request.
-    #[arg(long, short = 'L')]
-    pub location: bool,
+    #[command(flatten)]
+    pub vars: VariableArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
     /// Redirects to follow at most; -1 for no limit.
     #[arg(
         long = "max-redirs",
@@ -57,15 +46,8 @@ pub struct FlowCmd {
     /// Do not keep cookies between requests.
     #[arg(long = "no-cookie-store")]
     pub no_cookie_store: bool,
-    /// Accept TLS certificates the client does not trust.
-    #[arg(long, short = 'k')]
-    pub insecure: bool,
-    /// Open a new connection for every request (what a first-time visitor pays on each).
-    #[arg(long = "no-keep-alive")]
-    pub no_keep_alive: bool,
-    /// Offer only HTTP/1.1, never HTTP/2 (as curl's and Hurl's `--http1.1`).
-    #[arg(long = "http1.1")]
-    pub http1_1: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Run the remaining entries of a file after one fails.
     #[arg(long = "continue-on-error")]
     pub continue_on_error: bool,
@@ -103,46 +85,24 @@ fn usage(error: anyhow::Error) -> Failure {
 fn variables(cmd: &FlowCmd) -> Result<Variables, Failure> {
     let mut vars = Variables::new();
     journey_args::env_variables(&mut vars);
-    for path in &cmd.variables_files {
+    for path in &cmd.vars.variables_files {
         journey_args::variables_file(&mut vars, path)?;
     }
-    journey_args::flag_variables(&mut vars, &cmd.variables)?;
-    journey_args::secrets(&mut vars, &cmd.secrets)?;
+    journey_args::flag_variables(&mut vars, &cmd.vars.variables)?;
+    journey_args::secrets(&mut vars, &cmd.vars.secrets)?;
     Ok(vars)
 }
 
 fn net_config(args: &NetArgs) -> Result<NetConfig, Failure> {
-    let resolvers = args
-        .resolver
-        .iter()
-        .map(|r| launchready_net::parse_resolver(r).map_err(|e| usage(anyhow!(e))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let connect_to = args
-        .connect_to
-        .iter()
-        .map(|c| c.parse::<ConnectTo>().map_err(|e| usage(e.into())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut config = NetConfig {
-        resolvers,
-        connect_to,
-        ca_files: args.ca_file.clone(),
-        // Servers written against Hurl may look for its name in the User-Agent.
-        user_agent: concat!(
-            "launchready/",
-            env!("CARGO_PKG_VERSION"),
-            " (hurl-compatible)"
-        )
-        .to_string(),
-        ..NetConfig::default()
-    };
-    if let Some(timeout) = args.timeout {
-        config.timeout = timeout;
-    }
+    // Servers written against Hurl may look for its name in the User-Agent.
+    let user_agent = concat!(
+        "launchready/",
+        env!("CARGO_PKG_VERSION"),
+        " (hurl-compatible)"
+    );
+    let mut config = journey_net(args, user_agent, NetConfig::default().concurrency)?;
     if let Some(deadline) = args.deadline {
         config.deadline = Some(Instant::now() + deadline);
-    }
-    if let Some(concurrency) = args.concurrency {
-        config.concurrency = concurrency.max(1);
     }
     Ok(config)
 }
@@ -150,51 +110,27 @@ fn net_config(args: &NetArgs) -> Result<NetConfig, Failure> {
 /// The `[mailbox]` of the manifest, started for this run, when a file has a `mailbox://` step: `--manifest`, or
 /// ./launchready.toml. Without a mailbox step the manifest is not read at all, so `flow` works anywhere.
 async fn mailbox(cmd: &FlowCmd, config: &NetConfig) -> Result<Option<MailboxRun>, Failure> {
-    let reads_mail = cmd
-        .files
-        .iter()
-        .any(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("mailbox://")));
-    let local = PathBuf::from("launchready.toml");
-    let path = match &cmd.manifest {
-        Some(path) => path.clone(),
-        None if reads_mail && local.is_file() => local,
-        None => return Ok(None),
-    };
-    let manifest = Manifest::load(&path).map_err(|e| usage(e.into()))?;
-    let Some(setup) = &manifest.mailbox else {
+    if cmd.manifest.is_none() && !journey_args::reads_mail(&cmd.files) {
+        return Ok(None);
+    }
+    let Some(path) = manifest_path(cmd.manifest.as_deref()) else {
         return Ok(None);
     };
-    let reach = Reach {
-        connect_to: config.connect_to.clone(),
-        ca_files: config.ca_files.clone(),
-    };
-    MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
-        .await
-        .map(Some)
-        .map_err(mailbox_failure)
+    let manifest = Manifest::load(&path).map_err(|e| usage(e.into()))?;
+    match &manifest.mailbox {
+        Some(setup) => journey_args::start_mailbox(setup, config).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 pub async fn run(cmd: FlowCmd) -> Result<u8, Failure> {
-    let mut headers = Vec::new();
-    for header in &cmd.headers {
-        let Some((name, value)) = header.split_once(':') else {
-            return Err(usage(anyhow!(
-                "--header `{header}`: expected 'NAME: VALUE'"
-            )));
-        };
-        headers.push((name.trim().to_string(), value.trim().to_string()));
-    }
     let options = RunOptions {
-        follow_location: cmd.location,
         max_redirects: usize::try_from(cmd.max_redirs).ok(),
         retry: usize::try_from(cmd.retry).ok(),
         retry_interval: Duration::from_millis(cmd.retry_interval),
-        headers,
         cookie_store: !cmd.no_cookie_store,
-        insecure: cmd.insecure,
-        keep_alive: !cmd.no_keep_alive,
-        http1_only: cmd.http1_1,
         continue_on_error: cmd.continue_on_error,
+        ..journey_args::run_options(&cmd.request, &cmd.connection)?
     };
     let vars = variables(&cmd)?;
     // Every file is read and checked before anything is sent: a typo never half-runs a journey.

@@ -8,7 +8,7 @@ use crate::{Failure, exit, journey_args};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_findings::{DnsMapEntry, Finding, Severity};
-use launchready_flow::{Engine, RunOptions, Variables, parse_value};
+use launchready_flow::{Engine, RunOptions};
 use launchready_gate::{Outcome, Part, PartResult};
 use launchready_manifest::Manifest;
 use launchready_net::Net;
@@ -241,12 +241,7 @@ async fn smoke_part(
     flows: &[NamedFlow<'_>],
     cmd: &GateCmd,
 ) -> PartResult {
-    let mut vars = Variables::new();
-    vars.set(
-        "base_url",
-        parse_value(manifest.site.canonical_url.as_str().trim_end_matches('/')),
-    );
-    vars.set("domain", parse_value(manifest.apex()));
+    let vars = journey_args::site_variables(manifest);
     let redactor = Redactor::new(vars.secret_values());
     let options = launchready_smoke::GatherOptions {
         max_hops: manifest.audit.max_hops,

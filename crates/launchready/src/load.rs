@@ -5,21 +5,30 @@
 
 use crate::Failure;
 use crate::cli::NetArgs;
-use crate::journey_args::{self, name_value};
+use crate::commands::{journey_net, manifest_path};
+use crate::journey_args::{self, ConnectionArgs, RequestArgs, VariableArgs, name_value};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use launchready_flow::Backend;
-use launchready_flow::{RunOptions, Variables};
+use launchready_flow::Variables;
 use launchready_load::{BackendFactory, LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
-use launchready_mailbox::{MailboxBackend, MailboxRun, Reach};
+use launchready_mailbox::{MailboxBackend, MailboxRun};
 use launchready_manifest::Manifest;
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_net::{Net, NetConfig};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
+// The shared flag groups' help where load reads a flag its own way (verbatim: without the final period clap
+// drops from a doc comment).
+#[command(
+    mut_arg("variables", |arg| arg.help("Define a variable, NAME=VALUE. Repeatable")),
+    mut_arg("variables_files", |arg| arg.help("A .csv file with a header line: iteration n takes row n (cycling), e.g. one test account per row. Any other file is read as NAME=VALUE lines for every iteration")),
+    mut_arg("no_keep_alive", |arg| arg.help("Open a new connection for every request instead of keeping one per virtual user")),
+    mut_arg("http1_1", |arg| arg.help("Offer only HTTP/1.1, never HTTP/2 (as curl's and Hurl's `--http1.1`): against a server that offers HTTP/2, this is what lets the HTTP/1.1 fast path arm, and what wrk and oha speak")),
+)]
 pub struct LoadCmd {
     /// Flow files (Hurl format); iterations take them in turn.
     #[arg(required = true, value_name = "FILE")]
@@ -45,32 +54,12 @@ pub struct LoadCmd {
     /// at the first failure. Repeatable; added to the manifest's [load] thresholds.
     #[arg(long = "threshold", value_name = "EXPR")]
     pub thresholds: Vec<String>,
-    /// Define a variable, NAME=VALUE. Repeatable.
-    #[arg(long = "variable", value_name = "NAME=VALUE")]
-    pub variables: Vec<String>,
-    /// A .csv file with a header line: iteration n takes row n (cycling), e.g. one test account per row. Any
-    /// other file is read as NAME=VALUE lines for every iteration.
-    #[arg(long = "variables-file", value_name = "FILE")]
-    pub variables_files: Vec<PathBuf>,
-    /// Define a secret variable, NAME=VALUE, redacted from every output. Repeatable.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    pub secrets: Vec<String>,
-    /// Add a header to every request, 'NAME: VALUE'. Repeatable.
-    #[arg(long = "header", short = 'H', value_name = "HEADER")]
-    pub headers: Vec<String>,
-    /// Follow redirects for every request.
-    #[arg(long, short = 'L')]
-    pub location: bool,
-    /// Accept TLS certificates the client does not trust.
-    #[arg(long, short = 'k')]
-    pub insecure: bool,
-    /// Open a new connection for every request instead of keeping one per virtual user.
-    #[arg(long = "no-keep-alive")]
-    pub no_keep_alive: bool,
-    /// Offer only HTTP/1.1, never HTTP/2 (as curl's and Hurl's `--http1.1`): against a server that offers
-    /// HTTP/2, this is what lets the HTTP/1.1 fast path arm, and what wrk and oha speak.
-    #[arg(long = "http1.1")]
-    pub http1_1: bool,
+    #[command(flatten)]
+    pub vars: VariableArgs,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Send every request through the flow engine, even for flows whose requests never change (which otherwise
     /// run on the HTTP/1.1 fast path once the engine has reached their server).
     #[arg(long = "no-fast-path")]
@@ -134,7 +123,7 @@ type Rows = Vec<Vec<(String, String)>>;
 fn variables(cmd: &LoadCmd) -> Result<(Variables, Rows), Failure> {
     let mut vars = Variables::new();
     let mut rows = Vec::new();
-    for path in &cmd.variables_files {
+    for path in &cmd.vars.variables_files {
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
@@ -149,8 +138,8 @@ fn variables(cmd: &LoadCmd) -> Result<(Variables, Rows), Failure> {
         }
         journey_args::variables_file(&mut vars, path)?;
     }
-    journey_args::flag_variables(&mut vars, &cmd.variables)?;
-    for text in &cmd.secrets {
+    journey_args::flag_variables(&mut vars, &cmd.vars.variables)?;
+    for text in &cmd.vars.secrets {
         let (name, value) = name_value(text, "--secret")?;
         vars.set_secret(&name, value);
     }
@@ -235,11 +224,7 @@ struct FromManifest {
 }
 
 fn from_manifest(path: Option<&Path>) -> Result<FromManifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    let path = path
-        .map(Path::to_path_buf)
-        .or_else(|| local.is_file().then_some(local));
-    let Some(path) = path else {
+    let Some(path) = manifest_path(path) else {
         return Ok(FromManifest {
             hosts: Vec::new(),
             thresholds: Vec::new(),
@@ -271,11 +256,7 @@ async fn mailbox(
     setup: Option<&launchready_manifest::Mailbox>,
     config: &NetConfig,
 ) -> Result<Option<(MailboxRun, BackendFactory)>, Failure> {
-    let reads_mail = cmd
-        .files
-        .iter()
-        .any(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains("mailbox://")));
-    if !reads_mail {
+    if !journey_args::reads_mail(&cmd.files) {
         return Ok(None);
     }
     let Some(setup) = setup else {
@@ -283,13 +264,7 @@ async fn mailbox(
             "mailbox:// needs [mailbox] in launchready.toml (or --manifest FILE) with smtp_listen"
         )));
     };
-    let reach = Reach {
-        connect_to: config.connect_to.clone(),
-        ca_files: config.ca_files.clone(),
-    };
-    let run = MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
-        .await
-        .map_err(journey_args::mailbox_failure)?;
+    let run = journey_args::start_mailbox(setup, config).await?;
     let store = match &run {
         MailboxRun::Sink(sink) => sink.store(),
         MailboxRun::Imap(_) => {
@@ -304,35 +279,12 @@ async fn mailbox(
 }
 
 fn net_config(args: &NetArgs, in_flight: usize) -> Result<NetConfig, Failure> {
-    let resolvers = args
-        .resolver
-        .iter()
-        .map(|r| launchready_net::parse_resolver(r).map_err(|e| usage(anyhow!(e))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let connect_to = args
-        .connect_to
-        .iter()
-        .map(|c| c.parse::<ConnectTo>().map_err(usage))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut config = NetConfig {
-        resolvers,
-        connect_to,
-        ca_files: args.ca_file.clone(),
-        user_agent: args
-            .user_agent
-            .clone()
-            .unwrap_or_else(|| concat!("launchready-load/", env!("CARGO_PKG_VERSION")).to_string()),
-        // Each iteration sends one request at a time: the network layer must not add a second, hidden cap.
-        concurrency: in_flight.max(1),
-        ..NetConfig::default()
-    };
-    if let Some(timeout) = args.timeout {
-        config.timeout = timeout;
-    }
-    if let Some(concurrency) = args.concurrency {
-        config.concurrency = concurrency.max(1);
-    }
-    Ok(config)
+    let user_agent = args
+        .user_agent
+        .as_deref()
+        .unwrap_or(concat!("launchready-load/", env!("CARGO_PKG_VERSION")));
+    // Each iteration sends one request at a time: the network layer must not add a second, hidden cap.
+    journey_net(args, user_agent, in_flight)
 }
 
 /// The live view: one line on stderr, redrawn four times a second while the run lasts (hidden when stderr is
@@ -396,23 +348,7 @@ pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
     for text in manifest_thresholds.iter().chain(&cmd.thresholds) {
         thresholds.push(Threshold::parse(text).map_err(usage)?);
     }
-    let mut headers = Vec::new();
-    for header in &cmd.headers {
-        let Some((name, value)) = header.split_once(':') else {
-            return Err(usage(anyhow!(
-                "--header `{header}`: expected 'NAME: VALUE'"
-            )));
-        };
-        headers.push((name.trim().to_string(), value.trim().to_string()));
-    }
-    let options = RunOptions {
-        follow_location: cmd.location,
-        headers,
-        insecure: cmd.insecure,
-        keep_alive: !cmd.no_keep_alive,
-        http1_only: cmd.http1_1,
-        ..RunOptions::default()
-    };
+    let options = journey_args::run_options(&cmd.request, &cmd.connection)?;
     let mut files = Vec::new();
     for path in &cmd.files {
         files.push(launchready_flow::load(path).map_err(usage)?);

@@ -4,11 +4,10 @@
 //! work is in `launchready-monitor`.
 
 use crate::cli::NetArgs;
-use crate::{Failure, exit};
+use crate::{Failure, exit, journey_args};
 use anyhow::anyhow;
 use clap::Args;
-use launchready_flow::{Variables, parse_value};
-use launchready_mailbox::{MailboxRun, Reach};
+use launchready_flow::Variables;
 use launchready_manifest::Manifest;
 use launchready_monitor::checks::JourneyMailbox;
 use launchready_monitor::runner::Node;
@@ -66,49 +65,21 @@ pub struct IncidentNoteCmd {
     pub db: Option<PathBuf>,
 }
 
-fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
-    let local = PathBuf::from("launchready.toml");
-    match path {
-        Some(path) => Manifest::load(path).map_err(Failure::usage),
-        None if local.is_file() => Manifest::load(&local).map_err(Failure::usage),
-        None => Err(Failure::usage(anyhow!(
-            "monitor needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)"
-        ))),
-    }
-}
-
-fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
-        _ => Err(Failure::usage(anyhow!(
-            "{flag} `{text}`: expected NAME=VALUE"
-        ))),
-    }
-}
-
+/// The journeys' variables: the site's (`base_url`, `domain`), the `--variable` flags, then secrets from
+/// `HURL_SECRET_name` and the `--secret` flags.
 fn variables(cmd: &MonitorCmd, manifest: &Manifest) -> Result<Variables, Failure> {
-    let mut vars = Variables::new();
-    let origin = manifest.site.canonical_url.as_str().trim_end_matches('/');
-    vars.set("base_url", parse_value(origin));
-    vars.set("domain", parse_value(manifest.apex()));
-    for text in &cmd.variables {
-        let (name, value) = name_value(text, "--variable")?;
-        vars.set(&name, parse_value(&value));
-    }
-    let mut env_secrets: Vec<(String, String)> = std::env::vars()
-        .filter_map(|(k, v)| k.strip_prefix("HURL_SECRET_").map(|n| (n.to_string(), v)))
-        .collect();
-    env_secrets.sort();
-    for (name, value) in env_secrets {
-        vars.set_secret(&name, value);
-    }
-    for text in &cmd.secrets {
-        let (name, value) = name_value(text, "--secret")?;
-        vars.set_secret(&name, value);
-    }
+    let mut vars = journey_args::site_variables(manifest);
+    journey_args::flag_variables(&mut vars, &cmd.variables)?;
+    journey_args::secrets(&mut vars, &cmd.secrets)?;
     Ok(vars)
+}
+
+/// The manifest of `monitor` and `incident-note`: `--manifest`, else ./launchready.toml.
+fn load_manifest(path: Option<&Path>) -> Result<Manifest, Failure> {
+    crate::commands::required_manifest(
+        path,
+        "monitor needs a manifest: run it where launchready.toml is, or pass --manifest FILE (create one with launchready init example.com)",
+    )
 }
 
 async fn open_store(path: &Path) -> Result<Store, Failure> {
@@ -187,10 +158,7 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
     let vars = variables(&cmd, &manifest)?;
     let node = node(&cmd, &manifest)?;
     let net_config = crate::commands::net_config(&cmd.net, &manifest)?;
-    let net = Net::new(net_config.clone()).map_err(|e| match e {
-        launchready_net::NetError::CaFile { .. } => Failure::usage(e),
-        other => Failure::could_not_run(other),
-    })?;
+    let net = crate::commands::open_net(net_config.clone())?;
     // Channels are reached as themselves: no --connect-to, the system's resolver unless one was named.
     let channel_net = Net::new(NetConfig {
         resolvers: net_config.resolvers.clone(),
@@ -202,17 +170,7 @@ pub async fn run(cmd: MonitorCmd) -> Result<u8, Failure> {
     // `mailbox://` steps read the manifest's [mailbox]: the SMTP sink is started now and kept for the whole
     // run (`mailbox_run` owns it); an IMAP inbox is logged into afresh by each journey run.
     let mailbox_run = match &manifest.mailbox {
-        Some(setup) => {
-            let reach = Reach {
-                connect_to: net_config.connect_to.clone(),
-                ca_files: net_config.ca_files.clone(),
-            };
-            Some(
-                MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
-                    .await
-                    .map_err(crate::journey_args::mailbox_failure)?,
-            )
-        }
+        Some(setup) => Some(journey_args::start_mailbox(setup, &net_config).await?),
         None => None,
     };
     let store = open_store(&config.database).await?;

@@ -8,8 +8,7 @@ use crate::journey_args::{self, mailbox_failure};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
-use launchready_flow::{Engine, RunOptions, Variables, parse_value};
-use launchready_mailbox::{MailboxRun, Reach};
+use launchready_flow::{Engine, RunOptions, Variables};
 use launchready_manifest::Manifest;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor};
 use std::path::PathBuf;
@@ -54,10 +53,7 @@ pub struct SmokeCmd {
 /// The journeys' variables: `base_url` (the canonical origin, e.g. `https://www.example.com`) and `domain`,
 /// then `HURL_VARIABLE_name` and `HURL_SECRET_name` from the environment, then the flags.
 fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> {
-    let mut vars = Variables::new();
-    let origin = manifest.site.canonical_url.as_str().trim_end_matches('/');
-    vars.set("base_url", parse_value(origin));
-    vars.set("domain", parse_value(manifest.apex()));
+    let mut vars = journey_args::site_variables(manifest);
     journey_args::env_variables(&mut vars);
     journey_args::flag_variables(&mut vars, &cmd.variables)?;
     journey_args::secrets(&mut vars, &cmd.secrets)?;
@@ -97,16 +93,7 @@ pub async fn run(cmd: SmokeCmd) -> Result<u8, Failure> {
     // `mailbox://` steps read mail from the manifest's [mailbox]: the SMTP sink is started now, so it catches
     // everything the deploy sends during the run.
     let mailbox = match &manifest.mailbox {
-        Some(setup) => {
-            let reach = Reach {
-                connect_to: config.connect_to.clone(),
-                ca_files: config.ca_files.clone(),
-            };
-            let run = MailboxRun::start(setup, &reach, |name| std::env::var(name).ok())
-                .await
-                .map_err(mailbox_failure)?;
-            Some(run)
-        }
+        Some(setup) => Some(journey_args::start_mailbox(setup, &config).await?),
         None => None,
     };
     let net = crate::commands::open_net(config)?;
