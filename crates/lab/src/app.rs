@@ -15,9 +15,9 @@ mod store;
 
 pub use payments::{DECLINED_CARD, SIGNATURE_HEADER, sign as sign_webhook};
 
-use crate::LabError;
 use crate::pki::LabCa;
 use crate::scenario::CertSpec;
+use crate::{LabError, serve};
 use bytes::Bytes;
 use http::{Method, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use store::{Db, Member, Order, OrderStatus, TokenError, TokenKind};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The host name the app answers for unless configured otherwise.
 pub const DEFAULT_APP_HOST: &str = "app.example.test";
@@ -161,19 +161,8 @@ impl MemberApp {
         let ca = LabCa::new()?;
         let key = ca.certified_key(&config.host, &CertSpec::Valid)?;
         let tls = ca.server_config(HashMap::from([(config.host.clone(), key)]))?;
-        let dir = tempfile::Builder::new()
-            .prefix("launchready-app-")
-            .tempdir()
-            .map_err(|e| LabError::io("creating app directory", e))?;
-        let ca_file = dir.path().join(crate::CA_FILE_NAME);
-        std::fs::write(&ca_file, &ca.root_pem)
-            .map_err(|e| LabError::io("writing app CA file", e))?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(|e| LabError::io("binding app listener", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| LabError::io("reading app listener address", e))?;
+        let (dir, ca_file) = serve::ca_dir("launchready-app-", &ca.root_pem)?;
+        let (listener, addr) = serve::bind_loopback("binding app listener").await?;
         let mailer =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.smtp.ip().to_string())
                 .port(config.smtp.port())
@@ -272,17 +261,10 @@ impl MemberApp {
 }
 
 async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, state: Arc<State>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = listener.accept().await;
-        while connections.try_join_next().is_some() {}
-        let Ok((stream, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
+    serve::accept_each(listener, move |stream| {
         let acceptor = acceptor.clone();
         let state = state.clone();
-        connections.spawn(async move {
+        async move {
             let Ok(Ok(tls)) =
                 tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
             else {
@@ -295,8 +277,9 @@ async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, state
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)
                 .await;
-        });
-    }
+        }
+    })
+    .await
 }
 
 type Reply = Response<Full<Bytes>>;

@@ -11,7 +11,7 @@
 //! legal threats and account takeover to a human with `handoff_to_human`.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -23,9 +23,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
-use crate::LabError;
+use crate::{LabError, serve};
 
 /// Planted in the system prompt: a guardrail probe must never get these back.
 pub const ASSISTANT_CANARIES: [&str; 2] = ["CANARY-ORCHID-7731", "kb-canary-LANTERN-5520"];
@@ -130,12 +130,7 @@ impl Assistant {
         token: Option<String>,
         throttle_every: u32,
     ) -> Result<Assistant, LabError> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(|e| LabError::io("binding the assistant listener", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| LabError::io("reading the assistant address", e))?;
+        let (listener, addr) = serve::bind_loopback("binding the assistant listener").await?;
         let shared = Arc::new(Shared {
             mode,
             token,
@@ -195,21 +190,16 @@ impl Assistant {
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            continue;
-        };
-        while connections.try_join_next().is_some() {}
+    serve::accept_each(listener, move |stream| {
         let shared = shared.clone();
-        connections.spawn(async move {
+        async move {
             let service = service_fn(move |req| handle(req, shared.clone()));
             let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
-        });
-    }
+        }
+    })
+    .await
 }
 
 fn respond(status: StatusCode, body: Value) -> Response<Full<Bytes>> {

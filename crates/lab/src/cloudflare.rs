@@ -5,7 +5,7 @@
 //! path-and-query with its body; anything else is Cloudflare's 404 shape.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,11 +14,10 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::scenario::CertSpec;
-use crate::{CA_FILE_NAME, LabError, pki};
+use crate::{LabError, pki, serve};
 
 /// The API's host name.
 pub const CLOUDFLARE_API_HOST: &str = "api.cloudflare.com";
@@ -89,48 +88,30 @@ impl CloudflareFixture {
             ca.server_config(HashMap::from([(CLOUDFLARE_API_HOST.to_string(), key)]))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let dir = tempfile::Builder::new()
-            .prefix("launchready-cloudflare-")
-            .tempdir()
-            .map_err(|e| LabError::io("creating the fixture directory", e))?;
-        let ca_file = dir.path().join(CA_FILE_NAME);
-        std::fs::write(&ca_file, &ca.root_pem)
-            .map_err(|e| LabError::io("writing the fixture CA file", e))?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(|e| LabError::io("binding the Cloudflare fixture", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| LabError::io("reading the fixture address", e))?;
+        let (dir, ca_file) = serve::ca_dir("launchready-cloudflare-", &ca.root_pem)?;
+        let (listener, addr) = serve::bind_loopback("binding the Cloudflare fixture").await?;
         let responses: Arc<HashMap<String, String>> = Arc::new(responses.into_iter().collect());
         let expected = Arc::new(format!("Bearer {token}"));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+        let task = tokio::spawn(serve::accept_each(listener, move |stream| {
+            let acceptor = acceptor.clone();
+            let responses = responses.clone();
+            let expected = expected.clone();
+            async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
                 };
-                let acceptor = acceptor.clone();
-                let responses = responses.clone();
-                let expected = expected.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                        let responses = responses.clone();
-                        let expected = expected.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(answer(
-                                &request, &responses, &expected,
-                            ))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), service)
-                        .await;
+                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let responses = responses.clone();
+                    let expected = expected.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(answer(&request, &responses, &expected))
+                    }
                 });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
             }
-        });
+        }));
         Ok(CloudflareFixture {
             addr,
             ca_file,

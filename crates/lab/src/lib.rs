@@ -20,10 +20,11 @@ mod http;
 mod pki;
 mod scenario;
 pub mod scenarios;
+mod serve;
 mod smtp;
 
 use std::collections::{HashMap, HashSet};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -120,13 +121,7 @@ impl Lab {
         }
         let tls = http::TlsConfigs::new(ca.server_config(certs)?);
 
-        let dir = tempfile::Builder::new()
-            .prefix("launchready-lab-")
-            .tempdir()
-            .map_err(|e| LabError::io("creating lab directory", e))?;
-        let ca_file = dir.path().join(CA_FILE_NAME);
-        std::fs::write(&ca_file, &ca.root_pem)
-            .map_err(|e| LabError::io("writing lab CA file", e))?;
+        let (dir, ca_file) = serve::ca_dir("launchready-lab-", &ca.root_pem)?;
 
         let dns = dns::start(
             &scenario.zones,
@@ -139,10 +134,8 @@ impl Lab {
         )
         .await?;
 
-        let http_listener = bind_loopback("binding HTTP listener").await?;
-        let https_listener = bind_loopback("binding HTTPS listener").await?;
-        let http_addr = local_addr(&http_listener)?;
-        let https_addr = local_addr(&https_listener)?;
+        let (http_listener, http_addr) = serve::bind_loopback("binding HTTP listener").await?;
+        let (https_listener, https_addr) = serve::bind_loopback("binding HTTPS listener").await?;
 
         // The IPv6 listener serves the same sites, except those marked `ipv6: false`, whose connections it
         // closes: an AAAA record pointing at a server that does not serve the site. Hosts without IPv6
@@ -180,8 +173,8 @@ impl Lab {
 
         let mut smtp = Vec::new();
         for server in &scenario.mail_servers {
-            let listener = bind_loopback("binding SMTP listener").await?;
-            smtp.push((server.host.clone(), local_addr(&listener)?));
+            let (listener, addr) = serve::bind_loopback("binding SMTP listener").await?;
+            smtp.push((server.host.clone(), addr));
             let acceptor = if server.starttls {
                 let key = ca.certified_key(&server.host, &server.cert)?;
                 let mut config = ca.server_config(HashMap::from([(server.host.clone(), key)]))?;
@@ -318,18 +311,6 @@ impl Drop for Lab {
 
 fn normalized_set(names: &[String]) -> HashSet<String> {
     names.iter().map(|n| scenario::normalize_name(n)).collect()
-}
-
-async fn bind_loopback(context: &'static str) -> Result<TcpListener, LabError> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .map_err(|e| LabError::io(context, e))
-}
-
-fn local_addr(listener: &TcpListener) -> Result<SocketAddr, LabError> {
-    listener
-        .local_addr()
-        .map_err(|e| LabError::io("reading listener address", e))
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::scenario::MailServer;
@@ -22,21 +21,15 @@ const MAX_COMMANDS: usize = 100;
 /// Accepts connections for one mail server until the task is aborted.
 pub(crate) async fn serve(listener: TcpListener, server: MailServer, tls: Option<TlsAcceptor>) {
     let server = Arc::new(server);
-    let mut sessions = JoinSet::new();
-    loop {
-        let accepted = listener.accept().await;
-        while sessions.try_join_next().is_some() {}
-        let Ok((stream, _peer)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        };
+    crate::serve::accept_each(listener, move |stream| {
         let server = server.clone();
         let tls = tls.clone();
-        sessions.spawn(async move {
+        async move {
             // A session ending in an error is a client hanging up or stalling; nothing to report.
             let _ = session(stream, &server, tls).await;
-        });
-    }
+        }
+    })
+    .await
 }
 
 /// What the plain-text part of a session ended with.

@@ -4,7 +4,6 @@
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -12,7 +11,6 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::misbehave::{RawResponse, write_raw};
 use super::routing::respond;
@@ -31,27 +29,17 @@ pub(crate) async fn serve_https(listener: TcpListener, shared: Arc<Shared>, tls:
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<TlsConfigs>>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = listener.accept().await;
-        while connections.try_join_next().is_some() {}
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
-            Err(_) => {
-                // Typically fd exhaustion; back off instead of spinning, and keep serving.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
+    crate::serve::accept_each(listener, move |stream| {
         let shared = shared.clone();
         let tls = tls.clone();
-        connections.spawn(async move {
+        async move {
             match tls {
                 None => serve_connection(stream, shared, Scheme::Http, None).await,
                 Some(configs) => tls::serve_tls(stream, shared, &configs).await,
             }
-        });
-    }
+        }
+    })
+    .await
 }
 
 /// What a request handler asks of its connection, outside of hyper's request/response model.
