@@ -55,6 +55,11 @@ EPOCH = 1672531200  # 2023-01-01T00:00:00Z; commit i is dated EPOCH + i hours
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def one_value(kind, name, prefix, alphabet, n, suffix=""):
+    """A generator of one value: `prefix`, `n` random characters of `alphabet`, `suffix`."""
+    return lambda rng: [(kind, name, prefix + rs(rng, alphabet, n) + suffix)]
+
+
 def g_aws(rng):
     return [("aws_access_key_id", "AWS_ACCESS_KEY_ID", "AKIA" + rs(rng, BASE32, 16)),
             ("aws_secret_access_key", "aws_secret_access_key", rs(rng, B64, 40))]
@@ -70,8 +75,7 @@ def g_gcp_sa(rng):
         "token_uri": "https://oauth2.googleapis.com/token"})]
 
 
-def g_google_api(rng):
-    return [("google_api_key", "GOOGLE_API_KEY", "AIza" + rs(rng, B64URL, 35))]
+g_google_api = one_value("google_api_key", "GOOGLE_API_KEY", "AIza", B64URL, 35)
 
 
 def g_azure_storage(rng):
@@ -96,8 +100,7 @@ def g_github_oauth(rng):
     return [("github_oauth_app_server_token", "GITHUB_APP_TOKEN", checksummed(rng, prefix))]
 
 
-def g_gitlab(rng):
-    return [("gitlab_pat", "GITLAB_TOKEN", "glpat-" + rs(rng, B64URL, 20))]
+g_gitlab = one_value("gitlab_pat", "GITLAB_TOKEN", "glpat-", B64URL, 20)
 
 
 def g_slack_bot(rng):
@@ -122,20 +125,10 @@ def g_discord_bot(rng):
     return [("discord_bot_token", "DISCORD_BOT_TOKEN", "%s.%s.%s" % (first, rs(rng, B64URL, 6), rs(rng, B64URL, 38)))]
 
 
-def g_stripe_live(rng):
-    return [("stripe_live_secret_key", "STRIPE_SECRET_KEY", "sk_live_" + rs(rng, ALNUM, 99))]
-
-
-def g_stripe_restricted(rng):
-    return [("stripe_restricted_key", "STRIPE_RESTRICTED_KEY", "rk_live_" + rs(rng, ALNUM, 99))]
-
-
-def g_stripe_webhook(rng):
-    return [("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET", "whsec_" + rs(rng, ALNUM, 32))]
-
-
-def g_stripe_test(rng):
-    return [("stripe_test_secret_key", "STRIPE_TEST_KEY", "sk_test_" + rs(rng, ALNUM, 99))]
+g_stripe_live = one_value("stripe_live_secret_key", "STRIPE_SECRET_KEY", "sk_live_", ALNUM, 99)
+g_stripe_restricted = one_value("stripe_restricted_key", "STRIPE_RESTRICTED_KEY", "rk_live_", ALNUM, 99)
+g_stripe_webhook = one_value("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET", "whsec_", ALNUM, 32)
+g_stripe_test = one_value("stripe_test_secret_key", "STRIPE_TEST_KEY", "sk_test_", ALNUM, 99)
 
 
 def g_braintree(rng):
@@ -143,12 +136,8 @@ def g_braintree(rng):
              % (rs(rng, LOWER_ALNUM, 16), rs(rng, HEX, 32)))]
 
 
-def g_square(rng):
-    return [("square_access_token", "SQUARE_ACCESS_TOKEN", "sq0atp-" + rs(rng, B64URL, 22))]
-
-
-def g_square_eaaa(rng):
-    return [("square_access_token_eaaa", "SQUARE_PRODUCTION_TOKEN", "EAAA" + rs(rng, B64URL, 60))]
+g_square = one_value("square_access_token", "SQUARE_ACCESS_TOKEN", "sq0atp-", B64URL, 22)
+g_square_eaaa = one_value("square_access_token_eaaa", "SQUARE_PRODUCTION_TOKEN", "EAAA", B64URL, 60)
 
 
 def g_twilio(rng):
@@ -160,8 +149,7 @@ def g_sendgrid(rng):
     return [("sendgrid_api_key", "SENDGRID_API_KEY", "SG.%s.%s" % (rs(rng, B64URL, 22), rs(rng, B64URL, 43)))]
 
 
-def g_mailgun(rng):
-    return [("mailgun_api_key", "MAILGUN_API_KEY", "key-" + rs(rng, HEX, 32))]
+g_mailgun = one_value("mailgun_api_key", "MAILGUN_API_KEY", "key-", HEX, 32)
 
 
 def g_postmark(rng):
@@ -172,8 +160,7 @@ def g_resend(rng):
     return [("resend_api_key", "RESEND_API_KEY", "re_%s_%s" % (rs(rng, ALNUM, 8), rs(rng, ALNUM, 24)))]
 
 
-def g_mailchimp(rng):
-    return [("mailchimp_api_key", "MAILCHIMP_API_KEY", rs(rng, HEX, 32) + "-us12")]
+g_mailchimp = one_value("mailchimp_api_key", "MAILCHIMP_API_KEY", "", HEX, 32, "-us12")
 
 
 def g_openai_proj(rng):
@@ -185,12 +172,8 @@ def g_openai_legacy(rng):
     return [("openai_legacy_key", "OPENAI_KEY", "sk-" + rs(rng, ALNUM, 20) + "T3BlbkFJ" + rs(rng, ALNUM, 20))]
 
 
-def g_anthropic(rng):
-    return [("anthropic_api_key", "ANTHROPIC_API_KEY", "sk-ant-api03-" + rs(rng, B64URL, 93) + "AA")]
-
-
-def g_huggingface(rng):
-    return [("huggingface_token", "HF_TOKEN", "hf_" + rs(rng, string.ascii_letters, 34))]
+g_anthropic = one_value("anthropic_api_key", "ANTHROPIC_API_KEY", "sk-ant-api03-", B64URL, 93, "AA")
+g_huggingface = one_value("huggingface_token", "HF_TOKEN", "hf_", string.ascii_letters, 34)
 
 
 def g_supabase(rng):
@@ -207,44 +190,26 @@ def g_fcm(rng):
              "AAAA" + rs(rng, B64URL, 7) + ":APA91b" + rs(rng, B64URL, 134))]
 
 
-def g_cloudflare(rng):
-    return [("cloudflare_api_token", "CLOUDFLARE_API_TOKEN", rs(rng, B64URL, 40))]
-
-
-def g_digitalocean(rng):
-    return [("digitalocean_pat", "DIGITALOCEAN_TOKEN", "dop_v1_" + rs(rng, HEX, 64))]
-
-
-def g_heroku_v2(rng):
-    return [("heroku_api_key_v2", "HEROKU_TOKEN", "HRKU-AA" + rs(rng, B64URL, 58))]
+g_cloudflare = one_value("cloudflare_api_token", "CLOUDFLARE_API_TOKEN", "", B64URL, 40)
+g_digitalocean = one_value("digitalocean_pat", "DIGITALOCEAN_TOKEN", "dop_v1_", HEX, 64)
+g_heroku_v2 = one_value("heroku_api_key_v2", "HEROKU_TOKEN", "HRKU-AA", B64URL, 58)
 
 
 def g_heroku_uuid(rng):
     return [("heroku_api_key_uuid", "HEROKU_API_KEY", str(uuid.UUID(int=rng.getrandbits(128), version=4)))]
 
 
-def g_vercel(rng):
-    return [("vercel_token", "VERCEL_TOKEN", rs(rng, ALNUM, 24))]
-
-
-def g_netlify(rng):
-    return [("netlify_pat", "NETLIFY_AUTH_TOKEN", "nfp_" + rs(rng, ALNUM, 40))]
+g_vercel = one_value("vercel_token", "VERCEL_TOKEN", "", ALNUM, 24)
+g_netlify = one_value("netlify_pat", "NETLIFY_AUTH_TOKEN", "nfp_", ALNUM, 40)
 
 
 def g_npm(rng):
     return [("npm_token", "NPM_TOKEN", checksummed(rng, "npm_"))]
 
 
-def g_pypi(rng):
-    return [("pypi_token", "PYPI_API_TOKEN", "pypi-AgEIcHlwaS5vcmc" + rs(rng, B64URL, 150))]
-
-
-def g_docker(rng):
-    return [("dockerhub_pat", "DOCKERHUB_TOKEN", "dckr_pat_" + rs(rng, B64URL, 27))]
-
-
-def g_shopify(rng):
-    return [("shopify_access_token", "SHOPIFY_ACCESS_TOKEN", "shpat_" + rs(rng, HEX, 32))]
+g_pypi = one_value("pypi_token", "PYPI_API_TOKEN", "pypi-AgEIcHlwaS5vcmc", B64URL, 150)
+g_docker = one_value("dockerhub_pat", "DOCKERHUB_TOKEN", "dckr_pat_", B64URL, 27)
+g_shopify = one_value("shopify_access_token", "SHOPIFY_ACCESS_TOKEN", "shpat_", HEX, 32)
 
 
 def g_pem_rsa(rng):
@@ -293,12 +258,8 @@ def g_redis(rng):
              % (db_password(rng), rs(rng, string.digits, 5), rs(rng, string.digits, 3)))]
 
 
-def g_jwt_secret(rng):
-    return [("jwt_secret", "JWT_SECRET", rs(rng, ALNUM, 48))]
-
-
-def g_generic_secret(rng):
-    return [("generic_api_secret", "API_SECRET", rs(rng, ALNUM, 32))]
+g_jwt_secret = one_value("jwt_secret", "JWT_SECRET", "", ALNUM, 48)
+g_generic_secret = one_value("generic_api_secret", "API_SECRET", "", ALNUM, 32)
 
 
 def g_generic_token(rng):
@@ -306,8 +267,7 @@ def g_generic_token(rng):
     return [("generic_token_assignment", name, rs(rng, B64URL, 40))]
 
 
-def g_dotenv(rng):
-    return [("dotenv_session_secret", "SESSION_SECRET", rs(rng, HEX, 64))]
+g_dotenv = one_value("dotenv_session_secret", "SESSION_SECRET", "", HEX, 64)
 
 
 # kind generator, preferred contexts (file types). "env" and "json" and "pem" are new files; the others modify an
