@@ -260,6 +260,15 @@ impl MemberApp {
     }
 }
 
+/// The page after a form that sent the visitor an email.
+fn check_email(message: &str) -> Reply {
+    let title = "Check your email";
+    html(
+        StatusCode::OK,
+        page(title, &format!("<h1>{title}</h1><p>{message}</p>")),
+    )
+}
+
 async fn serve(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, state: Arc<State>) {
     serve::accept_each(listener, move |stream| {
         let acceptor = acceptor.clone();
@@ -348,13 +357,9 @@ async fn route(state: &State, req: &Req) -> Reply {
         ),
         (&Method::GET, "/signup") => signup_form(state, req, &[], ""),
         (&Method::POST, "/signup") => signup(state, req).await,
-        (&Method::GET, "/signup/check-email") => html(
-            StatusCode::OK,
-            page(
-                "Check your email",
-                "<h1>Check your email</h1><p>We sent you a link to confirm your address.</p>",
-            ),
-        ),
+        (&Method::GET, "/signup/check-email") => {
+            check_email("We sent you a link to confirm your address.")
+        }
         (&Method::GET, "/login") => login_form(state, req, StatusCode::OK, ""),
         (&Method::POST, "/login") => login(state, req).await,
         (&Method::GET, "/logout") => logout_form(state, req),
@@ -362,13 +367,9 @@ async fn route(state: &State, req: &Req) -> Reply {
         (&Method::GET, "/members") => members(state, req),
         (&Method::GET, "/password/reset") => reset_request_form(state, req),
         (&Method::POST, "/password/reset") => reset_request(state, req).await,
-        (&Method::GET, "/password/reset/sent") => html(
-            StatusCode::OK,
-            page(
-                "Check your email",
-                "<h1>Check your email</h1><p>If that address has an account, a reset link is on its way.</p>",
-            ),
-        ),
+        (&Method::GET, "/password/reset/sent") => {
+            check_email("If that address has an account, a reset link is on its way.")
+        }
         (&Method::GET, "/checkout") => checkout_form(state, req),
         (&Method::POST, "/checkout") => checkout(state, req).await,
         (&Method::GET, "/checkout/confirmed") => checkout_confirmed(state, req),

@@ -45,8 +45,7 @@ async fn app_members_and_api_sites() {
     }
 
     let root = common::https_get(&lab, "app.demo.test", "/").await;
-    assert_eq!(root.status, 302);
-    assert_eq!(root.header("location"), Some("https://app.demo.test/login"));
+    root.assert(302, "location", "https://app.demo.test/login");
     let login = common::https_get(&lab, "app.demo.test", "/login").await;
     assert!(login.body.contains("<form") && login.body.contains("type=\"password\""));
     let signup = common::https_get(&lab, "app.demo.test", "/signup").await;
@@ -56,8 +55,7 @@ async fn app_members_and_api_sites() {
     assert_eq!(members.status, 200);
 
     let health = common::https_get(&lab, "api.demo.test", "/health").await;
-    assert_eq!(health.status, 200);
-    assert_eq!(health.header("content-type"), Some("application/json"));
+    health.assert(200, "content-type", "application/json");
 }
 
 #[tokio::test]
@@ -79,8 +77,7 @@ async fn header_flaws_leaks_short_hsts_loose_cookie_and_cacheable_login() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
     let landing = common::https_get(&lab, "www.demo.test", "/").await;
-    assert_eq!(landing.status, 200);
-    assert_eq!(landing.header("server"), Some("nginx/1.18.0"));
+    landing.assert(200, "server", "nginx/1.18.0");
     assert_eq!(landing.header("x-powered-by"), Some("PHP/8.1.2"));
     assert_eq!(
         landing.header("strict-transport-security"),

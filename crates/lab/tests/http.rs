@@ -34,8 +34,7 @@ async fn redirects_carry_status_and_location() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
     let r = common::http_get(&lab, "demo.test", "/").await;
-    assert_eq!(r.status, 301);
-    assert_eq!(r.header("location"), Some("https://demo.test/"));
+    r.assert(301, "location", "https://demo.test/");
 
     let r = common::http_get(&lab, "demo.test", "/pricing?plan=yearly").await;
     assert_eq!(
@@ -44,14 +43,12 @@ async fn redirects_carry_status_and_location() {
     );
 
     let r = common::https_get(&lab, "demo.test", "/pricing").await;
-    assert_eq!(r.status, 301);
-    assert_eq!(r.header("location"), Some("https://www.demo.test/pricing"));
+    r.assert(301, "location", "https://www.demo.test/pricing");
     assert!(r.body.contains("https://www.demo.test/pricing"));
 
     let lab = Lab::start(scripted()).await.unwrap();
     let r = common::http_get(&lab, "moved.test", "/some/path").await;
-    assert_eq!(r.status, 308);
-    assert_eq!(r.header("location"), Some("https://ok.test/landing"));
+    r.assert(308, "location", "https://ok.test/landing");
 }
 
 #[tokio::test]
@@ -59,8 +56,7 @@ async fn host_header_routes_between_sites() {
     let lab = Lab::start(scenarios::demo()).await.unwrap();
 
     let www = common::https_get(&lab, "www.demo.test", "/").await;
-    assert_eq!(www.status, 200);
-    assert_eq!(www.header("content-type"), Some("text/html; charset=utf-8"));
+    www.assert(200, "content-type", "text/html; charset=utf-8");
     assert!(
         www.body
             .contains(r#"<img src="http://www.demo.test/hero.jpg""#)
@@ -136,8 +132,7 @@ async fn pages_default_to_html_and_keep_custom_headers() {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
 
     let r = common::https_get(&lab, "ok.test", "/teapot").await;
-    assert_eq!(r.status, 418);
-    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    r.assert(418, "content-type", "text/plain; charset=utf-8");
     assert_eq!(r.header("x-extra"), Some("1"));
 
     // http_page turned the default HTTPS redirect into a page on plain HTTP.
@@ -307,8 +302,7 @@ async fn redirect_counter_walks_a_thousand_hops() {
 
     // HTTPS uses its own status; the end, beyond the end and non-canonical numbers.
     let r = common::https_get(&lab, "hops.test", "/hop/999").await;
-    assert_eq!(r.status, 301);
-    assert_eq!(r.header("location"), Some("/hop/1000"));
+    r.assert(301, "location", "/hop/1000");
     let r = common::https_get(&lab, "hops.test", "/hop/1000").await;
     assert_eq!(r.status, 200);
     assert!(r.body.contains("1000 hops"));

@@ -134,6 +134,13 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Asserts the status and one header's value.
+    #[track_caller]
+    pub fn assert(&self, status: u16, name: &str, value: &str) {
+        assert_eq!(self.status, status, "status");
+        assert_eq!(self.header(name), Some(value), "{name}");
+    }
 }
 
 /// HTTP/1.1 GET over an already connected stream (plain or TLS), via hyper's client.
