@@ -135,10 +135,8 @@ async fn webpki_refuses_the_weak_rsa_handshake_signature_after_seeing_the_chain(
 
     // Like the project's client: record the chain, delegate signatures to webpki (ring).
     let recorder = common::RecordingVerifier::new();
-    let err = common::tls_connect(&lab, "weak.test", recorder.config())
-        .await
-        .expect_err("ring verifies RSA signatures from 2048 bits only");
-    let err = common::rustls_error(&err).cloned().unwrap();
+    // ring verifies RSA signatures from 2048 bits only.
+    let err = common::handshake_error_with(&lab, "weak.test", recorder.config()).await;
     assert!(
         matches!(
             err,
@@ -149,15 +147,10 @@ async fn webpki_refuses_the_weak_rsa_handshake_signature_after_seeing_the_chain(
     assert_eq!(recorder.last_chain().len(), 2, "the chain was seen first");
 
     // A browser-like verifying client fails the same way.
-    let err = common::tls_connect(&lab, "weak.test", common::verifying_config(&lab))
-        .await
-        .expect_err("weak key");
-    assert!(common::rustls_error(&err).is_some(), "{err}");
+    common::handshake_error(&lab, "weak.test").await;
 
     // Other sites of the same lab are unaffected.
-    common::tls_connect(&lab, "valid.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    common::tls_verified(&lab, "valid.test").await;
 }
 
 #[tokio::test]
@@ -193,15 +186,10 @@ async fn a_one_mib_leaf_is_sent_but_rustls_clients_refuse_it() {
     let lab = Lab::start(scenario()).await.unwrap();
 
     // rustls caps handshake messages at 64 KiB.
-    let err = common::tls_connect(&lab, "huge.test", common::RecordingVerifier::new().config())
-        .await
-        .expect_err("too large for rustls");
+    let config = common::RecordingVerifier::new().config();
     assert_eq!(
-        common::rustls_error(&err),
-        Some(&rustls::Error::InvalidMessage(
-            rustls::InvalidMessage::HandshakePayloadTooLarge
-        )),
-        "{err}"
+        common::handshake_error_with(&lab, "huge.test", config).await,
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)
     );
 
     // On the wire: a raw ClientHello gets over a mebibyte back (the certificate message).

@@ -187,9 +187,7 @@ async fn origin_serves_plain_http_without_edge_headers_and_no_https() {
     }
 
     // HTTPS on the origin: the connection is closed without an answer.
-    let tls = common::tls_connect(&lab, "origin.edge.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "origin.edge.test").await;
     let out = common::raw_exchange(
         tls,
         "GET / HTTP/1.1\r\nHost: origin.edge.test\r\nConnection: close\r\n\r\n",
@@ -208,9 +206,7 @@ async fn subdomains_answer_over_https_and_upgrade_plain_http() {
         ("admin.edge.test", 401),
     ];
     for (host, _) in hosts {
-        common::tls_connect(&lab, host, common::verifying_config(&lab))
-            .await
-            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        common::tls_verified(&lab, host).await;
     }
     let replies = common::assert_https_and_upgrade(&lab, &hosts).await;
     for ((host, _), https) in hosts.iter().zip(&replies) {

@@ -68,9 +68,7 @@ async fn host_header_routes_between_sites() {
     assert_eq!(api.body, r#"{"status":"ok"}"#);
 
     // Same TLS connection (SNI www), different Host: the Host header decides.
-    let tls = common::tls_connect(&lab, "www.demo.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "www.demo.test").await;
     let r = common::get_over(tls, "api.demo.test:443", "/health").await;
     assert_eq!(r.status, 200);
     assert!(r.body.contains("healthy"));
@@ -93,9 +91,7 @@ async fn unknown_hosts_get_421_on_both_schemes() {
     assert_eq!(r.status, 421);
     assert!(r.body.contains("nobody.test"));
 
-    let tls = common::tls_connect(&lab, "www.demo.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "www.demo.test").await;
     let r = common::get_over(tls, "nobody.test", "/").await;
     assert_eq!(r.status, 421);
 
@@ -112,9 +108,7 @@ async fn https_without_host_header_falls_back_to_sni() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let lab = Lab::start(scenarios::demo()).await.unwrap();
-    let mut tls = common::tls_connect(&lab, "api.demo.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let mut tls = common::tls_verified(&lab, "api.demo.test").await;
     tls.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
     let mut out = Vec::new();
     // The server may end without close_notify; what was read before that is what matters.
@@ -194,9 +188,7 @@ async fn close_drops_the_connection_without_a_response() {
         Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
     }
 
-    let tls = common::tls_connect(&lab, "close.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "close.test").await;
     let mut sender = common::h1_client(tls).await;
     let req = common::get_request("/", Some("close.test"));
     let result = tokio::time::timeout(common::IO_TIMEOUT, sender.send_request(req))
@@ -216,9 +208,7 @@ async fn http_latency_delays_every_response() {
     let r = common::delayed_by(latency, common::http_get(&lab, "www.demo.test", "/")).await;
     assert_eq!(r.status, 301);
 
-    let tls = common::tls_connect(&lab, "www.demo.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "www.demo.test").await;
     let r = common::delayed_by(latency, common::get_over(tls, "nobody.test", "/")).await;
     assert_eq!(r.status, 421);
 }

@@ -71,16 +71,10 @@ async fn count_body(response: Response<Incoming>) -> (usize, Vec<u8>) {
 async fn garbage_tls_answers_the_client_hello_with_plain_http_bytes() {
     let lab = Lab::start(scenario()).await.unwrap();
 
-    let err = common::tls_connect(&lab, "garbage.test", common::verifying_config(&lab))
-        .await
-        .expect_err("no ServerHello");
-    // `H` (0x48) is no TLS record type.
+    // No ServerHello: `H` (0x48) is no TLS record type.
     assert_eq!(
-        common::rustls_error(&err),
-        Some(&rustls::Error::InvalidMessage(
-            rustls::InvalidMessage::InvalidContentType
-        )),
-        "{err:?}"
+        common::handshake_error(&lab, "garbage.test").await,
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
     );
 
     // The ClientHello is read, then exactly the garbage comes back and the server closes.
@@ -104,9 +98,7 @@ async fn garbage_tls_answers_the_client_hello_with_plain_http_bytes() {
     assert_eq!(lab.requests_served(), 0);
 
     // Other sites of the same listener are unaffected.
-    let tls = common::tls_connect(&lab, "normal.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "normal.test").await;
     assert_eq!(common::get_over(tls, "normal.test", "/").await.status, 200);
 }
 

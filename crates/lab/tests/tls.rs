@@ -35,9 +35,7 @@ macro_rules! fails_with {
 #[tokio::test]
 async fn valid_site_verifies_with_leaf_and_intermediate() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-    let tls = common::tls_connect(&lab, "valid.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    let tls = common::tls_verified(&lab, "valid.test").await;
     let chain = tls.get_ref().1.peer_certificates().unwrap();
     assert_eq!(chain.len(), 2, "leaf + intermediate");
     assert_ne!(&chain[1], lab.ca_der(), "the root is not sent");
@@ -93,17 +91,13 @@ async fn expiring_soon_is_valid_now_and_expired_after_the_window() {
     );
 
     // And a normal client accepts it today.
-    common::tls_connect(&lab, "soon.test", common::verifying_config(&lab))
-        .await
-        .unwrap();
+    common::tls_verified(&lab, "soon.test").await;
 }
 
 #[tokio::test]
 async fn unknown_sni_gets_the_default_lab_invalid_certificate() {
     let lab = Lab::start(pki_scenario()).await.unwrap();
-    common::tls_connect(&lab, DEFAULT_HOST, common::verifying_config(&lab))
-        .await
-        .unwrap();
+    common::tls_verified(&lab, DEFAULT_HOST).await;
     fails_with!(
         &lab,
         "unknown.test",

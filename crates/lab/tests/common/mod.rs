@@ -173,7 +173,7 @@ pub async fn http_get(lab: &Lab, host: &str, path: &str) -> Reply {
 
 /// `GET https://host/path` through the lab's HTTPS port, verifying against the lab root.
 pub async fn https_get(lab: &Lab, host: &str, path: &str) -> Reply {
-    let tls = tls_connect(lab, host, verifying_config(lab)).await.unwrap();
+    let tls = tls_verified(lab, host).await;
     tokio::time::timeout(IO_TIMEOUT, get_over(tls, host, path))
         .await
         .unwrap()
@@ -215,9 +215,21 @@ pub fn rustls_error(err: &std::io::Error) -> Option<&rustls::Error> {
     err.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
+/// A completed handshake with `host` by a client verifying against the lab root.
+pub async fn tls_verified(lab: &Lab, host: &str) -> TlsStream<TcpStream> {
+    tls_connect(lab, host, verifying_config(lab))
+        .await
+        .unwrap_or_else(|e| panic!("{host}: {e}"))
+}
+
 /// The rustls error a verifying client's handshake with `host` fails with.
 pub async fn handshake_error(lab: &Lab, host: &str) -> rustls::Error {
-    let err = tls_connect(lab, host, verifying_config(lab))
+    handshake_error_with(lab, host, verifying_config(lab)).await
+}
+
+/// The rustls error the handshake of a client with `config` fails with.
+pub async fn handshake_error_with(lab: &Lab, host: &str, config: ClientConfig) -> rustls::Error {
+    let err = tls_connect(lab, host, config)
         .await
         .expect_err("handshake should fail");
     rustls_error(&err)
