@@ -212,8 +212,7 @@ async fn huge_body_stops_when_the_client_leaves() {
         total += stream.read(&mut buf).await.unwrap();
     }
     assert_eq!(lab.slow_writers(), 1);
-    drop(stream);
-    common::assert_writer_released(&lab, "the 1 GiB body").await;
+    common::assert_writer_released(&lab, stream, "the 1 GiB body").await;
 }
 
 #[tokio::test]

@@ -141,6 +141,14 @@ impl Reply {
         assert_eq!(self.status, status, "status");
         assert_eq!(self.header(name), Some(value), "{name}");
     }
+
+    /// Asserts that none of `names` is among the headers.
+    #[track_caller]
+    pub fn assert_absent(&self, names: &[&str]) {
+        for name in names {
+            assert!(self.header(name).is_none(), "{name}");
+        }
+    }
 }
 
 /// HTTP/1.1 GET over an already connected stream (plain or TLS), via hyper's client.
@@ -603,9 +611,10 @@ pub async fn assert_https_and_upgrade(lab: &Lab, hosts: &[(&str, u16)]) -> Vec<R
     replies
 }
 
-/// After a slow response's client has left: the writer stops (or the test fails naming `what` kept going), and
-/// the lab still serves `normal.test`, which upgrades to HTTPS.
-pub async fn assert_writer_released(lab: &Lab, what: &str) {
+/// Drops the `client` of a slow response, then asserts that its writer stops (or fails naming `what` kept
+/// going) and that the lab still serves `normal.test`, which upgrades to HTTPS.
+pub async fn assert_writer_released<C>(lab: &Lab, client: C, what: &str) {
+    drop(client);
     assert!(
         eventually(|| lab.slow_writers() == 0).await,
         "{what} kept going after the client left"
