@@ -206,12 +206,28 @@ async fn live(
     take(&manifest, net, &options).await
 }
 
+/// The zone to hold `reference` against: the snapshot at `saved`, else the live zone ([`live`]).
+async fn saved_or_live(
+    saved: Option<&Path>,
+    reference: &Snapshot,
+    manifest: Option<&Path>,
+    net: &NetArgs,
+) -> Result<Snapshot, Failure> {
+    match saved {
+        Some(path) => load(path),
+        None => live(reference, manifest, net).await,
+    }
+}
+
 async fn run_diff(args: DiffArgs) -> Result<u8, Failure> {
     let before = load(&args.before)?;
-    let after = match &args.after {
-        Some(path) => load(path)?,
-        None => live(&before, args.manifest.as_deref(), &args.net).await?,
-    };
+    let after = saved_or_live(
+        args.after.as_deref(),
+        &before,
+        args.manifest.as_deref(),
+        &args.net,
+    )
+    .await?;
     let changes = diff::diff(&before, &after);
     let text = match args.format {
         DiffFormat::Text => diff::render_text(&changes),
@@ -223,10 +239,13 @@ async fn run_diff(args: DiffArgs) -> Result<u8, Failure> {
 
 async fn restore_plan(args: PlanArgs) -> Result<u8, Failure> {
     let snapshot = load(&args.snapshot)?;
-    let current = match &args.current {
-        Some(path) => load(path)?,
-        None => live(&snapshot, args.manifest.as_deref(), &args.net).await?,
-    };
+    let current = saved_or_live(
+        args.current.as_deref(),
+        &snapshot,
+        args.manifest.as_deref(),
+        &args.net,
+    )
+    .await?;
     let restore = plan::restore_plan(&snapshot, &current);
     let text = match args.format {
         PlanFormat::Steps => plan::render_text(&restore),

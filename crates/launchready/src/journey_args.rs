@@ -27,6 +27,25 @@ pub struct VariableArgs {
     pub secrets: Vec<String>,
 }
 
+/// Variables for the manifest's `[[flow]]` journeys, which start from the site's own ([`site_variables`]).
+#[derive(Debug, Args)]
+pub struct SiteVariableArgs {
+    /// A variable for the journeys, NAME=VALUE (`base_url` defaults to the canonical origin). Repeatable.
+    #[arg(long = "variable", value_name = "NAME=VALUE")]
+    pub variables: Vec<String>,
+    /// A secret variable for the journeys, NAME=VALUE, redacted from every output. Repeatable.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    pub secrets: Vec<String>,
+}
+
+impl SiteVariableArgs {
+    /// Adds the `--variable` flags, then secrets from `HURL_SECRET_name` and the `--secret` flags.
+    pub(crate) fn add_to(&self, vars: &mut Variables) -> Result<(), Failure> {
+        flag_variables(vars, &self.variables)?;
+        secrets(vars, &self.secrets)
+    }
+}
+
 /// What every request of a journey gets, with Hurl's flag names.
 #[derive(Debug, Args)]
 pub struct RequestArgs {

@@ -4,7 +4,8 @@
 //! work is in `launchready-monitor`.
 
 use crate::cli::NetArgs;
-use crate::{Failure, exit, journey_args};
+use crate::journey_args::{self, SiteVariableArgs};
+use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
 use launchready_flow::Variables;
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Debug, Args)]
+// The monitor stores what the journeys send and receive: its secrets are kept out of that (verbatim: without the
+// final period clap drops from a doc comment).
+#[command(mut_arg("secrets", |arg| arg.help("A secret variable for the journeys, NAME=VALUE, redacted from everything stored. Repeatable")))]
 pub struct MonitorCmd {
     /// The manifest to use instead of ./launchready.toml.
     #[arg(long, value_name = "FILE")]
@@ -45,12 +49,8 @@ pub struct MonitorCmd {
     /// List the planned checks and alert rules, and exit.
     #[arg(long)]
     pub list: bool,
-    /// A variable for the journeys, NAME=VALUE (`base_url` defaults to the canonical origin). Repeatable.
-    #[arg(long = "variable", value_name = "NAME=VALUE")]
-    pub variables: Vec<String>,
-    /// A secret variable for the journeys, NAME=VALUE, redacted from everything stored. Repeatable.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    pub secrets: Vec<String>,
+    #[command(flatten)]
+    pub vars: SiteVariableArgs,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -69,8 +69,7 @@ pub struct IncidentNoteCmd {
 /// `HURL_SECRET_name` and the `--secret` flags.
 fn variables(cmd: &MonitorCmd, manifest: &Manifest) -> Result<Variables, Failure> {
     let mut vars = journey_args::site_variables(manifest);
-    journey_args::flag_variables(&mut vars, &cmd.variables)?;
-    journey_args::secrets(&mut vars, &cmd.secrets)?;
+    cmd.vars.add_to(&mut vars)?;
     Ok(vars)
 }
 

@@ -4,7 +4,7 @@
 //! network layer and the flow engine, and reuses the common report path and exit codes.
 
 use crate::cli::{NetArgs, OutputArgs, duration};
-use crate::journey_args::{self, mailbox_failure};
+use crate::journey_args::{self, SiteVariableArgs, mailbox_failure};
 use crate::{Failure, exit};
 use anyhow::anyhow;
 use clap::Args;
@@ -38,12 +38,8 @@ pub struct SmokeCmd {
     /// How long the --on-fail command may run before it is stopped.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = duration)]
     pub on_fail_timeout: Duration,
-    /// A variable for the journeys, NAME=VALUE (`base_url` defaults to the canonical origin). Repeatable.
-    #[arg(long = "variable", value_name = "NAME=VALUE")]
-    pub variables: Vec<String>,
-    /// A secret variable for the journeys, NAME=VALUE, redacted from every output. Repeatable.
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    pub secrets: Vec<String>,
+    #[command(flatten)]
+    pub vars: SiteVariableArgs,
     #[command(flatten)]
     pub net: NetArgs,
     #[command(flatten)]
@@ -55,8 +51,7 @@ pub struct SmokeCmd {
 fn variables(cmd: &SmokeCmd, manifest: &Manifest) -> Result<Variables, Failure> {
     let mut vars = journey_args::site_variables(manifest);
     journey_args::env_variables(&mut vars);
-    journey_args::flag_variables(&mut vars, &cmd.variables)?;
-    journey_args::secrets(&mut vars, &cmd.secrets)?;
+    cmd.vars.add_to(&mut vars)?;
     Ok(vars)
 }
 

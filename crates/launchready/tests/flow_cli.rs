@@ -35,14 +35,19 @@ fn server() -> SocketAddr {
     })
 }
 
-#[test]
-fn a_passing_flow_exits_0_and_reports_each_step() {
+/// A project holding `file`, a flow written against [`server`] (given its address); returns the address too.
+fn project(file: &str, flow: impl FnOnce(SocketAddr) -> String) -> (Project, SocketAddr) {
     let addr = server();
     let dir = Project::new();
-    dir.write(
-        "landing.hurl",
-        format!("GET http://{addr}/\nHTTP 200\n[Asserts]\nxpath \"string(//h1)\" == \"Welcome\"\n"),
-    );
+    dir.write(file, flow(addr));
+    (dir, addr)
+}
+
+#[test]
+fn a_passing_flow_exits_0_and_reports_each_step() {
+    let (dir, addr) = project("landing.hurl", |addr| {
+        format!("GET http://{addr}/\nHTTP 200\n[Asserts]\nxpath \"string(//h1)\" == \"Welcome\"\n")
+    });
     run(&dir, &["landing.hurl"], &[])
         .code(0)
         .stdout_has(&["PASS landing.hurl", &format!("GET http://{addr}/ -> 200")]);
@@ -50,12 +55,9 @@ fn a_passing_flow_exits_0_and_reports_each_step() {
 
 #[test]
 fn a_failed_assert_exits_1_naming_the_line_and_both_values() {
-    let addr = server();
-    let dir = Project::new();
-    dir.write(
-        "landing.hurl",
-        format!("GET http://{addr}/\nHTTP 200\n[Asserts]\nxpath \"string(//h1)\" == \"Hello\"\n"),
-    );
+    let (dir, _) = project("landing.hurl", |addr| {
+        format!("GET http://{addr}/\nHTTP 200\n[Asserts]\nxpath \"string(//h1)\" == \"Hello\"\n")
+    });
     run(&dir, &["landing.hurl"], &[]).code(1).stdout_has(&[
         "assert failed at line 4: xpath \"string(//h1)\" == \"Hello\"",
         "actual: string <Welcome>",
@@ -108,15 +110,12 @@ fn nothing_listening_exits_3() {
 
 #[test]
 fn variables_come_from_flags_files_and_the_environment_and_secrets_never_show() {
-    let addr = server();
-    let dir = Project::new();
-    dir.write("vars.env", "# staging\nplan=gold\n");
-    dir.write(
-        "vars.hurl",
+    let (dir, _) = project("vars.hurl", |addr| {
         format!(
             "GET http://{addr}/echo\nX-Plan: {{{{plan}}}}\nX-Team: {{{{team}}}}\nX-Token: {{{{token}}}}\nHTTP 200\n[Asserts]\nbody contains \"x-plan: gold\"\nbody contains \"x-team: blue\"\nbody contains \"x-token: hunter22\"\nbody contains \"{{{{missing}}}}\"\n"
-        ),
-    );
+        )
+    });
+    dir.write("vars.env", "# staging\nplan=gold\n");
     let args = [
         "vars.hurl",
         "--variables-file",
@@ -145,12 +144,9 @@ fn variables_come_from_flags_files_and_the_environment_and_secrets_never_show() 
 
 #[test]
 fn junit_output_has_a_case_per_entry() {
-    let addr = server();
-    let dir = Project::new();
-    dir.write(
-        "two.hurl",
-        format!("GET http://{addr}/\nHTTP 200\n\nGET http://{addr}/nowhere\nHTTP 200\n"),
-    );
+    let (dir, _) = project("two.hurl", |addr| {
+        format!("GET http://{addr}/\nHTTP 200\n\nGET http://{addr}/nowhere\nHTTP 200\n")
+    });
     run(
         &dir,
         &["two.hurl", "--format", "junit", "--output", "report.xml"],
@@ -167,14 +163,11 @@ fn junit_output_has_a_case_per_entry() {
 
 #[test]
 fn markdown_and_html_reports_show_the_failure_without_the_secret() {
-    let addr = server();
-    let dir = Project::new();
-    dir.write(
-        "echo.hurl",
+    let (dir, _) = project("echo.hurl", |addr| {
         format!(
             "GET http://{addr}/echo\nX-Key: {{{{key}}}}\nHTTP 200\n[Asserts]\nbody contains \"<nope>\"\n"
-        ),
-    );
+        )
+    });
     for (format, shows) in [
         ("markdown", "| 1 | 1 | `GET http://"),
         ("html", "&lt;nope&gt;"),
@@ -194,15 +187,13 @@ fn markdown_and_html_reports_show_the_failure_without_the_secret() {
 
 #[test]
 fn connect_to_sends_a_named_host_to_the_local_server() {
-    let addr = server();
-    let port = addr.port();
-    let dir = Project::new();
-    dir.write(
-        "cutover.hurl",
+    let (dir, addr) = project("cutover.hurl", |addr| {
+        let port = addr.port();
         format!(
             "GET http://club.test:{port}/echo\nHTTP 200\n[Asserts]\nbody contains \"host: club.test:{port}\"\n"
-        ),
-    );
+        )
+    });
+    let port = addr.port();
     let rule = format!("club.test:{port}:127.0.0.1:{port}");
     run(&dir, &["cutover.hurl", "--connect-to", &rule], &[]).code(0);
 }

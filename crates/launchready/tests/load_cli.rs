@@ -47,6 +47,12 @@ fn flow(addr: SocketAddr) -> Project {
     dir
 }
 
+/// [`server`] and a project loading it with `home.hurl`; the server's request count.
+fn home() -> (Project, Arc<AtomicUsize>) {
+    let (addr, hits) = server();
+    (flow(addr), hits)
+}
+
 /// Waits (bounded) until the server has seen `count` requests: the run is under way.
 fn under_way(hits: &AtomicUsize, count: usize) {
     wait_until(LIMIT, "the run to start", || {
@@ -56,8 +62,7 @@ fn under_way(hits: &AtomicUsize, count: usize) {
 
 #[test]
 fn a_host_not_allowed_is_refused_before_anything_is_sent() {
-    let (addr, hits) = server();
-    let dir = flow(addr);
+    let (dir, hits) = home();
     run(&dir, "home.hurl --rate 10/s --duration 1s", &[])
         .code(2)
         .stderr_has(&["home.hurl:2: refusing to load 127.0.0.1"]);
@@ -66,8 +71,7 @@ fn a_host_not_allowed_is_refused_before_anything_is_sent() {
 
 #[test]
 fn thresholds_decide_the_exit_code_and_every_report_is_written() {
-    let (addr, hits) = server();
-    let dir = flow(addr);
+    let (dir, hits) = home();
     run(
         &dir,
         "home.hurl --rate 20/s --duration 1s --allow-host 127.0.0.1 --json r.json --junit r.xml --html r.html",
@@ -97,8 +101,7 @@ fn thresholds_decide_the_exit_code_and_every_report_is_written() {
 
 #[test]
 fn the_manifest_load_table_allows_hosts_and_adds_thresholds() {
-    let (addr, _) = server();
-    let dir = flow(addr);
+    let (dir, _) = home();
     dir.write(
         "launchready.toml",
         "[site]\ndomain = \"example.com\"\n\n[load]\nallow_hosts = [\"127.0.0.1\"]\nthresholds = [\"count>1000\"]\n",
@@ -110,8 +113,7 @@ fn the_manifest_load_table_allows_hosts_and_adds_thresholds() {
 
 #[test]
 fn usage_mistakes_and_ceilings_exit_2() {
-    let (addr, _) = server();
-    let dir = flow(addr);
+    let (dir, _) = home();
     for (words, more, says) in [
         ("home.hurl", &[][..], "say how much load"),
         ("home.hurl --rate 10/s", &[], "--rate needs --duration"),
@@ -159,8 +161,7 @@ fn nothing_answering_exits_3() {
 
 #[test]
 fn ctrl_c_stops_the_run_and_still_writes_the_report() {
-    let (addr, hits) = server();
-    let dir = flow(addr);
+    let (dir, hits) = home();
     let running = load(
         &dir,
         "home.hurl --rate 10/s --duration 5m --allow-host 127.0.0.1 --json r.json",
@@ -254,8 +255,7 @@ fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
 
 #[test]
 fn http11_is_accepted_and_plain_http_runs_as_before() {
-    let (addr, hits) = server();
-    let dir = flow(addr);
+    let (dir, hits) = home();
     run(
         &dir,
         "home.hurl --http1.1 --rate 10/s --duration 1s --allow-host 127.0.0.1 --json r.json",

@@ -213,8 +213,7 @@ fn inline_allow_comments_and_gitleaksignore_are_honoured() {
         &format!("# accepted\nc.sh:{rule}:{line}\n"),
     );
     let ignored = launchready(dir.path(), &["secrets", "--format", "json"]).run();
-    ignored.code(0);
-    assert!(ignored.stdout.contains("listed in .gitleaksignore"));
+    ignored.code(0).stdout_has(&["listed in .gitleaksignore"]);
 }
 
 #[test]
@@ -248,8 +247,7 @@ fn staged_and_since_scan_only_the_new_part() {
     staged.code(1);
     assert!(staged.json()["findings"].to_string().contains("new.py"));
     let bad = launchready(&root, &["secrets", "--since", "no-such-rev"]).run();
-    bad.code(2);
-    assert!(bad.stderr.contains("no-such-rev"), "{}", bad.stderr);
+    bad.code(2).stderr_has(&["no-such-rev"]);
 }
 
 #[test]
@@ -282,8 +280,7 @@ fn gitleaks_configs_load_and_bad_ones_are_refused_clearly() {
     )
     .unwrap();
     let bad = launchready(&root, &["secrets", "--config", config.to_str().unwrap()]).run();
-    bad.code(2);
-    assert!(bad.stderr.contains("broken-rule"), "{}", bad.stderr);
+    bad.code(2).stderr_has(&["broken-rule"]);
 }
 
 #[test]
@@ -321,11 +318,9 @@ fn the_shared_gitleaks_default_config_loads_unchanged() {
 fn bad_paths_are_usage_errors() {
     let dir = Project::new();
     let out = launchready(dir.path(), &["secrets", "does-not-exist"]).run();
-    out.code(2);
-    assert!(out.stderr.contains("does-not-exist"), "{}", out.stderr);
+    out.code(2).stderr_has(&["does-not-exist"]);
     let size = launchready(dir.path(), &["secrets", "--max-file-size", "lots"]).run();
-    size.code(2);
-    assert!(size.stderr.contains("--max-file-size"));
+    size.code(2).stderr_has(&["--max-file-size"]);
 }
 
 #[test]
