@@ -562,6 +562,12 @@ pub async fn assert_txt_prefixes(resolver: &TokioResolver, expected: &[(&str, &s
     }
 }
 
+/// Asserts that `name` does not exist: the lookup fails with NXDOMAIN.
+pub async fn assert_nxdomain(resolver: &TokioResolver, name: &str, rtype: RecordType) {
+    let err = resolver.lookup(name, rtype).await.unwrap_err();
+    assert!(err.is_nx_domain(), "{name} should be NXDOMAIN: {err}");
+}
+
 /// Asserts the records of a domain that sends mail: SPF at the apex, DMARC, and DKIM under selector `s1`.
 pub async fn assert_mail_records(resolver: &TokioResolver, domain: &str) {
     let names = [
