@@ -7,10 +7,10 @@
 //! temporary directory; dropping it ends the whole group (workers included) and waits for it, also when the test
 //! panics. A missing binary is a loud skip, or a failure when `CI=true` (see [`locate`]).
 //!
-//! Every server starts the same way ([`Running::start`]): a scratch directory, ports picked free, the module's
+//! Every server starts the same way (`Running::start`): a scratch directory, ports picked free, the module's
 //! configuration and command line, a wait until every port accepts connections and the module's own readiness
 //! probe agrees, retried while a picked port turns out taken. The web servers build on it in `web` (one
-//! [`Server`](web::Server) per [`Kind`](web::Kind)), the single-port ones in [`daemon`].
+//! `Server` per `Kind`), the single-port ones in [`daemon`].
 
 pub mod alertmanager;
 pub mod apache;

@@ -1,7 +1,7 @@
 //! Servers on one loopback port (NSD, Dovecot, PostgreSQL, Alertmanager, ChromeDriver): a [`Daemon`] runs one
 //! [`Service`], which says only what is its own — how to configure and run it, when it serves, how it prefers
 //! to be stopped. Finding the binary is each module's (their packages put them in different places), starting
-//! it is [`Running::start`]'s, the same as for the web servers.
+//! it is `Running::start`'s, the same as for the web servers.
 
 use std::fmt;
 use std::net::SocketAddr;
