@@ -64,6 +64,13 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    #[command(flatten)]
+    pub live_zone: LiveArgs,
+}
+
+/// How `diff` and `restore-plan` read the live zone when no second snapshot is given.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
     /// The manifest whose names live DNS is asked about, besides the snapshot's.
     #[arg(long, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
@@ -91,11 +98,8 @@ pub struct PlanArgs {
     /// Write the plan to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The manifest whose names live DNS is asked about, besides the snapshot's.
-    #[arg(long, value_name = "FILE")]
-    pub manifest: Option<PathBuf>,
     #[command(flatten)]
-    pub net: NetArgs,
+    pub live_zone: LiveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -182,12 +186,8 @@ fn sidecar_path(path: &Path) -> PathBuf {
 }
 
 /// The live zone, asked about the snapshot's names and the manifest's.
-async fn live(
-    reference: &Snapshot,
-    manifest: Option<&Path>,
-    net: &NetArgs,
-) -> Result<Snapshot, Failure> {
-    let manifest = match manifest {
+async fn live(reference: &Snapshot, args: &LiveArgs) -> Result<Snapshot, Failure> {
+    let manifest = match args.manifest.as_deref() {
         Some(path) => crate::commands::load_manifest(None, Some(path))?,
         None => Manifest::for_domain(&reference.domain).map_err(Failure::usage)?,
     };
@@ -203,31 +203,24 @@ async fn live(
         no_axfr: false,
         cloudflare_token: None,
     };
-    take(&manifest, net, &options).await
+    take(&manifest, &args.net, &options).await
 }
 
 /// The zone to hold `reference` against: the snapshot at `saved`, else the live zone ([`live`]).
 async fn saved_or_live(
     saved: Option<&Path>,
     reference: &Snapshot,
-    manifest: Option<&Path>,
-    net: &NetArgs,
+    args: &LiveArgs,
 ) -> Result<Snapshot, Failure> {
     match saved {
         Some(path) => load(path),
-        None => live(reference, manifest, net).await,
+        None => live(reference, args).await,
     }
 }
 
 async fn run_diff(args: DiffArgs) -> Result<u8, Failure> {
     let before = load(&args.before)?;
-    let after = saved_or_live(
-        args.after.as_deref(),
-        &before,
-        args.manifest.as_deref(),
-        &args.net,
-    )
-    .await?;
+    let after = saved_or_live(args.after.as_deref(), &before, &args.live_zone).await?;
     let changes = diff::diff(&before, &after);
     let text = match args.format {
         DiffFormat::Text => diff::render_text(&changes),
@@ -239,13 +232,7 @@ async fn run_diff(args: DiffArgs) -> Result<u8, Failure> {
 
 async fn restore_plan(args: PlanArgs) -> Result<u8, Failure> {
     let snapshot = load(&args.snapshot)?;
-    let current = saved_or_live(
-        args.current.as_deref(),
-        &snapshot,
-        args.manifest.as_deref(),
-        &args.net,
-    )
-    .await?;
+    let current = saved_or_live(args.current.as_deref(), &snapshot, &args.live_zone).await?;
     let restore = plan::restore_plan(&snapshot, &current);
     let text = match args.format {
         PlanFormat::Steps => plan::render_text(&restore),
