@@ -55,28 +55,33 @@ fn repo() -> (Project, PathBuf, String) {
     let root = dir.join("site");
     write(&root, "README.md", "# site\n");
     git(&root, &["init", "-q"]);
-    write(
+    commit(
         &root,
         "config/pay.js",
         &format!("const stripe = require('stripe')('{}');\n", stripe_key()),
+        "pay",
     );
-    git(&root, &["add", "."]);
-    git(&root, &["commit", "-q", "-m", "pay"]);
     let first = git(&root, &["rev-parse", "HEAD"]);
-    write(
+    commit(
         &root,
         "config/pay.js",
         "const stripe = require('stripe')(process.env.STRIPE_KEY);\n",
+        "use env",
     );
-    git(&root, &["commit", "-q", "-am", "use env"]);
-    write(
+    commit(
         &root,
         "deploy.sh",
         &format!("export GITHUB_TOKEN={}\n", github_token()),
+        "deploy",
     );
-    git(&root, &["add", "."]);
-    git(&root, &["commit", "-q", "-m", "deploy"]);
     (dir, root, first)
+}
+
+/// Writes `path` in the repository at `root` and commits everything there with `message`.
+fn commit(root: &Path, path: &str, text: &str, message: &str) {
+    write(root, path, text);
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", message]);
 }
 
 fn write(dir: &Path, path: &str, text: &str) {
