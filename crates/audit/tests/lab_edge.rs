@@ -126,8 +126,11 @@ async fn a_large_uncompressed_page_and_uncached_assets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_landing_page_is_high() {
-    let slow = |s: &mut Scenario| s.http_latency = Duration::from_millis(300);
-    check(slow, &[("perf.landing.slow", WWW, High)], &[]).await;
+    Case::clean()
+        .tweak(|s| s.http_latency = Duration::from_millis(300))
+        .manifest_edit("landing_budget = \"3s\"", "landing_budget = \"500ms\"")
+        .check(&[("perf.landing.slow", WWW, High)], &[])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -326,5 +329,8 @@ async fn an_asset_that_misses_the_edge_cache_twice_is_noted_and_a_caching_edge_i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fast_landing_page_is_not_slow() {
-    check(|_| {}, &[], &["perf.landing.slow"]).await;
+    Case::clean()
+        .manifest_edit("landing_budget = \"3s\"", "landing_budget = \"500ms\"")
+        .check(&[], &["perf.landing.slow"])
+        .await;
 }
