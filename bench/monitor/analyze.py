@@ -19,13 +19,7 @@ import json
 import sqlite3
 import sys
 
-
-def percentile(values, p):
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), -(-len(ordered) * p // 100)))
-    return ordered[int(rank) - 1]
+from nearest_rank import percentile
 
 
 def main(db, start_ms, end_ms, interval_s, jitter, ids_file):

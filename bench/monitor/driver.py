@@ -13,16 +13,9 @@ import sys
 import time
 import urllib.parse
 
+from nearest_rank import percentile
+
 TIMEOUT_S = 15.0  # each exchange with the exporter; the probe's own timeout is in its module
-
-
-def percentile(values, p):
-    """Nearest-rank percentile, the same definition the monitor's alert rules use."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), -(-len(ordered) * p // 100)))
-    return ordered[int(rank) - 1]
 
 
 class Pool:

@@ -399,11 +399,15 @@ fn io_error(stale: bool) -> impl Fn(std::io::Error) -> FastError {
     }
 }
 
-fn malformed() -> FastError {
-    FastError {
-        kind: ErrorKind::Io,
-        stale: false,
+impl FastError {
+    /// An error that says nothing about a kept connection's staleness: retrying would not help.
+    fn fresh(kind: ErrorKind) -> FastError {
+        FastError { kind, stale: false }
     }
+}
+
+fn malformed() -> FastError {
+    FastError::fresh(ErrorKind::Io)
 }
 
 /// One response as far as load statistics need it.
@@ -516,30 +520,33 @@ async fn read_response(
     }
 }
 
+/// Reads and drops the next `length` bytes; a connection that ends before them is an error.
+async fn skip(stream: &mut Stream, buf: &mut ReadBuf, length: u64) -> Result<(), FastError> {
+    let mut left = length;
+    while left > 0 {
+        if buf.filled().is_empty() && buf.fill(stream).await.map_err(io_error(false))? == 0 {
+            return Err(FastError::fresh(ErrorKind::Io));
+        }
+        let take = (buf.filled().len() as u64).min(left);
+        buf.consume(take as usize);
+        left -= take;
+    }
+    Ok(())
+}
+
 /// Reads and drops a body; returns its size on the wire.
 async fn read_body(
     stream: &mut Stream,
     buf: &mut ReadBuf,
     framing: Framing,
 ) -> Result<u64, FastError> {
-    let eof = || FastError {
-        kind: ErrorKind::Io,
-        stale: false,
-    };
+    let eof = || FastError::fresh(ErrorKind::Io);
     let mut wire = 0u64;
     match framing {
         Framing::None => {}
-        Framing::Length(mut left) => {
-            while left > 0 {
-                if buf.filled().is_empty() && buf.fill(stream).await.map_err(io_error(false))? == 0
-                {
-                    return Err(eof());
-                }
-                let take = (buf.filled().len() as u64).min(left);
-                buf.consume(take as usize);
-                left -= take;
-                wire += take;
-            }
+        Framing::Length(length) => {
+            skip(stream, buf, length).await?;
+            wire += length;
         }
         Framing::UntilClose => loop {
             let have = buf.filled().len();
@@ -579,17 +586,8 @@ async fn read_body(
                 }
             }
             // The chunk's data, then its CRLF.
-            let mut left = size;
-            while left > 0 {
-                if buf.filled().is_empty() && buf.fill(stream).await.map_err(io_error(false))? == 0
-                {
-                    return Err(eof());
-                }
-                let take = (buf.filled().len() as u64).min(left);
-                buf.consume(take as usize);
-                left -= take;
-                wire += take;
-            }
+            skip(stream, buf, size).await?;
+            wire += size;
             while buf.filled().len() < 2 {
                 if buf.fill(stream).await.map_err(io_error(false))? == 0 {
                     return Err(eof());
@@ -617,49 +615,30 @@ impl Env {
     }
 }
 
+/// Awaits one step of opening a connection within the network timeout; a step that fails counts as `kind`.
+async fn within<T, E>(
+    env: &Env,
+    kind: ErrorKind,
+    step: impl Future<Output = Result<T, E>>,
+) -> Result<T, FastError> {
+    match tokio::time::timeout(env.timeout(), step).await {
+        Err(_) => Err(FastError::fresh(ErrorKind::Timeout)),
+        Ok(Err(_)) => Err(FastError::fresh(kind)),
+        Ok(Ok(done)) => Ok(done),
+    }
+}
+
 async fn connect(flow: &FastFlow, addr: SocketAddr, env: &Env) -> Result<Conn, FastError> {
-    let tcp = match tokio::time::timeout(env.timeout(), TcpStream::connect(addr)).await {
-        Err(_) => {
-            return Err(FastError {
-                kind: ErrorKind::Timeout,
-                stale: false,
-            });
-        }
-        Ok(Err(_)) => {
-            return Err(FastError {
-                kind: ErrorKind::Connect,
-                stale: false,
-            });
-        }
-        Ok(Ok(tcp)) => tcp,
-    };
+    let tcp = within(env, ErrorKind::Connect, TcpStream::connect(addr)).await?;
     let _ = tcp.set_nodelay(true);
     let stream = match (&flow.server_name, &env.tls) {
         (Some(name), Some(config)) if flow.https => {
             let connector = tokio_rustls::TlsConnector::from(config.clone());
-            match tokio::time::timeout(env.timeout(), connector.connect(name.clone(), tcp)).await {
-                Err(_) => {
-                    return Err(FastError {
-                        kind: ErrorKind::Timeout,
-                        stale: false,
-                    });
-                }
-                Ok(Err(_)) => {
-                    return Err(FastError {
-                        kind: ErrorKind::Tls,
-                        stale: false,
-                    });
-                }
-                Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
-            }
+            let tls = within(env, ErrorKind::Tls, connector.connect(name.clone(), tcp)).await?;
+            Stream::Tls(Box::new(tls))
         }
         (None, _) => Stream::Plain(tcp),
-        _ => {
-            return Err(FastError {
-                kind: ErrorKind::Tls,
-                stale: false,
-            });
-        }
+        _ => return Err(FastError::fresh(ErrorKind::Tls)),
     };
     Ok(Conn {
         stream,
@@ -824,6 +803,21 @@ mod tests {
         (addr, task)
     }
 
+    /// Sends one GET to a server that answers `raw`, and reads the response.
+    async fn answer_to_one_get(raw: &'static [u8]) -> Result<Answer, FastError> {
+        let (addr, server) = answers(vec![raw]).await;
+        let mut stream = Stream::Plain(TcpStream::connect(addr).await.expect("connect"));
+        let mut buf = ReadBuf::new();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .expect("write");
+        let (answer, served) =
+            tokio::join!(read_response(&mut stream, &mut buf, false, None), server);
+        served.expect("the server wrote its answer");
+        answer
+    }
+
     #[tokio::test]
     async fn framing_of_every_kind_is_read_to_the_byte() {
         let cases: Vec<(&'static [u8], bool, Answer)> = vec![
@@ -906,21 +900,7 @@ mod tests {
                 66,
             ),
         ] {
-            let (addr, server) = answers(vec![raw]).await;
-            let mut stream = Stream::Plain(TcpStream::connect(addr).await.expect("connect"));
-            let mut buf = ReadBuf::new();
-            stream
-                .write_all(b"GET / HTTP/1.1\r\n\r\n")
-                .await
-                .expect("write");
-            let server_done = async {
-                server.await.expect("server");
-            };
-            let (answer, ()) = tokio::join!(
-                read_response(&mut stream, &mut buf, false, None),
-                server_done
-            );
-            let answer = answer.expect("a response");
+            let answer = answer_to_one_get(raw).await.expect("a response");
             assert_eq!(answer.status, status);
             assert_eq!(
                 answer.received,
@@ -940,15 +920,7 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"[..],
             &b"NOT HTTP\r\n\r\n"[..],
         ] {
-            let (addr, server) = answers(vec![raw]).await;
-            let mut stream = Stream::Plain(TcpStream::connect(addr).await.expect("connect"));
-            let mut buf = ReadBuf::new();
-            stream
-                .write_all(b"GET / HTTP/1.1\r\n\r\n")
-                .await
-                .expect("write");
-            let (answer, _) =
-                tokio::join!(read_response(&mut stream, &mut buf, false, None), server);
+            let answer = answer_to_one_get(raw).await;
             assert!(answer.is_err(), "{}", String::from_utf8_lossy(raw));
         }
     }

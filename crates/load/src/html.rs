@@ -3,7 +3,7 @@
 //! the per-step and per-flow tables.
 
 use crate::report::{LoadReport, trim, xml};
-use crate::stats::SeriesSummary;
+use crate::stats::{Latency, SeriesSummary, counts};
 use std::fmt::Write as _;
 
 const W: f64 = 880.0;
@@ -305,33 +305,30 @@ fn percentiles(out: &mut String, r: &LoadReport) {
 fn table(out: &mut String, title: &str, rows: &[&SeriesSummary]) {
     let _ = write!(
         out,
-        "<h2>{}</h2><table><thead><tr><th>name</th><th>count</th><th>rate/s</th><th>min</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th>p99 as sent</th><th>statuses</th><th>errors</th><th>sent B</th><th>received B</th></tr></thead><tbody>",
+        "<h2>{}</h2><table><thead><tr><th>name</th><th>count</th><th>rate/s</th>",
         xml(title)
     );
+    for name in Latency::COLUMNS {
+        let _ = write!(out, "<th>{name}</th>");
+    }
+    out.push_str("<th>p99 as sent</th><th>statuses</th><th>errors</th><th>sent B</th><th>received B</th></tr></thead><tbody>");
     for s in rows {
-        let c = &s.corrected;
-        let join = |m: &std::collections::BTreeMap<String, u64>| {
-            m.iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{:.1}</td>",
             xml(&s.name),
             s.count,
-            s.rate_per_s,
-            c.min,
-            c.p50,
-            c.p90,
-            c.p95,
-            c.p99,
-            c.p999,
-            c.max,
+            s.rate_per_s
+        );
+        for v in s.corrected.columns() {
+            let _ = write!(out, "<td>{v:.1}</td>");
+        }
+        let _ = write!(
+            out,
+            "<td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             s.uncorrected.p99,
-            xml(&join(&s.statuses)),
-            xml(&join(&s.errors)),
+            xml(&counts(&s.statuses)),
+            xml(&counts(&s.errors)),
             s.bytes_sent,
             s.bytes_received
         );

@@ -4,7 +4,7 @@
 use crate::plan::Model;
 use crate::run::Folded;
 use crate::schedule::Schedule;
-use crate::stats::{SeriesSummary, distribution};
+use crate::stats::{Latency, SeriesSummary, counts, distribution};
 use crate::thresholds::{Threshold, ThresholdOutcome};
 use serde::{Serialize, Serializer};
 use std::fmt::Write as _;
@@ -151,6 +151,11 @@ impl Folded {
 }
 
 impl LoadReport {
+    /// The figures of the step called `name`, if the run had one.
+    pub fn step(&self, name: &str) -> Option<&SeriesSummary> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
     /// 3 when nothing answered or a disallowed host was reached, 1 when a threshold failed, else 0.
     pub fn exit_code(&self) -> u8 {
         if !self.answered || self.refused_host.is_some() {
@@ -213,52 +218,37 @@ impl LoadReport {
             );
         }
         let _ = writeln!(out);
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:<32} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
-            "latency ms (corrected / sent)",
-            "count",
-            "rate/s",
-            "min",
-            "p50",
-            "p90",
-            "p95",
-            "p99",
-            "p99.9",
-            "max"
+            "{:<32} {:>7} {:>8}",
+            "latency ms (corrected / sent)", "count", "rate/s"
         );
+        for name in Latency::COLUMNS {
+            let _ = write!(out, " {name:>8}");
+        }
+        let _ = writeln!(out, "  errors");
         let mut row = |s: &SeriesSummary, label: &str| {
-            let c = &s.corrected;
-            let u = &s.uncorrected;
             let errors = if s.errors.is_empty() {
                 "-".to_string()
             } else {
-                s.errors
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                counts(&s.errors)
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{:<32} {:>7} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}  {}",
+                "{:<32} {:>7} {:>8.1}",
                 clip(label, 32),
                 s.count,
-                s.rate_per_s,
-                c.min,
-                c.p50,
-                c.p90,
-                c.p95,
-                c.p99,
-                c.p999,
-                c.max,
-                errors
+                s.rate_per_s
             );
-            let _ = writeln!(
-                out,
-                "{:<32} {:>7} {:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
-                "  as sent (uncorrected)", "", "", u.min, u.p50, u.p90, u.p95, u.p99, u.p999, u.max
-            );
+            for v in s.corrected.columns() {
+                let _ = write!(out, " {v:>8.1}");
+            }
+            let _ = writeln!(out, "  {errors}");
+            let _ = write!(out, "{:<32} {:>7} {:>8}", "  as sent (uncorrected)", "", "");
+            for v in s.uncorrected.columns() {
+                let _ = write!(out, " {v:>8.1}");
+            }
+            let _ = writeln!(out);
         };
         row(&self.requests, "all requests");
         for s in &self.steps {
@@ -267,20 +257,14 @@ impl LoadReport {
         for s in &self.flows {
             row(s, &format!("flow {}", s.name));
         }
-        let statuses: Vec<String> = self
-            .requests
-            .statuses
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
         let _ = writeln!(out);
         let _ = writeln!(
             out,
             "statuses: {}; sent {} B, received {} B (approximate wire sizes); error rate {:.2}%",
-            if statuses.is_empty() {
+            if self.requests.statuses.is_empty() {
                 "none".to_string()
             } else {
-                statuses.join(", ")
+                counts(&self.requests.statuses)
             },
             self.requests.bytes_sent,
             self.requests.bytes_received,

@@ -258,19 +258,10 @@ impl Shared {
                 }
                 // Approximate wire size: request line, the flow's headers and the body; status line, headers, body.
                 sent += (x.method.len() + x.url.len() + 12) as u64
-                    + x.request_headers
-                        .iter()
-                        .map(|(n, v)| (n.len() + v.len() + 4) as u64)
-                        .sum::<u64>()
+                    + head_size(&x.request_headers)
                     + x.request_body_bytes as u64
                     + 2;
-                received += 17
-                    + x.response_headers
-                        .iter()
-                        .map(|(n, v)| (n.len() + v.len() + 4) as u64)
-                        .sum::<u64>()
-                    + x.body_bytes as u64
-                    + 2;
+                received += 17 + head_size(&x.response_headers) + x.body_bytes as u64 + 2;
             }
             let latency = if entry.exchanges.is_empty() {
                 Duration::from_millis(entry.duration_ms)
@@ -525,6 +516,14 @@ pub async fn run(
     )
 }
 
+/// Approximate wire size of header lines: `name: value` and CRLF each.
+fn head_size(headers: &[(String, String)]) -> u64 {
+    headers
+        .iter()
+        .map(|(n, v)| (n.len() + v.len() + 4) as u64)
+        .sum()
+}
+
 /// One user of the closed model: the next iteration starts when the last one ends, on the user's own connection,
 /// with samples handed over in batches.
 async fn closed_user(
@@ -683,6 +682,28 @@ pub(crate) struct Folded {
 }
 
 impl Folded {
+    /// Counts one finished iteration, from the engine or the fast path, into the totals and its flow's series.
+    fn count_iteration(
+        &mut self,
+        flow: usize,
+        latency: Duration,
+        delay: Duration,
+        failed: bool,
+        answered: bool,
+    ) {
+        self.completed += 1;
+        if failed {
+            self.failed_iterations += 1;
+        }
+        self.answered |= answered;
+        if let Some(series) = self.flows.get_mut(flow) {
+            series.record(latency, delay);
+            if failed {
+                series.failed += 1;
+            }
+        }
+    }
+
     fn empty(steps: &[String], flows: &[String], begun: Instant) -> Folded {
         Folded {
             begun,
@@ -791,11 +812,13 @@ impl Aggregator {
 
     fn fold(&mut self, sample: IterationSample, stop: &Stop) {
         let f = &mut self.folded;
-        f.completed += 1;
-        if sample.failed {
-            f.failed_iterations += 1;
-        }
-        f.answered |= sample.answered;
+        f.count_iteration(
+            sample.flow,
+            sample.latency,
+            sample.delay,
+            sample.failed,
+            sample.answered,
+        );
         if let Some(host) = &sample.refused_host
             && f.refused_host.is_none()
         {
@@ -803,12 +826,6 @@ impl Aggregator {
             stop.stop(format!(
                 "a request went to {host}, which is not an allowed host; the run was stopped"
             ));
-        }
-        if let Some(flow) = f.flows.get_mut(sample.flow) {
-            flow.record(sample.latency, sample.delay);
-            if sample.failed {
-                flow.failed += 1;
-            }
         }
         for step in &sample.steps {
             self.fold_step(step);
@@ -834,18 +851,8 @@ impl Aggregator {
     fn fold_batch(&mut self, batch: Batch) {
         let f = &mut self.folded;
         for it in &batch.iterations {
-            f.completed += 1;
             f.fast_path += 1;
-            if it.failed {
-                f.failed_iterations += 1;
-            }
-            f.answered |= it.answered;
-            if let Some(flow) = f.flows.get_mut(it.flow) {
-                flow.record(it.latency, it.delay);
-                if it.failed {
-                    flow.failed += 1;
-                }
-            }
+            f.count_iteration(it.flow, it.latency, it.delay, it.failed, it.answered);
         }
         for step in &batch.steps {
             self.fold_step(step);

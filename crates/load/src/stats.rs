@@ -211,6 +211,16 @@ impl Latency {
         }
     }
 
+    /// The column names of [`Latency::columns`], as the text and HTML tables head them.
+    pub const COLUMNS: [&str; 7] = ["min", "p50", "p90", "p95", "p99", "p99.9", "max"];
+
+    /// The figures the text and HTML tables show, in the order of [`Latency::COLUMNS`].
+    pub fn columns(&self) -> [f64; 7] {
+        [
+            self.min, self.p50, self.p90, self.p95, self.p99, self.p999, self.max,
+        ]
+    }
+
     /// `p(N)` for any N, as thresholds name them.
     pub fn quantile(h: &Histogram<u64>, percent: f64) -> f64 {
         if h.is_empty() {
@@ -219,6 +229,14 @@ impl Latency {
             ms(h.value_at_quantile((percent / 100.0).clamp(0.0, 1.0)))
         }
     }
+}
+
+/// Counts by name as the reports list them: `name: count`, comma-separated (empty when there are none).
+pub fn counts(m: &BTreeMap<String, u64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A step's or flow's figures as reports show them.

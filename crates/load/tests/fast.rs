@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{plan, run};
-use launchready_load::{LoadReport, Model, Rate, Schedule, Stop};
+use common::{open, plan, run, temp_flow};
+use launchready_load::{LoadReport, Model, Stop};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -97,9 +97,7 @@ fn closed(vus: usize, millis: u64) -> Model {
 
 fn status_count(report: &LoadReport, step: &str, status: &str) -> u64 {
     report
-        .steps
-        .iter()
-        .find(|s| s.name == step)
+        .step(step)
         .and_then(|s| s.statuses.get(status).copied())
         .unwrap_or(0)
 }
@@ -161,11 +159,7 @@ async fn every_framing_is_read_right_on_the_fast_path_and_matches_the_engine() {
     );
     assert_eq!(engine.iterations.fast_path, 0, "{}", engine.text());
     // Bytes on the fast path are counted off the wire: 5 body bytes plus the head per /length response.
-    let length = fast
-        .steps
-        .iter()
-        .find(|s| s.name == "GET /length")
-        .expect("the /length step");
+    let length = fast.step("GET /length").expect("the /length step");
     assert!(
         length.bytes_received >= length.count * 43,
         "{}",
@@ -176,8 +170,7 @@ async fn every_framing_is_read_right_on_the_fast_path_and_matches_the_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_status_keeps_the_flow_on_the_engine_and_counts_as_an_assert_failure() {
     let addr = raw_server().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = common::flow(dir.path(), "wrong.hurl", "GET {{base}}/length\nHTTP 201\n");
+    let (_dir, file) = temp_flow("wrong.hurl", "GET {{base}}/length\nHTTP 201\n");
     let report = run(plan(vec![file], closed(2, 300), addr), Stop::default()).await;
     // The engine never arms the fast path on a failing iteration, so every one is the engine's.
     assert_eq!(report.iterations.fast_path, 0, "{}", report.text());
@@ -192,13 +185,8 @@ async fn a_wrong_status_keeps_the_flow_on_the_engine_and_counts_as_an_assert_fai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_model_run_on_the_fast_path_keeps_its_schedule() {
     let addr = raw_server().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = common::flow(dir.path(), "ok.hurl", "GET {{base}}/chunked\nHTTP 200\n");
-    let model = Model::Open {
-        schedule: Schedule::constant(Rate(200.0), Duration::from_secs(1)),
-        max_in_flight: 20,
-    };
-    let report = run(plan(vec![file], model, addr), Stop::default()).await;
+    let (_dir, file) = temp_flow("ok.hurl", "GET {{base}}/chunked\nHTTP 200\n");
+    let report = run(plan(vec![file], open(200.0, 1, 20), addr), Stop::default()).await;
     assert_eq!(report.iterations.completed, 200, "{}", report.text());
     assert_eq!(report.requests.count, 200, "{}", report.text());
     assert!(report.iterations.fast_path > 100, "{}", report.text());
@@ -246,8 +234,10 @@ fn nginx() -> Option<Nginx> {
     std::fs::create_dir_all(&root).expect("www");
     std::fs::write(root.join("index.html"), "x".repeat(612)).expect("index");
     std::fs::write(root.join("text.txt"), "compressible ".repeat(400)).expect("text");
+    // One process (no master and workers): killing it on drop then leaves no orphaned worker behind, holding
+    // the test's output open.
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{ worker_connections 256; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};\n  uwsgi_temp_path {d}; scgi_temp_path {d};\n  types {{ text/plain txt; text/html html; }}\n\
          server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    keepalive_requests 7;\n    if_modified_since before;\n\

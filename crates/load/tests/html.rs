@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{flow, plan, run, server};
-use launchready_load::{Model, Rate, Schedule, Stop, html};
+use common::{open, plan, run, server, temp_flow};
+use launchready_load::{Stop, html};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,17 +73,8 @@ fn hex(colour: &str) -> (u8, u8, u8) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_html_report_is_self_contained_and_renders_its_charts() {
     let (addr, _) = server(30).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(
-        dir.path(),
-        "stall.hurl",
-        "GET {{base}}/stall-once\nHTTP 200\n",
-    );
-    let model = Model::Open {
-        schedule: Schedule::constant(Rate(40.0), Duration::from_secs(4)),
-        max_in_flight: 1,
-    };
-    let report = run(plan(vec![file], model, addr), Stop::default()).await;
+    let (dir, file) = temp_flow("stall.hurl", "GET {{base}}/stall-once\nHTTP 200\n");
+    let report = run(plan(vec![file], open(40.0, 4, 1), addr), Stop::default()).await;
     let page = html::render(&report);
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(

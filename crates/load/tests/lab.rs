@@ -6,7 +6,7 @@ mod common;
 
 use launchready_flow::{RunOptions, Value, Variables};
 use launchready_lab::app::{AppConfig, MemberApp, Mode};
-use launchready_load::{LoadPlan, Model, Rate, Schedule, Stop, Threshold, exit};
+use launchready_load::{LoadPlan, Stop, Threshold, exit};
 use launchready_mailbox::{MailboxBackend, SmtpSink};
 use launchready_net::{Net, NetConfig};
 use std::path::Path;
@@ -76,10 +76,7 @@ fn plan(lab: &Lab, journeys: &[&str], iterations: u64, thresholds: &[&str]) -> L
     let store = lab.sink.store();
     LoadPlan {
         files,
-        model: Model::Open {
-            schedule: Schedule::constant(Rate(iterations as f64 / 2.0), Duration::from_secs(2)),
-            max_in_flight: 16,
-        },
+        model: common::open(iterations as f64 / 2.0, 2, 16),
         options: RunOptions::default(),
         variables,
         rows,
@@ -153,11 +150,7 @@ async fn a_broken_checkout_fails_the_checkout_threshold() {
     );
     let report = run(&lab, plan).await;
     let text = report.text();
-    let checkout = report
-        .steps
-        .iter()
-        .find(|s| s.name == "POST /checkout")
-        .expect("checkout step");
+    let checkout = report.step("POST /checkout").expect("checkout step");
     assert_eq!(checkout.errors.get("5xx"), Some(&4), "{text}");
     let verdicts: Vec<bool> = report.thresholds.iter().map(|t| t.passed).collect();
     assert_eq!(verdicts, vec![false, true], "{text}");
@@ -179,10 +172,7 @@ async fn with_http1_only_the_lab_app_runs_on_the_fast_path() {
         let mut plan = plan(&lab, &[], 0, &["rate_errors<0.01"]);
         plan.files = vec![launchready_flow::load(&path).expect("the flow parses")];
         plan.backends = Vec::new();
-        plan.model = Model::Open {
-            schedule: Schedule::constant(Rate(200.0), Duration::from_secs(1)),
-            max_in_flight: 10,
-        };
+        plan.model = common::open(200.0, 1, 10);
         plan.options = RunOptions {
             http1_only,
             ..RunOptions::default()

@@ -4,16 +4,9 @@
 
 mod common;
 
-use common::{STALL, flow, plan, run, server};
-use launchready_load::{Model, Rate, Schedule, Stop, Threshold, exit};
+use common::{STALL, flow, open, plan, run, server, temp_flow};
+use launchready_load::{Model, Stop, Threshold, exit};
 use std::time::Duration;
-
-fn open(rate: f64, seconds: u64, max_in_flight: usize) -> Model {
-    Model::Open {
-        schedule: Schedule::constant(Rate(rate), Duration::from_secs(seconds)),
-        max_in_flight,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_second_stall_in_the_schedule_shows_in_corrected_p99_and_max() {
@@ -21,12 +14,7 @@ async fn a_two_second_stall_in_the_schedule_shows_in_corrected_p99_and_max() {
     // the slot. Measured from their intended starts they waited up to 2 s; measured from when they were sent they
     // did not, and only the one stalled request shows.
     let (addr, _) = server(20).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(
-        dir.path(),
-        "stall.hurl",
-        "GET {{base}}/stall-once\nHTTP 200\n",
-    );
+    let (_dir, file) = temp_flow("stall.hurl", "GET {{base}}/stall-once\nHTTP 200\n");
     let report = run(plan(vec![file], open(50.0, 3, 1), addr), Stop::default()).await;
     let stall_ms = STALL.as_secs_f64() * 1000.0;
     let all = &report.requests;
@@ -53,9 +41,7 @@ async fn a_two_second_stall_in_the_schedule_shows_in_corrected_p99_and_max() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steps_are_named_counted_and_judged_by_thresholds() {
     let (addr, _) = server(0).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(
-        dir.path(),
+    let (_dir, file) = temp_flow(
         "shop.hurl",
         "GET {{base}}/ok\nHTTP 200\n\n# step: pay\nPOST {{base}}/checkout\n",
     );
@@ -71,15 +57,9 @@ async fn steps_are_named_counted_and_judged_by_thresholds() {
     }
     let report = run(plan, Stop::default()).await;
     let text = report.text();
-    let pay = report
-        .steps
-        .iter()
-        .find(|s| s.name == "pay")
-        .expect("a step named by its comment");
+    let pay = report.step("pay").expect("a step named by its comment");
     let ok = report
-        .steps
-        .iter()
-        .find(|s| s.name == "GET /ok")
+        .step("GET /ok")
         .expect("a step named by method and path");
     assert_eq!(pay.count, 40, "{text}");
     assert_eq!(ok.count, 40, "{text}");
@@ -114,9 +94,7 @@ async fn steps_are_named_counted_and_judged_by_thresholds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_iteration_is_its_own_visitor_with_its_row_of_variables() {
     let (addr, state) = server(0).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(
-        dir.path(),
+    let (dir, file) = temp_flow(
         "member.hurl",
         "POST {{base}}/login\n[Form]\nuser: {{user}}\nHTTP 200\n\nGET {{base}}/me\nHTTP 200\n[Asserts]\nbody == \"hello {{user}}\"\n",
     );
@@ -137,8 +115,7 @@ async fn each_iteration_is_its_own_visitor_with_its_row_of_variables() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_ends_the_run_early_and_still_reports() {
     let (addr, _) = server(0).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "ok.hurl", "GET {{base}}/ok\nHTTP 200\n");
+    let (_dir, file) = temp_flow("ok.hurl", "GET {{base}}/ok\nHTTP 200\n");
     let stop = Stop::default();
     let trigger = stop.clone();
     tokio::spawn(async move {
@@ -155,8 +132,7 @@ async fn a_stop_ends_the_run_early_and_still_reports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abort_on_fail_threshold_stops_the_run() {
     let (addr, _) = server(0).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "broken.hurl", "GET {{base}}/broken\n");
+    let (_dir, file) = temp_flow("broken.hurl", "GET {{base}}/broken\n");
     let mut plan = plan(vec![file], open(20.0, 30, 4), addr);
     plan.thresholds
         .push(Threshold::parse("rate_errors<0.01 abortOnFail").expect("threshold"));
@@ -178,8 +154,7 @@ async fn nothing_answering_is_a_run_that_could_not_run_with_connect_errors() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("address")
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "down.hurl", "GET {{base}}/ok\n");
+    let (_dir, file) = temp_flow("down.hurl", "GET {{base}}/ok\n");
     let report = run(plan(vec![file], open(10.0, 1, 4), addr), Stop::default()).await;
     assert_eq!(
         report.requests.errors.get("connect"),
@@ -193,8 +168,7 @@ async fn nothing_answering_is_a_run_that_could_not_run_with_connect_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_closed_model_is_labelled_and_not_corrected() {
     let (addr, _) = server(0).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "ok.hurl", "GET {{base}}/ok\nHTTP 200\n");
+    let (_dir, file) = temp_flow("ok.hurl", "GET {{base}}/ok\nHTTP 200\n");
     let model = Model::Closed {
         vus: 2,
         duration: Duration::from_millis(500),
@@ -210,38 +184,39 @@ async fn the_closed_model_is_labelled_and_not_corrected() {
 #[test]
 fn hosts_the_manifest_does_not_name_are_refused_before_anything_is_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = flow(dir.path(), "elsewhere.hurl", "GET https://example.com/\n");
-    let p = plan(
-        vec![file],
-        open(1.0, 1, 1),
-        "127.0.0.1:1".parse().expect("addr"),
-    );
-    let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(
-        error.contains("elsewhere.hurl:1: refusing to load example.com"),
-        "{error}"
-    );
-
-    let file = flow(dir.path(), "unknown.hurl", "GET {{site}}/\n");
-    let p = plan(
-        vec![file],
-        open(1.0, 1, 1),
-        "127.0.0.1:1".parse().expect("addr"),
-    );
-    let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(
-        error.contains("unknown.hurl:1:") && error.contains("{{site}}"),
-        "{error}"
-    );
-
-    let file = flow(dir.path(), "ok.hurl", "GET {{base}}/ok\n");
-    let mut p = plan(
-        vec![file],
-        open(1.0, 1, 1),
-        "127.0.0.1:1".parse().expect("addr"),
-    );
-    p.thresholds
-        .push(Threshold::parse("step=checkout p(95)<500").expect("threshold"));
-    let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(error.contains("no step is called `checkout`"), "{error}");
+    // (file, source, threshold, what the error says)
+    let cases: [(&str, &str, Option<&str>, &[&str]); 3] = [
+        (
+            "elsewhere.hurl",
+            "GET https://example.com/\n",
+            None,
+            &["elsewhere.hurl:1: refusing to load example.com"],
+        ),
+        (
+            "unknown.hurl",
+            "GET {{site}}/\n",
+            None,
+            &["unknown.hurl:1:", "{{site}}"],
+        ),
+        (
+            "ok.hurl",
+            "GET {{base}}/ok\n",
+            Some("step=checkout p(95)<500"),
+            &["no step is called `checkout`"],
+        ),
+    ];
+    for (name, source, threshold, expected) in cases {
+        let file = flow(dir.path(), name, source);
+        let mut p = plan(
+            vec![file],
+            open(1.0, 1, 1),
+            "127.0.0.1:1".parse().expect("addr"),
+        );
+        p.thresholds
+            .extend(threshold.map(|t| Threshold::parse(t).expect("threshold")));
+        let error = p.check().err().map(|e| e.to_string()).unwrap_or_default();
+        for part in expected {
+            assert!(error.contains(part), "{name}: {error}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use launchready_flow::{FlowFile, RunOptions, Variables};
-use launchready_load::{LoadPlan, LoadReport, Model, Stop};
+use launchready_load::{LoadPlan, LoadReport, Model, Rate, Schedule, Stop};
 use launchready_net::{Net, NetConfig};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -128,6 +128,21 @@ pub fn net() -> &'static Net {
         ..NetConfig::default()
     };
     Box::leak(Box::new(Net::new(config).expect("net")))
+}
+
+/// The open model at a constant rate for `seconds`.
+pub fn open(rate: f64, seconds: u64, max_in_flight: usize) -> Model {
+    Model::Open {
+        schedule: Schedule::constant(Rate(rate), Duration::from_secs(seconds)),
+        max_in_flight,
+    }
+}
+
+/// A flow file written to a folder of its own, which lasts as long as the returned guard.
+pub fn temp_flow(name: &str, source: &str) -> (tempfile::TempDir, FlowFile) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = flow(dir.path(), name, source);
+    (dir, file)
 }
 
 pub fn flow(dir: &Path, name: &str, source: &str) -> FlowFile {
