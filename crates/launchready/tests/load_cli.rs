@@ -12,18 +12,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// `launchready load` in `dir` with the whitespace-separated `words`, then `more` (arguments that hold spaces),
-/// quiet, with a resolver that keeps the system configuration out of the test.
-fn load(dir: &Project, words: &str, more: &[&str]) -> Cli {
+/// `launchready load` in `dir` with the whitespace-separated `words` (arguments that hold spaces follow with
+/// `.args`), quiet, with a resolver that keeps the system configuration out of the test.
+fn load(dir: &Project, words: &str) -> Cli {
     dir.cli(Cli::new(env!("CARGO_BIN_EXE_launchready")))
         .arg("load")
         .args(words.split_whitespace())
-        .args(more)
         .args(["--resolver", "127.0.0.1:9", "--quiet"])
 }
 
-fn run(dir: &Project, words: &str, more: &[&str]) -> Run {
-    load(dir, words, more).run()
+fn run(dir: &Project, words: &str) -> Run {
+    load(dir, words).run()
 }
 
 /// An HTTP/1.1 server answering 200 to everything (one request per connection); counts requests.
@@ -63,7 +62,7 @@ fn under_way(hits: &AtomicUsize, count: usize) {
 #[test]
 fn a_host_not_allowed_is_refused_before_anything_is_sent() {
     let (dir, hits) = home();
-    run(&dir, "home.hurl --rate 10/s --duration 1s", &[])
+    run(&dir, "home.hurl --rate 10/s --duration 1s")
         .code(2)
         .stderr_has(&["home.hurl:2: refusing to load 127.0.0.1"]);
     assert_eq!(hits.load(Ordering::SeqCst), 0);
@@ -72,16 +71,13 @@ fn a_host_not_allowed_is_refused_before_anything_is_sent() {
 #[test]
 fn thresholds_decide_the_exit_code_and_every_report_is_written() {
     let (dir, hits) = home();
-    run(
+    load(
         &dir,
         "home.hurl --rate 20/s --duration 1s --allow-host 127.0.0.1 --json r.json --junit r.xml --html r.html",
-        &[
-            "--threshold",
-            "step=home p(95)<5000",
-            "--threshold",
-            "rate_errors<0.01",
-        ],
     )
+    .args(["--threshold", "step=home p(95)<5000"])
+    .args(["--threshold", "rate_errors<0.01"])
+    .run()
     .code(0)
     .stderr_has(&["about 20 iterations (20 requests, peak 20/s) over 1s to 127.0.0.1"])
     .stdout_has(&["ok   step=home p(95)<5000"]);
@@ -93,7 +89,6 @@ fn thresholds_decide_the_exit_code_and_every_report_is_written() {
     run(
         &dir,
         "home.hurl --rate 5/s --duration 1s --allow-host 127.0.0.1 --threshold max<0.001",
-        &[],
     )
     .code(1)
     .stdout_has(&["FAIL max<0.001"]);
@@ -106,7 +101,7 @@ fn the_manifest_load_table_allows_hosts_and_adds_thresholds() {
         "launchready.toml",
         "[site]\ndomain = \"example.com\"\n\n[load]\nallow_hosts = [\"127.0.0.1\"]\nthresholds = [\"count>1000\"]\n",
     );
-    run(&dir, "home.hurl --rate 5/s --duration 1s", &[])
+    run(&dir, "home.hurl --rate 5/s --duration 1s")
         .code(1)
         .stdout_has(&["FAIL count>1000"]);
 }
@@ -139,7 +134,8 @@ fn usage_mistakes_and_ceilings_exit_2() {
         ),
         ("home.hurl --stages 1s:fast", &[], "rate `fast`"),
     ] {
-        load(&dir, words, more)
+        load(&dir, words)
+            .args(more)
             .args(["--allow-host", "127.0.0.1"])
             .run()
             .code(2)
@@ -153,7 +149,6 @@ fn nothing_answering_exits_3() {
     run(
         &dir,
         "home.hurl --rate 5/s --duration 1s --allow-host 127.0.0.1",
-        &[],
     )
     .code(3)
     .stdout_has(&["connect: 5"]);
@@ -165,7 +160,6 @@ fn ctrl_c_stops_the_run_and_still_writes_the_report() {
     let running = load(
         &dir,
         "home.hurl --rate 10/s --duration 5m --allow-host 127.0.0.1 --json r.json",
-        &[],
     )
     .spawn();
     // Wait until the run is under way, then interrupt it as a terminal would.
@@ -229,7 +223,9 @@ fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
     );
     dir.write("no-mailbox.toml", "[site]\ndomain = \"example.com\"\n");
     let one_user = "inbox.hurl --vus 1 --duration 1s --allow-host 127.0.0.1";
-    run(&dir, one_user, &["--manifest", "no-mailbox.toml"])
+    load(&dir, one_user)
+        .args(["--manifest", "no-mailbox.toml"])
+        .run()
         .code(2)
         .stderr_has(&["mailbox:// needs [mailbox]"]);
 
@@ -237,7 +233,7 @@ fn mailbox_steps_read_the_smtp_sink_of_the_manifest() {
         "launchready.toml",
         format!("[site]\ndomain = \"example.com\"\n\n[mailbox]\nsmtp_listen = \"{smtp}\"\n"),
     );
-    let running = load(&dir, one_user, &["--format", "json"]).spawn();
+    let running = load(&dir, one_user).args(["--format", "json"]).spawn();
     // A user reads mail that arrives after it starts: once its first request is in, the first iteration polls
     // the inbox until this message arrives; later ones find it at once.
     under_way(&hits, 1);
@@ -259,7 +255,6 @@ fn http11_is_accepted_and_plain_http_runs_as_before() {
     run(
         &dir,
         "home.hurl --http1.1 --rate 10/s --duration 1s --allow-host 127.0.0.1 --json r.json",
-        &[],
     )
     .code(0);
     assert_eq!(hits.load(Ordering::SeqCst), 10);
