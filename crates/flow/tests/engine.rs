@@ -174,11 +174,16 @@ async fn run(text: &str, base: &str) -> FlowResult {
     .expect("the flow parses")
 }
 
+/// `text` run against a server of its own, which is returned for the tests that look at what it saw.
+async fn run_on_server(text: &str) -> (Server, FlowResult) {
+    let server = server().await;
+    let result = run(text, &format!("http://{}", server.addr)).await;
+    (server, result)
+}
+
 #[tokio::test]
 async fn a_login_journey_passes_with_captures_cookies_and_redirects() {
-    let server = server().await;
-    let base = format!("http://{}", server.addr);
-    let result = run(
+    let (_server, result) = run_on_server(
         r#"
 GET {{base}}/
 HTTP 200
@@ -215,7 +220,6 @@ variable "plan" == "gold"
 url endsWith "/member"
 duration < 30000
 "#,
-        &base,
     )
     .await;
     let text = render::text(std::slice::from_ref(&result));
@@ -242,11 +246,8 @@ duration < 30000
 
 #[tokio::test]
 async fn a_failed_assert_names_its_line_with_actual_and_expected() {
-    let server = server().await;
-    let base = format!("http://{}", server.addr);
-    let result = run(
+    let (_server, result) = run_on_server(
         "GET {{base}}/member\nHTTP 302\n[Asserts]\nheader \"Location\" == \"/signin\"\n",
-        &base,
     )
     .await;
     assert!(!result.passed());
@@ -271,13 +272,8 @@ async fn a_failed_assert_names_its_line_with_actual_and_expected() {
 
 #[tokio::test]
 async fn a_wrong_status_fails_the_entry_and_stops_the_file() {
-    let server = server().await;
-    let base = format!("http://{}", server.addr);
-    let result = run(
-        "GET {{base}}/nowhere\nHTTP 200\n\nGET {{base}}/\nHTTP 200\n",
-        &base,
-    )
-    .await;
+    let (_server, result) =
+        run_on_server("GET {{base}}/nowhere\nHTTP 200\n\nGET {{base}}/\nHTTP 200\n").await;
     assert_eq!(result.entries.len(), 1);
     assert_eq!(result.entries[0].status, Status::Failed);
     let body = &result.entries[0].exchanges[0].body_excerpt;
@@ -286,11 +282,8 @@ async fn a_wrong_status_fails_the_entry_and_stops_the_file() {
 
 #[tokio::test]
 async fn retry_waits_until_the_entry_passes() {
-    let server = server().await;
-    let base = format!("http://{}", server.addr);
-    let result = run(
+    let (server, result) = run_on_server(
         "GET {{base}}/flaky\n[Options]\nretry: 5\nretry-interval: 10ms\nHTTP 200\n`ready`\n",
-        &base,
     )
     .await;
     assert!(
@@ -304,13 +297,8 @@ async fn retry_waits_until_the_entry_passes() {
 
 #[tokio::test]
 async fn skipped_entries_send_nothing() {
-    let server = server().await;
-    let base = format!("http://{}", server.addr);
-    let result = run(
-        "GET {{base}}/flaky\n[Options]\nskip: true\nHTTP 200\n",
-        &base,
-    )
-    .await;
+    let (server, result) =
+        run_on_server("GET {{base}}/flaky\n[Options]\nskip: true\nHTTP 200\n").await;
     assert_eq!(result.entries[0].status, Status::Skipped);
     assert_eq!(server.flaky.load(Ordering::SeqCst), 0);
 }
