@@ -345,39 +345,39 @@ async fn secrets_and_credentials_are_redacted_in_every_rendering() {
     }
 }
 
+/// Parses `text` as the file `path`, which must be refused, and returns the error's message.
+fn refused(path: &str, text: &str) -> String {
+    launchready_flow::parse(Path::new(path), text)
+        .expect_err("refused")
+        .to_string()
+}
+
 #[tokio::test]
 async fn unsupported_features_are_refused_with_their_position() {
-    let error = launchready_flow::parse(
-        Path::new("flows/x.hurl"),
-        "GET http://127.0.0.1/\n[Options]\nproxy: http://p:3128\nHTTP 200\n",
-    )
-    .expect_err("refused");
-    let message = error.to_string();
     assert_eq!(
-        message,
+        refused(
+            "flows/x.hurl",
+            "GET http://127.0.0.1/\n[Options]\nproxy: http://p:3128\nHTTP 200\n",
+        ),
         "flows/x.hurl:3:1: [Options] proxy is not supported by launchready flow"
     );
-    let error = launchready_flow::parse(
-        Path::new("y.hurl"),
+    let error = refused(
+        "y.hurl",
         "GET http://127.0.0.1/\nHTTP 200\n[Asserts]\ncertificate \"Subject\" exists\n",
-    )
-    .expect_err("refused");
+    );
     assert!(
-        error
-            .to_string()
-            .starts_with("y.hurl:4:1: the certificate query"),
+        error.starts_with("y.hurl:4:1: the certificate query"),
         "{error}"
     );
 }
 
 #[tokio::test]
 async fn syntax_errors_come_from_hurl_core_with_their_position() {
-    let error = launchready_flow::parse(
-        Path::new("z.hurl"),
+    let error = refused(
+        "z.hurl",
         "GET http://127.0.0.1/\nHTTP 200\n[Asserts]\nstatus ==\n",
-    )
-    .expect_err("refused");
-    assert!(error.to_string().starts_with("z.hurl:4:"), "{error}");
+    );
+    assert!(error.starts_with("z.hurl:4:"), "{error}");
 }
 
 #[tokio::test]
