@@ -272,7 +272,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    pub(crate) fn new(check: &str, at_ms: i64) -> CheckResult {
+    /// A passing result of `check` at `at_ms` with nothing measured yet: no status, duration, timings or error.
+    pub fn new(check: &str, at_ms: i64) -> CheckResult {
         CheckResult {
             at_ms,
             check: check.to_string(),

@@ -52,8 +52,20 @@ pub struct Bucket {
     pub p95_ms: Option<f64>,
 }
 
+impl Bucket {
+    fn empty(start_ms: i64) -> Bucket {
+        Bucket {
+            start_ms,
+            samples: 0,
+            failures: 0,
+            p50_ms: None,
+            p95_ms: None,
+        }
+    }
+}
+
 /// A stored failure, with its context as it was stored (masked before it was written).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct FailureRow {
     pub at_ms: i64,
     pub step: String,
@@ -64,9 +76,10 @@ pub struct FailureRow {
 }
 
 /// A raw result as the rollup reads it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Raw {
     pub id: i64,
+    #[sqlx(rename = "check_id")]
     pub check: String,
     pub at_ms: i64,
     pub ok: bool,
@@ -121,21 +134,6 @@ fn close(
     sorted.clear();
 }
 
-/// Reads a [`Raw`] from a row of either driver (the store's pool is SQLite or PostgreSQL).
-macro_rules! raw {
-    ($row:expr) => {
-        Ok::<Raw, StoreError>(Raw {
-            id: $row.try_get("id")?,
-            check: $row.try_get("check_id")?,
-            at_ms: $row.try_get("at_ms")?,
-            ok: $row.try_get("ok")?,
-            status: $row.try_get("status")?,
-            duration_ms: $row.try_get("duration_ms")?,
-            error: $row.try_get("error")?,
-        })
-    };
-}
-
 impl Store {
     /// A check's results in `[since_ms, until_ms)` in buckets of `bucket_ms`, oldest first, with the hourly
     /// aggregates of hours whose raw results were already folded. Buckets without results are absent.
@@ -170,13 +168,9 @@ impl Store {
                     close(&mut out, current, &mut sorted);
                     current = Some(key);
                 }
-                let bucket = out.entry(key).or_insert(Bucket {
-                    start_ms: key * bucket_ms,
-                    samples: 0,
-                    failures: 0,
-                    p50_ms: None,
-                    p95_ms: None,
-                });
+                let bucket = out
+                    .entry(key)
+                    .or_insert_with(|| Bucket::empty(key * bucket_ms));
                 bucket.samples += 1;
                 if row.try_get::<bool, _>("ok")? {
                     sorted.push(row.try_get("duration_ms")?);
@@ -203,13 +197,9 @@ impl Store {
                     (row.try_get("p50_ms")?, row.try_get("p95_ms")?);
                 // An hour and raw results in the same bucket (late results): counts add up, and the larger
                 // percentile is kept, an upper bound, as downsampling itself does.
-                let bucket = out.entry(key).or_insert(Bucket {
-                    start_ms: key * bucket_ms,
-                    samples: 0,
-                    failures: 0,
-                    p50_ms: None,
-                    p95_ms: None,
-                });
+                let bucket = out
+                    .entry(key)
+                    .or_insert_with(|| Bucket::empty(key * bucket_ms));
                 bucket.samples += samples;
                 bucket.failures += failures;
                 bucket.p50_ms = max_opt(bucket.p50_ms, p50);
@@ -228,7 +218,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<FailureRow>, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT at_ms, step, status, error_kind, error, context FROM results
                  WHERE check_id = $1 AND at_ms >= $2 AND NOT ok ORDER BY at_ms DESC LIMIT $3",
             )
@@ -236,34 +226,19 @@ impl Store {
             .bind(since_ms)
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(FailureRow {
-                        at_ms: row.try_get("at_ms")?,
-                        step: row.try_get("step")?,
-                        status: row.try_get("status")?,
-                        error_kind: row.try_get("error_kind")?,
-                        error: row.try_get("error")?,
-                        context: row.try_get("context")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 
     /// Incidents not resolved yet, newest first.
     pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT rule, check_id, since_ms, resolved_ms, summary FROM incidents
                  WHERE resolved_ms IS NULL ORDER BY since_ms DESC",
             )
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| crate::store::incident!(row))
-                .collect()
+            .await?)
         })
     }
 
@@ -382,7 +357,7 @@ impl Store {
     /// Each check's latest result among ids `from_id..=to_id`: one grouped query for all checks.
     pub async fn latest(&self, from_id: i64, to_id: i64) -> Result<Vec<Raw>, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT r.id, r.check_id, r.at_ms, r.ok, r.status, r.duration_ms, r.error
                  FROM results r JOIN
                    (SELECT MAX(id) AS id FROM results WHERE id >= $1 AND id <= $2 GROUP BY check_id) m
@@ -391,22 +366,20 @@ impl Store {
             .bind(from_id)
             .bind(to_id)
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|row| raw!(row)).collect()
+            .await?)
         })
     }
 
     /// One check's latest result, through the `(check_id, at_ms)` index.
     pub async fn latest_of(&self, check: &str) -> Result<Option<Raw>, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let row = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT id, check_id, at_ms, ok, status, duration_ms, error FROM results
                  WHERE check_id = $1 ORDER BY at_ms DESC, id DESC LIMIT 1",
             )
             .bind(check)
             .fetch_optional(pool)
-            .await?;
-            row.map(|row| raw!(row)).transpose()
+            .await?)
         })
     }
 
@@ -418,7 +391,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Raw>, StoreError> {
         crate::store::with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT id, check_id, at_ms, ok, status, duration_ms, error FROM results
                  WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",
             )
@@ -426,8 +399,7 @@ impl Store {
             .bind(to_id)
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|row| raw!(row)).collect()
+            .await?)
         })
     }
 }

@@ -68,8 +68,9 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(14 * 86_400);
 const HOUR_MS: i64 = 3_600_000;
 
 /// One check's figures for one hour, kept after its raw results are gone.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Hourly {
+    #[sqlx(rename = "check_id")]
     pub check: String,
     pub hour_ms: i64,
     pub samples: i64,
@@ -112,9 +113,10 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Incident {
     pub rule: String,
+    #[sqlx(rename = "check_id")]
     pub check: String,
     pub since_ms: i64,
     pub resolved_ms: Option<i64>,
@@ -182,20 +184,6 @@ macro_rules! bind_result {
     };
 }
 pub(crate) use bind_result;
-
-/// Reads an [`Incident`] from a row of either driver, selected as `rule, check_id, since_ms, resolved_ms, summary`.
-macro_rules! incident {
-    ($row:expr) => {
-        Ok::<$crate::store::Incident, $crate::store::StoreError>($crate::store::Incident {
-            rule: $row.try_get("rule")?,
-            check: $row.try_get("check_id")?,
-            since_ms: $row.try_get("since_ms")?,
-            resolved_ms: $row.try_get("resolved_ms")?,
-            summary: $row.try_get("summary")?,
-        })
-    };
-}
-pub(crate) use incident;
 
 /// True when `database` names a PostgreSQL server rather than a SQLite file.
 pub fn is_postgres_url(database: &str) -> bool {
@@ -568,13 +556,12 @@ impl Store {
 
     pub async fn incidents(&self, limit: i64) -> Result<Vec<Incident>, StoreError> {
         with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT rule, check_id, since_ms, resolved_ms, summary FROM incidents ORDER BY since_ms DESC LIMIT $1",
             )
             .bind(limit)
             .fetch_all(pool)
-            .await?;
-            rows.iter().map(|row| incident!(row)).collect()
+            .await?)
         })
     }
 
@@ -693,25 +680,12 @@ impl Store {
 
     pub async fn hourly(&self, check: &str) -> Result<Vec<Hourly>, StoreError> {
         with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT check_id, hour_ms, samples, failures, p50_ms, p95_ms, max_ms FROM hourly WHERE check_id = $1 ORDER BY hour_ms",
             )
             .bind(check)
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(Hourly {
-                        check: row.try_get("check_id")?,
-                        hour_ms: row.try_get("hour_ms")?,
-                        samples: row.try_get("samples")?,
-                        failures: row.try_get("failures")?,
-                        p50_ms: row.try_get("p50_ms")?,
-                        p95_ms: row.try_get("p95_ms")?,
-                        max_ms: row.try_get("max_ms")?,
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 

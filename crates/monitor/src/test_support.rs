@@ -6,17 +6,10 @@ use crate::store::Store;
 /// A result of `check` at `at_ms`: status 200 when `ok`, 500 otherwise, no error text.
 pub(crate) fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
     CheckResult {
-        at_ms,
-        check: check.into(),
-        step: String::new(),
         ok,
         status: Some(if ok { 200 } else { 500 }),
         duration_ms,
-        timings: serde_json::Value::Null,
-        error_kind: None,
-        error: None,
-        context: None,
-        cert_expires_at_ms: None,
+        ..CheckResult::new(check, at_ms)
     }
 }
 

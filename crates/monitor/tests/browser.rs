@@ -9,15 +9,13 @@
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 #[allow(dead_code)]
 #[path = "../benches/support/world.rs"]
 mod world;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioIo;
 use launchready_monitor::dashboard::{self, FAILED, P50, P95};
 use launchready_testkit::server::chromedriver::ChromeDriver;
 use launchready_testkit::watchdog::within;
@@ -171,28 +169,9 @@ impl Image {
 }
 
 async fn html(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    within(Duration::from_secs(30), &format!("GET {path}"), async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let request = hyper::Request::get(path)
-            .header("host", addr.to_string())
-            .body(Empty::<Bytes>::new())
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, kind, String::from_utf8(body.to_vec()).unwrap())
-    })
-    .await
+    let page = common::get(addr, path, &[]).await;
+    let kind = page.header("content-type").to_string();
+    (page.status, kind, page.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,17 +45,9 @@ fn postgres() -> Option<Postgres> {
 
 fn result(check: &str, at_ms: i64) -> CheckResult {
     CheckResult {
-        at_ms,
-        check: check.into(),
-        step: String::new(),
-        ok: true,
         status: Some(200),
         duration_ms: 1.0,
-        timings: serde_json::Value::Null,
-        error_kind: None,
-        error: None,
-        context: None,
-        cert_expires_at_ms: None,
+        ..CheckResult::new(check, at_ms)
     }
 }
 

@@ -5,66 +5,20 @@
 // Helpers outside #[test] functions may unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 #[allow(dead_code)]
 #[path = "../benches/support/world.rs"]
 mod world;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
+use common::get;
 use launchready_monitor::dashboard::{self, Router};
-use launchready_testkit::watchdog::within;
 use std::net::SocketAddr;
-use std::time::Duration;
-
-pub struct Page {
-    pub status: u16,
-    pub headers: hyper::HeaderMap,
-    pub body: String,
-}
-
-impl Page {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
 
 async fn serve(router: Router, bind: SocketAddr) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(dashboard::serve_on(listener, router));
     addr
-}
-
-/// One GET over a fresh HTTP/1.1 connection.
-async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Page {
-    within(Duration::from_secs(30), &format!("GET {path}"), async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let mut request = hyper::Request::get(path).header("host", addr.to_string());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = sender
-            .send_request(request.body(Empty::<Bytes>::new()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Page {
-            status,
-            headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
-    })
-    .await
 }
 
 const PAGES: [&str; 7] = [

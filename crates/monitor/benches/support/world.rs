@@ -86,17 +86,10 @@ fn latency(base: f64, n: i64) -> f64 {
 
 fn result(check: &str, at_ms: i64, ok: bool, duration_ms: f64) -> CheckResult {
     CheckResult {
-        at_ms,
-        check: check.to_string(),
-        step: String::new(),
         ok,
         status: Some(if ok { 200 } else { 502 }),
         duration_ms,
-        timings: serde_json::Value::Null,
-        error_kind: None,
-        error: None,
-        context: None,
-        cert_expires_at_ms: None,
+        ..CheckResult::new(check, at_ms)
     }
 }
 

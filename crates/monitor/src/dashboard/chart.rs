@@ -44,6 +44,15 @@ fn clock(ms: i64, with_day: bool) -> String {
         .unwrap_or_default()
 }
 
+/// The opening tag of a chart `height` high and the dashboard's width, named by `label` for screen readers.
+fn svg_open(id: &str, height: f64, label: &str) -> String {
+    format!(
+        "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">",
+        escape(id),
+        escape(label)
+    )
+}
+
 /// A latency chart of `buckets` over `[until_ms - span.window_ms, until_ms)`. An empty bucket breaks the lines.
 pub fn latency(id: &str, span: &Span, buckets: &[Bucket], until_ms: i64) -> String {
     let since = until_ms - span.window_ms;
@@ -57,10 +66,10 @@ pub fn latency(id: &str, span: &Span, buckets: &[Bucket], until_ms: i64) -> Stri
     );
     let x = |ms: i64| LEFT + plot_w * ((ms - since) as f64 / span.window_ms as f64).clamp(0.0, 1.0);
     let y = |v: f64| TOP + plot_h * (1.0 - (v / top).clamp(0.0, 1.0));
-    let mut svg = format!(
-        "<svg id=\"{}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" role=\"img\" aria-label=\"p50 and p95 latency over {}\">",
-        escape(id),
-        span.label
+    let mut svg = svg_open(
+        id,
+        HEIGHT,
+        &format!("p50 and p95 latency over {}", span.label),
     );
     let _ = write!(
         svg,
@@ -182,9 +191,7 @@ pub fn timeline(incidents: &[crate::store::Incident], window_ms: i64, until_ms: 
     let left = 280.0;
     let plot_w = WIDTH - left - RIGHT;
     let x = |ms: i64| left + plot_w * ((ms - since) as f64 / window_ms as f64).clamp(0.0, 1.0);
-    let mut svg = format!(
-        "<svg id=\"timeline\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"incident timeline\">"
-    );
+    let mut svg = svg_open("timeline", height, "incident timeline");
     for step in 0..=7 {
         let ms = since + window_ms * step / 7;
         let px = x(ms);

@@ -8,9 +8,12 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
 use launchready_lab::app::{AppConfig, MemberApp};
 use launchready_mailbox::SmtpSink;
 use launchready_net::{Net, NetConfig};
+use launchready_testkit::watchdog::within;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -76,4 +79,49 @@ pub async fn json_receiver() -> (String, Received) {
         .with_state(received.clone());
     let addr = serve(app).await;
     (format!("http://{addr}/hook"), received)
+}
+
+/// A response as the dashboard's tests read it.
+pub struct Page {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// A response header's value, empty when it is absent or not text.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// One GET over a fresh HTTP/1.1 connection, with a watchdog.
+pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Page {
+    within(Duration::from_secs(30), &format!("GET {path}"), async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut request = hyper::Request::get(path).header("host", addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = sender
+            .send_request(request.body(Empty::<Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    })
+    .await
 }
