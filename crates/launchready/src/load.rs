@@ -332,9 +332,9 @@ fn live_view(
     })
 }
 
+/// Writes a report file; a failure means the run could not finish ("cannot write FILE: why").
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text)
-        .map_err(|e| Failure::could_not_run(anyhow!("cannot write {}: {e}", path.display())))
+    crate::commands::write_file(path, text, "")
 }
 
 pub async fn run(cmd: LoadCmd) -> Result<u8, Failure> {
