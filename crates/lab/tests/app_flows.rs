@@ -128,6 +128,14 @@ fn check_fails_at(result: &FlowResult, line: usize) {
     assert_eq!(last, Some(line), "the run should stop there:\n{report}");
 }
 
+/// Against the app broken by `mode`, `journey` fails at its step containing `needle`, and the login journey,
+/// which that mode leaves alone, still passes.
+async fn check_breaks_only(mode: Mode, journey: &str, needle: &str) {
+    let world = world(mode).await;
+    check_fails_at(&run(&world, journey).await, line_of(journey, needle));
+    check_passes(&run(&world, LOGIN).await);
+}
+
 const SIGNUP: &str = "signup-to-payment.hurl";
 const LOGIN: &str = "login-to-members.hurl";
 const RESET: &str = "password-reset.hurl";
@@ -153,12 +161,7 @@ async fn all_three_journeys_pass_against_the_healthy_app() {
 
 #[tokio::test]
 async fn checkout_error_fails_the_signup_journey_at_checkout_only() {
-    let world = world(Mode::CheckoutError).await;
-    check_fails_at(
-        &run(&world, SIGNUP).await,
-        line_of(SIGNUP, "POST {{base_url}}/checkout"),
-    );
-    check_passes(&run(&world, LOGIN).await);
+    check_breaks_only(Mode::CheckoutError, SIGNUP, "POST {{base_url}}/checkout").await;
 }
 
 #[tokio::test]
@@ -179,12 +182,7 @@ async fn slow_login_fails_the_login_journey_at_the_login_post() {
 
 #[tokio::test]
 async fn a_broken_reset_link_fails_the_reset_journey_when_followed() {
-    let world = world(Mode::BrokenResetLink).await;
-    check_fails_at(
-        &run(&world, RESET).await,
-        line_of(RESET, "GET {{reset_link}}"),
-    );
-    check_passes(&run(&world, LOGIN).await);
+    check_breaks_only(Mode::BrokenResetLink, RESET, "GET {{reset_link}}").await;
 }
 
 #[tokio::test]
