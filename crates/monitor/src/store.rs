@@ -125,7 +125,7 @@ pub struct Incident {
 
 /// Who produced a result and for which slot: the node's name, its region label (empty: none) and the intended
 /// start of the run (`None` for a run outside the schedule, such as `--once`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunMeta {
     pub node: String,
     pub region: String,
@@ -133,11 +133,13 @@ pub struct RunMeta {
 }
 
 /// A stored result with where it ran, for per-region views and for checking the schedule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Run {
+    #[sqlx(rename = "check_id")]
     pub check: String,
     pub at_ms: i64,
     pub ok: bool,
+    #[sqlx(flatten)]
     pub meta: RunMeta,
 }
 
@@ -355,25 +357,11 @@ impl Store {
     /// Every stored run of every check with its node, region and slot, oldest first.
     pub async fn runs(&self) -> Result<Vec<Run>, StoreError> {
         with_pool!(self, |pool| {
-            let rows = sqlx::query(
+            Ok(sqlx::query_as(
                 "SELECT check_id, at_ms, ok, node, region, due_ms FROM results ORDER BY at_ms, id",
             )
             .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(Run {
-                        check: row.try_get("check_id")?,
-                        at_ms: row.try_get("at_ms")?,
-                        ok: row.try_get("ok")?,
-                        meta: RunMeta {
-                            node: row.try_get("node")?,
-                            region: row.try_get("region")?,
-                            due_ms: row.try_get("due_ms")?,
-                        },
-                    })
-                })
-                .collect()
+            .await?)
         })
     }
 
