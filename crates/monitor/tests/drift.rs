@@ -12,7 +12,8 @@ use launchready_lab::{Lab, RecordData, Scenario, Zone};
 use launchready_manifest::Manifest;
 use launchready_monitor::checks::{self, CheckKind, JourneyContext};
 use launchready_monitor::{default_rules, plan};
-use launchready_net::{ConnectTo, Net, NetConfig};
+use launchready_net::{Net, NetConfig};
+use launchready_testkit::lab as lab_harness;
 use launchready_testkit::watchdog::within;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
@@ -55,18 +56,13 @@ fn manifest_text() -> String {
     )
 }
 
+/// A net pointed at the lab as the flags would point it: its nameserver, its listeners and its CA.
 fn net(lab: &Lab) -> Net {
-    Net::new(NetConfig {
-        resolvers: vec![lab.dns_addr()],
-        connect_to: lab
-            .connect_to_args()
-            .iter()
-            .map(|c| c.parse::<ConnectTo>().unwrap())
-            .collect(),
+    let options = lab_harness::Options {
         timeout: Duration::from_secs(5),
-        ..NetConfig::default()
-    })
-    .unwrap()
+        ..lab_harness::Options::default()
+    };
+    lab_harness::net_for(lab, &options).unwrap()
 }
 
 /// What `launchready dns snapshot -o DIR/before.zone` writes: the zone file and its JSON sidecar.
