@@ -142,7 +142,7 @@ pub(crate) fn manifest_flows(manifest: &Manifest) -> Result<Vec<(String, FlowFil
 }
 
 /// `NAME=VALUE` from a flag or a file line; a usage error naming the flag otherwise.
-pub(crate) fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
+fn name_value(text: &str, flag: &str) -> Result<(String, String), Failure> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_string(), value.to_string()))
@@ -174,6 +174,11 @@ pub(crate) fn secrets(vars: &mut Variables, flags: &[String]) -> Result<(), Fail
     for (name, value) in prefixed_env("HURL_SECRET_") {
         vars.set_secret(&name, value);
     }
+    flag_secrets(vars, flags)
+}
+
+/// The `--secret` flags alone (redacted everywhere).
+pub(crate) fn flag_secrets(vars: &mut Variables, flags: &[String]) -> Result<(), Failure> {
     for text in flags {
         let (name, value) = name_value(text, "--secret")?;
         vars.set_secret(&name, value);

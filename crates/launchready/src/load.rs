@@ -6,7 +6,7 @@
 use crate::Failure;
 use crate::cli::NetArgs;
 use crate::commands::{journey_net, manifest_path};
-use crate::journey_args::{self, ConnectionArgs, RequestArgs, VariableArgs, name_value};
+use crate::journey_args::{self, ConnectionArgs, RequestArgs, VariableArgs};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -139,10 +139,7 @@ fn variables(cmd: &LoadCmd) -> Result<(Variables, Rows), Failure> {
         journey_args::variables_file(&mut vars, path)?;
     }
     journey_args::flag_variables(&mut vars, &cmd.vars.variables)?;
-    for text in &cmd.vars.secrets {
-        let (name, value) = name_value(text, "--secret")?;
-        vars.set_secret(&name, value);
-    }
+    journey_args::flag_secrets(&mut vars, &cmd.vars.secrets)?;
     Ok((vars, rows))
 }
 
