@@ -7,7 +7,7 @@
 //! Both are optional: without them the monitor runs every minute with the roadmap's default alerts.
 
 use crate::raw::S;
-use crate::translate::did_you_mean;
+use crate::translate::{did_you_mean, suggest};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -473,9 +473,7 @@ pub fn check_id_problem(id: &str) -> Option<(String, Option<String>)> {
             None
         }
         None => {
-            let help = did_you_mean(id, &["landing"])
-                .map(|b| format!("did you mean `{b}`?"))
-                .unwrap_or_else(|| forms.to_string());
+            let help = suggest(did_you_mean(id, &["landing"]), || forms.to_string());
             Some((format!("unknown check `{id}`"), Some(help)))
         }
     }
@@ -677,13 +675,13 @@ pub(crate) fn validate_monitor(
         }
         let kind = c.kind.get_ref().trim().to_string();
         if !CHANNEL_TYPES.contains(&kind.as_str()) {
-            let help = did_you_mean(&kind, CHANNEL_TYPES)
-                .map(|b| format!("did you mean `{b}`?"))
-                .or_else(|| Some(format!("one of {}", CHANNEL_TYPES.join(", "))));
+            let help = suggest(did_you_mean(&kind, CHANNEL_TYPES), || {
+                format!("one of {}", CHANNEL_TYPES.join(", "))
+            });
             error(
                 c.kind.span(),
                 format!("unknown channel type `{kind}`"),
-                help,
+                Some(help),
             );
             continue;
         }
@@ -762,15 +760,13 @@ pub(crate) fn validate_alerts(
                 let n = c.get_ref().trim().to_string();
                 if n != "log" && !channels.iter().any(|ch| ch.name == n) {
                     let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
-                    let help = did_you_mean(&n, &names)
-                        .map(|b| format!("did you mean `{b}`?"))
-                        .or_else(|| {
-                            Some("define it as a [[monitor.channel]], or use \"log\"".into())
-                        });
+                    let help = suggest(did_you_mean(&n, &names), || {
+                        "define it as a [[monitor.channel]], or use \"log\"".into()
+                    });
                     error(
                         c.span(),
                         format!("alert `{name}` names channel `{n}`, which is not defined"),
-                        help,
+                        Some(help),
                     );
                     ok = false;
                 }

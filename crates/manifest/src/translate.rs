@@ -116,6 +116,14 @@ pub(crate) fn did_you_mean<'a>(input: &str, candidates: &[&'a str]) -> Option<&'
         .map(|(candidate, _)| candidate)
 }
 
+/// The help for an unknown name: the close one when there is one, else `otherwise`.
+pub(crate) fn suggest(best: Option<&str>, otherwise: impl FnOnce() -> String) -> String {
+    match best {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => otherwise(),
+    }
+}
+
 fn missing_key(key: &str, table_text: &str) -> Diagnostic {
     if key == "site" {
         return Diagnostic::new("missing the required [site] table")

@@ -7,7 +7,7 @@ use crate::raw::{
     RawAudit, RawDuration, RawEdge, RawEmail, RawIgnore, RawLegacyLink, RawLoad, RawManifest,
     RawRoute, RawSubdomain, S,
 };
-use crate::translate::did_you_mean;
+use crate::translate::{did_you_mean, suggest};
 use crate::{
     AuditOptions, DEFAULT_SUBDOMAINS, Edge, Email, Ignore, LegacyLink, Load, Manifest, Route,
     RouteKind, Site, Subdomain,
@@ -95,6 +95,32 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// A list of names from a closed set, or all of `all` when the key is absent. An unknown name is reported at
+    /// itself, worded by `unknown`, with the closest known name as help, else `otherwise` given the names.
+    fn names_from<T: Named>(
+        &mut self,
+        list: Option<&Vec<S<String>>>,
+        unknown: impl Fn(&str) -> String,
+        otherwise: impl Fn(&str) -> String,
+    ) -> Vec<T> {
+        let Some(list) = list else {
+            return T::ALL.to_vec();
+        };
+        let names: Vec<&str> = T::ALL.iter().map(|&t| t.name()).collect();
+        list.iter()
+            .filter_map(|item| {
+                let found = T::ALL.iter().copied().find(|&t| t.name() == item.get_ref());
+                if found.is_none() {
+                    let help = suggest(did_you_mean(item.get_ref(), &names), || {
+                        otherwise(&names.join(", "))
+                    });
+                    self.error(item.span(), unknown(item.get_ref()), Some(help));
+                }
+                found
+            })
+            .collect()
+    }
+
     /// A duration key (`"10s"`, `"1m30s"`, `"500ms"` or seconds), or its older whole-seconds spelling, within
     /// `range`; out-of-range and unreadable values are reported at the value.
     fn duration(
@@ -147,6 +173,26 @@ impl Checker<'_> {
                 default
             }
         }
+    }
+}
+
+/// A closed set of names a list key picks from.
+trait Named: Copy + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+}
+
+impl Named for crate::NeverReveal {
+    const ALL: &'static [Self] = &crate::NeverReveal::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for crate::EscalationTrigger {
+    const ALL: &'static [Self] = &crate::EscalationTrigger::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -562,10 +608,9 @@ fn kind_help(value: &str) -> String {
         "asset" | "assets" | "file" | "cdn" => Some("static"),
         _ => None,
     };
-    match synonym.or_else(|| did_you_mean(value, &names)) {
-        Some(best) => format!("did you mean `{best}`?"),
-        None => format!("expected one of: {}", names.join(", ")),
-    }
+    suggest(synonym.or_else(|| did_you_mean(value, &names)), || {
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 fn legacy_links(checker: &mut Checker<'_>, raw: Vec<RawLegacyLink>) -> Vec<LegacyLink> {
@@ -1118,10 +1163,9 @@ fn ai(checker: &mut Checker<'_>, raw: crate::raw::RawAi) -> Option<crate::Ai> {
             "json" => AiFormat::Json,
             "form" => AiFormat::Form,
             other => {
-                let help = match did_you_mean(other, &AiFormat::NAMES) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => "use \"openai\", \"json\" or \"form\"".to_string(),
-                };
+                let help = suggest(did_you_mean(other, &AiFormat::NAMES), || {
+                    "use \"openai\", \"json\" or \"form\"".to_string()
+                });
                 checker.error(
                     value.span(),
                     format!("unknown assistant format `{other}`"),
@@ -1205,10 +1249,9 @@ fn ai(checker: &mut Checker<'_>, raw: crate::raw::RawAi) -> Option<crate::Ai> {
     let tool_names: Vec<&str> = tools.iter().map(String::as_str).collect();
     let known_tool = |checker: &mut Checker<'_>, name: &S<String>, key: &str| {
         if !tool_names.is_empty() && !tool_names.contains(&name.get_ref().as_str()) {
-            let help = match did_you_mean(name.get_ref(), &tool_names) {
-                Some(best) => format!("did you mean `{best}`?"),
-                None => format!("add it to `tools` ({})", tool_names.join(", ")),
-            };
+            let help = suggest(did_you_mean(name.get_ref(), &tool_names), || {
+                format!("add it to `tools` ({})", tool_names.join(", "))
+            });
             checker.error(
                 name.span(),
                 format!("`{}` in `{key}` is not one of `tools`", name.get_ref()),
@@ -1234,60 +1277,19 @@ fn ai(checker: &mut Checker<'_>, raw: crate::raw::RawAi) -> Option<crate::Ai> {
             );
         }
     }
-    let never_reveal = match &raw.never_reveal {
-        None => NeverReveal::ALL.to_vec(),
-        Some(list) => {
-            let names: Vec<&str> = NeverReveal::ALL.iter().map(|n| n.as_str()).collect();
-            list.iter()
-                .filter_map(|item| {
-                    let found = NeverReveal::ALL
-                        .into_iter()
-                        .find(|n| n.as_str() == item.get_ref());
-                    if found.is_none() {
-                        let help = match did_you_mean(item.get_ref(), &names) {
-                            Some(best) => format!("did you mean `{best}`?"),
-                            None => format!(
-                                "use {}; put your own regular expressions in `never_reveal_patterns`",
-                                names.join(", ")
-                            ),
-                        };
-                        checker.error(
-                            item.span(),
-                            format!("unknown kind `{}` in `never_reveal`", item.get_ref()),
-                            Some(help),
-                        );
-                    }
-                    found
-                })
-                .collect()
-        }
-    };
+    let never_reveal: Vec<NeverReveal> = checker.names_from(
+        raw.never_reveal.as_ref(),
+        |item| format!("unknown kind `{item}` in `never_reveal`"),
+        |names| format!("use {names}; put your own regular expressions in `never_reveal_patterns`"),
+    );
     for pattern in raw.never_reveal_patterns.iter().flatten() {
         ai_regex(checker, pattern);
     }
-    let escalate_for = match &raw.escalate_for {
-        None => EscalationTrigger::ALL.to_vec(),
-        Some(list) => {
-            let names: Vec<&str> = EscalationTrigger::ALL.iter().map(|t| t.as_str()).collect();
-            list.iter()
-                .filter_map(|item| {
-                    let found = EscalationTrigger::parse(item.get_ref());
-                    if found.is_none() {
-                        let help = match did_you_mean(item.get_ref(), &names) {
-                            Some(best) => format!("did you mean `{best}`?"),
-                            None => format!("use {}", names.join(", ")),
-                        };
-                        checker.error(
-                            item.span(),
-                            format!("unknown escalation trigger `{}`", item.get_ref()),
-                            Some(help),
-                        );
-                    }
-                    found
-                })
-                .collect()
-        }
-    };
+    let escalate_for: Vec<EscalationTrigger> = checker.names_from(
+        raw.escalate_for.as_ref(),
+        |item| format!("unknown escalation trigger `{item}`"),
+        |names| format!("use {names}"),
+    );
     let escalation_phrases = strings(&raw.escalation_phrases);
     if !escalate_for.is_empty() && raw.escalation_tool.is_none() && escalation_phrases.is_empty() {
         let span = raw
@@ -1502,10 +1504,9 @@ fn access_kind_help(value: &str) -> String {
         "actions" | "pipeline" | "deploy" => Some("ci"),
         _ => None,
     };
-    match synonym.or_else(|| did_you_mean(value, &names)) {
-        Some(best) => format!("did you mean `{best}`?"),
-        None => format!("expected one of: {}", names.join(", ")),
-    }
+    suggest(synonym.or_else(|| did_you_mean(value, &names)), || {
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 /// The `[[access]]` entries: one per service, a known kind, and a credential *location* — a value that looks like

@@ -13,6 +13,15 @@ fn error(extra: &str) -> String {
     parse(extra).expect_err("should be refused").to_string()
 }
 
+/// Each `(extra, at, says)`: the manifest with `extra` is refused at `at` with a message containing `says`.
+fn check_refusals(cases: &[(&str, &str, &str)]) {
+    for (extra, at, says) in cases {
+        let message = error(extra);
+        assert!(message.contains(at), "expected {at} in:\n{message}");
+        assert!(message.contains(says), "expected `{says}` in:\n{message}");
+    }
+}
+
 #[test]
 fn absent_tables_are_the_defaults() {
     let m = parse("").expect("valid");
@@ -194,11 +203,7 @@ fn schedule_and_retention_mistakes_name_the_key() {
             "did you mean `dns_snapshot`",
         ),
     ];
-    for (extra, at, says) in cases {
-        let message = error(extra);
-        assert!(message.contains(at), "expected {at} in:\n{message}");
-        assert!(message.contains(says), "expected `{says}` in:\n{message}");
-    }
+    check_refusals(&cases);
 }
 
 #[test]
@@ -270,9 +275,5 @@ fn mistakes_are_located_and_explained() {
             "[[monitor.check]]",
         ),
     ];
-    for (extra, at, says) in cases {
-        let message = error(extra);
-        assert!(message.contains(at), "expected {at} in:\n{message}");
-        assert!(message.contains(says), "expected `{says}` in:\n{message}");
-    }
+    check_refusals(&cases);
 }
