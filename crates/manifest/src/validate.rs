@@ -57,7 +57,11 @@ impl Checker<'_> {
         empty: &str,
         help: &str,
     ) -> Option<String> {
-        let value = value?;
+        self.text(value?, empty, help)
+    }
+
+    /// A text value, trimmed; an empty one is reported at the value (with `help`) and gives `None`.
+    fn text(&mut self, value: &S<String>, empty: &str, help: &str) -> Option<String> {
         let text = value.get_ref().trim();
         if text.is_empty() {
             self.error(value.span(), empty, Some(help.to_string()));
@@ -726,29 +730,23 @@ fn flows(checker: &mut Checker<'_>, raw: Vec<crate::raw::RawFlow>) -> Vec<crate:
     let mut names = Seen::new();
     let mut out = Vec::new();
     for flow in raw {
-        let file = flow.file.get_ref().trim();
-        if file.is_empty() {
-            checker.error(
-                flow.file.span(),
-                "the flow file is empty",
-                Some("name a Hurl file, e.g. file = \"flows/login.hurl\"".to_string()),
-            );
+        let Some(file) = checker.text(
+            &flow.file,
+            "the flow file is empty",
+            "name a Hurl file, e.g. file = \"flows/login.hurl\"",
+        ) else {
             continue;
-        }
+        };
         let file = std::path::PathBuf::from(file);
         let (name, span) = match &flow.name {
-            Some(name) if name.get_ref().trim().is_empty() => {
-                checker.error(
-                    name.span(),
-                    "the flow name is empty",
-                    Some(
-                        "give it a short name such as \"login to members\", or remove the key"
-                            .to_string(),
-                    ),
-                );
-                continue;
-            }
-            Some(name) => (name.get_ref().trim().to_string(), name.span()),
+            Some(name) => match checker.text(
+                name,
+                "the flow name is empty",
+                "give it a short name such as \"login to members\", or remove the key",
+            ) {
+                Some(text) => (text, name.span()),
+                None => continue,
+            },
             None => (
                 file.file_stem().map_or_else(
                     || file.display().to_string(),
@@ -1516,15 +1514,13 @@ fn access(checker: &mut Checker<'_>, raw: Vec<S<crate::raw::RawAccess>>) -> Vec<
     let mut out = Vec::new();
     for entry in raw {
         let entry = entry.into_inner();
-        let service = entry.service.get_ref().trim().to_string();
-        if service.is_empty() {
-            checker.error(
-                entry.service.span(),
-                "`service` is empty",
-                Some("e.g. service = \"Cloudflare\"".into()),
-            );
+        let Some(service) = checker.text(
+            &entry.service,
+            "`service` is empty",
+            "e.g. service = \"Cloudflare\"",
+        ) else {
             continue;
-        }
+        };
         if let Some(first) = seen.check(&service.to_lowercase(), entry.service.span()) {
             checker.duplicate(
                 entry.service.span(),
