@@ -42,38 +42,14 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn between(previous: &Report, current: &Report) -> Comparison {
-        let key = |f: &Finding| (f.id.clone(), f.subject.clone());
-        let before: BTreeSet<(String, String)> = previous.active().map(key).collect();
-        let now: BTreeSet<(String, String)> = current.active().map(key).collect();
-        let most_severe_first = |list: &mut Vec<FindingKey>| {
-            list.sort_by(|a, b| {
-                (b.severity, &a.id, &a.subject).cmp(&(a.severity, &b.id, &b.subject))
-            });
-        };
-        let mut fixed: Vec<FindingKey> = previous
-            .active()
-            .filter(|f| !now.contains(&key(f)))
-            .map(FindingKey::of)
-            .collect();
-        let mut new: Vec<FindingKey> = current
-            .active()
-            .filter(|f| !before.contains(&key(f)))
-            .map(FindingKey::of)
-            .collect();
-        let mut unchanged: Vec<FindingKey> = current
-            .active()
-            .filter(|f| before.contains(&key(f)))
-            .map(FindingKey::of)
-            .collect();
-        most_severe_first(&mut fixed);
-        most_severe_first(&mut new);
-        most_severe_first(&mut unchanged);
+        let before = keys(previous);
+        let now = keys(current);
         Comparison {
             previous_generated_at: previous.generated_at.clone(),
             previous_score: previous.score,
-            fixed,
-            new,
-            unchanged,
+            fixed: matching(previous, |k| !now.contains(&k)),
+            new: matching(current, |k| !before.contains(&k)),
+            unchanged: matching(current, |k| before.contains(&k)),
         }
     }
 
@@ -88,6 +64,26 @@ impl Comparison {
             self.previous_score
         )
     }
+}
+
+/// What matches a finding across two reports.
+fn key(finding: &Finding) -> (String, String) {
+    (finding.id.clone(), finding.subject.clone())
+}
+
+fn keys(report: &Report) -> BTreeSet<(String, String)> {
+    report.active().map(key).collect()
+}
+
+/// The report's active findings whose key passes `keep`, most severe first.
+fn matching(report: &Report, keep: impl Fn((String, String)) -> bool) -> Vec<FindingKey> {
+    let mut list: Vec<FindingKey> = report
+        .active()
+        .filter(|f| keep(key(f)))
+        .map(FindingKey::of)
+        .collect();
+    list.sort_by(|a, b| (b.severity, &a.id, &a.subject).cmp(&(a.severity, &b.id, &b.subject)));
+    list
 }
 
 #[cfg(test)]
@@ -105,31 +101,31 @@ mod tests {
         )
     }
 
+    fn report(generated_at: &str, findings: Vec<Finding>) -> Report {
+        Report::new("d", generated_at, findings, vec![])
+    }
+
     #[test]
     fn fixed_new_and_unchanged_are_matched_by_id_and_subject() {
-        let previous = Report::new(
-            "d",
+        let previous = report(
             "2026-12-01T00:00:00Z",
             vec![
                 finding("tls.cert.expired", "www.d", Severity::Blocker),
                 finding("hsts.missing", "d", Severity::High),
                 finding("hsts.missing", "app.d", Severity::High),
             ],
-            vec![],
         );
         let mut suppressed = finding("hsts.missing", "app.d", Severity::High);
         suppressed.suppressed = Some(Suppression {
             reason: "accepted".into(),
         });
-        let current = Report::new(
-            "d",
+        let current = report(
             "2026-12-02T00:00:00Z",
             vec![
                 finding("hsts.missing", "d", Severity::Medium),
                 finding("email.dmarc.missing", "d", Severity::High),
                 suppressed,
             ],
-            vec![],
         );
         let comparison = Comparison::between(&previous, &current);
         let names = |list: &[FindingKey]| {

@@ -389,6 +389,27 @@ pub struct MapHop {
     pub error: Option<String>,
 }
 
+impl MapPath {
+    /// A path that starts where its first hop does (an empty start when it has none).
+    pub fn from_hops(end: impl Into<String>, hops: Vec<MapHop>) -> MapPath {
+        MapPath {
+            start: hops.first().map(|hop| hop.url.clone()).unwrap_or_default(),
+            hops,
+            end: end.into(),
+        }
+    }
+}
+
+impl MapHop {
+    pub fn new(url: impl Into<String>, status: Option<u16>, error: Option<String>) -> MapHop {
+        MapHop {
+            url: url.into(),
+            status,
+            error,
+        }
+    }
+}
+
 /// Name and version of the tool that wrote a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {

@@ -302,6 +302,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use launchready_findings::{MapHop, MapPath};
 
     #[test]
     fn one_line_flattens_breaks_and_defuses_escape_sequences() {
@@ -310,21 +311,11 @@ mod tests {
     }
 
     fn view(end: &str, hops: &[(&str, u16)]) -> String {
-        let path = launchready_findings::MapPath {
-            start: hops
-                .first()
-                .map(|(url, _)| url.to_string())
-                .unwrap_or_default(),
-            hops: hops
-                .iter()
-                .map(|&(url, status)| launchready_findings::MapHop {
-                    url: url.to_string(),
-                    status: Some(status),
-                    error: None,
-                })
-                .collect(),
-            end: end.to_string(),
-        };
+        let hops = hops
+            .iter()
+            .map(|&(url, status)| MapHop::new(url, Some(status), None))
+            .collect();
+        let path = MapPath::from_hops(end, hops);
         path_line(&Painter { color: false }, &text::path_view(&path), 16)
     }
 
@@ -353,15 +344,10 @@ mod tests {
     #[test]
     fn coloured_statuses_follow_their_class() {
         let painter = Painter { color: true };
-        let path = launchready_findings::MapPath {
-            start: "http://a.test/".to_string(),
-            hops: vec![launchready_findings::MapHop {
-                url: "http://a.test/".to_string(),
-                status: Some(200),
-                error: None,
-            }],
-            end: "final".to_string(),
-        };
+        let path = MapPath::from_hops(
+            "final",
+            vec![MapHop::new("http://a.test/", Some(200), None)],
+        );
         let line = path_line(&painter, &text::path_view(&path), 0);
         assert!(line.contains("\u{1b}[32m200"), "{line:?}");
     }

@@ -197,21 +197,13 @@ pub fn demo_report() -> Report {
 
 /// A path from its hops, each a URL and its status; a hop without a status timed out.
 pub fn path(end: &str, hops: &[(&str, Option<u16>)]) -> MapPath {
-    MapPath {
-        start: hops
-            .first()
-            .map(|(url, _)| url.to_string())
-            .unwrap_or_default(),
-        hops: hops
-            .iter()
-            .map(|&(url, status)| MapHop {
-                url: url.to_string(),
-                status,
-                error: status.is_none().then(|| "timeout".to_string()),
-            })
-            .collect(),
-        end: end.to_string(),
-    }
+    let hops = hops
+        .iter()
+        .map(|&(url, status)| {
+            MapHop::new(url, status, status.is_none().then(|| "timeout".to_string()))
+        })
+        .collect();
+    MapPath::from_hops(end, hops)
 }
 
 /// A TLS summary: session version and ALPN, then the leaf certificate's issuer, names, expiry and key, and the
