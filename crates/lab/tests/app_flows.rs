@@ -7,6 +7,7 @@ use launchready_flow::{Engine, FlowFile, FlowResult, RunOptions, Status, Variabl
 use launchready_lab::app::{AppConfig, MemberApp, Mode, SIGNATURE_HEADER, sign_webhook};
 use launchready_mailbox::{MailboxBackend, SmtpSink};
 use launchready_net::{HttpRequest, Net, NetConfig};
+use launchready_testkit::lab::app_config;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,19 +44,7 @@ async fn app_with(configure: impl FnOnce(AppConfig) -> AppConfig) -> (SmtpSink, 
 
 /// A client that reaches the app by its connect-to rules and trusts its CA.
 fn net_for(app: &MemberApp) -> Net {
-    Net::new(NetConfig {
-        // The connect-to rule names an address, so no lookup happens; naming a resolver keeps resolv.conf out.
-        resolvers: vec!["127.0.0.1:9".parse().expect("address")],
-        connect_to: app
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse().expect("connect-to rule"))
-            .collect(),
-        ca_files: vec![app.ca_file().to_path_buf()],
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .expect("net")
+    Net::new(app_config(app, Duration::from_secs(10))).expect("net")
 }
 
 fn example(name: &str) -> PathBuf {

@@ -9,6 +9,7 @@ use launchready_lab::app::{AppConfig, MemberApp, Mode};
 use launchready_load::{LoadPlan, Stop, Threshold, exit};
 use launchready_mailbox::{MailboxBackend, SmtpSink};
 use launchready_net::{Net, NetConfig};
+use launchready_testkit::lab::app_config;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,16 +38,8 @@ async fn lab(members: usize) -> Lab {
         assert!(app.add_member(&format!("member{i}@lab.test"), PASSWORD));
     }
     let net = Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        connect_to: app
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse().expect("connect-to"))
-            .collect(),
-        ca_files: vec![app.ca_file().to_path_buf()],
-        timeout: Duration::from_secs(10),
         concurrency: 256,
-        ..NetConfig::default()
+        ..app_config(&app, Duration::from_secs(10))
     })
     .expect("net");
     Lab {

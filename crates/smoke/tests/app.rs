@@ -8,8 +8,9 @@ use launchready_lab::app::{AppConfig, MemberApp, Mode};
 use launchready_lab::{Handler, Lab, Page, Scenario, Site, Zone};
 use launchready_mailbox::{MailboxBackend, SmtpSink};
 use launchready_manifest::Manifest;
-use launchready_net::{Net, NetConfig};
+use launchready_net::Net;
 use launchready_smoke::{GatherOptions, NamedFlow, Redactor, SmokeFacts};
+use launchready_testkit::lab::app_config;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -87,19 +88,7 @@ async fn app(mode: Mode) -> App {
     config.version = "2.4.0".to_string();
     let app = MemberApp::start(config).await.expect("the app starts");
     assert!(app.add_member(MEMBER, PASSWORD));
-    let net = Net::new(NetConfig {
-        // The connect-to rule names an address, so nothing is looked up; a resolver keeps resolv.conf out.
-        resolvers: vec!["127.0.0.1:9".parse().expect("address")],
-        connect_to: app
-            .connect_to_args()
-            .iter()
-            .map(|r| r.parse().expect("connect-to rule"))
-            .collect(),
-        ca_files: vec![app.ca_file().to_path_buf()],
-        timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    })
-    .expect("net");
+    let net = Net::new(app_config(&app, Duration::from_secs(10))).expect("net");
     App {
         sink,
         _app: app,

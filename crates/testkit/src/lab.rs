@@ -19,6 +19,7 @@ use std::time::Duration;
 use launchready_audit::{GatherOptions, RateLimitProbe, gather_checked};
 use launchready_findings::facts::{ChainFacts, Facts, HostFacts};
 use launchready_findings::{Finding, Report, Severity};
+use launchready_lab::app::MemberApp;
 use launchready_lab::{Handler, Lab, LabError, Page, RecordData, Scenario, Site, Zone, scenarios};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig, NetError};
@@ -131,6 +132,30 @@ pub fn net_config(lab: &Lab, options: &Options) -> Result<NetConfig, StartError>
         timeout: options.timeout,
         ..NetConfig::default()
     })
+}
+
+/// A client for servers reached only through `connect_to` rules (the membership app, a real server on loopback),
+/// trusting `ca_file`. The rules name addresses, so nothing is looked up; naming a resolver that answers nothing
+/// (`127.0.0.1:9`) keeps the machine's resolv.conf out. A rule that does not parse fails the test.
+pub fn loopback_config(connect_to: &[String], ca_file: &Path, timeout: Duration) -> NetConfig {
+    NetConfig {
+        resolvers: vec![([127, 0, 0, 1], 9).into()],
+        connect_to: connect_to
+            .iter()
+            .map(|rule| {
+                rule.parse()
+                    .unwrap_or_else(|e| panic!("connect-to rule {rule}: {e}"))
+            })
+            .collect(),
+        ca_files: vec![ca_file.to_path_buf()],
+        timeout,
+        ..NetConfig::default()
+    }
+}
+
+/// [`loopback_config`] for the lab's membership app: its connect-to rule and its CA.
+pub fn app_config(app: &MemberApp, timeout: Duration) -> NetConfig {
+    loopback_config(&app.connect_to_args(), app.ca_file(), timeout)
 }
 
 /// A `Net` pointed at a started lab ([`net_config`]).

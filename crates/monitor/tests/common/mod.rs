@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use launchready_lab::app::{AppConfig, MemberApp};
 use launchready_mailbox::SmtpSink;
 use launchready_net::{Net, NetConfig};
+use launchready_testkit::lab::loopback_config;
 use launchready_testkit::watchdog::within;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -31,14 +32,7 @@ pub async fn member_app() -> (SmtpSink, MemberApp) {
 /// A net that reaches the app's hosts through `connect_to` and trusts its CA; no name resolves otherwise
 /// (nothing listens on port 9).
 pub fn app_net(connect_to: &[String], ca_file: &Path, timeout: Duration) -> Net {
-    Net::new(NetConfig {
-        resolvers: vec![([127, 0, 0, 1], 9).into()],
-        connect_to: connect_to.iter().map(|r| r.parse().unwrap()).collect(),
-        ca_files: vec![ca_file.to_path_buf()],
-        timeout,
-        ..NetConfig::default()
-    })
-    .unwrap()
+    Net::new(loopback_config(connect_to, ca_file, timeout)).unwrap()
 }
 
 /// A net for loopback URLs only: no name resolves (nothing listens on port 9).
