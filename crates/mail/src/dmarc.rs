@@ -7,25 +7,7 @@ use serde::Serialize;
 use crate::org::{self, AlignMode};
 use crate::records::{self, NameCase, RecordError, Tag, clip, trim_wsp};
 
-/// What the TXT answers at `_dmarc.<domain>` hold. RFC 7489 section 6.6.3: several DMARC records mean
-/// none applies, exactly like no record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "records", rename_all = "snake_case")]
-pub enum Selection {
-    None,
-    One(String),
-    Multiple(Vec<String>),
-}
-
-impl Selection {
-    /// The record that applies, if exactly one does.
-    pub fn record(&self) -> Option<&str> {
-        match self {
-            Selection::One(record) => Some(record),
-            _ => None,
-        }
-    }
-}
+pub use crate::records::Selection;
 
 /// Whether a TXT string is a DMARC record: its first tag is `v=DMARC1`, exactly (the ABNF spells the
 /// version case-sensitively), with whitespace allowed around the `=` and before the `;`.
@@ -37,14 +19,11 @@ fn is_dmarc(txt: &str) -> bool {
     }
 }
 
-/// Picks the DMARC record out of a name's TXT records, discarding the others (SPF, verification tokens).
+/// Picks the DMARC record out of a name's TXT records (those at `_dmarc.<domain>`), discarding the others
+/// (SPF, verification tokens). RFC 7489 section 6.6.3: several DMARC records mean none applies, exactly like no
+/// record.
 pub fn select(txts: &[String]) -> Selection {
-    let mut found: Vec<String> = txts.iter().filter(|t| is_dmarc(t)).cloned().collect();
-    match found.len() {
-        0 => Selection::None,
-        1 => Selection::One(found.remove(0)),
-        _ => Selection::Multiple(found),
-    }
+    records::select_where(txts, is_dmarc)
 }
 
 /// RFC 7489 section 7.1: a report destination authorizes reports for another domain by publishing a TXT
@@ -523,10 +502,7 @@ mod tests {
     }
 
     fn err_of(record: &str) -> DmarcError {
-        match parse(record) {
-            Ok(r) => panic!("{record:?} parsed: {r:?}"),
-            Err(e) => e,
-        }
+        parse(record).expect_err(&format!("{record:?} parsed"))
     }
 
     #[test]

@@ -390,10 +390,7 @@ mod tests {
     use super::*;
 
     fn policy_err(body: &str) -> PolicyError {
-        match parse_policy(body) {
-            Ok(p) => panic!("{body:?} parsed: {p:?}"),
-            Err(e) => e,
-        }
+        parse_policy(body).expect_err(&format!("{body:?} parsed"))
     }
 
     #[test]

@@ -5,6 +5,36 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
+/// Which of a name's TXT records is the one record of a kind: several of them mean none applies, exactly like
+/// no record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "records", rename_all = "snake_case")]
+pub enum Selection {
+    None,
+    One(String),
+    Multiple(Vec<String>),
+}
+
+impl Selection {
+    /// The record that applies, if exactly one does.
+    pub fn record(&self) -> Option<&str> {
+        match self {
+            Selection::One(record) => Some(record),
+            _ => None,
+        }
+    }
+}
+
+/// Picks the records `is_record` recognises among a name's TXT records.
+pub fn select_where(txts: &[String], is_record: impl Fn(&str) -> bool) -> Selection {
+    let mut found: Vec<String> = txts.iter().filter(|t| is_record(t)).cloned().collect();
+    match found.len() {
+        0 => Selection::None,
+        1 => Selection::One(found.remove(0)),
+        _ => Selection::Multiple(found),
+    }
+}
+
 /// A record that does not parse. `position` is the byte offset in the record where the problem starts
 /// (records are ASCII, so it is also the character offset); `tag` is the tag involved, empty when none is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
@@ -190,6 +220,13 @@ impl Noise {
 mod tests {
     use super::*;
 
+    /// The error `record` gets (names read case-sensitively), checked to mention `needle`.
+    fn refused_with(record: &str, needle: &str) -> RecordError {
+        let err = tag_list(record, NameCase::Sensitive).unwrap_err();
+        assert!(err.message.contains(needle), "{record:?}: {err}");
+        err
+    }
+
     #[test]
     fn splits_tags_with_positions_and_whitespace() {
         let tags = tag_list(" v = DMARC1 ;p=none;; ", NameCase::Sensitive).unwrap();
@@ -229,22 +266,16 @@ mod tests {
         assert_eq!(err.message, "tag name is empty");
         assert_eq!(err.to_string(), "tag name is empty (at byte 5)");
 
-        let err = tag_list("1a=x", NameCase::Sensitive).unwrap_err();
-        assert!(err.message.contains("not a valid tag name"));
-        let err = tag_list("a-b=x", NameCase::Sensitive).unwrap_err();
-        assert!(err.message.contains("not a valid tag name"));
+        refused_with("1a=x", "not a valid tag name");
+        refused_with("a-b=x", "not a valid tag name");
         assert!(tag_list("a_b1=x", NameCase::Sensitive).is_ok());
     }
 
     #[test]
     fn rejects_non_ascii_and_control_characters() {
-        let err = tag_list("v=DMARC1; p=nöne", NameCase::Sensitive).unwrap_err();
-        assert_eq!(err.position, 13);
-        assert!(err.message.contains("non-ASCII"));
-        let err = tag_list("v=\u{fffd}", NameCase::Sensitive).unwrap_err();
-        assert!(err.message.contains("non-ASCII"));
-        let err = tag_list("v=a\u{0}", NameCase::Sensitive).unwrap_err();
-        assert!(err.message.contains("control character"));
+        assert_eq!(refused_with("v=DMARC1; p=nöne", "non-ASCII").position, 13);
+        refused_with("v=\u{fffd}", "non-ASCII");
+        refused_with("v=a\u{0}", "control character");
         assert!(tag_list("v=a;\r\n\tp=b", NameCase::Sensitive).is_ok());
     }
 

@@ -201,6 +201,15 @@ struct Eval<'a, L> {
     voids: usize,
 }
 
+/// Counts one more against a limit; going past `max` is a permerror worded by `message`.
+fn count_up(count: &mut usize, max: usize, message: impl FnOnce() -> String) -> Result<(), Stop> {
+    *count += 1;
+    if *count > max {
+        return Err(perm(message()));
+    }
+    Ok(())
+}
+
 /// Whether `domain` may start an evaluation (section 4.3): a multi-label name with sane labels and a
 /// real top-level label, which rules out domain literals.
 pub fn valid_domain(domain: &str) -> bool {
@@ -293,7 +302,7 @@ pub(crate) fn validated_name(
     Ok(None)
 }
 
-impl<L: Lookup> Eval<'_, L> {
+impl<'a, L: Lookup> Eval<'a, L> {
     fn context<'c>(&'c self, domain: &'c str) -> MacroContext<'c> {
         MacroContext {
             sender: self.sender,
@@ -308,23 +317,15 @@ impl<L: Lookup> Eval<'_, L> {
     }
 
     fn count_lookup(&mut self, term: &str) -> Result<(), Stop> {
-        self.lookups += 1;
-        if self.lookups > MAX_DNS_TERMS {
-            return Err(perm(format!(
-                "more than {MAX_DNS_TERMS} DNS-querying terms (at \"{term}\")"
-            )));
-        }
-        Ok(())
+        count_up(&mut self.lookups, MAX_DNS_TERMS, || {
+            format!("more than {MAX_DNS_TERMS} DNS-querying terms (at \"{term}\")")
+        })
     }
 
     fn void(&mut self, name: &str) -> Result<(), Stop> {
-        self.voids += 1;
-        if self.voids > MAX_VOID_LOOKUPS {
-            return Err(perm(format!(
-                "more than {MAX_VOID_LOOKUPS} void lookups (at {name})"
-            )));
-        }
-        Ok(())
+        count_up(&mut self.voids, MAX_VOID_LOOKUPS, || {
+            format!("more than {MAX_VOID_LOOKUPS} void lookups (at {name})")
+        })
     }
 
     /// Looks up the record for `domain`: `Ok(None)` is the `none` result.
@@ -450,14 +451,9 @@ impl<L: Lookup> Eval<'_, L> {
                 if !queryable(&target) {
                     return Ok(false);
                 }
-                let answer = self.dns.get(&target, QueryType::Mx)?;
-                if let Answer::TempError { reason } = answer {
-                    return Err(temp(format!("MX lookup for {target} failed: {reason}")));
-                }
-                if answer.is_void() {
-                    self.void(&target)?;
+                let Some(answer) = self.term_answer(&target, QueryType::Mx, true)? else {
                     return Ok(false);
-                }
+                };
                 let mut hosts: Vec<(u16, &str)> = answer
                     .rdata()
                     .iter()
@@ -507,17 +503,31 @@ impl<L: Lookup> Eval<'_, L> {
                 if !queryable(&target) {
                     return Ok(false);
                 }
-                let answer = self.dns.get(&target, QueryType::A)?;
-                if let Answer::TempError { reason } = answer {
-                    return Err(temp(format!("A lookup for {target} failed: {reason}")));
-                }
-                if answer.is_void() {
-                    self.void(&target)?;
-                    return Ok(false);
-                }
-                Ok(true)
+                Ok(self.term_answer(&target, QueryType::A, true)?.is_some())
             }
         }
+    }
+
+    /// The answer a term's query gets: a temporary failure stops the evaluation, and a void answer is
+    /// `None` (counted towards the void limit when `count_void`).
+    fn term_answer(
+        &mut self,
+        name: &str,
+        qtype: QueryType,
+        count_void: bool,
+    ) -> Result<Option<&'a Answer>, Stop> {
+        let dns: &'a L = self.dns;
+        let answer = dns.get(name, qtype)?;
+        if let Answer::TempError { reason } = answer {
+            return Err(temp(format!("{qtype} lookup for {name} failed: {reason}")));
+        }
+        if answer.is_void() {
+            if count_void {
+                self.void(name)?;
+            }
+            return Ok(None);
+        }
+        Ok(Some(answer))
     }
 
     fn address_match(
@@ -527,17 +537,9 @@ impl<L: Lookup> Eval<'_, L> {
         cidr6: Option<u8>,
         count_void: bool,
     ) -> Result<bool, Stop> {
-        let qtype = address_type(self.ip);
-        let answer = self.dns.get(name, qtype)?;
-        if let Answer::TempError { reason } = answer {
-            return Err(temp(format!("{qtype} lookup for {name} failed: {reason}")));
-        }
-        if answer.is_void() {
-            if count_void {
-                self.void(name)?;
-            }
+        let Some(answer) = self.term_answer(name, address_type(self.ip), count_void)? else {
             return Ok(false);
-        }
+        };
         let prefix = match self.ip {
             IpAddr::V4(_) => cidr4.unwrap_or(32),
             IpAddr::V6(_) => cidr6.unwrap_or(128),

@@ -187,14 +187,7 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Which of a name's TXT records is its SPF record (section 4.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "records", rename_all = "lowercase")]
-pub enum Selection {
-    None,
-    One(String),
-    Multiple(Vec<String>),
-}
+pub use crate::records::Selection;
 
 /// Whether a TXT record is an SPF record: exactly `v=spf1`, or `v=spf1` followed by a space.
 pub fn is_spf(txt: &str) -> bool {
@@ -204,14 +197,9 @@ pub fn is_spf(txt: &str) -> bool {
         && (bytes.len() == 6 || bytes[6] == b' ')
 }
 
-/// Picks the SPF record among a name's TXT records (each already joined from its strings).
+/// Picks the SPF record among a name's TXT records (each already joined from its strings); section 4.5.
 pub fn select(txts: &[String]) -> Selection {
-    let mut found: Vec<String> = txts.iter().filter(|t| is_spf(t)).cloned().collect();
-    match found.len() {
-        0 => Selection::None,
-        1 => Selection::One(found.remove(0)),
-        _ => Selection::Multiple(found),
-    }
+    crate::records::select_where(txts, is_spf)
 }
 
 /// Parses a whole record, version included.
@@ -382,29 +370,11 @@ fn parse_mechanism(lower: &str, name: &str, rest: &str) -> Result<Mechanism, Str
             })
         }
         "ip4" => {
-            let arg = rest
-                .strip_prefix(':')
-                .ok_or("\"ip4\" needs \":\" and a network")?;
-            let (addr, prefix) = match arg.split_once('/') {
-                Some((addr, len)) => (addr, cidr(len, 32)?),
-                None => (arg, 32),
-            };
-            let network = addr
-                .parse::<Ipv4Addr>()
-                .map_err(|_| format!("invalid IPv4 address \"{addr}\""))?;
+            let (network, prefix) = network::<Ipv4Addr>(rest, "ip4", "IPv4", 32)?;
             Ok(Mechanism::Ip4 { network, prefix })
         }
         "ip6" => {
-            let arg = rest
-                .strip_prefix(':')
-                .ok_or("\"ip6\" needs \":\" and a network")?;
-            let (addr, prefix) = match arg.split_once('/') {
-                Some((addr, len)) => (addr, cidr(len, 128)?),
-                None => (arg, 128),
-            };
-            let network = addr
-                .parse::<Ipv6Addr>()
-                .map_err(|_| format!("invalid IPv6 address \"{addr}\""))?;
+            let (network, prefix) = network::<Ipv6Addr>(rest, "ip6", "IPv6", 128)?;
             Ok(Mechanism::Ip6 { network, prefix })
         }
         _ => Err(format!("unknown mechanism \"{name}\"")),
@@ -414,26 +384,46 @@ fn parse_mechanism(lower: &str, name: &str, rest: &str) -> Result<Mechanism, Str
 /// Splits `spec[/n][//m]` from the right; what is left may contain `/` itself (a domain-spec may).
 fn split_dual_cidr(arg: &str) -> Result<(&str, Option<u8>, Option<u8>), String> {
     let mut rest = arg;
-    let mut cidr6 = None;
-    if let Some(i) = rest.rfind("//") {
-        let digits = &rest[i + 2..];
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            cidr6 = Some(cidr(digits, 128)?);
-            rest = &rest[..i];
-        }
-    }
-    let mut cidr4 = None;
-    if let Some(i) = rest.rfind('/') {
-        let digits = &rest[i + 1..];
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            cidr4 = Some(cidr(digits, 32)?);
-            rest = &rest[..i];
-        }
-    }
+    let cidr6 = take_cidr(&mut rest, "//", 128)?;
+    let cidr4 = take_cidr(&mut rest, "/", 32)?;
     Ok((rest, cidr4, cidr6))
 }
 
+/// Takes a trailing `<sep><digits>` off `rest` when there is one.
+fn take_cidr(rest: &mut &str, sep: &str, max: u8) -> Result<Option<u8>, String> {
+    let Some(i) = rest.rfind(sep) else {
+        return Ok(None);
+    };
+    let digits = &rest[i + sep.len()..];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let length = cidr(digits, max)?;
+    *rest = &rest[..i];
+    Ok(Some(length))
+}
+
 /// A CIDR length: digits without leading zeros, at most `max`.
+/// The `:address/len` argument of `ip4`/`ip6`; without a length the network is the one address.
+fn network<A: std::str::FromStr>(
+    rest: &str,
+    name: &str,
+    family: &str,
+    max: u8,
+) -> Result<(A, u8), String> {
+    let arg = rest
+        .strip_prefix(':')
+        .ok_or_else(|| format!("\"{name}\" needs \":\" and a network"))?;
+    let (addr, prefix) = match arg.split_once('/') {
+        Some((addr, len)) => (addr, cidr(len, max)?),
+        None => (arg, max),
+    };
+    let network = addr
+        .parse::<A>()
+        .map_err(|_| format!("invalid {family} address \"{addr}\""))?;
+    Ok((network, prefix))
+}
+
 fn cidr(digits: &str, max: u8) -> Result<u8, String> {
     let valid = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
