@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{demo_report, plain};
+use common::{demo, demo_report, plain};
 use launchready_findings::{Finding, Report, Severity, Stage};
 use launchready_report::{Format, render};
 
@@ -55,8 +55,8 @@ fn every_human_format_lists_fixed_and_new_findings() {
 
 #[test]
 fn an_uncompared_report_has_no_comparison_section() {
-    let out = render(&demo_report(), Format::Markdown, &plain());
+    let out = demo(Format::Markdown);
     assert!(!out.contains("Since the previous run"));
-    let json = render(&demo_report(), Format::Json, &plain());
+    let json = demo(Format::Json);
     assert!(!json.contains("\"comparison\""));
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{demo_report, plain};
+use common::{demo, demo_report, plain};
 use launchready_findings::{Report, Severity};
 use launchready_report::{Format, RenderOptions, render};
 
@@ -72,19 +72,24 @@ fn terminal_without_color_defuses_escape_sequences_in_the_dns_map() {
     assert!(out.contains("✗ reset \\u{1b}[2J"), "{out}");
 }
 
-#[test]
-fn terminal_with_color_has_escape_sequences() {
+/// The demo report on a colour terminal.
+fn coloured_terminal() -> String {
     let options = RenderOptions {
         color: true,
         ..plain()
     };
-    let out = render(&demo_report(), Format::Terminal, &options);
+    render(&demo_report(), Format::Terminal, &options)
+}
+
+#[test]
+fn terminal_with_color_has_escape_sequences() {
+    let out = coloured_terminal();
     assert!(out.contains('\x1b'));
 }
 
 #[test]
 fn terminal_groups_active_findings_by_stage_and_ends_with_the_summary() {
-    let out = render(&demo_report(), Format::Terminal, &plain());
+    let out = demo(Format::Terminal);
     let stage1 = out.find("Stage 1: Quick audit").unwrap();
     let stage2 = out.find("Stage 2: DNS and routing").unwrap();
     assert!(stage1 < out.find("tls.cert.expired").unwrap());
@@ -109,7 +114,7 @@ fn fail_on_wording_follows_the_threshold() {
 
 #[test]
 fn markdown_puts_now_findings_under_must_fix_and_the_rest_under_can_wait() {
-    let out = render(&demo_report(), Format::Markdown, &plain());
+    let out = demo(Format::Markdown);
     let now = section(&out, "## Must fix now");
     let later = section(&out, "## Can wait until after launch");
     let suppressed = section(&out, "## Suppressed");
@@ -145,7 +150,7 @@ const HTTPS_WWW: &str = "https://www.demo.test/";
 
 #[test]
 fn terminal_shows_each_host_with_its_records_and_path_chains() {
-    let out = render(&demo_report(), Format::Terminal, &plain());
+    let out = demo(Format::Terminal);
     let map = &out[out.find("DNS map").unwrap()..];
     assert!(map.contains("  www.demo.test  (www)  CNAME demo-site.edge.example. → A 192.0.2.20\n"));
     // Start URLs are padded to the widest on the host so the first statuses line up.
@@ -169,7 +174,7 @@ fn terminal_shows_each_host_with_its_records_and_path_chains() {
 
 #[test]
 fn markdown_lists_path_chains_in_the_dns_map() {
-    let out = render(&demo_report(), Format::Markdown, &plain());
+    let out = demo(Format::Markdown);
     let map = section(&out, "## DNS map");
     let row = map
         .lines()
@@ -200,7 +205,7 @@ fn markdown_lists_path_chains_in_the_dns_map() {
 
 #[test]
 fn html_lists_path_chains_in_the_dns_map() {
-    let out = render(&demo_report(), Format::Html, &plain());
+    let out = demo(Format::Html);
     let chain = format!(
         "<code>{HTTP_WWW}</code> <span class=\"st st-redirect\">301</span> <span class=\"arrow\">→</span> \
          <code>{HTTPS_WWW}</code> <span class=\"st st-ok\">200</span>"
@@ -258,9 +263,9 @@ const TLS_FACTS: [(&str, &str, &str, &str); 3] = [
 
 #[test]
 fn human_formats_show_each_hosts_issuer_key_and_expiry() {
-    let terminal = render(&demo_report(), Format::Terminal, &plain());
-    let markdown = render(&demo_report(), Format::Markdown, &plain());
-    let html = render(&demo_report(), Format::Html, &plain());
+    let terminal = demo(Format::Terminal);
+    let markdown = demo(Format::Markdown);
+    let html = demo(Format::Html);
     let terminal_map = &terminal[terminal.find("\nDNS map\n").unwrap()..];
     let markdown_map = section(&markdown, "## DNS map");
     let html_map = &html[html.find("<h2>DNS map</h2>").unwrap()..];
@@ -295,7 +300,7 @@ fn human_formats_show_each_hosts_issuer_key_and_expiry() {
 
 #[test]
 fn terminal_tls_line_sits_between_the_host_and_its_paths() {
-    let out = render(&demo_report(), Format::Terminal, &plain());
+    let out = demo(Format::Terminal);
     assert!(
         out.contains(
             "  www.demo.test  (www)  CNAME demo-site.edge.example. → A 192.0.2.20\n    \
@@ -322,11 +327,7 @@ fn terminal_tls_line_sits_between_the_host_and_its_paths() {
 
 #[test]
 fn terminal_tls_line_is_dimmed_and_a_failed_verification_red() {
-    let options = RenderOptions {
-        color: true,
-        ..plain()
-    };
-    let out = render(&demo_report(), Format::Terminal, &options);
+    let out = coloured_terminal();
     let line = out
         .lines()
         .find(|line| line.contains("names members.demo.test"))
@@ -339,7 +340,7 @@ fn terminal_tls_line_is_dimmed_and_a_failed_verification_red() {
 
 #[test]
 fn markdown_and_html_give_the_tls_verdict() {
-    let markdown = render(&demo_report(), Format::Markdown, &plain());
+    let markdown = demo(Format::Markdown);
     let map = section(&markdown, "## DNS map");
     let row = |host: &str| {
         map.lines()
@@ -361,7 +362,7 @@ fn markdown_and_html_give_the_tls_verdict() {
         row("admin.demo.test").contains("| (no records) | — |"),
         "{map}"
     );
-    let html = render(&demo_report(), Format::Html, &plain());
+    let html = demo(Format::Html);
     assert!(html.contains("<span class=\"st st-ok\">✓ valid</span>"));
     assert!(html.contains("<span class=\"st st-fail\">✗ expired</span>"));
     assert!(html.contains("until <time datetime=\"2025-12-01T00:00:00Z\">2025-12-01</time>"));
@@ -418,7 +419,7 @@ fn suppressed_findings_appear_in_every_format_with_their_reason() {
     let reason_html = "Mail is sent from the agency&#39;s domain until March; tracked in OPS-42";
     let reason = "Mail is sent from the agency's domain until March; tracked in OPS-42";
     for format in Format::ALL {
-        let out = render(&demo_report(), format, &plain());
+        let out = demo(format);
         assert!(out.contains("email.dmarc.missing"), "{format}");
         let expected = if format == Format::Html {
             reason_html
@@ -427,7 +428,7 @@ fn suppressed_findings_appear_in_every_format_with_their_reason() {
         };
         assert!(out.contains(expected), "{format}: reason missing");
     }
-    let terminal = render(&demo_report(), Format::Terminal, &plain());
+    let terminal = demo(Format::Terminal);
     assert!(terminal.contains("Suppressed (1)"));
 }
 
@@ -446,7 +447,7 @@ fn html_escapes_text_from_the_audited_site() {
 
 #[test]
 fn html_is_one_self_contained_page() {
-    let out = render(&demo_report(), Format::Html, &plain());
+    let out = demo(Format::Html);
     assert!(out.starts_with("<!DOCTYPE html>"));
     assert!(out.contains("<style>"));
     for external in ["<script", "<link", "<img", "src=", "@import", "url("] {
@@ -465,7 +466,7 @@ fn json_is_the_report_serde_form_and_round_trips() {
 
 #[test]
 fn sarif_maps_severities_to_levels_and_marks_suppressions() {
-    let out = render(&demo_report(), Format::Sarif, &plain());
+    let out = demo(Format::Sarif);
     let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let level_of = |id: &str| {

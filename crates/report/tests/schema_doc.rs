@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{demo_report, plain};
+use common::demo;
 use launchready_findings::{Counts, Report};
-use launchready_report::{Format, render};
+use launchready_report::Format;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -49,8 +49,7 @@ fn documented_example_is_a_consistent_report() {
 
 #[test]
 fn every_emitted_field_is_documented() {
-    let json: Value =
-        serde_json::from_str(&render(&demo_report(), Format::Json, &plain())).unwrap();
+    let json: Value = serde_json::from_str(&demo(Format::Json)).unwrap();
     let mut emitted = BTreeSet::new();
     keys(&json, &mut emitted);
     let missing: Vec<_> = emitted

@@ -3,40 +3,34 @@
 
 mod common;
 
-use common::{demo_report, plain};
-use launchready_report::{Format, render};
+use common::demo;
+use launchready_report::Format;
 
 #[test]
 fn json_snapshot() {
-    let out = render(&demo_report(), Format::Json, &plain());
+    let out = demo(Format::Json);
     assert!(out.ends_with("}\n"));
     insta::assert_snapshot!("json", out);
 }
 
 #[test]
 fn sarif_snapshot() {
-    let out = render(&demo_report(), Format::Sarif, &plain());
+    let out = demo(Format::Sarif);
     assert!(out.ends_with("}\n"));
     insta::assert_snapshot!("sarif", out);
 }
 
 #[test]
 fn markdown_snapshot() {
-    insta::assert_snapshot!(
-        "markdown",
-        render(&demo_report(), Format::Markdown, &plain())
-    );
+    insta::assert_snapshot!("markdown", demo(Format::Markdown));
 }
 
 #[test]
 fn html_snapshot() {
-    insta::assert_snapshot!("html", render(&demo_report(), Format::Html, &plain()));
+    insta::assert_snapshot!("html", demo(Format::Html));
 }
 
 #[test]
 fn terminal_snapshot() {
-    insta::assert_snapshot!(
-        "terminal",
-        render(&demo_report(), Format::Terminal, &plain())
-    );
+    insta::assert_snapshot!("terminal", demo(Format::Terminal));
 }

@@ -10,7 +10,7 @@
 use launchready_findings::{
     DnsMapEntry, Finding, MapHop, MapPath, Report, Severity, Stage, Suppression, TlsSummary,
 };
-use launchready_report::RenderOptions;
+use launchready_report::{Format, RenderOptions, render};
 
 pub fn demo_report() -> Report {
     let expired = Finding::new(
@@ -233,4 +233,9 @@ pub fn plain() -> RenderOptions {
         color: false,
         fail_on: Severity::High,
     }
+}
+
+/// The demo report rendered in `format` without colour, failing on high.
+pub fn demo(format: Format) -> String {
+    render(&demo_report(), format, &plain())
 }
