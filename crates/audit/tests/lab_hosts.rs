@@ -219,14 +219,19 @@ async fn a_domain_that_does_not_exist_is_one_blocker() {
 
 // ---- section: desktop and mobile ----
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn phones_sent_to_an_m_dot_site_diverge() {
-    let case = Case::clean().tweak(|s| {
+/// The clean site, with www sending phones to `target` on an m-dot site whose only page is its root.
+fn phones_sent_to(target: &'static str) -> Case {
+    Case::clean().tweak(move |s| {
         let www = s.site_named("www.clean.test");
-        *www = www.clone().mobile_redirect("https://m.clean.test/");
+        *www = www.clone().mobile_redirect(target);
         s.sites
             .push(Site::new("m.clean.test").page("/", Page::html(200, "<title>m</title>")));
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phones_sent_to_an_m_dot_site_diverge() {
+    let case = phones_sent_to("https://m.clean.test/");
     let audit = case
         .check(
             &[
@@ -248,12 +253,7 @@ async fn phones_sent_to_an_m_dot_site_diverge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phones_that_land_on_a_404_are_high() {
-    let case = Case::clean().tweak(|s| {
-        let www = s.site_named("www.clean.test");
-        *www = www.clone().mobile_redirect("https://m.clean.test/gone");
-        s.sites
-            .push(Site::new("m.clean.test").page("/", Page::html(200, "<title>m</title>")));
-    });
+    let case = phones_sent_to("https://m.clean.test/gone");
     case.check(
         &[("redirect.ua_divergent", "https://www.clean.test/", High)],
         &[],

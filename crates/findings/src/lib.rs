@@ -254,6 +254,12 @@ impl Finding {
         self
     }
 
+    /// Adds several lines of evidence at once (a list of offending records, assets or headers).
+    pub fn evidence_lines<L: Into<String>>(mut self, lines: impl IntoIterator<Item = L>) -> Self {
+        self.evidence.extend(lines.into_iter().map(Into::into));
+        self
+    }
+
     pub fn remediation(mut self, text: impl Into<String>) -> Self {
         self.remediation = text.into();
         self

@@ -73,17 +73,18 @@ pub(crate) fn judge(facts: &Facts) -> Vec<Finding> {
         }
     }
     if !insecure.is_empty() {
-        let mut finding = Finding::new(
-            "content.mixed",
-            Stage::DnsRouting,
-            Severity::High,
-            &hop.url,
-            format!("the landing page loads {} resource(s) over plain http", insecure.len()),
-        )
-        .remediation("Load every script, stylesheet, image, frame and form target over https:// (or a relative URL); browsers block or flag mixed content and drop the padlock.")
-        .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content");
-        finding.evidence = insecure.into_iter().take(10).collect();
-        findings.push(finding);
+        findings.push(
+            Finding::new(
+                "content.mixed",
+                Stage::DnsRouting,
+                Severity::High,
+                &hop.url,
+                format!("the landing page loads {} resource(s) over plain http", insecure.len()),
+            )
+            .evidence_lines(insecure.into_iter().take(10))
+            .remediation("Load every script, stylesheet, image, frame and form target over https:// (or a relative URL); browsers block or flag mixed content and drop the padlock.")
+            .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Mixed_content"),
+        );
     }
     if let Ok(selector) = Selector::parse("link[rel][href]") {
         let canonical = document.select(&selector).find(|e| {

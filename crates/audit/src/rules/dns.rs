@@ -242,27 +242,25 @@ fn zone(facts: &Facts) -> Vec<Finding> {
     serials.sort_unstable();
     serials.dedup();
     if serials.len() > 1 {
-        let mut finding = Finding::new(
-            "dns.ns.inconsistent",
-            Stage::DnsRouting,
-            Severity::High,
-            &facts.domain,
-            format!("the nameservers of {} hand out different versions of the zone", facts.domain),
-        )
-        .remediation("Make every nameserver serve the same zone (check zone transfers or the provider's sync); visitors get different answers depending on which server they ask.")
-        .reference("https://www.rfc-editor.org/rfc/rfc1034#section-4.3.5");
-        finding.evidence = answering
-            .iter()
-            .map(|ns| {
+        findings.push(
+            Finding::new(
+                "dns.ns.inconsistent",
+                Stage::DnsRouting,
+                Severity::High,
+                &facts.domain,
+                format!("the nameservers of {} hand out different versions of the zone", facts.domain),
+            )
+            .evidence_lines(answering.iter().map(|ns| {
                 format!(
                     "{} ({}): SOA serial {}",
                     ns.name,
                     ns.address.as_deref().unwrap_or("?"),
                     ns.serial.unwrap_or_default()
                 )
-            })
-            .collect();
-        findings.push(finding);
+            }))
+            .remediation("Make every nameserver serve the same zone (check zone transfers or the provider's sync); visitors get different answers depending on which server they ask.")
+            .reference("https://www.rfc-editor.org/rfc/rfc1034#section-4.3.5"),
+        );
     }
     for ns in zone
         .nameservers
@@ -508,17 +506,18 @@ fn addresses(facts: &Facts, intranet: bool) -> Vec<Finding> {
         if bad.is_empty() {
             continue;
         }
-        let mut finding = Finding::new(
-            "dns.address.private",
-            Stage::DnsRouting,
-            Severity::High,
-            &host.name,
-            format!("{} resolves to an address the internet cannot reach", host.name),
-        )
-        .remediation("Publish the public address of the server or CDN; if this is a staging or intranet audit, set `intranet = true` under [audit] (or pass --intranet).")
-        .reference("https://www.rfc-editor.org/rfc/rfc6890");
-        finding.evidence = bad;
-        findings.push(finding);
+        findings.push(
+            Finding::new(
+                "dns.address.private",
+                Stage::DnsRouting,
+                Severity::High,
+                &host.name,
+                format!("{} resolves to an address the internet cannot reach", host.name),
+            )
+            .evidence_lines(bad)
+            .remediation("Publish the public address of the server or CDN; if this is a staging or intranet audit, set `intranet = true` under [audit] (or pass --intranet).")
+            .reference("https://www.rfc-editor.org/rfc/rfc6890"),
+        );
     }
     findings
 }

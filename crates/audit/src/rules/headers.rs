@@ -293,11 +293,12 @@ fn version_leaks(facts: &Facts, findings: &mut Vec<Finding>) {
             .collect();
         if !leaks.is_empty() {
             seen.push(host.clone());
-            let mut finding = Finding::new("headers.version_leak", Stage::EdgeCaching, Severity::Low, &host, format!("{host} announces its software versions"))
-                .remediation("Hide version numbers (nginx `server_tokens off`, remove X-Powered-By); they tell attackers which exploits to try.")
-                .reference("https://owasp.org/www-project-secure-headers/");
-            finding.evidence = leaks;
-            findings.push(finding);
+            findings.push(
+                Finding::new("headers.version_leak", Stage::EdgeCaching, Severity::Low, &host, format!("{host} announces its software versions"))
+                    .evidence_lines(leaks)
+                    .remediation("Hide version numbers (nginx `server_tokens off`, remove X-Powered-By); they tell attackers which exploits to try.")
+                    .reference("https://owasp.org/www-project-secure-headers/"),
+            );
         }
     }
 }

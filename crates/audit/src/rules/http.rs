@@ -1,7 +1,7 @@
 //! Reachability rules: the landing page must answer 2xx, entry points must not fail or loop, and every
 //! subdomain must answer like a working service.
 
-use super::{host_of, https_unavailable, resolvable};
+use super::{host_of, https_unavailable, redirect_finding, resolvable};
 use launchready_findings::facts::{ChainEnd, ChainFacts, ChainPurpose, Facts};
 use launchready_findings::{Finding, Severity, Stage};
 use launchready_manifest::Manifest;
@@ -44,29 +44,28 @@ pub(crate) fn judge(facts: &Facts, _manifest: &Manifest) -> Vec<Finding> {
         let is_landing = chain.start == facts.canonical_url;
         match (chain.purpose, chain.end) {
             (_, ChainEnd::Loop) => findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.loop",
-                    Stage::DnsRouting,
                     Severity::Blocker,
-                    &chain.start,
                     format!("{} redirects in a loop", chain.start),
                 )
-                .evidence(chain.describe())
                 .remediation("Make every redirect point forward to the canonical URL; browsers give up on a loop with ERR_TOO_MANY_REDIRECTS.")
                 .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15.4"),
             ),
             (ChainPurpose::EntryPoint, ChainEnd::Failed | ChainEnd::BadRedirect) => {
-                let mut finding = Finding::new(
-                    "http.unreachable",
-                    Stage::QuickAudit,
-                    Severity::Blocker,
-                    &chain.start,
-                    format!("{} cannot be loaded", chain.start),
-                )
-                .remediation("Make sure the server (or CDN) for this host is up and answers on ports 80 and 443; visitors typing the domain land here.")
-                .reference(RFC9110_STATUS);
-                finding.evidence = failure_evidence(chain);
-                findings.push(finding);
+                findings.push(
+                    Finding::new(
+                        "http.unreachable",
+                        Stage::QuickAudit,
+                        Severity::Blocker,
+                        &chain.start,
+                        format!("{} cannot be loaded", chain.start),
+                    )
+                    .evidence_lines(failure_evidence(chain))
+                    .remediation("Make sure the server (or CDN) for this host is up and answers on ports 80 and 443; visitors typing the domain land here.")
+                    .reference(RFC9110_STATUS),
+                );
             }
             (ChainPurpose::EntryPoint, ChainEnd::Final) if is_landing => {
                 let status = chain.final_status().unwrap_or(0);
@@ -92,24 +91,25 @@ pub(crate) fn judge(facts: &Facts, _manifest: &Manifest) -> Vec<Finding> {
                     _ => true,
                 };
                 if broken {
-                    let mut finding = Finding::new(
-                        "subdomain.broken",
-                        Stage::DnsRouting,
-                        Severity::High,
-                        &chain.start,
-                        match status {
-                            Some(status) if end == ChainEnd::Final => {
-                                format!("{host} answers {status}")
-                            }
-                            _ => format!("{host} does not answer"),
-                        },
-                    )
-                    .remediation(format!(
-                        "Point {host} at a running service, or remove it from DNS and the manifest if it is not part of the launch."
-                    ))
-                    .reference(RFC9110_STATUS);
-                    finding.evidence = failure_evidence(chain);
-                    findings.push(finding);
+                    findings.push(
+                        Finding::new(
+                            "subdomain.broken",
+                            Stage::DnsRouting,
+                            Severity::High,
+                            &chain.start,
+                            match status {
+                                Some(status) if end == ChainEnd::Final => {
+                                    format!("{host} answers {status}")
+                                }
+                                _ => format!("{host} does not answer"),
+                            },
+                        )
+                        .evidence_lines(failure_evidence(chain))
+                        .remediation(format!(
+                            "Point {host} at a running service, or remove it from DNS and the manifest if it is not part of the launch."
+                        ))
+                        .reference(RFC9110_STATUS),
+                    );
                 }
             }
             _ => {}

@@ -56,6 +56,24 @@ pub(crate) fn https_unavailable(hop: &launchready_findings::facts::HopFacts) -> 
         })
 }
 
+/// A routing finding about where a redirect chain goes: its subject is where the chain starts, its first
+/// evidence line the chain as it was followed.
+pub(crate) fn redirect_finding(
+    chain: &launchready_findings::facts::ChainFacts,
+    id: &str,
+    severity: launchready_findings::Severity,
+    title: impl Into<String>,
+) -> Finding {
+    Finding::new(
+        id,
+        launchready_findings::Stage::DnsRouting,
+        severity,
+        &chain.start,
+        title,
+    )
+    .evidence(chain.describe())
+}
+
 /// How much a host's protection matters, which sets the severity of the per-host checks (HSTS, the http →
 /// https upgrade, framing, cookies): docs/checks.md, "Severity by host role".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -134,30 +134,32 @@ fn static_caching(facts: &Facts) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     if !uncached.is_empty() {
-        let mut finding = Finding::new(
-            "cache.static.uncached",
-            Stage::EdgeCaching,
-            Severity::Medium,
-            &landing.url,
-            format!("{} static asset(s) of the landing page cannot be cached for a day", uncached.len()),
-        )
-        .remediation("Serve versioned CSS, JS, images and fonts with `Cache-Control: public, max-age=31536000, immutable`; every visit otherwise re-downloads them.")
-        .reference("https://developer.mozilla.org/en-US/docs/Web/HTTP/Caching");
-        finding.evidence = uncached;
-        findings.push(finding);
+        findings.push(
+            Finding::new(
+                "cache.static.uncached",
+                Stage::EdgeCaching,
+                Severity::Medium,
+                &landing.url,
+                format!("{} static asset(s) of the landing page cannot be cached for a day", uncached.len()),
+            )
+            .evidence_lines(uncached)
+            .remediation("Serve versioned CSS, JS, images and fonts with `Cache-Control: public, max-age=31536000, immutable`; every visit otherwise re-downloads them.")
+            .reference("https://developer.mozilla.org/en-US/docs/Web/HTTP/Caching"),
+        );
     }
     if !missed.is_empty() {
-        let mut finding = Finding::new(
-            "cache.static.miss",
-            Stage::EdgeCaching,
-            Severity::Info,
-            &landing.url,
-            format!("{} asset(s) missed the edge cache twice in a row", missed.len()),
-        )
-        .remediation("Check the CDN's cache rules for static paths; a second MISS means every visitor goes to the origin.")
-        .reference("https://developers.cloudflare.com/cache/concepts/cache-responses/");
-        finding.evidence = missed;
-        findings.push(finding);
+        findings.push(
+            Finding::new(
+                "cache.static.miss",
+                Stage::EdgeCaching,
+                Severity::Info,
+                &landing.url,
+                format!("{} asset(s) missed the edge cache twice in a row", missed.len()),
+            )
+            .evidence_lines(missed)
+            .remediation("Check the CDN's cache rules for static paths; a second MISS means every visitor goes to the origin.")
+            .reference("https://developers.cloudflare.com/cache/concepts/cache-responses/"),
+        );
     }
     findings
 }

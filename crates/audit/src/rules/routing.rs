@@ -1,7 +1,7 @@
 //! Routing rules: how visitors travel from what they type or click to the page that serves them. Hop budgets,
 //! canonical consistency, https upgrades and downgrades, temporary redirects, routes and legacy links.
 
-use super::{Exposure, exposure, host_of, resolvable};
+use super::{Exposure, exposure, host_of, redirect_finding, resolvable};
 use launchready_findings::facts::{
     CanonicalSource, ChainEnd, ChainFacts, ChainPurpose, Facts, HostRole,
 };
@@ -67,14 +67,12 @@ fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
         };
         if chain.end == ChainEnd::TooManyHops {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.too_many_hops",
-                    Stage::DnsRouting,
                     Severity::Blocker,
-                    &chain.start,
                     format!("{} was still redirecting after {} hops", chain.start, chain.hops.len()),
                 )
-                .evidence(chain.describe())
                 .remediation("Redirect every entry point straight to the canonical URL; browsers give up after about 20 hops and every hop costs a round trip.")
                 .reference(MDN_REDIRECTS),
             );
@@ -89,14 +87,12 @@ fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
             && first.status.is_some_and(|s| (200..300).contains(&s))
         {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.no_https",
-                    Stage::DnsRouting,
                     Severity::Blocker,
-                    &chain.start,
                     format!("{} serves the page over plain http instead of redirecting to https", chain.start),
                 )
-                .evidence(chain.describe())
                 .remediation("Answer every http:// request with a 301 to the https:// canonical URL (most hosts and CDNs have an \"Always use HTTPS\" switch).")
                 .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Practical_implementation_guides/TLS#http_redirections"),
             );
@@ -104,14 +100,12 @@ fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
         }
         if redirects(chain) > 1 {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.too_many_hops",
-                    Stage::DnsRouting,
                     severity,
-                    &chain.start,
                     format!("{} takes {} redirects to reach {}", chain.start, redirects(chain), final_url(chain).unwrap_or("the page")),
                 )
-                .evidence(chain.describe())
                 .remediation("Redirect straight to the canonical URL in one hop; each extra hop adds a round trip (and a TLS handshake) before the first paint.")
                 .reference(MDN_REDIRECTS),
             );
@@ -124,14 +118,12 @@ fn entry_points(facts: &Facts, findings: &mut Vec<Finding>) {
             .collect();
         if !temporary.is_empty() {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.temporary",
-                    Stage::DnsRouting,
                     Severity::Medium,
-                    &chain.start,
                     format!("{} is canonicalised with a temporary redirect ({})", chain.start, join(&temporary)),
                 )
-                .evidence(chain.describe())
                 .remediation("Use 301 or 308 for canonical redirects so browsers and search engines remember them; 302/307 are re-requested every time.")
                 .reference(RFC9110_REDIRECT),
             );
@@ -175,14 +167,12 @@ fn subdomain_upgrades(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Fin
             Exposure::Sensitive | Exposure::Key => Severity::Blocker,
         };
         findings.push(
-            Finding::new(
+            redirect_finding(
+                chain,
                 "redirect.no_https",
-                Stage::DnsRouting,
                 severity,
-                &chain.start,
                 format!("{} serves the page over plain http instead of redirecting to https", chain.start),
             )
-            .evidence(chain.describe())
             .remediation(format!("Answer every http:// request to {host} with a 301 to its https:// URL; sign-ins and session cookies on plain http can be read by anyone on the network."))
             .reference("https://developer.mozilla.org/en-US/docs/Web/Security/Practical_implementation_guides/TLS#http_redirections"),
         );
@@ -265,23 +255,24 @@ fn join(statuses: &[u16]) -> String {
 
 fn canonical_consistency(facts: &Facts, findings: &mut Vec<Finding>) {
     if let CanonicalSource::Inferred { from } = &facts.canonical_source {
-        let mut finding = Finding::new(
-            "redirect.canonical_inferred",
-            Stage::DnsRouting,
-            Severity::Info,
-            &facts.domain,
-            format!(
-                "canonical URL inferred as {}: every entry point lands there",
+        findings.push(
+            Finding::new(
+                "redirect.canonical_inferred",
+                Stage::DnsRouting,
+                Severity::Info,
+                &facts.domain,
+                format!(
+                    "canonical URL inferred as {}: every entry point lands there",
+                    facts.canonical_url
+                ),
+            )
+            .evidence_lines(from)
+            .remediation(format!(
+                "Declare it in launchready.toml (`[site] canonical = \"{}\"`) so a later change to the redirects is caught.",
                 facts.canonical_url
-            ),
-        )
-        .remediation(format!(
-            "Declare it in launchready.toml (`[site] canonical = \"{}\"`) so a later change to the redirects is caught.",
-            facts.canonical_url
-        ))
-        .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls");
-        finding.evidence = from.clone();
-        findings.push(finding);
+            ))
+            .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls"),
+        );
     }
     let ends: Vec<(&str, &str)> = live_chains(facts)
         .filter(|(c, _)| c.purpose == ChainPurpose::EntryPoint)
@@ -305,23 +296,21 @@ fn canonical_consistency(facts: &Facts, findings: &mut Vec<Finding>) {
             facts.canonical_url
         )
     };
-    let mut finding = Finding::new(
-        "redirect.canonical_inconsistent",
-        Stage::DnsRouting,
-        Severity::High,
-        &facts.domain,
-        title,
-    )
-    .remediation(format!(
-        "Send every entry point (http and https, apex and www) to {} so visitors, cookies and search engines see one site.",
-        facts.canonical_url
-    ))
-    .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls");
-    finding.evidence = ends
-        .iter()
-        .map(|(start, end)| format!("{start} → {end}"))
-        .collect();
-    findings.push(finding);
+    findings.push(
+        Finding::new(
+            "redirect.canonical_inconsistent",
+            Stage::DnsRouting,
+            Severity::High,
+            &facts.domain,
+            title,
+        )
+        .evidence_lines(ends.iter().map(|(start, end)| format!("{start} → {end}")))
+        .remediation(format!(
+            "Send every entry point (http and https, apex and www) to {} so visitors, cookies and search engines see one site.",
+            facts.canonical_url
+        ))
+        .reference("https://developers.google.com/search/docs/crawling-indexing/consolidate-duplicate-urls"),
+    );
 }
 
 fn downgrades(facts: &Facts, findings: &mut Vec<Finding>) {
@@ -358,32 +347,31 @@ fn routes(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>) {
         };
         let key_route = matches!(route.kind, RouteKind::Login | RouteKind::Checkout);
         if chain.end != ChainEnd::Final {
-            let mut finding = Finding::new(
-                "route.unreachable",
-                Stage::QuickAudit,
-                if route.critical { Severity::Blocker } else { Severity::High },
-                &chain.start,
-                format!("the {} route ({}) does not load", route.name, route.kind),
-            )
-            .remediation(format!(
-                "Make {} answer (check the server, the redirect's Location and the hop budget); visitors who reach it see an error.",
-                route.path
-            ))
-            .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15");
-            finding.evidence = super::http::failure_evidence(chain);
-            findings.push(finding);
+            findings.push(
+                Finding::new(
+                    "route.unreachable",
+                    Stage::QuickAudit,
+                    if route.critical { Severity::Blocker } else { Severity::High },
+                    &chain.start,
+                    format!("the {} route ({}) does not load", route.name, route.kind),
+                )
+                .evidence_lines(super::http::failure_evidence(chain))
+                .remediation(format!(
+                    "Make {} answer (check the server, the redirect's Location and the hop budget); visitors who reach it see an error.",
+                    route.path
+                ))
+                .reference("https://www.rfc-editor.org/rfc/rfc9110#section-15"),
+            );
             continue;
         }
         if chain.end == ChainEnd::Final && redirects(chain) > 1 {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "redirect.too_many_hops",
-                    Stage::DnsRouting,
                     if key_route { Severity::High } else { Severity::Medium },
-                    &chain.start,
                     format!("the {} route takes {} redirects", route.name, redirects(chain)),
                 )
-                .evidence(chain.describe())
                 .remediation("Link to the final URL directly or redirect in one hop; login and checkout lose visitors with every extra round trip.")
                 .reference(MDN_REDIRECTS),
             );
@@ -471,11 +459,10 @@ fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>)
         let broken = chain.end != ChainEnd::Final || status.is_some_and(|s| s >= 400);
         if broken {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "legacy_link.broken",
-                    Stage::DnsRouting,
                     Severity::High,
-                    &chain.start,
                     match status {
                         Some(s) if chain.end == ChainEnd::Final => {
                             format!("old link {} now answers {s}", chain.start)
@@ -483,7 +470,6 @@ fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>)
                         _ => format!("old link {} does not load", chain.start),
                     },
                 )
-                .evidence(chain.describe())
                 .remediation(fix(
                     "Ads, emails and bookmarks still send paying visitors here.",
                 ))
@@ -496,14 +482,12 @@ fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>)
             && !same_url(landed, to)
         {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "legacy_link.wrong_target",
-                    Stage::DnsRouting,
                     Severity::High,
-                    &chain.start,
                     format!("old link {} lands on {landed}, not {to}", chain.start),
                 )
-                .evidence(chain.describe())
                 .remediation(fix("The campaign promised a specific page."))
                 .reference(MDN_REDIRECTS),
             );
@@ -511,18 +495,16 @@ fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>)
         }
         if redirects(chain) > 1 {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "legacy_link.multi_hop",
-                    Stage::DnsRouting,
                     Severity::Medium,
-                    &chain.start,
                     format!(
                         "old link {} takes {} redirects",
                         chain.start,
                         redirects(chain)
                     ),
                 )
-                .evidence(chain.describe())
                 .remediation(fix(
                     "Every hop is a round trip before the page starts loading.",
                 ))
@@ -535,14 +517,12 @@ fn legacy_links(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Finding>)
             .is_some_and(|s| matches!(s, 302 | 303 | 307))
         {
             findings.push(
-                Finding::new(
+                redirect_finding(
+                    chain,
                     "legacy_link.temporary",
-                    Stage::DnsRouting,
                     Severity::Medium,
-                    &chain.start,
                     format!("old link {} uses a temporary redirect", chain.start),
                 )
-                .evidence(chain.describe())
                 .remediation(fix(
                     "A temporary redirect is re-requested every time and passes no search ranking.",
                 ))
