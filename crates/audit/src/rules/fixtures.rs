@@ -251,6 +251,16 @@ pub fn set_chain(facts: &mut Facts, start: &str, hops: Vec<HopFacts>) {
     facts.chains.push(chain(start, purpose, hops));
 }
 
+/// Makes the chain that starts at `url` one request, answered with `status`.
+pub fn answer_with(facts: &mut Facts, url: &str, status: u16) {
+    set_chain(facts, url, vec![hop(url, status, None)]);
+}
+
+/// Makes the chain that starts at `url` one request, failed with `kind` and `message`.
+pub fn fail_with(facts: &mut Facts, url: &str, kind: NetErrorKind, message: &str) {
+    set_chain(facts, url, vec![failed(url, kind, message)]);
+}
+
 pub fn manifest() -> launchready_manifest::Manifest {
     launchready_manifest::Manifest::for_domain("demo.test").expect("demo.test is valid")
 }

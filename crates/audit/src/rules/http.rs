@@ -132,11 +132,7 @@ mod tests {
     #[test]
     fn landing_page_not_2xx_is_a_blocker() {
         let mut facts = site();
-        set_chain(
-            &mut facts,
-            "https://www.demo.test/",
-            vec![hop("https://www.demo.test/", 503, None)],
-        );
+        answer_with(&mut facts, "https://www.demo.test/", 503);
         let findings = judge(&facts, &manifest());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].id, "http.landing.status");
@@ -147,14 +143,11 @@ mod tests {
     #[test]
     fn a_hanging_subdomain_is_broken_with_the_timeout_as_evidence() {
         let mut facts = site();
-        set_chain(
+        fail_with(
             &mut facts,
             "https://api.demo.test/",
-            vec![failed(
-                "https://api.demo.test/",
-                NetErrorKind::Timeout,
-                "sent no response within 1.0s",
-            )],
+            NetErrorKind::Timeout,
+            "sent no response within 1.0s",
         );
         let findings = judge(&facts, &manifest());
         assert_eq!(findings.len(), 1);
@@ -170,16 +163,8 @@ mod tests {
     #[test]
     fn subdomain_5xx_is_broken_but_401_is_fine() {
         let mut facts = site();
-        set_chain(
-            &mut facts,
-            "https://admin.demo.test/",
-            vec![hop("https://admin.demo.test/", 401, None)],
-        );
-        set_chain(
-            &mut facts,
-            "https://app.demo.test/",
-            vec![hop("https://app.demo.test/", 502, None)],
-        );
+        answer_with(&mut facts, "https://admin.demo.test/", 401);
+        answer_with(&mut facts, "https://app.demo.test/", 502);
         let findings = judge(&facts, &manifest());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].subject, "https://app.demo.test/");
@@ -210,14 +195,11 @@ mod tests {
         let mut facts = site();
         host_mut(&mut facts, "admin.demo.test").dns.outcome =
             launchready_findings::facts::DnsOutcome::NxDomain;
-        set_chain(
+        fail_with(
             &mut facts,
             "https://admin.demo.test/",
-            vec![failed(
-                "https://admin.demo.test/",
-                NetErrorKind::Dns,
-                "NXDOMAIN",
-            )],
+            NetErrorKind::Dns,
+            "NXDOMAIN",
         );
         assert!(judge(&facts, &manifest()).is_empty());
     }
@@ -225,14 +207,11 @@ mod tests {
     #[test]
     fn an_unreachable_entry_point_is_a_blocker() {
         let mut facts = site();
-        set_chain(
+        fail_with(
             &mut facts,
             "http://demo.test/",
-            vec![failed(
-                "http://demo.test/",
-                NetErrorKind::Refused,
-                "127.0.0.1:80 refused the connection",
-            )],
+            NetErrorKind::Refused,
+            "127.0.0.1:80 refused the connection",
         );
         let findings = judge(&facts, &manifest());
         assert_eq!(findings.len(), 1);

@@ -242,7 +242,7 @@ fn weak_key(key: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::fixtures::{NOW, failed, ids, set_chain, site};
+    use crate::rules::fixtures::{NOW, fail_with, ids, site};
     use launchready_findings::facts::NetErrorKind;
 
     fn with_cert(facts: &mut Facts, host: &str, f: impl Fn(&mut TlsFacts)) {
@@ -347,14 +347,11 @@ mod tests {
     #[test]
     fn a_failed_handshake_means_no_https() {
         let mut facts = site();
-        set_chain(
+        fail_with(
             &mut facts,
             "https://app.demo.test/",
-            vec![failed(
-                "https://app.demo.test/",
-                NetErrorKind::Tls,
-                "received corrupt message",
-            )],
+            NetErrorKind::Tls,
+            "received corrupt message",
         );
         let findings = judge(&facts);
         assert_eq!(
@@ -366,14 +363,11 @@ mod tests {
             "HTTPS on app.demo.test fails at the TLS handshake"
         );
         // A refused port 443 is no HTTPS at all.
-        set_chain(
+        fail_with(
             &mut facts,
             "https://app.demo.test/",
-            vec![failed(
-                "https://app.demo.test/",
-                NetErrorKind::Refused,
-                "127.0.0.1:443 refused the connection",
-            )],
+            NetErrorKind::Refused,
+            "127.0.0.1:443 refused the connection",
         );
         let findings = judge(&facts);
         assert_eq!(findings[0].title, "app.demo.test does not serve HTTPS");
