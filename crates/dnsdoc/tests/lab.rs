@@ -116,6 +116,13 @@ fn zone_of(snapshot: &Snapshot) -> Zone {
 }
 
 /// named-checkzone from bind9-utils; a skip outside CI, a failure under CI=true.
+/// Asserts that the zone text holds each of `lines`.
+fn contains_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "missing `{line}` in\n{text}");
+    }
+}
+
 fn check_zone(text: &str) {
     let Some(program) =
         launchready_testkit::server::locate("named-checkzone", "bind9-utils").unwrap()
@@ -159,17 +166,18 @@ async fn snapshot_edit_diff_restore_round_trip_through_the_lab() {
         );
         assert!(!before.coverage.complete);
         let text = zone::write(&before);
-        for line in [
-            "@ 300 IN A 192.0.2.10",
-            "www 300 IN CNAME shop.b-cdn.net.",
-            "@ 300 IN MX 10 mx.shop.test.",
-            "mx 300 IN A 192.0.2.25",
-            "@ 300 IN CAA 0 issue \"letsencrypt.org\"",
-            "smtp._domainkey 300 IN TXT",
-            "ns1 300 IN A 127.0.0.1",
-        ] {
-            assert!(text.contains(line), "missing `{line}` in\n{text}");
-        }
+        contains_lines(
+            &text,
+            &[
+                "@ 300 IN A 192.0.2.10",
+                "www 300 IN CNAME shop.b-cdn.net.",
+                "@ 300 IN MX 10 mx.shop.test.",
+                "mx 300 IN A 192.0.2.25",
+                "@ 300 IN CAA 0 issue \"letsencrypt.org\"",
+                "smtp._domainkey 300 IN TXT",
+                "ns1 300 IN A 127.0.0.1",
+            ],
+        );
         assert!(text.starts_with("; DNS snapshot of shop.test"), "{text}");
         assert!(text.contains("refused (REFUSED)"), "{text}");
         check_zone(&text);
@@ -300,16 +308,17 @@ async fn cloudflare_export_adds_proxied_status_ssl_mode_and_page_rules() {
         assert_eq!(provider.ssl_mode.as_deref(), Some("flexible"));
         assert_eq!(provider.page_rules.len(), 1);
         let text = zone::write(&snap);
-        for line in [
-            "@ 300 IN A 192.0.2.10 ; cf_tags=cf-proxied:true",
-            "www 300 IN CNAME shop.test. ; cf_tags=cf-proxied:true",
-            "@ 3600 IN MX 10 mx.shop.test.",
-            "@ 300 IN TXT \"v=spf1 include:mailgun.org -all\"",
-            "@ 300 IN CAA 0 issue \"letsencrypt.org\"",
-            "; Cloudflare zone 023e105f4ecef8ad9ca31a8372d0c353: SSL mode flexible, 1 page rule(s)",
-        ] {
-            assert!(text.contains(line), "missing `{line}` in\n{text}");
-        }
+        contains_lines(
+            &text,
+            &[
+                "@ 300 IN A 192.0.2.10 ; cf_tags=cf-proxied:true",
+                "www 300 IN CNAME shop.test. ; cf_tags=cf-proxied:true",
+                "@ 3600 IN MX 10 mx.shop.test.",
+                "@ 300 IN TXT \"v=spf1 include:mailgun.org -all\"",
+                "@ 300 IN CAA 0 issue \"letsencrypt.org\"",
+                "; Cloudflare zone 023e105f4ecef8ad9ca31a8372d0c353: SSL mode flexible, 1 page rule(s)",
+            ],
+        );
         check_zone(&text);
         // Read back, the proxied marks survive; the dnscontrol config carries them.
         let again = zone::parse(&text).unwrap();

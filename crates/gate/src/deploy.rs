@@ -338,6 +338,13 @@ mod tests {
         Manifest::load(&path).unwrap()
     }
 
+    /// A manifest with the `deploy` tables, in a directory of its own (kept alive by the returned guard).
+    fn temp_manifest(deploy: &str) -> (tempfile::TempDir, Manifest) {
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest(dir.path(), deploy);
+        (dir, m)
+    }
+
     fn ids(manifest: &Manifest, facts: &DeployFacts) -> Vec<String> {
         findings(manifest, facts)
             .into_iter()
@@ -347,8 +354,7 @@ mod tests {
 
     #[test]
     fn no_deploy_table_is_one_medium_finding() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = manifest(dir.path(), "");
+        let (_dir, m) = temp_manifest("");
         assert_eq!(ids(&m, &gather(&m)), ["deploy.missing"]);
     }
 
@@ -371,11 +377,8 @@ mod tests {
 
     #[test]
     fn a_missing_script_and_an_undocumented_rollback_are_findings() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = manifest(
-            dir.path(),
-            "[deploy]\nrollback = \"./scripts/rollback.sh\"\nbuild = \"true\"\n",
-        );
+        let (dir, m) =
+            temp_manifest("[deploy]\nrollback = \"./scripts/rollback.sh\"\nbuild = \"true\"\n");
         let found = findings(&m, &gather(&m));
         let listed: Vec<(&str, Severity)> =
             found.iter().map(|f| (f.id.as_str(), f.severity)).collect();
@@ -396,11 +399,7 @@ mod tests {
 
     #[test]
     fn a_program_on_path_is_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = manifest(
-            dir.path(),
-            "[deploy]\nrollback = \"ENV=prod sh -c 'echo rollback'\"\n",
-        );
+        let (_dir, m) = temp_manifest("[deploy]\nrollback = \"ENV=prod sh -c 'echo rollback'\"\n");
         let facts = gather(&m);
         let rollback = facts.rollback.unwrap();
         assert_eq!(rollback.program, "sh");
@@ -409,11 +408,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_build_is_a_blocker_with_its_output() {
-        let dir = tempfile::tempdir().unwrap();
-        let m = manifest(
-            dir.path(),
-            "[deploy]\nbuild = \"echo compiling; echo broken >&2; exit 3\"\n",
-        );
+        let (dir, m) =
+            temp_manifest("[deploy]\nbuild = \"echo compiling; echo broken >&2; exit 3\"\n");
         let mut facts = gather(&m);
         facts.build = Some(
             run_build(

@@ -17,6 +17,13 @@ pub enum Block {
     Table(Vec<String>, Vec<Vec<String>>),
 }
 
+impl Block {
+    /// A table under the column titles `header`.
+    pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> Block {
+        Block::Table(header.iter().map(|h| h.to_string()).collect(), rows)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub title: String,

@@ -514,17 +514,15 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
             "The manifest lists no `[[access]]` entries: nobody is recorded as holding any account.".into(),
         ));
     } else {
-        blocks.push(Block::Table(
-            [
+        blocks.push(Block::table(
+            &[
                 "Service",
                 "Kind",
                 "Owner",
                 "Backup owner",
                 "Credential location",
                 "2FA",
-            ]
-            .map(String::from)
-            .to_vec(),
+            ],
             manifest
                 .access
                 .iter()
@@ -546,10 +544,8 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
         ));
     }
     blocks.push(Block::Subheading("Services detected from the site".into()));
-    blocks.push(Block::Table(
-        ["Kind", "Provider", "Seen as", "In the inventory"]
-            .map(String::from)
-            .to_vec(),
+    blocks.push(Block::table(
+        &["Kind", "Provider", "Seen as", "In the inventory"],
         detected
             .iter()
             .map(|d| {
@@ -590,19 +586,15 @@ pub fn build(inputs: &Inputs<'_>) -> (Document, Vec<Finding>) {
     }
 
     blocks.push(Block::Heading("DNS map".into()));
-    blocks.push(Block::Table(
-        ["Name", "Record", "What it does", "Who may change it"]
-            .map(String::from)
-            .to_vec(),
+    blocks.push(Block::table(
+        &["Name", "Record", "What it does", "Who may change it"],
         dns_map(inputs, &detected),
     ));
 
     blocks.push(Block::Heading("Environment variables".into()));
     match inputs.env {
-        Some(rows) if !rows.is_empty() => blocks.push(Block::Table(
-            ["Variable", "Secret", "Environments", "Owner", "Rotate at"]
-                .map(String::from)
-                .to_vec(),
+        Some(rows) if !rows.is_empty() => blocks.push(Block::table(
+            &["Variable", "Secret", "Environments", "Owner", "Rotate at"],
             rows.iter()
                 .map(|r| {
                     vec![
