@@ -115,7 +115,6 @@ fn zone_of(snapshot: &Snapshot) -> Zone {
     zone
 }
 
-/// named-checkzone from bind9-utils; a skip outside CI, a failure under CI=true.
 /// Asserts that the zone text holds each of `lines`.
 fn contains_lines(text: &str, lines: &[&str]) {
     for line in lines {
@@ -123,6 +122,7 @@ fn contains_lines(text: &str, lines: &[&str]) {
     }
 }
 
+/// named-checkzone from bind9-utils; a skip outside CI, a failure under CI=true.
 fn check_zone(text: &str) {
     let Some(program) =
         launchready_testkit::server::locate("named-checkzone", "bind9-utils").unwrap()

@@ -403,7 +403,6 @@ fn take_cidr(rest: &mut &str, sep: &str, max: u8) -> Result<Option<u8>, String> 
     Ok(Some(length))
 }
 
-/// A CIDR length: digits without leading zeros, at most `max`.
 /// The `:address/len` argument of `ip4`/`ip6`; without a length the network is the one address.
 fn network<A: std::str::FromStr>(
     rest: &str,
@@ -424,6 +423,7 @@ fn network<A: std::str::FromStr>(
     Ok((network, prefix))
 }
 
+/// A CIDR length: digits without leading zeros, at most `max`.
 fn cidr(digits: &str, max: u8) -> Result<u8, String> {
     let valid = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
