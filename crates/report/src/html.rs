@@ -3,9 +3,10 @@
 //! years later.
 
 use crate::RenderOptions;
+use crate::outline::{self, Markup};
 use crate::table::{self, Cell, Paths, Table};
 use crate::text;
-use launchready_findings::{Finding, FixWindow, Report, ReportKind, Severity, Verdict};
+use launchready_findings::{Report, Severity, Verdict};
 use std::fmt::Write as _;
 
 /// Kept small and print-friendly; severity colours match the terminal's.
@@ -57,52 +58,22 @@ pub fn render(report: &Report, options: &RenderOptions) -> String {
         "<h1 class=\"{}\">{headline}</h1>",
         verdict_class(report.verdict)
     );
-    let _ = writeln!(
-        out,
-        "<p>{}. {}.</p>",
-        escape(&text::counts(&report.counts)),
-        escape(&text::fail_on(report, options.fail_on))
-    );
-    let _ = writeln!(
-        out,
-        "<p class=\"meta\">Audited {} by {} {}.</p>",
-        escape(&report.generated_at),
-        escape(&report.tool.name),
-        escape(&report.tool.version)
-    );
-
-    if let Some(line) = text::score_breakdown(report) {
-        let _ = writeln!(out, "<p class=\"meta\">{}.</p>", escape(&line));
-    }
-    if let Some((headline, lines)) = text::comparison(report) {
-        out.push_str("<h2>Since the previous run</h2>\n");
-        let _ = writeln!(out, "<p>{}.</p>", escape(&headline));
-        if !lines.is_empty() {
-            out.push_str("<ul>\n");
-            for line in lines {
-                let _ = writeln!(out, "<li>{}</li>", escape(&line));
-            }
-            out.push_str("</ul>\n");
-        }
-    }
-
-    for window in [FixWindow::Now, FixWindow::AfterLaunch] {
-        let _ = writeln!(out, "<h2>{}</h2>", escape(window.title()));
-        let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
-        table(&mut out, &table::findings(&findings));
-    }
-
-    out.push_str("<h2>Suppressed</h2>\n");
-    table(&mut out, &table::suppressed(report));
-
-    if report.kind == ReportKind::Audit {
-        out.push_str("<h2>DNS map</h2>\n");
-        table(&mut out, &table::dns_map(report));
-    }
-
+    outline::sections(&mut out, report, options, &HTML);
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
+
+/// One element a line.
+const HTML: Markup = Markup {
+    escape,
+    heading: ("<h2>", "</h2>\n"),
+    paragraph: ("<p>", "</p>\n"),
+    note: ("<p class=\"meta\">", "</p>\n"),
+    list: ("<ul>\n", "</ul>\n"),
+    item: ("<li>", "</li>\n"),
+    before_table: "",
+    write_table: table,
+};
 
 fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {

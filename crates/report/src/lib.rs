@@ -8,6 +8,7 @@
 mod html;
 mod junit;
 mod markdown;
+mod outline;
 mod sarif;
 mod table;
 mod terminal;

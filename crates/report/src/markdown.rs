@@ -3,66 +3,30 @@
 //! GitHub-flavoured Markdown tables for a PR comment or a handover document.
 
 use crate::RenderOptions;
+use crate::outline::{self, Markup};
 use crate::table::{self, Cell, Paths, Table};
 use crate::text;
-use launchready_findings::{Finding, FixWindow, Report, ReportKind};
+use launchready_findings::Report;
 use std::fmt::Write as _;
 
 pub fn render(report: &Report, options: &RenderOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}", inline(&text::headline(report)));
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "{}. {}.",
-        text::counts(&report.counts),
-        text::fail_on(report, options.fail_on)
-    );
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "Audited {} by {} {}.",
-        inline(&report.generated_at),
-        inline(&report.tool.name),
-        inline(&report.tool.version)
-    );
-
-    if let Some(line) = text::score_breakdown(report) {
-        out.push('\n');
-        let _ = writeln!(out, "{}.", inline(&line));
-    }
-
-    if let Some((headline, lines)) = text::comparison(report) {
-        out.push('\n');
-        out.push_str("## Since the previous run\n\n");
-        let _ = writeln!(out, "{}.", inline(&headline));
-        if !lines.is_empty() {
-            out.push('\n');
-            for line in lines {
-                let _ = writeln!(out, "- {}", inline(&line));
-            }
-        }
-    }
-
-    for window in [FixWindow::Now, FixWindow::AfterLaunch] {
-        out.push('\n');
-        let _ = writeln!(out, "## {}", window.title());
-        out.push('\n');
-        let findings: Vec<&Finding> = report.active().filter(|f| f.fix_window == window).collect();
-        table(&mut out, &table::findings(&findings));
-    }
-
-    out.push('\n');
-    out.push_str("## Suppressed\n\n");
-    table(&mut out, &table::suppressed(report));
-
-    if report.kind == ReportKind::Audit {
-        out.push('\n');
-        out.push_str("## DNS map\n\n");
-        table(&mut out, &table::dns_map(report));
-    }
+    outline::sections(&mut out, report, options, &MARKDOWN);
     out
 }
+
+/// Blocks set off from the one before by a blank line.
+const MARKDOWN: Markup = Markup {
+    escape: inline,
+    heading: ("\n## ", "\n"),
+    paragraph: ("\n", "\n"),
+    note: ("\n", "\n"),
+    list: ("\n", ""),
+    item: ("- ", "\n"),
+    before_table: "\n",
+    write_table: table,
+};
 
 /// A table as GitHub-flavoured Markdown; an empty one is its `empty` sentence in italics.
 fn table(out: &mut String, table: &Table<'_>) {
