@@ -57,25 +57,23 @@ fn every_human_format_lists_fixed_and_new_findings() {
 fn the_comparison_section_sits_between_the_tally_and_the_fix_windows() {
     let report = demo_report().compared_with(&previous());
     let headline = report.comparison.as_ref().unwrap().summary(report.score);
-    let markdown = render(&report, Format::Markdown, &plain());
-    assert!(
-        markdown.contains(&format!(
-            "\n\n## Since the previous run\n\n{headline}.\n\n- fixed "
-        )),
-        "{markdown}"
-    );
-    assert!(markdown.contains("\n\n## Must fix now\n\n"), "{markdown}");
-    let html = render(&report, Format::Html, &plain());
-    assert!(
-        html.contains(&format!(
-            "</p>\n<h2>Since the previous run</h2>\n<p>{headline}.</p>\n<ul>\n<li>fixed "
-        )),
-        "{html}"
-    );
-    assert!(
-        html.contains("</li>\n</ul>\n<h2>Must fix now</h2>\n"),
-        "{html}"
-    );
+    let cases = [
+        (
+            Format::Markdown,
+            format!("\n\n## Since the previous run\n\n{headline}.\n\n- fixed "),
+            "\n\n## Must fix now\n\n",
+        ),
+        (
+            Format::Html,
+            format!("</p>\n<h2>Since the previous run</h2>\n<p>{headline}.</p>\n<ul>\n<li>fixed "),
+            "</li>\n</ul>\n<h2>Must fix now</h2>\n",
+        ),
+    ];
+    for (format, comparison, next) in cases {
+        let out = render(&report, format, &plain());
+        assert!(out.contains(&comparison), "{format:?}:\n{out}");
+        assert!(out.contains(next), "{format:?}:\n{out}");
+    }
 }
 
 #[test]
