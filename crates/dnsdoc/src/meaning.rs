@@ -57,24 +57,38 @@ const CAS: &[(&str, &str)] = &[
     ("comodoca.com", "Sectigo (Comodo)"),
 ];
 
+/// The name `table` gives the domain `host` is, or is under.
+fn by_suffix(table: &[(&str, &'static str)], host: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(suffix, _)| host == *suffix || host.ends_with(&format!(".{suffix}")))
+        .map(|(_, name)| *name)
+}
+
 fn provider_of(include: &str) -> String {
     let include = include.to_ascii_lowercase();
-    SPF_PROVIDERS
-        .iter()
-        .find(|(suffix, _)| include == *suffix || include.ends_with(&format!(".{suffix}")))
-        .map_or_else(
-            || format!("servers listed by {include}"),
-            |(_, name)| (*name).to_string(),
-        )
+    by_suffix(SPF_PROVIDERS, &include)
+        .map_or_else(|| format!("servers listed by {include}"), str::to_string)
 }
 
 fn cdn_of(target: &str) -> Option<&'static str> {
-    let target = normalize_name(target);
-    CDN_SUFFIXES
-        .iter()
-        .find(|(suffix, _)| target == *suffix || target.ends_with(&format!(".{suffix}")))
-        .map(|(_, name)| *name)
+    by_suffix(CDN_SUFFIXES, &normalize_name(target))
 }
+
+/// Mail-policy records whose change means one thing whatever they held: (name prefix, when removed, when
+/// changed).
+const MAIL_POLICY_RECORDS: [(&str, &str, Option<&str>); 2] = [
+    (
+        "_mta-sts.",
+        "MTA-STS record removed: sending servers stop enforcing TLS for your mail",
+        Some("MTA-STS id changed: senders fetch the policy again"),
+    ),
+    (
+        "_smtp._tls.",
+        "TLS-RPT record removed: you stop receiving reports of failed TLS deliveries",
+        None,
+    ),
+];
 
 /// `www`, `the apex (example.com)`, `app.example.com`.
 fn host_label(name: &str, domain: &str) -> String {
@@ -315,23 +329,14 @@ fn txt(change: &Change) -> Vec<String> {
         }
         return out;
     }
-    if name.starts_with("_mta-sts.") {
-        if change.kind == ChangeKind::Removed {
-            out.push(
-                "MTA-STS record removed: sending servers stop enforcing TLS for your mail"
-                    .to_string(),
-            );
-        } else if change.kind == ChangeKind::Changed {
-            out.push("MTA-STS id changed: senders fetch the policy again".to_string());
-        }
-        return out;
-    }
-    if name.starts_with("_smtp._tls.") {
-        if change.kind == ChangeKind::Removed {
-            out.push(
-                "TLS-RPT record removed: you stop receiving reports of failed TLS deliveries"
-                    .to_string(),
-            );
+    if let Some((_, gone, changed)) = MAIL_POLICY_RECORDS
+        .iter()
+        .find(|(prefix, _, _)| name.starts_with(prefix))
+    {
+        match change.kind {
+            ChangeKind::Removed => out.push((*gone).to_string()),
+            ChangeKind::Changed => out.extend(changed.map(str::to_string)),
+            ChangeKind::Added | ChangeKind::Ttl => {}
         }
         return out;
     }
@@ -525,4 +530,61 @@ fn soa(change: &Change) -> Vec<String> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txt_change(kind: ChangeKind, name: &str) -> Change {
+        Change {
+            kind,
+            name: name.to_string(),
+            rtype: "TXT".to_string(),
+            removed: vec!["\"v=STSv1; id=1\"".to_string()],
+            added: Vec::new(),
+            kept: Vec::new(),
+            ttl_before: Some(300),
+            ttl_after: None,
+            meanings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn mail_policy_records_mean_what_their_removal_or_change_does() {
+        let cases: &[(ChangeKind, &str, &[&str])] = &[
+            (
+                ChangeKind::Removed,
+                "_mta-sts.shop.test",
+                &["MTA-STS record removed: sending servers stop enforcing TLS for your mail"],
+            ),
+            (
+                ChangeKind::Changed,
+                "_mta-sts.shop.test",
+                &["MTA-STS id changed: senders fetch the policy again"],
+            ),
+            (ChangeKind::Ttl, "_mta-sts.shop.test", &[]),
+            (
+                ChangeKind::Removed,
+                "_smtp._tls.shop.test",
+                &["TLS-RPT record removed: you stop receiving reports of failed TLS deliveries"],
+            ),
+            (ChangeKind::Changed, "_smtp._tls.shop.test", &[]),
+        ];
+        for (kind, name, expected) in cases {
+            assert_eq!(txt(&txt_change(*kind, name)), *expected, "{kind:?} {name}");
+        }
+    }
+
+    #[test]
+    fn providers_and_cdns_are_named_by_domain_suffix() {
+        assert_eq!(cdn_of("shop.b-cdn.net."), Some("Bunny CDN"));
+        assert_eq!(cdn_of("b-cdn.net"), Some("Bunny CDN"));
+        assert_eq!(cdn_of("notb-cdn.net"), None);
+        assert_eq!(provider_of("_spf.GOOGLE.com"), "Google Workspace");
+        assert_eq!(
+            provider_of("spf.example.net"),
+            "servers listed by spf.example.net"
+        );
+    }
 }
