@@ -270,31 +270,30 @@ fn human_formats_show_each_hosts_issuer_key_and_expiry() {
     let markdown_map = section(&markdown, "## DNS map");
     let html_map = &html[html.find("<h2>DNS map</h2>").unwrap()..];
     for (host, issuer, key, day) in TLS_FACTS {
+        let holds_all = |line: &str, facts: [&str; 3]| {
+            for fact in facts {
+                assert!(line.contains(fact), "{host}: {fact} in {line}");
+            }
+        };
         // Terminal: the line right under the host's own line.
         let host_line = format!("\n  {host}  (");
         let below = &terminal_map[terminal_map.find(&host_line).unwrap() + 1..];
         let tls_line = below.lines().nth(1).unwrap();
         assert!(tls_line.starts_with("    TLS  "), "{host}: {tls_line}");
-        for fact in [issuer, key, &format!("until {day}")] {
-            assert!(tls_line.contains(fact), "{host}: {fact} in {tls_line}");
-        }
+        holds_all(tls_line, [issuer, key, &format!("until {day}")]);
         // Markdown: the host's row.
         let row = markdown_map
             .lines()
             .find(|line| line.starts_with(&format!("| {host} |")))
             .unwrap();
-        for fact in [issuer, key, &format!("until {day}")] {
-            assert!(row.contains(fact), "{host}: {fact} in {row}");
-        }
+        holds_all(row, [issuer, key, &format!("until {day}")]);
         // HTML: the host's row, with the issuer's apostrophe escaped.
         let row = html_map
             .lines()
             .find(|line| line.starts_with(&format!("<tr><td>{host}</td>")))
             .unwrap();
         let issuer = issuer.replace('\'', "&#39;");
-        for fact in [issuer.as_str(), key, &format!(">{day}</time>")] {
-            assert!(row.contains(fact), "{host}: {fact} in {row}");
-        }
+        holds_all(row, [issuer.as_str(), key, &format!(">{day}</time>")]);
     }
 }
 
