@@ -38,6 +38,13 @@ impl Checker<'_> {
         self.error(span, rejection.message, rejection.help);
     }
 
+    /// The value when `result` holds one; otherwise the rejection is reported at `span`.
+    fn accept<T>(&mut self, span: Range<usize>, result: Result<T, Rejection>) -> Option<T> {
+        result
+            .map_err(|rejection| self.reject(span, rejection))
+            .ok()
+    }
+
     /// Reports a repeated value at its second occurrence, with a note pointing back at the first.
     fn duplicate(&mut self, span: Range<usize>, first: Range<usize>, message: String) {
         let first = self.location(first);
@@ -232,13 +239,10 @@ pub(crate) fn validate(
     };
     // Checks that depend on the domain (hosts, canonical, default senders) are skipped when it is invalid: its
     // own error says everything useful, and errors derived from a bad domain would only be noise.
-    let domain = match check_domain(raw.site.domain.get_ref()) {
-        Ok(domain) => Some(domain),
-        Err(rejection) => {
-            checker.reject(raw.site.domain.span(), rejection);
-            None
-        }
-    };
+    let domain = checker.accept(
+        raw.site.domain.span(),
+        check_domain(raw.site.domain.get_ref()),
+    );
     let domain = domain.as_deref();
     let canonical_url =
         domain.and_then(|d| canonical(&mut checker, raw.site.canonical.as_ref(), d));
@@ -709,13 +713,7 @@ fn smoke(
             );
             return None;
         }
-        match parse_http_url(text) {
-            Ok(url) => Some(url),
-            Err(rejection) => {
-                checker.reject(value.span(), rejection);
-                None
-            }
-        }
+        checker.accept(value.span(), parse_http_url(text))
     };
     let version_url = target(raw.version_url, "version_url", "/version");
     let webhook = target(raw.webhook, "webhook", "/webhooks/payments");
@@ -1006,22 +1004,10 @@ fn email(checker: &mut Checker<'_>, raw: Option<RawEmail>, domain: Option<&str>)
         // An address or a bare domain: only the domain matters for alignment.
         let text = from.get_ref().trim();
         let domain = text.rsplit_once('@').map_or(text, |(_, d)| d);
-        match check_domain(domain) {
-            Ok(name) => Some(name),
-            Err(rejection) => {
-                checker.reject(from.span(), rejection);
-                None
-            }
-        }
+        checker.accept(from.span(), check_domain(domain))
     });
     let mut single_domain = |raw: Option<S<String>>| {
-        raw.and_then(|item| match check_domain(item.get_ref().trim()) {
-            Ok(name) => Some(name),
-            Err(rejection) => {
-                checker.reject(item.span(), rejection);
-                None
-            }
-        })
+        raw.and_then(|item| checker.accept(item.span(), check_domain(item.get_ref().trim())))
     };
     let return_path = single_domain(raw.return_path);
     let dkim_domain = single_domain(raw.dkim_domain);
@@ -1373,13 +1359,7 @@ fn ai(checker: &mut Checker<'_>, raw: crate::raw::RawAi) -> Option<crate::Ai> {
 }
 
 fn ai_url(checker: &mut Checker<'_>, raw: &S<String>) -> Option<Url> {
-    match parse_http_url(raw.get_ref()) {
-        Ok(url) => Some(url),
-        Err(rejection) => {
-            checker.reject(raw.span(), rejection);
-            None
-        }
-    }
+    checker.accept(raw.span(), parse_http_url(raw.get_ref()))
 }
 
 fn ai_regex(checker: &mut Checker<'_>, raw: &S<String>) -> Option<regex::Regex> {
@@ -1465,13 +1445,7 @@ fn deploy(
             }
             return canonical.and_then(|base| base.join(text).ok());
         }
-        match parse_http_url(text) {
-            Ok(url) => Some(url),
-            Err(rejection) => {
-                checker.reject(value.span(), rejection);
-                None
-            }
-        }
+        checker.accept(value.span(), parse_http_url(text))
     });
     let runbook = checker
         .optional_text(
