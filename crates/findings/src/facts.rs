@@ -378,10 +378,16 @@ pub struct HopFacts {
 }
 
 impl HopFacts {
+    /// The first value of a header, its name matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).next()
+    }
+
+    /// Every value of a header that may repeat (`Set-Cookie`), in the order the server sent them.
+    pub fn header_values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
         self.headers
             .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
 }

@@ -343,12 +343,7 @@ fn cookies_and_caching(facts: &Facts, manifest: &Manifest, findings: &mut Vec<Fi
         if hop.status.is_none() || judged.contains(&hop.url.as_str()) {
             continue;
         }
-        let cookies: Vec<&str> = hop
-            .headers
-            .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-            .map(|(_, value)| value.as_str())
-            .collect();
+        let cookies: Vec<&str> = hop.header_values("set-cookie").collect();
         let private = private_pages.contains(&hop.url.as_str());
         if cookies.is_empty() && !private {
             continue;
