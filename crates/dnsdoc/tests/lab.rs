@@ -8,7 +8,7 @@ use launchready_dnsdoc::diff::diff;
 use launchready_dnsdoc::gather::{self, GatherOptions};
 use launchready_dnsdoc::plan::{apply, restore_plan};
 use launchready_dnsdoc::{Snapshot, zone};
-use launchready_lab::{Lab, Record, RecordData, Scenario, Zone};
+use launchready_lab::{Lab, Record, RecordData, Scenario, Zone, scenarios};
 use launchready_manifest::Manifest;
 use launchready_net::{ConnectTo, Net, NetConfig};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -18,22 +18,7 @@ use std::time::Duration;
 const DOMAIN: &str = "shop.test";
 
 fn original() -> Zone {
-    Zone::new(DOMAIN)
-        .a("@", Ipv4Addr::new(192, 0, 2, 10))
-        .cname("www", "shop.b-cdn.net")
-        .a("app", Ipv4Addr::new(192, 0, 2, 11))
-        .mx("@", 10, "mx.shop.test")
-        .a("mx", Ipv4Addr::new(192, 0, 2, 25))
-        .txt(
-            "@",
-            "v=spf1 include:mailgun.org include:_spf.google.com -all",
-        )
-        .txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:dmarc@shop.test")
-        .txt(
-            "smtp._domainkey",
-            "k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC",
-        )
-        .caa("@", false, "issue", "letsencrypt.org")
+    scenarios::shop_zone()
 }
 
 /// The original after a hurried edit: www moved off the CDN, Mailgun dropped from SPF, the DKIM key deleted,

@@ -267,6 +267,27 @@ const MEMBERS_HTML: &str = r#"<!doctype html>
 /// The manifest the demo audits with; written beside the lab's CA so the printed flags reproduce the run.
 pub const DEMO_MANIFEST: &str = include_str!("scenarios/demo.toml");
 
+/// `shop.test` as its DNS provider holds it before a change: the site on a CDN, an app host, mail through Mailgun
+/// and Google, DMARC, a DKIM key and CAA. The DNS snapshot and drift tests edit it the way a hurried change would.
+pub fn shop_zone() -> Zone {
+    Zone::new("shop.test")
+        .a("@", Ipv4Addr::new(192, 0, 2, 10))
+        .cname("www", "shop.b-cdn.net")
+        .a("app", Ipv4Addr::new(192, 0, 2, 11))
+        .mx("@", 10, "mx.shop.test")
+        .a("mx", Ipv4Addr::new(192, 0, 2, 25))
+        .txt(
+            "@",
+            "v=spf1 include:mailgun.org include:_spf.google.com -all",
+        )
+        .txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:dmarc@shop.test")
+        .txt(
+            "smtp._domainkey",
+            "k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC",
+        )
+        .caa("@", false, "issue", "letsencrypt.org")
+}
+
 /// A healthy membership site: zone `clean.test` with the apex, www, app, members, api and admin
 /// sites. Every entry point reaches `https://www.clean.test/` in one 301, every host answers
 /// over HTTPS with a valid certificate and upgrades plain HTTP with a 301, the landing page loads

@@ -8,7 +8,7 @@
 
 use launchready_dnsdoc::gather::{self, GatherOptions};
 use launchready_dnsdoc::zone;
-use launchready_lab::{Lab, RecordData, Scenario, Zone};
+use launchready_lab::{Lab, RecordData, Scenario, Zone, scenarios};
 use launchready_manifest::Manifest;
 use launchready_monitor::checks::{self, CheckKind, JourneyContext};
 use launchready_monitor::{default_rules, plan};
@@ -23,17 +23,7 @@ use std::time::Duration;
 const DOMAIN: &str = "shop.test";
 
 fn original() -> Zone {
-    Zone::new(DOMAIN)
-        .a("@", Ipv4Addr::new(192, 0, 2, 10))
-        .cname("www", "shop.b-cdn.net")
-        .mx("@", 10, "mx.shop.test")
-        .a("mx", Ipv4Addr::new(192, 0, 2, 25))
-        .txt("@", "v=spf1 include:mailgun.org -all")
-        .txt("_dmarc", "v=DMARC1; p=reject; rua=mailto:dmarc@shop.test")
-        .txt(
-            "smtp._domainkey",
-            "k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC",
-        )
+    scenarios::shop_zone()
 }
 
 /// A hurried edit: www moved off the CDN, the DKIM key deleted, a staging host added.
