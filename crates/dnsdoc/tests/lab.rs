@@ -17,14 +17,10 @@ use std::time::Duration;
 
 const DOMAIN: &str = "shop.test";
 
-fn original() -> Zone {
-    scenarios::shop_zone()
-}
-
 /// The original after a hurried edit: www moved off the CDN, Mailgun dropped from SPF, the DKIM key deleted,
 /// a TTL raised and a stray record added.
 fn edited() -> Zone {
-    let mut zone = original();
+    let mut zone = scenarios::shop_zone();
     zone.records.retain(|r| {
         let name = r.name.as_str();
         !(name == "www.shop.test"
@@ -134,7 +130,7 @@ fn check_zone(text: &str) {
 #[tokio::test]
 async fn snapshot_edit_diff_restore_round_trip_through_the_lab() {
     launchready_testkit::watchdog::within(Duration::from_secs(120), "the DNS round trip", async {
-        let lab = Lab::start(scenario(original())).await.unwrap();
+        let lab = Lab::start(scenario(scenarios::shop_zone())).await.unwrap();
         let before = snapshot_lab(&lab).await;
 
         // The lab refuses transfers, as most providers do: the snapshot says so and asks name by name.
@@ -234,7 +230,7 @@ async fn snapshot_edit_diff_restore_round_trip_through_the_lab() {
 #[tokio::test]
 async fn nsd_allows_the_transfer_and_it_matches_the_name_by_name_snapshot() {
     launchready_testkit::watchdog::within(Duration::from_secs(120), "the DNS round trip", async {
-        let scenario = scenario(original());
+        let scenario = scenario(scenarios::shop_zone());
         let Some(nsd) = launchready_testkit::server::nsd::Nsd::start(&scenario).unwrap() else {
             return;
         };
@@ -273,7 +269,7 @@ async fn nsd_allows_the_transfer_and_it_matches_the_name_by_name_snapshot() {
 async fn cloudflare_export_adds_proxied_status_ssl_mode_and_page_rules() {
     launchready_testkit::watchdog::within(Duration::from_secs(120), "the Cloudflare export", async {
         use launchready_lab::cloudflare::{CloudflareFixture, recorded_shop_zone};
-        let lab = Lab::start(scenario(original())).await.unwrap();
+        let lab = Lab::start(scenario(scenarios::shop_zone())).await.unwrap();
         let api = CloudflareFixture::start("read-only-token", recorded_shop_zone()).await.unwrap();
         let mut rules = vec![api.connect_to()];
         rules.extend(lab.connect_to_args());

@@ -22,17 +22,11 @@ use std::time::Duration;
 
 const DOMAIN: &str = "shop.test";
 
-fn original() -> Zone {
-    scenarios::shop_zone()
-}
-
 /// A hurried edit: www moved off the CDN, the DKIM key deleted, a staging host added.
 fn edited() -> Zone {
-    let mut zone = original();
-    zone.records.retain(|r| {
-        let name = r.name.as_str();
-        name != "www.shop.test" && name != "smtp._domainkey.shop.test"
-    });
+    let mut zone = scenarios::shop_zone();
+    let removed = ["www.shop.test", "smtp._domainkey.shop.test"];
+    zone.records.retain(|r| !removed.contains(&r.name.as_str()));
     zone.a("www", Ipv4Addr::new(203, 0, 113, 7)).add_ttl(
         "staging",
         300,
@@ -68,7 +62,9 @@ async fn save_snapshot(lab: &Lab, manifest: &Manifest, dir: &Path) {
 async fn snapshotted_lab() -> (tempfile::TempDir, Manifest, Lab) {
     let dir = tempfile::tempdir().unwrap();
     let manifest = Manifest::parse(&manifest_text(), &dir.path().join("launchready.toml")).unwrap();
-    let lab = Lab::start(Scenario::new().zone(original())).await.unwrap();
+    let lab = Lab::start(Scenario::new().zone(scenarios::shop_zone()))
+        .await
+        .unwrap();
     save_snapshot(&lab, &manifest, dir.path()).await;
     (dir, manifest, lab)
 }
