@@ -870,6 +870,8 @@ pub static SPECS: &[Spec] = &[
         allow: &[
             PLACEHOLDER,
             r"(?i)^(?:process\.env|os\.environ|os\.getenv|env\(|ENV\[|config\.|settings\.)",
+            // A call that fetches the secret (`read_secret("jwt")`, `vault.get('auth/jwt')`): code, not a value.
+            r"^[A-Za-z_$][\w$.]*\(",
         ],
         stopwords: PLACEHOLDER_WORDS,
         examples: &[
@@ -883,6 +885,9 @@ pub static SPECS: &[Spec] = &[
             "JWT_SECRET=your-jwt-secret-here-change-me",
             "JWT_SECRET=aaaaaaaaaaaaaaaaaaaaaaaa",
             "such as `VITE_JWT_SECRET`, `NEXT_PUBLIC_DB_PASSWORD`",
+            "JWT_SECRET = read_secret(\"jwt-signing\")",
+            "const jwtSecret = getSecretValue(\"auth/jwt/key\");",
+            "g_jwt_secret = one_value(\"jwt_secret\", \"JWT_SECRET\", \"\", ALNUM, 48)",
         ],
         ..BASE
     },
